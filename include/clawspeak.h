@@ -1,0 +1,186 @@
+/*
+ * clawspeak.h: the one public header of libclawspeak.
+ *
+ * libclawspeak reads an OpenClaw-style config, resolves the speech settings
+ * and API key exactly as OpenClaw does, calls OpenRouter's /audio/speech and
+ * /chat/completions, decodes the audio and plays or saves it.
+ *
+ * Ownership: every `const char *` argument is borrowed and copied if kept.
+ * Every `char *` the library returns is freed with csp_free(). Handles are
+ * freed with their _free function, which accepts NULL.
+ * Threads: a csp_client is used by one thread at a time; csp_client_cancel()
+ * alone may be called from any thread or a signal handler.
+ */
+#ifndef CLAWSPEAK_H
+#define CLAWSPEAK_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CSP_VERSION_MAJOR 0
+#define CSP_VERSION_MINOR 1
+#define CSP_VERSION_PATCH 0
+#define CSP_VERSION_STRING "0.1.0"
+
+#if defined(CSP_BUILDING_LIBRARY)
+#define CSP_API __attribute__((visibility("default")))
+#else
+#define CSP_API
+#endif
+
+/* Result codes. Append only: the numbers are part of the ABI. */
+#define CSP_CODE_MAP(X)                                                        \
+    X(OK, "success")                                                           \
+    X(EUSAGE, "invalid usage")                                                 \
+    X(ECONFIG, "invalid configuration")                                        \
+    X(EKEY, "API key missing or rejected")                                     \
+    X(EAPI, "the API returned an error")                                       \
+    X(ENET, "network error or timeout")                                        \
+    X(EAUDIO, "audio device error")                                            \
+    X(EOUTPUT, "cannot write the output file")                                 \
+    X(ENOMEM, "out of memory")                                                 \
+    X(EINPUT, "invalid input text")                                            \
+    X(ECANCELED, "canceled")                                                   \
+    X(EDECODE, "audio could not be decoded")                                   \
+    X(ELOCAL, "the local speech engine failed")
+
+typedef enum {
+#define CSP_CODE_ENUM(name, text) CSP_##name,
+    CSP_CODE_MAP(CSP_CODE_ENUM)
+#undef CSP_CODE_ENUM
+        CSP_CODE_COUNT
+} csp_code;
+
+/* A static, human-readable text for a code. Never NULL. */
+CSP_API const char *csp_strerror(csp_code code);
+CSP_API const char *csp_version(void);
+CSP_API void csp_free(void *ptr);
+
+typedef enum {
+    CSP_LOG_ERROR = 0,
+    CSP_LOG_WARN,
+    CSP_LOG_INFO,
+    CSP_LOG_DEBUG
+} csp_log_level;
+
+/* Messages passed to a log callback are already redacted: no API key. */
+typedef void (*csp_log_fn)(void *userdata, csp_log_level level, const char *message);
+
+/* --- client: resolved settings plus the HTTP state --------------------- */
+
+typedef struct csp_client csp_client;
+
+CSP_API csp_client *csp_client_new(void);
+CSP_API void csp_client_free(csp_client *client);
+
+/* Install a log callback; messages above max_level are never formatted. */
+CSP_API void csp_client_set_log(csp_client *client, csp_log_fn fn, csp_log_level max_level,
+                                void *userdata);
+
+/*
+ * Override one setting as a command-line flag would (it beats config and
+ * environment). Names: provider, voice, model, response_format, speed,
+ * timeout_ms, max_text_length, base_url, auto, chat_model. Call before
+ * csp_client_load(). Returns CSP_EUSAGE for an unknown name.
+ */
+CSP_API csp_code csp_client_override(csp_client *client, const char *name, const char *value);
+
+/*
+ * Find, read and resolve the config. config_path NULL searches as OpenClaw
+ * does ($OPENCLAW_CONFIG_PATH, $OPENCLAW_STATE_DIR/openclaw.json,
+ * ~/.openclaw/openclaw.json); a missing file means defaults.
+ * Returns CSP_ECONFIG for a file that is not valid (the detail names
+ * file:line:column).
+ */
+CSP_API csp_code csp_client_load(csp_client *client, const char *config_path);
+
+/* Detail of the last failure, redacted; "" if none. Owned by the client. */
+CSP_API const char *csp_client_error(const csp_client *client);
+
+/* Ask the current operation to stop soon. Async-signal-safe. */
+CSP_API void csp_client_cancel(csp_client *client);
+
+/* Resolved settings, in display order. value is redacted for secrets. */
+CSP_API size_t csp_setting_count(const csp_client *client);
+CSP_API csp_code csp_setting_at(const csp_client *client, size_t index, const char **name,
+                                const char **value, const char **source);
+/* The value of one setting by name (redacted for secrets), or NULL. */
+CSP_API const char *csp_setting_get(const csp_client *client, const char *name);
+
+/* --- speaking ----------------------------------------------------------- */
+
+typedef struct csp_progress {
+    size_t chunks_done, chunks_total; /* total is 0 while unknown (streamed input) */
+    double audio_seconds;             /* audio written to the sink so far */
+    double elapsed_seconds;
+} csp_progress;
+
+typedef void (*csp_progress_fn)(void *userdata, const csp_progress *progress);
+
+typedef struct csp_say_options {
+    const char *output_path;   /* NULL: play; "-": stdout; else a file written atomically */
+    const char *output_format; /* wav flac ogg opus mp3 raw; NULL: from the extension */
+    int play;                  /* with output_path: play as well */
+    const char *device;        /* PortAudio output: index or name prefix; NULL: default */
+    int jobs;                  /* concurrent requests; 0: default 3 */
+    csp_progress_fn progress;
+    void *progress_userdata;
+} csp_say_options;
+
+/* Speak text (UTF-8, any length). CSP_EINPUT for invalid UTF-8, NUL or blank text. */
+CSP_API csp_code csp_say(csp_client *client, const char *text, size_t len,
+                         const csp_say_options *options);
+
+/* Speak each line read from fd as it arrives, in order, until end of input. */
+CSP_API csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *options);
+
+/* List output devices: one "index\tname\n" line each, into *out. */
+CSP_API csp_code csp_list_devices(csp_client *client, char **out);
+
+/* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
+CSP_API csp_code csp_list_voices(csp_client *client, char **out);
+
+/* --- agent replies ------------------------------------------------------ */
+
+typedef enum { CSP_SPEAK_AUTO = 0, CSP_SPEAK_ALWAYS, CSP_SPEAK_NEVER } csp_speak_mode;
+
+/* Receives reply text, as it streams, for display (directives removed). */
+typedef void (*csp_text_fn)(void *userdata, const char *text, size_t len);
+
+typedef struct csp_chat_message {
+    const char *role; /* "system", "user", "assistant" */
+    const char *content;
+} csp_chat_message;
+
+typedef struct csp_ask_options {
+    csp_speak_mode speak;
+    csp_say_options say; /* where speech goes */
+    csp_text_fn on_text;
+    void *text_userdata;
+} csp_ask_options;
+
+/*
+ * Send the conversation to {baseUrl}/chat/completions with stream:true,
+ * print the reply through on_text and speak it as it streams.
+ * *reply (if not NULL) receives the full reply text, freed with csp_free().
+ */
+CSP_API csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t count,
+                         const csp_ask_options *options, char **reply);
+
+/* --- config editing ----------------------------------------------------- */
+
+/*
+ * Set agents.defaults.model.primary in the config file, editing the text in
+ * place so comments, order and layout survive. Creates the file if missing.
+ * The file is replaced atomically and keeps its permissions.
+ */
+CSP_API csp_code csp_config_set_model(csp_client *client, const char *config_path,
+                                      const char *model_ref);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLAWSPEAK_H */

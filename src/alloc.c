@@ -1,0 +1,163 @@
+/*
+ * alloc.c: the allocation wrappers and the capped growable buffer.
+ * The countdown lets tests fail every allocation in turn; it is process-wide
+ * and atomic because transfers run on a worker thread.
+ */
+#include "alloc.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_ulong alloc_count;
+static atomic_ulong alloc_fail_at;
+
+void csp__alloc_fail_at(unsigned long n)
+{
+    atomic_store(&alloc_count, 0);
+    atomic_store(&alloc_fail_at, n);
+}
+
+unsigned long csp__alloc_count(void) { return atomic_load(&alloc_count); }
+
+static int should_fail(void)
+{
+    unsigned long n = atomic_fetch_add(&alloc_count, 1) + 1;
+    unsigned long at = atomic_load(&alloc_fail_at);
+    return at != 0 && n == at;
+}
+
+void *csp__malloc(size_t size) { return should_fail() ? NULL : malloc(size ? size : 1); }
+
+void *csp__calloc(size_t count, size_t size)
+{
+    return should_fail() ? NULL : calloc(count ? count : 1, size ? size : 1);
+}
+
+void *csp__realloc(void *ptr, size_t size)
+{
+    return should_fail() ? NULL : realloc(ptr, size ? size : 1);
+}
+
+void csp__free(void *ptr) { free(ptr); }
+
+char *csp__strndup(const char *text, size_t len)
+{
+    char *copy = csp__malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
+char *csp__strdup(const char *text) { return text ? csp__strndup(text, strlen(text)) : NULL; }
+
+void csp__free_secret(char *secret)
+{
+    if (!secret)
+        return;
+    /* volatile so the compiler cannot drop the wipe of memory about to be freed */
+    volatile char *p = secret;
+    while (*p)
+        *p++ = '\0';
+    free(secret);
+}
+
+char *csp__printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *out = csp__malloc((size_t)n + 1);
+    if (!out)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+void csp__buf_init(csp_buf *buf, size_t max)
+{
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+    buf->max = max;
+}
+
+int csp__buf_append(csp_buf *buf, const void *data, size_t len)
+{
+    if (len > buf->max || buf->len > buf->max - len)
+        return -1;
+    if (buf->len + len + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 256;
+        while (cap < buf->len + len + 1)
+            cap *= 2;
+        if (cap > buf->max + 1)
+            cap = buf->max + 1;
+        char *grown = csp__realloc(buf->data, cap);
+        if (!grown)
+            return -1;
+        buf->data = grown;
+        buf->cap = cap;
+    }
+    if (len)
+        memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+    return 0;
+}
+
+int csp__buf_appendf(csp_buf *buf, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    if ((size_t)n < sizeof small)
+        return csp__buf_append(buf, small, (size_t)n);
+    char *big = csp__malloc((size_t)n + 1);
+    if (!big)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = csp__buf_append(buf, big, (size_t)n);
+    csp__free(big);
+    return rc;
+}
+
+void csp__buf_consume(csp_buf *buf, size_t len)
+{
+    if (len >= buf->len) {
+        buf->len = 0;
+    } else {
+        memmove(buf->data, buf->data + len, buf->len - len);
+        buf->len -= len;
+    }
+    if (buf->data)
+        buf->data[buf->len] = '\0';
+}
+
+char *csp__buf_steal(csp_buf *buf)
+{
+    char *out = buf->data ? buf->data : csp__strdup("");
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+    return out;
+}
+
+void csp__buf_free(csp_buf *buf)
+{
+    csp__free(buf->data);
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * cli.h: the command-line tool's parts. The tool uses only the public
+ * header; exit codes are mapped from csp_code in one place (main.c).
+ */
+#ifndef CLI_H
+#define CLI_H
+#include "clawspeak.h"
+
+#include <stddef.h>
+
+enum cli_command {
+    CLI_NONE = 0,
+    CLI_SAY = 1 << 0,
+    CLI_ASK = 1 << 1,
+    CLI_CONFIG = 1 << 2,
+    CLI_DEVICES = 1 << 3,
+    CLI_VOICES = 1 << 4,
+    CLI_MODELS = 1 << 5,
+};
+#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS)
+
+typedef struct cli_option {
+    const char *long_name;
+    char short_name;
+    const char *arg; /* NULL: a switch */
+    unsigned commands;
+    const char *help;
+    const char *setting; /* csp_client_override name, or NULL */
+} cli_option;
+
+extern const cli_option cli_options[];
+extern const size_t cli_option_count;
+
+#define CLI_MAX_WORDS 256
+
+typedef struct cli_args {
+    enum cli_command command;
+    int help, version, quiet, verbose;
+    const char *config_path;
+    const char *file, *output, *format, *device, *system_prompt;
+    int jobs, lines, play, json, chat, speak, no_speak;
+    const char *words[CLI_MAX_WORDS]; /* positional arguments after the subcommand */
+    size_t word_count;
+    struct {
+        const char *name, *value;
+    } overrides[16];
+    size_t override_count;
+    char error[256];
+} cli_args;
+
+/* Exit codes, documented in README and --help. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_CONFIG = 3,
+    CLI_EXIT_KEY = 4,
+    CLI_EXIT_API = 5,
+    CLI_EXIT_NETWORK = 6,
+    CLI_EXIT_AUDIO = 7,
+    CLI_EXIT_OUTPUT = 8,
+    CLI_EXIT_LOCAL = 9,
+    CLI_EXIT_INTERRUPTED = 130,
+};
+
+/* Parse argv. Returns CSP_OK or CSP_EUSAGE with args->error set. Never exits. */
+csp_code cli_parse(int argc, char **argv, cli_args *args);
+void cli_print_help(enum cli_command command);
+const char *cli_command_name(enum cli_command command);
+int cli_exit_code(csp_code code);
+
+/* Subcommands: each returns a csp_code and prints its own error detail. */
+csp_code cli_run(csp_client *client, const cli_args *args);
+#endif

@@ -1,0 +1,326 @@
+/*
+ * commands.c: the subcommands. Each reads its input, calls the library and
+ * prints results; audio goes to stdout only with -o -, all else to stderr.
+ */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *read_all(FILE *in, size_t *len, csp_code *rc)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    *rc = CSP_OK;
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, in);
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (!buf) {
+        *rc = CSP_ENOMEM;
+        return NULL;
+    }
+    if (ferror(in)) {
+        free(buf);
+        *rc = CSP_EINPUT;
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* The text for say: arguments, -f FILE, -f -, or stdin when it is not a terminal. */
+static csp_code say_text(const cli_args *args, char **text, size_t *len)
+{
+    csp_code rc = CSP_OK;
+    if (args->word_count) {
+        size_t total = 0;
+        for (size_t i = 0; i < args->word_count; i++)
+            total += strlen(args->words[i]) + 1;
+        *text = malloc(total);
+        if (!*text)
+            return CSP_ENOMEM;
+        char *p = *text;
+        for (size_t i = 0; i < args->word_count; i++) {
+            size_t n = strlen(args->words[i]);
+            memcpy(p, args->words[i], n);
+            p += n;
+            *p++ = ' ';
+        }
+        *len = total - 1;
+        return CSP_OK;
+    }
+    FILE *in = stdin;
+    if (args->file && strcmp(args->file, "-") != 0) {
+        in = fopen(args->file, "rb");
+        if (!in) {
+            fprintf(stderr, "clawspeak: %s: %s\n", args->file, strerror(errno));
+            return CSP_EINPUT;
+        }
+    } else if (!args->file && isatty(STDIN_FILENO)) {
+        fprintf(stderr, "clawspeak: nothing to say: give TEXT, -f FILE, or pipe text in\n");
+        return CSP_EUSAGE;
+    }
+    *text = read_all(in, len, &rc);
+    if (rc == CSP_EINPUT)
+        fprintf(stderr, "clawspeak: %s: read error\n", args->file ? args->file : "stdin");
+    if (in != stdin)
+        fclose(in);
+    return rc;
+}
+
+typedef struct progress_bar {
+    int shown;
+} progress_bar;
+
+static void draw_progress(void *userdata, const csp_progress *p)
+{
+    progress_bar *bar = userdata;
+    double rate = p->elapsed_seconds > 0 ? p->audio_seconds / p->elapsed_seconds : 0;
+    char eta[32] = "";
+    if (p->chunks_total && p->chunks_done && p->chunks_done < p->chunks_total) {
+        double left = p->elapsed_seconds / (double)p->chunks_done *
+                      (double)(p->chunks_total - p->chunks_done);
+        snprintf(eta, sizeof eta, " ETA %.0fs", left);
+    }
+    char total[24] = "?";
+    if (p->chunks_total)
+        snprintf(total, sizeof total, "%zu", p->chunks_total);
+    int width = 20, filled = p->chunks_total ? (int)(width * p->chunks_done / p->chunks_total) : 0;
+    fprintf(stderr, "\r[%.*s%*s] chunk %zu/%s  %.1fs audio  %.1fx%s   ", filled,
+            "####################", width - filled, "", p->chunks_done, total, p->audio_seconds,
+            rate, eta);
+    bar->shown = 1;
+}
+
+static void fill_say_options(const cli_args *args, csp_say_options *o, progress_bar *bar)
+{
+    memset(o, 0, sizeof *o);
+    o->output_path = args->output;
+    o->output_format = args->format;
+    o->play = args->play;
+    o->device = args->device;
+    o->jobs = args->jobs;
+    /* the bar only on a terminal, and never when audio goes to stdout */
+    if (!args->quiet && isatty(STDERR_FILENO) && !(args->output && !strcmp(args->output, "-"))) {
+        o->progress = draw_progress;
+        o->progress_userdata = bar;
+    }
+}
+
+static csp_code cmd_say(csp_client *client, const cli_args *args)
+{
+    csp_say_options options;
+    progress_bar bar = {0};
+    fill_say_options(args, &options, &bar);
+    csp_code rc;
+    if (args->lines) {
+        if (args->word_count) {
+            fprintf(stderr, "clawspeak: --lines reads standard input; give no TEXT\n");
+            return CSP_EUSAGE;
+        }
+        options.progress = NULL;
+        rc = csp_say_lines(client, STDIN_FILENO, &options);
+    } else {
+        char *text = NULL;
+        size_t len = 0;
+        rc = say_text(args, &text, &len);
+        if (rc != CSP_OK) {
+            free(text);
+            return rc == CSP_ENOMEM ? (fprintf(stderr, "clawspeak: out of memory\n"), rc) : rc;
+        }
+        rc = csp_say(client, text, len, &options);
+        free(text);
+    }
+    if (bar.shown)
+        fputc('\n', stderr);
+    return rc;
+}
+
+static void print_text(void *userdata, const char *text, size_t len)
+{
+    (void)userdata;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+static csp_code cmd_ask(csp_client *client, const cli_args *args)
+{
+    csp_ask_options options;
+    progress_bar bar = {0};
+    memset(&options, 0, sizeof options);
+    fill_say_options(args, &options.say, &bar);
+    options.say.progress = NULL;
+    options.speak = args->speak ? CSP_SPEAK_ALWAYS : args->no_speak ? CSP_SPEAK_NEVER : CSP_SPEAK_AUTO;
+    options.on_text = print_text;
+    csp_chat_message history[64];
+    size_t count = 0;
+    char *owned[64];
+    size_t owned_count = 0;
+    csp_code rc = CSP_OK;
+    if (args->system_prompt)
+        history[count++] = (csp_chat_message){"system", args->system_prompt};
+    char *prompt = NULL;
+    size_t len = 0;
+    if (args->word_count) {
+        size_t total = 1;
+        for (size_t i = 0; i < args->word_count; i++)
+            total += strlen(args->words[i]) + 1;
+        prompt = calloc(1, total);
+        for (size_t i = 0; prompt && i < args->word_count; i++) {
+            strcat(prompt, args->words[i]);
+            if (i + 1 < args->word_count)
+                strcat(prompt, " ");
+        }
+    } else if (!args->chat) {
+        if (isatty(STDIN_FILENO)) {
+            fprintf(stderr, "clawspeak: ask needs a PROMPT (or one on standard input)\n");
+            return CSP_EUSAGE;
+        }
+        prompt = read_all(stdin, &len, &rc);
+        if (prompt) {
+            char *grown = realloc(prompt, len + 1);
+            if (grown) {
+                prompt = grown;
+                prompt[len] = '\0';
+            }
+        }
+    }
+    for (;;) {
+        if (!prompt && args->chat) {
+            char line[8192];
+            fprintf(stderr, "> ");
+            if (!fgets(line, sizeof line, stdin))
+                break;
+            line[strcspn(line, "\n")] = '\0';
+            if (!*line)
+                continue;
+            prompt = strdup(line);
+        }
+        if (!prompt)
+            return rc == CSP_OK ? CSP_ENOMEM : rc;
+        if (count + 2 > sizeof history / sizeof history[0] || owned_count + 2 > 64) {
+            fprintf(stderr, "clawspeak: the conversation is too long for one session\n");
+            free(prompt);
+            break;
+        }
+        owned[owned_count++] = prompt;
+        history[count++] = (csp_chat_message){"user", prompt};
+        char *reply = NULL;
+        rc = csp_ask(client, history, count, &options, &reply);
+        fputc('\n', stdout);
+        fflush(stdout);
+        if (rc != CSP_OK) {
+            csp_free(reply);
+            break;
+        }
+        char *kept = reply ? strdup(reply) : NULL;
+        csp_free(reply);
+        if (kept) {
+            owned[owned_count++] = kept;
+            history[count++] = (csp_chat_message){"assistant", kept};
+        }
+        prompt = NULL;
+        if (!args->chat)
+            break;
+    }
+    for (size_t i = 0; i < owned_count; i++)
+        free(owned[i]);
+    return rc;
+}
+
+static csp_code cmd_config(csp_client *client, const cli_args *args)
+{
+    size_t count = csp_setting_count(client);
+    const char *name, *value, *source;
+    if (args->json) {
+        cJSON *root = cJSON_CreateObject();
+        for (size_t i = 0; root && i < count; i++) {
+            csp_setting_at(client, i, &name, &value, &source);
+            cJSON *item = cJSON_AddObjectToObject(root, name);
+            cJSON_AddStringToObject(item, "value", value);
+            cJSON_AddStringToObject(item, "source", source);
+        }
+        char *text = root ? cJSON_Print(root) : NULL;
+        cJSON_Delete(root);
+        if (!text)
+            return CSP_ENOMEM;
+        puts(text);
+        cJSON_free(text);
+        return CSP_OK;
+    }
+    for (size_t i = 0; i < count; i++) {
+        csp_setting_at(client, i, &name, &value, &source);
+        printf("%-16s %-40s  (%s)\n", name, value, source);
+    }
+    return CSP_OK;
+}
+
+static csp_code print_list(csp_code rc, char *list)
+{
+    if (rc == CSP_OK)
+        fputs(list, stdout);
+    csp_free(list);
+    return rc;
+}
+
+static csp_code cmd_models(csp_client *client, const cli_args *args)
+{
+    if (args->word_count != 2 || strcmp(args->words[0], "set") != 0) {
+        fprintf(stderr, "clawspeak: usage: clawspeak models set REF (e.g. openrouter/auto)\n");
+        return CSP_EUSAGE;
+    }
+    csp_code rc = csp_config_set_model(client, args->config_path, args->words[1]);
+    if (rc == CSP_OK)
+        fprintf(stderr, "agents.defaults.model.primary = %s\n", args->words[1]);
+    return rc;
+}
+
+csp_code cli_run(csp_client *client, const cli_args *args)
+{
+    for (size_t i = 0; i < args->override_count; i++) {
+        csp_code rc = csp_client_override(client, args->overrides[i].name, args->overrides[i].value);
+        if (rc != CSP_OK)
+            return rc;
+    }
+    if (args->command == CLI_MODELS)
+        return cmd_models(client, args);
+    if (args->command == CLI_DEVICES) {
+        char *list = NULL;
+        return print_list(csp_list_devices(client, &list), list);
+    }
+    if (args->command != CLI_SAY && args->command != CLI_ASK && args->word_count) {
+        fprintf(stderr, "clawspeak: '%s' takes no arguments\n", cli_command_name(args->command));
+        return CSP_EUSAGE;
+    }
+    csp_code rc = csp_client_load(client, args->config_path);
+    if (rc != CSP_OK)
+        return rc;
+    switch (args->command) {
+    case CLI_SAY: return cmd_say(client, args);
+    case CLI_ASK: return cmd_ask(client, args);
+    case CLI_CONFIG: return cmd_config(client, args);
+    case CLI_VOICES: {
+        char *list = NULL;
+        return print_list(csp_list_voices(client, &list), list);
+    }
+    default: return CSP_EUSAGE;
+    }
+}

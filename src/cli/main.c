@@ -1,0 +1,91 @@
+/*
+ * main.c: the clawspeak command. Parses, installs the log and signal
+ * handlers, runs the subcommand and maps its result to an exit code.
+ */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static csp_client *active_client;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    csp_client_cancel(active_client); /* async-signal-safe: sets a flag */
+}
+
+static void print_log(void *userdata, csp_log_level level, const char *message)
+{
+    (void)userdata;
+    static const char *const prefix[] = {"error: ", "", "", "debug: "};
+    fprintf(stderr, "clawspeak: %s%s\n", prefix[level], message);
+}
+
+int cli_exit_code(csp_code code)
+{
+    switch (code) {
+    case CSP_OK: return CLI_EXIT_OK;
+    case CSP_EUSAGE: case CSP_EINPUT: return CLI_EXIT_USAGE;
+    case CSP_ECONFIG: return CLI_EXIT_CONFIG;
+    case CSP_EKEY: return CLI_EXIT_KEY;
+    case CSP_EAPI: case CSP_EDECODE: return CLI_EXIT_API;
+    case CSP_ENET: return CLI_EXIT_NETWORK;
+    case CSP_EAUDIO: return CLI_EXIT_AUDIO;
+    case CSP_EOUTPUT: return CLI_EXIT_OUTPUT;
+    case CSP_ELOCAL: return CLI_EXIT_LOCAL;
+    case CSP_ECANCELED: return CLI_EXIT_INTERRUPTED;
+    default: return CLI_EXIT_FAILURE;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cli_args args;
+    csp_code rc = cli_parse(argc, argv, &args);
+    if (rc != CSP_OK) {
+        fprintf(stderr, "clawspeak: %s\n", args.error);
+        return CLI_EXIT_USAGE;
+    }
+    if (args.version) {
+        printf("clawspeak %s\n", csp_version());
+        return CLI_EXIT_OK;
+    }
+    if (args.help) {
+        cli_print_help(args.command);
+        return CLI_EXIT_OK;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    csp_client *client = csp_client_new();
+    if (!client) {
+        fprintf(stderr, "clawspeak: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    active_client = client;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    csp_log_level level = args.quiet ? CSP_LOG_ERROR : args.verbose > 1 ? CSP_LOG_DEBUG
+                                     : args.verbose ? CSP_LOG_INFO : CSP_LOG_WARN;
+    csp_client_set_log(client, print_log, level, NULL);
+
+    rc = cli_run(client, &args);
+    const char *detail = csp_client_error(client);
+    if (rc != CSP_OK && *detail)
+        fprintf(stderr, "clawspeak: %s\n", detail);
+    else if (rc != CSP_OK && rc != CSP_EUSAGE && rc != CSP_EINPUT)
+        fprintf(stderr, "clawspeak: %s\n", csp_strerror(rc));
+    int code = cli_exit_code(rc);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (code == CLI_EXIT_OK)
+            fprintf(stderr, "clawspeak: cannot write to standard output\n");
+        if (code == CLI_EXIT_OK)
+            code = CLI_EXIT_OUTPUT;
+    }
+    csp_client_free(client);
+    return code;
+}

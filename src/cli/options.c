@@ -1,0 +1,240 @@
+/*
+ * options.c: the option table (sorted by long name) and the parser it
+ * drives. The same table prints --help, so they cannot disagree.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPEAKS (CLI_SAY | CLI_ASK)
+#define RESOLVES (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_VOICES)
+
+const cli_option cli_options[] = {
+    {"base-url", 0, "URL", RESOLVES, "API base URL (default https://openrouter.ai/api/v1)", "base_url"},
+    {"chat", 0, NULL, CLI_ASK, "keep a conversation going: each line typed is a turn", NULL},
+    {"config", 0, "PATH", CLI_ALL, "config file (default: $OPENCLAW_CONFIG_PATH, ~/.openclaw/openclaw.json)", NULL},
+    {"device", 0, "N|NAME", SPEAKS, "output device: index or name prefix (see 'clawspeak devices')", NULL},
+    {"file", 'f', "PATH", CLI_SAY, "read the text from PATH ('-' for standard input)", NULL},
+    {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
+    {"help", 'h', NULL, CLI_ALL, "show help", NULL},
+    {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
+    {"json", 0, NULL, CLI_CONFIG, "print the settings as JSON", NULL},
+    {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
+    {"max-text-length", 0, "N", SPEAKS, "characters per speech request (default 4096)", "max_text_length"},
+    {"model", 0, "ID", SPEAKS | CLI_CONFIG, "speech model (say) or chat model ref (ask)", "model"},
+    {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
+    {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
+    {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
+    {"provider", 0, "NAME", SPEAKS | CLI_CONFIG, "speech provider: openrouter or local (espeak-ng)", "provider"},
+    {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
+    {"response-format", 0, "FMT", SPEAKS | CLI_CONFIG, "audio requested from the API: mp3 or pcm", "response_format"},
+    {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
+    {"speed", 0, "X", SPEAKS | CLI_CONFIG, "speaking speed (sent only when set)", "speed"},
+    {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
+    {"timeout-ms", 0, "MS", RESOLVES, "timeout of each request (default 30000)", "timeout_ms"},
+    {"verbose", 'v', NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
+    {"version", 0, NULL, CLI_ALL, "print the version", NULL},
+    {"voice", 0, "NAME", SPEAKS | CLI_CONFIG, "voice (default af_alloy)", "voice"},
+};
+const size_t cli_option_count = sizeof cli_options / sizeof cli_options[0];
+
+static const struct {
+    const char *name;
+    enum cli_command command;
+    const char *usage, *summary;
+} commands[] = {
+    {"say", CLI_SAY, "say [OPTIONS] [TEXT...]", "speak text from arguments, -f FILE or standard input"},
+    {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams"},
+    {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
+    {"devices", CLI_DEVICES, "devices", "list audio output devices"},
+    {"voices", CLI_VOICES, "voices", "list the voices of each speech model"},
+    {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+const char *cli_command_name(enum cli_command command)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (commands[i].command == command)
+            return commands[i].name;
+    return "";
+}
+
+static const char exit_codes_help[] =
+    "Exit codes: 0 ok, 1 other failure, 2 usage or bad input text, 3 config,\n"
+    "  4 missing or rejected API key, 5 API error, 6 network or timeout,\n"
+    "  7 audio device, 8 output file, 9 local speech engine, 130 interrupted.\n";
+
+void cli_print_help(enum cli_command command)
+{
+    if (command == CLI_NONE) {
+        printf("Usage: clawspeak COMMAND [OPTIONS]\n\nText to speech through OpenRouter, "
+               "configured like OpenClaw.\n\nCommands:\n");
+        for (size_t i = 0; i < COMMAND_COUNT; i++)
+            printf("  %-26s %s\n", commands[i].usage, commands[i].summary);
+        printf("\nRun 'clawspeak COMMAND --help' for a command's options.\n\n%s", exit_codes_help);
+        return;
+    }
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (commands[i].command == command)
+            printf("Usage: clawspeak %s\n%s.\n\nOptions:\n", commands[i].usage,
+                   commands[i].summary);
+    for (size_t i = 0; i < cli_option_count; i++) {
+        const cli_option *o = &cli_options[i];
+        if (!(o->commands & command))
+            continue;
+        char left[64];
+        snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : " ", o->long_name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+        printf("  %-28s %s\n", o->short_name ? left : left + 2, o->help);
+    }
+    printf("\n%s", exit_codes_help);
+}
+
+static const cli_option *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < cli_option_count; i++)
+        if (strlen(cli_options[i].long_name) == len &&
+            strncmp(cli_options[i].long_name, name, len) == 0)
+            return &cli_options[i];
+    return NULL;
+}
+
+static const cli_option *find_short(char c)
+{
+    for (size_t i = 0; i < cli_option_count; i++)
+        if (cli_options[i].short_name == c)
+            return &cli_options[i];
+    return NULL;
+}
+
+static csp_code usage_error(cli_args *args, const char *fmt, const char *what)
+{
+    snprintf(args->error, sizeof args->error, fmt, what);
+    return CSP_EUSAGE;
+}
+
+static csp_code apply(cli_args *args, const cli_option *o, const char *value)
+{
+    const char *n = o->long_name;
+    if (args->command != CLI_NONE && !(o->commands & args->command)) {
+        snprintf(args->error, sizeof args->error, "option --%s does not apply to '%s'", n,
+                 cli_command_name(args->command));
+        return CSP_EUSAGE;
+    }
+    if (o->setting) {
+        if (args->override_count >= sizeof args->overrides / sizeof args->overrides[0])
+            return usage_error(args, "too many options%s", "");
+        args->overrides[args->override_count].name = o->setting;
+        args->overrides[args->override_count].value = value;
+        args->override_count++;
+    } else if (!strcmp(n, "help")) args->help = 1;
+    else if (!strcmp(n, "version")) args->version = 1;
+    else if (!strcmp(n, "quiet")) args->quiet = 1;
+    else if (!strcmp(n, "verbose")) args->verbose++;
+    else if (!strcmp(n, "config")) args->config_path = value;
+    else if (!strcmp(n, "file")) args->file = value;
+    else if (!strcmp(n, "output")) args->output = value;
+    else if (!strcmp(n, "format")) args->format = value;
+    else if (!strcmp(n, "device")) args->device = value;
+    else if (!strcmp(n, "system")) args->system_prompt = value;
+    else if (!strcmp(n, "lines")) args->lines = 1;
+    else if (!strcmp(n, "play")) args->play = 1;
+    else if (!strcmp(n, "json")) args->json = 1;
+    else if (!strcmp(n, "chat")) args->chat = 1;
+    else if (!strcmp(n, "speak")) args->speak = 1;
+    else if (!strcmp(n, "no-speak")) args->no_speak = 1;
+    else if (!strcmp(n, "jobs")) {
+        char *end;
+        long jobs = strtol(value, &end, 10);
+        if (*end || jobs < 1 || jobs > 16)
+            return usage_error(args, "--jobs: expected a number from 1 to 16, got '%s'", value);
+        args->jobs = (int)jobs;
+    }
+    return CSP_OK;
+}
+
+csp_code cli_parse(int argc, char **argv, cli_args *args)
+{
+    memset(args, 0, sizeof *args);
+    int only_words = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!only_words && strcmp(a, "--") == 0) {
+            only_words = 1;
+            continue;
+        }
+        if (!only_words && a[0] == '-' && a[1] == '-') {
+            char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            const cli_option *o = find_long(a + 2, len);
+            if (!o)
+                return usage_error(args, "unknown option '%s' (see --help)", a);
+            const char *value = NULL;
+            if (o->arg) {
+                if (eq)
+                    value = eq + 1;
+                else if (i + 1 < argc)
+                    value = argv[++i];
+                else
+                    return usage_error(args, "option --%s needs a value", o->long_name);
+            } else if (eq) {
+                return usage_error(args, "option --%s takes no value", o->long_name);
+            }
+            if (apply(args, o, value) != CSP_OK)
+                return CSP_EUSAGE;
+        } else if (!only_words && a[0] == '-' && a[1] != '\0') {
+            for (char *c = a + 1; *c; c++) {
+                const cli_option *o = find_short(*c);
+                if (!o) {
+                    char opt[3] = {'-', *c, '\0'};
+                    return usage_error(args, "unknown option '%s' (see --help)", opt);
+                }
+                const char *value = NULL;
+                if (o->arg) {
+                    if (c[1])
+                        value = c + 1;
+                    else if (i + 1 < argc)
+                        value = argv[++i];
+                    else
+                        return usage_error(args, "option -%s needs a value",
+                                           (char[]){*c, '\0'});
+                }
+                if (apply(args, o, value) != CSP_OK)
+                    return CSP_EUSAGE;
+                if (value)
+                    break;
+            }
+        } else if (args->command == CLI_NONE) {
+            for (size_t k = 0; k < COMMAND_COUNT; k++)
+                if (strcmp(a, commands[k].name) == 0)
+                    args->command = commands[k].command;
+            if (args->command == CLI_NONE)
+                return usage_error(args, "unknown command '%s' (see clawspeak --help)", a);
+        } else {
+            if (args->word_count >= CLI_MAX_WORDS)
+                return usage_error(args, "too many arguments%s", "");
+            args->words[args->word_count++] = a;
+        }
+    }
+    /* --model names the chat model for ask; the option may come before the command */
+    for (size_t k = 0; k < args->override_count; k++)
+        if (args->command == CLI_ASK && strcmp(args->overrides[k].name, "model") == 0)
+            args->overrides[k].name = "chat_model";
+    if (args->help || args->version)
+        return CSP_OK;
+    if (args->command == CLI_NONE)
+        return usage_error(args, "no command given (see clawspeak --help)%s", "");
+    if (args->quiet && args->verbose)
+        return usage_error(args, "--quiet and --verbose contradict each other%s", "");
+    if (args->speak && args->no_speak)
+        return usage_error(args, "--speak and --no-speak contradict each other%s", "");
+    if (args->file && args->word_count)
+        return usage_error(args, "give the text as arguments or with -f, not both%s", "");
+    if (args->play && !args->output)
+        return usage_error(args, "--play only makes sense with -o%s", "");
+    return CSP_OK;
+}

@@ -1,0 +1,138 @@
+/*
+ * client.c: the csp_client handle: overrides, loading the config and
+ * resolving settings, reading them back, and the small shared helpers of
+ * the public API (strerror, version, free).
+ */
+#include "client.h"
+
+#include "alloc.h"
+#include "config.h"
+
+#include <string.h>
+
+static const char *const code_texts[] = {
+#define CSP_CODE_TEXT(name, text) text,
+    CSP_CODE_MAP(CSP_CODE_TEXT)
+#undef CSP_CODE_TEXT
+};
+
+const char *csp_strerror(csp_code code)
+{
+    if ((int)code < 0 || code >= CSP_CODE_COUNT)
+        return "unknown error";
+    return code_texts[code];
+}
+
+const char *csp_version(void) { return CSP_VERSION_STRING; }
+
+void csp_free(void *ptr) { csp__free(ptr); }
+
+static void *cjson_malloc(size_t size) { return csp__malloc(size); }
+static void cjson_free(void *ptr) { csp__free(ptr); }
+
+csp_client *csp_client_new(void)
+{
+    /* cJSON allocates through our wrapper too, so the countdown covers it */
+    cJSON_Hooks hooks = {cjson_malloc, cjson_free};
+    cJSON_InitHooks(&hooks);
+    csp_client *client = csp__calloc(1, sizeof *client);
+    if (client)
+        client->log_max = CSP_LOG_WARN;
+    return client;
+}
+
+void csp_client_free(csp_client *client)
+{
+    if (!client)
+        return;
+    for (size_t i = 0; i < client->override_count; i++) {
+        csp__free(client->overrides[i].name);
+        csp__free(client->overrides[i].value);
+    }
+    csp__settings_free(&client->settings);
+    csp__free(client);
+}
+
+void csp_client_set_log(csp_client *client, csp_log_fn fn, csp_log_level max_level,
+                        void *userdata)
+{
+    client->log_fn = fn;
+    client->log_max = max_level;
+    client->log_userdata = userdata;
+}
+
+csp_code csp_client_override(csp_client *client, const char *name, const char *value)
+{
+    static const char *const known[] = {"provider", "voice", "model", "response_format",
+                                        "speed", "timeout_ms", "max_text_length", "base_url",
+                                        "auto", "chat_model", NULL};
+    const char *const *k = known;
+    while (*k && strcmp(*k, name) != 0)
+        k++;
+    if (!*k)
+        return csp__fail(client, CSP_EUSAGE, "unknown setting '%s'", name);
+    if (client->override_count >= CSP_MAX_OVERRIDES)
+        return csp__fail(client, CSP_EUSAGE, "too many overrides");
+    char *n = csp__strdup(name), *v = csp__strdup(value);
+    if (!n || !v) {
+        csp__free(n);
+        csp__free(v);
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    }
+    client->overrides[client->override_count].name = n;
+    client->overrides[client->override_count].value = v;
+    client->override_count++;
+    return CSP_OK;
+}
+
+csp_code csp_client_load(csp_client *client, const char *config_path)
+{
+    csp_config cfg;
+    csp__settings_free(&client->settings);
+    client->loaded = 0;
+    client->error[0] = '\0';
+    csp_code rc = csp__config_load(client, config_path, &cfg);
+    if (rc == CSP_OK)
+        rc = csp__settings_resolve(client, &cfg, &client->settings);
+    if (rc == CSP_OK) {
+        client->loaded = 1;
+        if (cfg.others_can_read && csp__config_holds_key(&cfg))
+            csp__log(client, CSP_LOG_WARN,
+                     "%s holds an API key and other users can read it; run: chmod 600 %s",
+                     cfg.path, cfg.path);
+    } else {
+        csp__settings_free(&client->settings);
+    }
+    csp__config_free(&cfg);
+    return rc;
+}
+
+const char *csp_client_error(const csp_client *client) { return client ? client->error : ""; }
+
+void csp_client_cancel(csp_client *client)
+{
+    if (client)
+        atomic_store(&client->canceled, 1);
+}
+
+size_t csp_setting_count(const csp_client *client) { return client->settings.shown_count; }
+
+csp_code csp_setting_at(const csp_client *client, size_t index, const char **name,
+                        const char **value, const char **source)
+{
+    if (index >= client->settings.shown_count)
+        return CSP_EUSAGE;
+    const csp_setting *s = &client->settings.shown[index];
+    *name = s->name;
+    *value = s->value;
+    *source = s->source;
+    return CSP_OK;
+}
+
+const char *csp_setting_get(const csp_client *client, const char *name)
+{
+    for (size_t i = 0; i < client->settings.shown_count; i++)
+        if (strcmp(client->settings.shown[i].name, name) == 0)
+            return client->settings.shown[i].value;
+    return NULL;
+}

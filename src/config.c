@@ -1,0 +1,316 @@
+/*
+ * config.c: reads the OpenClaw config. Substitution follows OpenClaw: only
+ * ${UPPER_CASE} names, $${X} escapes to a literal ${X}, and a missing or
+ * empty variable stays as written with a warning (a key left that way is
+ * treated as absent by the settings resolver).
+ */
+#include "config.h"
+
+#include "alloc.h"
+#include "client.h"
+#include "json5.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *csp__config_find(const char *explicit_path, const char **source)
+{
+    const char *v;
+    if (explicit_path && *explicit_path) {
+        *source = "--config";
+        return csp__strdup(explicit_path);
+    }
+    if ((v = getenv("OPENCLAW_CONFIG_PATH")) && *v) {
+        *source = "OPENCLAW_CONFIG_PATH";
+        return csp__strdup(v);
+    }
+    if ((v = getenv("OPENCLAW_STATE_DIR")) && *v) {
+        *source = "OPENCLAW_STATE_DIR";
+        return csp__printf("%s/openclaw.json", v);
+    }
+    *source = "default";
+    v = getenv("HOME");
+    return csp__printf("%s/.openclaw/openclaw.json", v && *v ? v : ".");
+}
+
+int csp__read_file(const char *path, size_t max, char **data, size_t *len)
+{
+    int rc = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    csp_buf buf;
+    csp__buf_init(&buf, max);
+    if (fd < 0)
+        return errno;
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (csp__buf_append(&buf, chunk, (size_t)n) < 0) {
+            rc = buf.len + (size_t)n > max ? EFBIG : ENOMEM;
+            break;
+        }
+    }
+    close(fd);
+    if (rc) {
+        csp__buf_free(&buf);
+        return rc;
+    }
+    *len = buf.len;
+    *data = csp__buf_steal(&buf);
+    return *data ? 0 : ENOMEM;
+}
+
+const cJSON *csp__json_at(const cJSON *root, const char *dotted)
+{
+    const cJSON *node = root;
+    char part[128];
+    while (node && *dotted) {
+        size_t n = strcspn(dotted, ".");
+        if (n >= sizeof part || !cJSON_IsObject(node))
+            return NULL;
+        memcpy(part, dotted, n);
+        part[n] = '\0';
+        node = cJSON_GetObjectItemCaseSensitive(node, part);
+        dotted += n + (dotted[n] == '.');
+    }
+    return node;
+}
+
+static const char *inline_env(const cJSON *root, const char *name, const char **source)
+{
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "env");
+    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(env, "vars");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, name);
+    if (cJSON_IsString(v) && *v->valuestring) {
+        *source = "env.vars";
+        return v->valuestring;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(env, name);
+    if (cJSON_IsString(v) && *v->valuestring) {
+        *source = "env";
+        return v->valuestring;
+    }
+    return NULL;
+}
+
+const char *csp__config_getenv(const csp_config *cfg, const char *name, const char **source)
+{
+    const char *v = getenv(name);
+    if (v && *v) {
+        *source = "process";
+        return v;
+    }
+    return cfg && cfg->root ? inline_env(cfg->root, name, source) : NULL;
+}
+
+int csp__config_is_unresolved(const csp_config *cfg, const cJSON *item)
+{
+    for (size_t i = 0; i < cfg->unresolved_count; i++)
+        if (cfg->unresolved[i] == item)
+            return 1;
+    return 0;
+}
+
+static int is_var_start(char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }
+static int is_var_char(char c) { return is_var_start(c) || (c >= '0' && c <= '9'); }
+
+typedef struct subst_ctx {
+    csp_client *client;
+    csp_config *cfg;
+    int use_inline; /* the inline env block itself is substituted from the process env only */
+    csp_code rc;
+} subst_ctx;
+
+/* Substitute one string. Returns a new string or NULL (nomem); *unresolved set if any left. */
+static char *substitute(subst_ctx *ctx, const char *in, const char *where, int *unresolved)
+{
+    csp_buf out;
+    csp__buf_init(&out, CSP_CONFIG_MAX_BYTES);
+    const char *p = in;
+    while (*p) {
+        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+            /* $${X} is the escape for a literal ${X}: drop one '$' */
+            if (csp__buf_append(&out, "${", 2) < 0)
+                goto nomem;
+            p += 3;
+            continue;
+        }
+        if (p[0] == '$' && p[1] == '{' && is_var_start(p[2])) {
+            const char *name = p + 2, *end = name;
+            while (is_var_char(*end))
+                end++;
+            if (*end == '}') {
+                char var[256];
+                size_t n = (size_t)(end - name);
+                if (n < sizeof var) {
+                    memcpy(var, name, n);
+                    var[n] = '\0';
+                    const char *src = NULL, *val = getenv(var);
+                    if ((!val || !*val) && ctx->use_inline)
+                        val = inline_env(ctx->cfg->root, var, &src);
+                    if (val && *val) {
+                        if (csp__buf_append(&out, val, strlen(val)) < 0)
+                            goto nomem;
+                    } else {
+                        *unresolved = 1;
+                        csp__log(ctx->client, CSP_LOG_WARN,
+                                 "config %s: ${%s} is not set; the value is left unresolved", where,
+                                 var);
+                        if (csp__buf_append(&out, p, n + 3) < 0)
+                            goto nomem;
+                    }
+                    p = end + 1;
+                    continue;
+                }
+            }
+        }
+        if (csp__buf_append(&out, p, 1) < 0)
+            goto nomem;
+        p++;
+    }
+    return csp__buf_steal(&out);
+nomem:
+    csp__buf_free(&out);
+    return NULL;
+}
+
+static int remember_unresolved(csp_config *cfg, const cJSON *item)
+{
+    const cJSON **grown =
+        csp__realloc(cfg->unresolved, (cfg->unresolved_count + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    grown[cfg->unresolved_count++] = item;
+    cfg->unresolved = grown;
+    return 0;
+}
+
+static void walk(subst_ctx *ctx, cJSON *node, const char *where, const cJSON *skip)
+{
+    for (cJSON *child = node->child; child && ctx->rc == CSP_OK; child = child->next) {
+        if (child == skip)
+            continue;
+        char path[512];
+        if (child->string)
+            snprintf(path, sizeof path, "%s%s%s", where, *where ? "." : "", child->string);
+        else
+            snprintf(path, sizeof path, "%s[]", where);
+        if (cJSON_IsString(child) && strstr(child->valuestring, "${")) {
+            int unresolved = 0;
+            char *value = substitute(ctx, child->valuestring, path, &unresolved);
+            if (!value) {
+                ctx->rc = CSP_ENOMEM;
+                return;
+            }
+            /* replace the string in place; cJSON owns valuestring via its hooks */
+            cJSON_free(child->valuestring);
+            child->valuestring = cJSON_malloc(strlen(value) + 1);
+            if (!child->valuestring) {
+                csp__free(value);
+                ctx->rc = CSP_ENOMEM;
+                return;
+            }
+            strcpy(child->valuestring, value);
+            csp__free(value);
+            if (unresolved && remember_unresolved(ctx->cfg, child) < 0)
+                ctx->rc = CSP_ENOMEM;
+        } else if (cJSON_IsObject(child) || cJSON_IsArray(child)) {
+            walk(ctx, child, path, skip);
+        }
+    }
+}
+
+csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_config *cfg)
+{
+    csp_code rc = CSP_OK;
+    char *text = NULL;
+    size_t len = 0;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->path = csp__config_find(explicit_path, &cfg->path_source);
+    if (!cfg->path)
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    int err = csp__read_file(cfg->path, CSP_CONFIG_MAX_BYTES, &text, &len);
+    if (err == ENOENT) {
+        /* no file means defaults, as in OpenClaw; a path the user typed gets a warning */
+        if (strcmp(cfg->path_source, "--config") == 0)
+            csp__log(client, CSP_LOG_WARN, "config %s does not exist; using defaults", cfg->path);
+        cfg->root = cJSON_CreateObject();
+        return cfg->root ? CSP_OK : csp__fail(client, CSP_ENOMEM, "out of memory");
+    }
+    if (err == EFBIG)
+        return csp__fail(client, CSP_ECONFIG, "%s: config file is larger than %u MiB", cfg->path,
+                         CSP_CONFIG_MAX_BYTES >> 20);
+    if (err == ENOMEM)
+        return csp__fail(client, CSP_ENOMEM, "out of memory reading %s", cfg->path);
+    if (err)
+        return csp__fail(client, CSP_ECONFIG, "%s: cannot read config: %s", cfg->path,
+                         strerror(err));
+    cfg->exists = 1;
+    struct stat st;
+    if (stat(cfg->path, &st) == 0 && S_ISREG(st.st_mode))
+        cfg->others_can_read = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    else if (stat(cfg->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        csp__free(text);
+        return csp__fail(client, CSP_ECONFIG, "%s: not a regular file", cfg->path);
+    }
+
+    csp_json5_error perr;
+    cfg->root = csp__json5_parse(text, len, NULL, &perr);
+    csp__free(text);
+    if (!cfg->root) {
+        if (strcmp(perr.message, "out of memory") == 0)
+            return csp__fail(client, CSP_ENOMEM, "out of memory parsing %s", cfg->path);
+        return csp__fail(client, CSP_ECONFIG, "%s:%zu:%zu: %s", cfg->path, perr.line,
+                         perr.column, perr.message);
+    }
+    if (!cJSON_IsObject(cfg->root))
+        return csp__fail(client, CSP_ECONFIG, "%s:1:1: the config must be an object", cfg->path);
+
+    /* The env block first, from the process env only; then the rest, which may use it. */
+    subst_ctx ctx = {client, cfg, 0, CSP_OK};
+    cJSON *env = cJSON_GetObjectItemCaseSensitive(cfg->root, "env");
+    if (cJSON_IsObject(env))
+        walk(&ctx, env, "env", NULL);
+    ctx.use_inline = 1;
+    if (ctx.rc == CSP_OK)
+        walk(&ctx, cfg->root, "", env);
+    if (ctx.rc != CSP_OK)
+        rc = csp__fail(client, ctx.rc, "out of memory substituting variables in %s", cfg->path);
+    return rc;
+}
+
+static int holds_key(const cJSON *node)
+{
+    for (const cJSON *c = node->child; c; c = c->next) {
+        if (c->string && cJSON_IsString(c) && *c->valuestring &&
+            (strcmp(c->string, "apiKey") == 0 || strcmp(c->string, "OPENROUTER_API_KEY") == 0))
+            return 1;
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && holds_key(c))
+            return 1;
+    }
+    return 0;
+}
+
+int csp__config_holds_key(const csp_config *cfg) { return cfg->root && holds_key(cfg->root); }
+
+void csp__config_free(csp_config *cfg)
+{
+    if (!cfg)
+        return;
+    csp__free(cfg->path);
+    cJSON_Delete(cfg->root);
+    csp__free(cfg->unresolved);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,43 @@
+/*
+ * config.h: finding and reading the OpenClaw config file: path search,
+ * JSON5, ${VAR} substitution and the inline env block (both layouts).
+ */
+#ifndef CSP_CONFIG_H
+#define CSP_CONFIG_H
+#include "clawspeak.h"
+
+#include <cjson/cJSON.h>
+
+#define CSP_CONFIG_MAX_BYTES (16u << 20)
+
+typedef struct csp_config {
+    char *path;              /* resolved path, whether or not it exists */
+    const char *path_source; /* "--config", "OPENCLAW_CONFIG_PATH", ... */
+    int exists;
+    int others_can_read;     /* group/other read bits set */
+    cJSON *root;             /* substituted tree; an empty object when there is no file */
+    const cJSON **unresolved; /* string items left with an unresolved ${VAR} */
+    size_t unresolved_count;
+} csp_config;
+
+/* Find the path as OpenClaw does. explicit_path wins. Returns a malloc'd path. */
+char *csp__config_find(const char *explicit_path, const char **source);
+/* Load and substitute. CSP_ECONFIG with file:line:column detail on a bad file. */
+csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_config *cfg);
+void csp__config_free(csp_config *cfg);
+
+/* Read a whole file (capped). Returns 0, or errno. */
+int csp__read_file(const char *path, size_t max, char **data, size_t *len);
+
+/*
+ * An environment variable: the process environment first, then the config's
+ * inline env (env.vars.NAME, then env.NAME). *source says which.
+ */
+const char *csp__config_getenv(const csp_config *cfg, const char *name, const char **source);
+/* True when item is a string still holding an unresolved ${VAR}. */
+int csp__config_is_unresolved(const csp_config *cfg, const cJSON *item);
+/* True when the file holds a secret: any apiKey member or an inline OPENROUTER_API_KEY. */
+int csp__config_holds_key(const csp_config *cfg);
+/* Follow a dotted path ("a.b.c") through objects. */
+const cJSON *csp__json_at(const cJSON *root, const char *dotted);
+#endif

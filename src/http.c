@@ -1,0 +1,387 @@
+/*
+ * http.c: libcurl multi wrapper. Each transfer owns its easy handle and
+ * header list; the multi handle keeps the connection cache, so chunk
+ * requests reuse connections. Timeouts are measured from the last byte
+ * received (a progress callback), so a long stream that keeps flowing is
+ * never cut off, while a silent server is.
+ */
+#include "http.h"
+
+#include "alloc.h"
+#include "client.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct transfer {
+    csp_http *http;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    csp_http_request req;
+    int responded;
+    int timed_out;
+    int aborted;
+    long long last_activity_ms;
+    curl_off_t bytes_moved;
+    struct transfer *next;
+} transfer;
+
+struct csp_http {
+    csp_client *client;
+    CURLM *multi;
+    struct curl_slist *resolve;
+    char *ca_file;
+    transfer *transfers;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_OK;
+static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+csp_http *csp__http_new(csp_client *client)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return NULL;
+    csp_http *http = csp__calloc(1, sizeof *http);
+    if (!http)
+        return NULL;
+    http->client = client;
+    http->multi = curl_multi_init();
+    if (!http->multi)
+        goto fail;
+    const char *resolve = getenv("CLAWSPEAK_RESOLVE");
+    if (resolve && *resolve) {
+        char *copy = csp__strdup(resolve), *save = NULL;
+        if (!copy)
+            goto fail;
+        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+            struct curl_slist *grown = curl_slist_append(http->resolve, tok);
+            if (!grown) {
+                csp__free(copy);
+                goto fail;
+            }
+            http->resolve = grown;
+        }
+        csp__free(copy);
+    }
+    const char *ca = getenv("CLAWSPEAK_CA_FILE");
+    if (ca && *ca && !(http->ca_file = csp__strdup(ca)))
+        goto fail;
+    return http;
+fail:
+    csp__http_free(http);
+    return NULL;
+}
+
+static void transfer_free(transfer *t)
+{
+    if (!t)
+        return;
+    if (t->easy) {
+        curl_multi_remove_handle(t->http->multi, t->easy);
+        curl_easy_cleanup(t->easy);
+    }
+    curl_slist_free_all(t->headers);
+    csp__free(t->body);
+    csp__free(t);
+}
+
+void csp__http_free(csp_http *http)
+{
+    if (!http)
+        return;
+    while (http->transfers) {
+        transfer *t = http->transfers;
+        http->transfers = t->next;
+        transfer_free(t);
+    }
+    if (http->multi)
+        curl_multi_cleanup(http->multi);
+    curl_slist_free_all(http->resolve);
+    csp__free(http->ca_file);
+    csp__free(http);
+}
+
+static void report_response(transfer *t)
+{
+    if (t->responded)
+        return;
+    t->responded = 1;
+    long status = 0;
+    char *type = NULL;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+    if (t->req.on_response && t->req.on_response(t->req.userdata, status, type ? type : ""))
+        t->aborted = 1;
+}
+
+static size_t on_write(char *data, size_t size, size_t count, void *userdata)
+{
+    transfer *t = userdata;
+    size_t len = size * count;
+    t->last_activity_ms = now_ms();
+    report_response(t);
+    if (t->aborted)
+        return 0;
+    if (t->req.on_data && t->req.on_data(t->req.userdata, data, len)) {
+        t->aborted = 1;
+        return 0;
+    }
+    return len;
+}
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)ultotal;
+    transfer *t = userdata;
+    if (csp__canceled(t->http->client)) {
+        t->aborted = 1;
+        return 1;
+    }
+    /* any byte moving counts as activity; libcurl calls this at least once a second */
+    long long now = now_ms();
+    if (dlnow + ulnow != t->bytes_moved) {
+        t->bytes_moved = dlnow + ulnow;
+        t->last_activity_ms = now;
+    }
+    if (now - t->last_activity_ms > t->req.timeout_ms) {
+        t->timed_out = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int add_header(transfer *t, const char *header)
+{
+    struct curl_slist *grown = curl_slist_append(t->headers, header);
+    if (!grown)
+        return -1;
+    t->headers = grown;
+    return 0;
+}
+
+int csp__http_start(csp_http *http, const csp_http_request *request)
+{
+    transfer *t = csp__calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    t->http = http;
+    t->req = *request;
+    t->last_activity_ms = now_ms();
+    if (request->body && !(t->body = csp__strndup(request->body, request->body_len)))
+        goto fail;
+    if (!(t->easy = curl_easy_init()))
+        goto fail;
+    CURL *e = t->easy;
+    char accept[160];
+    snprintf(accept, sizeof accept, "Accept: %s", request->accept ? request->accept : "*/*");
+    if (add_header(t, accept) < 0)
+        goto fail;
+    if (t->body && add_header(t, "Content-Type: application/json") < 0)
+        goto fail;
+    if (request->attribution &&
+        (add_header(t, "HTTP-Referer: https://openclaw.ai") < 0 ||
+         add_header(t, "X-OpenRouter-Title: OpenClaw") < 0 ||
+         add_header(t, "X-OpenRouter-Categories: cli-agent") < 0))
+        goto fail;
+    /* Expect: 100-continue only adds a round trip for our small bodies */
+    if (add_header(t, "Expect:") < 0)
+        goto fail;
+    curl_easy_setopt(e, CURLOPT_URL, request->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "clawspeak/" CSP_VERSION_STRING);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, request->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    if (request->bearer) {
+        /* libcurl's own bearer auth: it is not sent on to a host a redirect points at */
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, request->bearer);
+    }
+    if (http->resolve)
+        curl_easy_setopt(e, CURLOPT_RESOLVE, http->resolve);
+    if (http->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, http->ca_file);
+    if (strcmp(request->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(t->body ? request->body_len : 0));
+    }
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    if (curl_multi_add_handle(http->multi, e) != CURLM_OK)
+        goto fail;
+    t->next = http->transfers;
+    http->transfers = t;
+    return 0;
+fail:
+    if (t->easy) {
+        curl_easy_cleanup(t->easy);
+        t->easy = NULL;
+    }
+    transfer_free(t);
+    return -1;
+}
+
+static void unlink_transfer(csp_http *http, transfer *t)
+{
+    for (transfer **p = &http->transfers; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            return;
+        }
+}
+
+static void finish(transfer *t, CURLcode code)
+{
+    csp_http_result r;
+    memset(&r, 0, sizeof r);
+    r.retry_after_s = -1;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+    char *type = NULL;
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+    if (type)
+        snprintf(r.content_type, sizeof r.content_type, "%s", type);
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0)
+        r.retry_after_s = (long)retry_after;
+    if (code == CURLE_OK) {
+        report_response(t);
+        r.outcome = t->aborted ? CSP_HTTP_ABORTED : CSP_HTTP_DONE;
+    } else if (t->timed_out || code == CURLE_OPERATION_TIMEDOUT) {
+        r.outcome = CSP_HTTP_TIMEOUT;
+        snprintf(r.detail, sizeof r.detail, "no data from %s for %ld ms", t->req.url,
+                 t->req.timeout_ms);
+    } else if (t->aborted || code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_WRITE_ERROR) {
+        r.outcome = CSP_HTTP_ABORTED;
+        snprintf(r.detail, sizeof r.detail, "transfer stopped");
+    } else if (code == CURLE_OUT_OF_MEMORY) {
+        r.outcome = CSP_HTTP_NOMEM;
+        snprintf(r.detail, sizeof r.detail, "out of memory");
+    } else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+               code == CURLE_COULDNT_RESOLVE_PROXY) {
+        r.outcome = CSP_HTTP_CONNECT;
+        snprintf(r.detail, sizeof r.detail, "cannot connect to %s: %s", t->req.url,
+                 curl_easy_strerror(code));
+    } else if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR ||
+               code == CURLE_PARTIAL_FILE || code == CURLE_GOT_NOTHING ||
+               code == CURLE_HTTP2_STREAM || code == CURLE_HTTP2) {
+        r.outcome = CSP_HTTP_BROKEN;
+        snprintf(r.detail, sizeof r.detail, "connection to %s broke: %s", t->req.url,
+                 curl_easy_strerror(code));
+    } else {
+        r.outcome = CSP_HTTP_FATAL;
+        snprintf(r.detail, sizeof r.detail, "request to %s failed: %s", t->req.url,
+                 curl_easy_strerror(code));
+    }
+    if (t->req.on_done)
+        t->req.on_done(t->req.userdata, &r);
+}
+
+int csp__http_poll(csp_http *http, int wait_ms)
+{
+    int running = 0, queued;
+    curl_multi_perform(http->multi, &running);
+    CURLMsg *msg;
+    int finished = 0;
+    while ((msg = curl_multi_info_read(http->multi, &queued))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode code = msg->data.result;
+        unlink_transfer(http, t);
+        finish(t, code);
+        transfer_free(t);
+        finished = 1;
+    }
+    if (!finished && wait_ms > 0) {
+        curl_multi_poll(http->multi, NULL, 0, wait_ms, NULL);
+        curl_multi_perform(http->multi, &running);
+    }
+    int count = 0;
+    for (transfer *t = http->transfers; t; t = t->next)
+        count++;
+    return count;
+}
+
+void csp__http_wakeup(csp_http *http) { curl_multi_wakeup(http->multi); }
+
+typedef struct fetch_state {
+    csp_buf body;
+    csp_http_result result;
+    int done, overflow;
+} fetch_state;
+
+static int fetch_data(void *userdata, const char *data, size_t len)
+{
+    fetch_state *s = userdata;
+    if (csp__buf_append(&s->body, data, len) < 0) {
+        s->overflow = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void fetch_done(void *userdata, const csp_http_result *result)
+{
+    fetch_state *s = userdata;
+    s->result = *result;
+    s->done = 1;
+}
+
+csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, size_t max_body,
+                         char **body, size_t *body_len, csp_http_result *result)
+{
+    fetch_state s;
+    memset(&s, 0, sizeof s);
+    csp__buf_init(&s.body, max_body);
+    csp_http_request req = *request;
+    req.on_data = fetch_data;
+    req.on_done = fetch_done;
+    req.userdata = &s;
+    csp_http *http = csp__http_new(client);
+    csp_code rc = CSP_OK;
+    if (!http || csp__http_start(http, &req) < 0) {
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory starting a request");
+        goto out;
+    }
+    while (!s.done)
+        csp__http_poll(http, 100);
+    *result = s.result;
+    if (s.overflow)
+        rc = csp__fail(client, CSP_ENOMEM, "response from %s is larger than %zu bytes",
+                       request->url, max_body);
+    else if (csp__canceled(client))
+        rc = CSP_ECANCELED;
+out:
+    csp__http_free(http);
+    *body_len = s.body.len;
+    *body = csp__buf_steal(&s.body);
+    if (!*body && rc == CSP_OK)
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * http.h: the one module that talks to libcurl. Transfers run on a multi
+ * handle (concurrent, connection reuse); bodies stream to callbacks as they
+ * arrive. Test seam, in the spirit of curl's --resolve and --cacert:
+ * CLAWSPEAK_RESOLVE="host:port:addr[,...]" and CLAWSPEAK_CA_FILE=path.
+ */
+#ifndef CSP_HTTP_H
+#define CSP_HTTP_H
+#include "clawspeak.h"
+
+#include <stddef.h>
+
+typedef enum {
+    CSP_HTTP_DONE = 0,  /* a response arrived whole (any status) */
+    CSP_HTTP_BROKEN,    /* reset, truncated body, empty reply: worth a retry */
+    CSP_HTTP_CONNECT,   /* could not resolve or connect: worth a retry */
+    CSP_HTTP_TIMEOUT,   /* no data for timeout_ms */
+    CSP_HTTP_FATAL,     /* TLS, protocol, or anything else */
+    CSP_HTTP_ABORTED,   /* our callback or a cancel stopped it */
+    CSP_HTTP_NOMEM,
+} csp_http_outcome;
+
+typedef struct csp_http_result {
+    csp_http_outcome outcome;
+    long status;
+    long retry_after_s; /* -1 when absent */
+    char content_type[128];
+    char detail[256];   /* what went wrong, for the user */
+} csp_http_result;
+
+typedef struct csp_http_request {
+    const char *method; /* "GET" or "POST" */
+    const char *url;
+    const char *bearer; /* sent with libcurl's bearer auth, never to a redirected host */
+    const char *body;   /* copied; may be NULL */
+    size_t body_len;
+    int attribution;    /* add OpenRouter's attribution headers */
+    const char *accept;
+    long timeout_ms;    /* connect, first byte, and any stall longer than this */
+    /* Called on the thread that runs csp__http_poll. Return nonzero to abort. */
+    int (*on_response)(void *userdata, long status, const char *content_type);
+    int (*on_data)(void *userdata, const char *data, size_t len);
+    void (*on_done)(void *userdata, const csp_http_result *result);
+    void *userdata;
+} csp_http_request;
+
+typedef struct csp_http csp_http;
+
+csp_http *csp__http_new(csp_client *client);
+void csp__http_free(csp_http *http); /* aborts transfers still running, without on_done */
+/* Start a transfer. Returns 0, or -1 (no memory). */
+int csp__http_start(csp_http *http, const csp_http_request *request);
+/* Run transfers for up to wait_ms; calls on_done for each that finished. Returns running count. */
+int csp__http_poll(csp_http *http, int wait_ms);
+/* Wake a poll that is waiting (from another thread). */
+void csp__http_wakeup(csp_http *http);
+
+/* Run one request to the end, collecting the body (capped). Checks the cancel flag. */
+csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, size_t max_body,
+                         char **body, size_t *body_len, csp_http_result *result);
+#endif

@@ -1,0 +1,153 @@
+/*
+ * local_tts.c: the tts-local-cli provider. The command runs with its
+ * output to a private temporary directory; the WAV it writes is read with
+ * libsndfile and removed. No shell is involved, so the text needs no quoting.
+ */
+#include "local_tts.h"
+
+#include "client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Replace every {{Text}} and {{OutputPath}} in arg. */
+static char *expand(const char *arg, const char *text, const char *output)
+{
+    csp_buf out;
+    csp__buf_init(&out, 1 << 24);
+    const char *p = arg;
+    while (*p) {
+        if (strncmp(p, "{{Text}}", 8) == 0) {
+            if (csp__buf_append(&out, text, strlen(text)) < 0)
+                goto fail;
+            p += 8;
+        } else if (strncmp(p, "{{OutputPath}}", 14) == 0) {
+            if (csp__buf_append(&out, output, strlen(output)) < 0)
+                goto fail;
+            p += 14;
+        } else {
+            if (csp__buf_append(&out, p, 1) < 0)
+                goto fail;
+            p++;
+        }
+    }
+    return csp__buf_steal(&out);
+fail:
+    csp__buf_free(&out);
+    return NULL;
+}
+
+static csp_code read_wav(csp_client *client, const char *path, csp_buf *pcm, long *rate,
+                         int *channels)
+{
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf)
+        return csp__fail(client, CSP_ELOCAL, "the local speech command wrote no readable audio: %s",
+                         sf_strerror(NULL));
+    *rate = info.samplerate;
+    *channels = info.channels;
+    short block[8192];
+    sf_count_t frames_per_block = (sf_count_t)(8192 / info.channels);
+    csp_code rc = CSP_OK;
+    for (;;) {
+        sf_count_t n = sf_readf_short(sf, block, frames_per_block);
+        if (n <= 0)
+            break;
+        if (csp__buf_append(pcm, block, (size_t)n * (size_t)info.channels * sizeof(short)) < 0) {
+            rc = csp__fail(client, CSP_ENOMEM, "out of memory reading local audio");
+            break;
+        }
+    }
+    sf_close(sf);
+    return rc;
+}
+
+csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
+                        long *rate, int *channels)
+{
+    const csp_settings *s = &client->settings;
+    char dir[] = "/tmp/clawspeak-XXXXXX";
+    char *wav = NULL, *text_copy = NULL, **argv = NULL;
+    csp_code rc = CSP_OK;
+    int have_dir = mkdtemp(dir) != NULL;
+    if (!have_dir)
+        return csp__fail(client, CSP_ELOCAL, "cannot make a temporary directory: %s",
+                         strerror(errno));
+    wav = csp__printf("%s/speech.wav", dir);
+    text_copy = csp__strndup(text, len);
+    argv = csp__calloc(s->local_argc + 2, sizeof *argv);
+    if (!wav || !text_copy || !argv) {
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = s->local_command;
+    for (size_t i = 0; i < s->local_argc; i++)
+        if (!(argv[i + 1] = expand(s->local_args[i], text_copy, wav))) {
+            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            goto out;
+        }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int err = posix_spawnp(&pid, s->local_command, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err) {
+        rc = csp__fail(client, CSP_ELOCAL,
+                       "cannot run the local speech command '%s': %s (install espeak-ng, or set "
+                       "tts.providers.tts-local-cli.command)",
+                       s->local_command, strerror(err));
+        goto out;
+    }
+    int status = 0;
+    for (;;) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            break;
+        if (done < 0 && errno != EINTR) {
+            rc = csp__fail(client, CSP_ELOCAL, "lost the local speech command: %s",
+                           strerror(errno));
+            goto out;
+        }
+        if (csp__canceled(client)) {
+            kill(pid, SIGTERM);
+            waitpid(pid, &status, 0);
+            rc = csp__fail(client, CSP_ECANCELED, "interrupted");
+            goto out;
+        }
+        struct timespec nap = {0, 5 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        rc = csp__fail(client, CSP_ELOCAL, "the local speech command '%s' failed (exit status %d)",
+                       s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        goto out;
+    }
+    rc = read_wav(client, wav, pcm, rate, channels);
+out:
+    if (argv)
+        for (size_t i = 1; i <= s->local_argc; i++)
+            csp__free(argv[i]);
+    csp__free(argv);
+    if (wav)
+        unlink(wav);
+    rmdir(dir);
+    csp__free(wav);
+    csp__free(text_copy);
+    return rc;
+}

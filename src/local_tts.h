@@ -1,0 +1,15 @@
+/*
+ * local_tts.h: OpenClaw's tts-local-cli provider: run a command with
+ * {{Text}} and {{OutputPath}} placeholders in its arguments and read the
+ * WAV it writes. espeak-ng is the built-in default, so clawspeak speaks
+ * with no key and no network.
+ */
+#ifndef CSP_LOCAL_TTS_H
+#define CSP_LOCAL_TTS_H
+#include "clawspeak.h"
+#include "alloc.h"
+
+/* Synthesize text; *pcm receives s16 interleaved samples. */
+csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
+                        long *rate, int *channels);
+#endif

@@ -1,0 +1,624 @@
+/*
+ * pipeline.c: see pipeline.h. Locking: one mutex guards the chunk queue and
+ * every chunk's fields; the decoder and sink are touched only by the
+ * consumer (the calling thread), so no lock is held while audio is written.
+ *
+ * Retries: a failed attempt bumps the chunk's generation and drops its
+ * bytes. The consumer then decodes the new attempt from the start and skips
+ * the frames it already wrote, so a retried chunk contributes its audio
+ * exactly once.
+ */
+#include "pipeline.h"
+
+#include "alloc.h"
+#include "client.h"
+#include "content_type.h"
+#include "decode.h"
+#include "http.h"
+#include "local_tts.h"
+#include "sink.h"
+#include "text.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_ATTEMPTS 3
+#define RETRY_AFTER_CAP_MS 30000
+#define CHUNK_AUDIO_CAP (256u << 20)
+#define ERROR_BODY_CAP (64u << 10)
+
+typedef enum { CHUNK_QUEUED, CHUNK_FETCHING, CHUNK_DONE, CHUNK_FAILED } chunk_state;
+
+typedef struct chunk {
+    size_t index;
+    char *text;
+    size_t text_len;
+    csp_voice_params params;
+    chunk_state state;
+    int attempts;
+    long long not_before_ms;
+    /* the current attempt */
+    int generation;
+    int responded;
+    int is_error_body; /* bytes are an error text, not audio */
+    long status;
+    csp_media media;
+    csp_buf data;
+    int complete;
+    /* failure */
+    csp_code code;
+    char error[1024];
+    struct chunk *next;
+} chunk;
+
+struct csp_pipeline {
+    csp_client *client;
+    const csp_settings *settings;
+    csp_sink *sink;
+    int jobs;
+    int local;
+    char *url;
+    csp_progress_fn progress;
+    void *progress_userdata;
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    chunk *head, *tail;
+    size_t chunks_added, chunks_done;
+    size_t consumer_index;
+    int input_closed;
+    int stop;
+    int in_flight;
+    csp_http *http;
+
+    long long started_ms;
+    long first_audio_ms;
+    double audio_seconds;
+    long long last_progress_ms;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void chunk_free(chunk *c)
+{
+    if (!c)
+        return;
+    csp__free(c->text);
+    csp__free(c->params.voice);
+    csp__free(c->params.model);
+    csp__buf_free(&c->data);
+    csp__free(c);
+}
+
+csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
+                           csp_pipeline **out)
+{
+    *out = NULL;
+    const csp_settings *s = &client->settings;
+    csp_pipeline *p = csp__calloc(1, sizeof *p);
+    if (!p)
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    p->client = client;
+    p->settings = s;
+    p->jobs = options->jobs > 0 ? options->jobs : 3;
+    p->progress = options->progress;
+    p->progress_userdata = options->progress_userdata;
+    p->first_audio_ms = -1;
+    p->local = strcmp(s->provider, "tts-local-cli") == 0;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->changed, NULL);
+    csp_code rc = CSP_OK;
+    if (!p->local) {
+        if (!(p->url = csp__printf("%s/audio/speech", s->base_url)) ||
+            !(p->http = csp__http_new(client))) {
+            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if ((rc = csp__sink_for_options(client, options, &p->sink)) != CSP_OK)
+        goto fail;
+    *out = p;
+    return CSP_OK;
+fail:
+    csp__pipeline_free(p);
+    return rc;
+}
+
+void csp__pipeline_free(csp_pipeline *p)
+{
+    if (!p)
+        return;
+    while (p->head) {
+        chunk *c = p->head;
+        p->head = c->next;
+        chunk_free(c);
+    }
+    csp__http_free(p->http);
+    if (p->sink) {
+        csp__sink_finish(p->sink, 0);
+        csp__sink_free(p->sink);
+    }
+    csp__free(p->url);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->changed);
+    csp__free(p);
+}
+
+static void wake(csp_pipeline *p)
+{
+    pthread_cond_broadcast(&p->changed);
+    if (p->http)
+        csp__http_wakeup(p->http);
+}
+
+static int copy_params(csp_voice_params *dst, const csp_voice_params *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (!src)
+        return 0;
+    dst->speed = src->speed;
+    dst->has_speed = src->has_speed;
+    if ((src->voice && !(dst->voice = csp__strdup(src->voice))) ||
+        (src->model && !(dst->model = csp__strdup(src->model))))
+        return -1;
+    return 0;
+}
+
+csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
+                           const csp_voice_params *params)
+{
+    size_t pos = 0, start, end;
+    size_t max = (size_t)p->settings->max_text_length;
+    while (pos < len) {
+        pthread_mutex_lock(&p->lock);
+        size_t limit = p->chunks_added == 0 && max > CSP_FIRST_CHUNK_CHARS ? CSP_FIRST_CHUNK_CHARS
+                                                                          : max;
+        pthread_mutex_unlock(&p->lock);
+        pos = csp__text_next_chunk(text, len, pos, limit, &start, &end);
+        if (start == end)
+            break;
+        chunk *c = csp__calloc(1, sizeof *c);
+        if (!c || !(c->text = csp__strndup(text + start, end - start)) ||
+            copy_params(&c->params, params) < 0) {
+            chunk_free(c);
+            return csp__fail(p->client, CSP_ENOMEM, "out of memory");
+        }
+        c->text_len = end - start;
+        csp__buf_init(&c->data, CHUNK_AUDIO_CAP);
+        pthread_mutex_lock(&p->lock);
+        c->index = p->chunks_added++;
+        if (p->tail)
+            p->tail->next = c;
+        else
+            p->head = c;
+        p->tail = c;
+        wake(p);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return CSP_OK;
+}
+
+void csp__pipeline_close(csp_pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->input_closed = 1;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+long csp__pipeline_first_audio_ms(const csp_pipeline *p) { return p->first_audio_ms; }
+
+/* --- the network side (its own thread) --------------------------------- */
+
+static void fail_chunk(chunk *c, csp_code code, const char *fmt, const char *detail)
+{
+    c->state = CHUNK_FAILED;
+    c->code = code;
+    snprintf(c->error, sizeof c->error, fmt, detail);
+}
+
+/* Called with the lock held: start a new attempt later, or give up. */
+static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry_after_s,
+                          csp_code code)
+{
+    if (c->attempts >= MAX_ATTEMPTS || csp__canceled(p->client)) {
+        fail_chunk(c, code, "%s (gave up after 3 attempts)", why);
+        return;
+    }
+    long long delay = 500LL << (c->attempts - 1); /* 0.5 s, 1 s */
+    delay += rand() % 250;                        /* jitter: clients do not retry in step */
+    if (retry_after_s >= 0)
+        delay = retry_after_s * 1000 > RETRY_AFTER_CAP_MS ? RETRY_AFTER_CAP_MS : retry_after_s * 1000;
+    csp__log(p->client, CSP_LOG_WARN, "chunk %zu: %s; retrying in %.1f s (attempt %d of %d)",
+             c->index + 1, why, (double)delay / 1000.0, c->attempts + 1, MAX_ATTEMPTS);
+    c->state = CHUNK_QUEUED;
+    c->not_before_ms = now_ms() + delay;
+    c->generation++;
+    c->responded = 0;
+    c->is_error_body = 0;
+    c->complete = 0;
+    c->data.len = 0;
+}
+
+static int on_response(void *userdata, long status, const char *content_type)
+{
+    chunk *c = ((void **)userdata)[1];
+    csp_pipeline *p = ((void **)userdata)[0];
+    pthread_mutex_lock(&p->lock);
+    c->responded = 1;
+    c->status = status;
+    csp_media media;
+    int bad_pcm = csp__parse_content_type(content_type, &media) < 0;
+    if (status != 200 || media.kind == CSP_MEDIA_OTHER || bad_pcm) {
+        c->is_error_body = 1; /* collect the text to report it */
+        if (status == 200 && bad_pcm) {
+            fail_chunk(c, CSP_EAPI, "the server sent PCM without rate and channels (%s)",
+                       content_type);
+            pthread_mutex_unlock(&p->lock);
+            return 1;
+        }
+    } else {
+        c->media = media;
+    }
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+static int on_data(void *userdata, const char *data, size_t len)
+{
+    chunk *c = ((void **)userdata)[1];
+    csp_pipeline *p = ((void **)userdata)[0];
+    int stop = 0;
+    pthread_mutex_lock(&p->lock);
+    if (c->is_error_body) {
+        if (c->data.len < ERROR_BODY_CAP)
+            csp__buf_append(&c->data, data, len < ERROR_BODY_CAP ? len : ERROR_BODY_CAP);
+    } else if (csp__buf_append(&c->data, data, len) < 0) {
+        fail_chunk(c, CSP_ENOMEM, "%s", "out of memory buffering audio");
+        stop = 1;
+    }
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+    return stop;
+}
+
+static void on_done(void *userdata, const csp_http_result *r)
+{
+    csp_pipeline *p = ((void **)userdata)[0];
+    chunk *c = ((void **)userdata)[1];
+    csp__free(userdata);
+    pthread_mutex_lock(&p->lock);
+    p->in_flight--;
+    if (c->state == CHUNK_FAILED) {
+        /* already decided (out of memory, bad pcm header) */
+    } else if (r->outcome == CSP_HTTP_DONE && c->status == 200 && !c->is_error_body) {
+        c->state = CHUNK_DONE;
+        c->complete = 1;
+    } else if (r->outcome == CSP_HTTP_DONE) {
+        char text[300], why[700];
+        csp__api_error_text(c->data.data, c->data.len, text, sizeof text);
+        if (r->status == 200)
+            snprintf(why, sizeof why, "the server answered 200 but sent %s, not audio: %s",
+                     r->content_type[0] ? r->content_type : "no content type", text);
+        else
+            snprintf(why, sizeof why, "HTTP %ld from %s: %s", r->status, p->url,
+                     text[0] ? text : "(no message)");
+        if (r->status != 200 && csp__status_retryable(r->status))
+            retry_or_fail(p, c, why, r->retry_after_s, CSP_EAPI);
+        else if (r->status == 401 || r->status == 403)
+            fail_chunk(c, CSP_EKEY, "%s (check the API key: 'clawspeak config' shows where it comes from)", why);
+        else if (r->status == 402)
+            fail_chunk(c, CSP_EAPI, "%s (add credits at https://openrouter.ai/settings/credits)", why);
+        else
+            fail_chunk(c, CSP_EAPI, "%s", why);
+    } else if (r->outcome == CSP_HTTP_BROKEN || r->outcome == CSP_HTTP_CONNECT) {
+        retry_or_fail(p, c, r->detail, -1, CSP_ENET);
+    } else if (r->outcome == CSP_HTTP_TIMEOUT) {
+        fail_chunk(c, CSP_ENET, "timed out: %s (raise timeoutMs or --timeout-ms)", r->detail);
+    } else if (r->outcome == CSP_HTTP_ABORTED) {
+        fail_chunk(c, CSP_ECANCELED, "%s", "canceled");
+    } else if (r->outcome == CSP_HTTP_NOMEM) {
+        fail_chunk(c, CSP_ENOMEM, "%s", r->detail);
+    } else {
+        fail_chunk(c, CSP_ENET, "%s", r->detail);
+    }
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int start_fetch(csp_pipeline *p, chunk *c)
+{
+    const csp_settings *s = p->settings;
+    char *body = csp__speech_body(s, &c->params, c->text, c->text_len);
+    void **ctx = csp__malloc(2 * sizeof(void *));
+    int rc = -1;
+    if (body && ctx) {
+        ctx[0] = p;
+        ctx[1] = c;
+        csp_http_request req = {
+            .method = "POST", .url = p->url, .bearer = s->api_key, .body = body,
+            .body_len = strlen(body), .attribution = s->base_is_openrouter,
+            .accept = "audio/*, application/json", .timeout_ms = s->timeout_ms,
+            .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = ctx};
+        csp__log(p->client, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
+                 c->index + 1, p->url, c->text_len, c->attempts);
+        rc = csp__http_start(p->http, &req);
+    }
+    csp__free(body);
+    if (rc < 0)
+        csp__free(ctx);
+    return rc;
+}
+
+/* The local engine runs synchronously on the network thread, one chunk ahead. */
+static void run_local(csp_pipeline *p, chunk *c)
+{
+    csp_buf pcm;
+    long rate = 0;
+    int channels = 0;
+    csp__buf_init(&pcm, CHUNK_AUDIO_CAP);
+    csp_code rc = csp__local_tts(p->client, c->text, c->text_len, &pcm, &rate, &channels);
+    pthread_mutex_lock(&p->lock);
+    if (rc == CSP_OK) {
+        csp__buf_free(&c->data);
+        c->data = pcm;
+        c->media.kind = CSP_MEDIA_PCM;
+        c->media.rate = rate;
+        c->media.channels = channels;
+        c->responded = 1;
+        c->complete = 1;
+        c->state = CHUNK_DONE;
+    } else {
+        csp__buf_free(&pcm);
+        fail_chunk(c, rc, "%s", csp_client_error(p->client));
+    }
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void *network_main(void *arg)
+{
+    csp_pipeline *p = arg;
+    for (;;) {
+        chunk *local_job = NULL;
+        pthread_mutex_lock(&p->lock);
+        if (p->stop || csp__canceled(p->client)) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        long long now = now_ms();
+        int pending = 0;
+        for (chunk *c = p->head; c; c = c->next) {
+            if (c->state == CHUNK_QUEUED || c->state == CHUNK_FETCHING)
+                pending = 1;
+            if (c->state != CHUNK_QUEUED || c->index >= p->consumer_index + (size_t)p->jobs)
+                continue;
+            if (c->not_before_ms > now || p->in_flight >= p->jobs)
+                continue;
+            c->attempts++;
+            c->state = CHUNK_FETCHING;
+            if (p->local) {
+                local_job = c;
+                break;
+            }
+            if (start_fetch(p, c) < 0)
+                fail_chunk(c, CSP_ENOMEM, "%s", "out of memory starting a request");
+            else
+                p->in_flight++;
+        }
+        int finished = p->input_closed && !pending && p->in_flight == 0;
+        pthread_mutex_unlock(&p->lock);
+        if (finished)
+            break;
+        if (local_job)
+            run_local(p, local_job);
+        else if (p->http)
+            csp__http_poll(p->http, 50);
+        else {
+            pthread_mutex_lock(&p->lock);
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 50 * 1000000L;
+            if (until.tv_nsec >= 1000000000L)
+                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&p->changed, &p->lock, &until);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    return NULL;
+}
+
+/* --- the consumer (the calling thread) ---------------------------------- */
+
+typedef struct emit_state {
+    csp_pipeline *p;
+    size_t frames_this_attempt; /* frames the current attempt has decoded */
+    size_t frames_written;      /* frames of this chunk already in the sink */
+    csp_code rc;
+} emit_state;
+
+static void report_progress(csp_pipeline *p, int force)
+{
+    if (!p->progress)
+        return;
+    long long now = now_ms();
+    if (!force && now - p->last_progress_ms < 100)
+        return;
+    p->last_progress_ms = now;
+    csp_progress info;
+    pthread_mutex_lock(&p->lock);
+    info.chunks_done = p->chunks_done;
+    info.chunks_total = p->input_closed ? p->chunks_added : 0;
+    pthread_mutex_unlock(&p->lock);
+    info.audio_seconds = p->audio_seconds;
+    info.elapsed_seconds = (double)(now - p->started_ms) / 1000.0;
+    p->progress(p->progress_userdata, &info);
+}
+
+static int emit(void *userdata, const int16_t *samples, size_t frames, long rate, int channels)
+{
+    emit_state *e = userdata;
+    csp_pipeline *p = e->p;
+    size_t from = e->frames_this_attempt;
+    e->frames_this_attempt += frames;
+    if (e->frames_this_attempt <= e->frames_written)
+        return 0; /* already written by an earlier attempt */
+    size_t skip = from < e->frames_written ? e->frames_written - from : 0;
+    if (!p->sink->opened && (e->rc = csp__sink_open(p->sink, rate, channels)) != CSP_OK)
+        return 1;
+    if (rate != p->sink->rate || channels != p->sink->channels) {
+        e->rc = csp__fail(p->client, CSP_EDECODE, "audio format changed mid-stream");
+        return 1;
+    }
+    if (p->first_audio_ms < 0) {
+        p->first_audio_ms = (long)(now_ms() - p->started_ms);
+        csp__log(p->client, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+    }
+    e->rc = csp__sink_write(p->sink, samples + skip * (size_t)channels, frames - skip);
+    e->frames_written = e->frames_this_attempt;
+    p->audio_seconds += (double)(frames - skip) / (double)rate;
+    report_progress(p, 0);
+    return e->rc != CSP_OK;
+}
+
+static csp_code consume_chunk(csp_pipeline *p, chunk *c)
+{
+    emit_state e = {p, 0, 0, CSP_OK};
+    csp_decoder *dec = NULL;
+    int generation = -1;
+    size_t scratch_size = 65536;
+    char *scratch = csp__malloc(scratch_size);
+    csp_code rc = CSP_OK;
+    if (!scratch)
+        return csp__fail(p->client, CSP_ENOMEM, "out of memory");
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!csp__canceled(p->client) && c->state != CHUNK_FAILED &&
+               !(c->generation != generation && c->responded && !c->is_error_body) &&
+               !(c->generation == generation && (c->data.len > 0 || c->complete))) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000000L;
+            if (until.tv_nsec >= 1000000000L)
+                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&p->changed, &p->lock, &until);
+        }
+        if (csp__canceled(p->client)) {
+            pthread_mutex_unlock(&p->lock);
+            rc = CSP_ECANCELED;
+            break;
+        }
+        if (c->state == CHUNK_FAILED) {
+            rc = csp__fail(p->client, c->code, "%s", c->error);
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        int restart = c->generation != generation;
+        csp_media media = c->media;
+        size_t n = c->data.len < scratch_size ? c->data.len : scratch_size;
+        memcpy(scratch, c->data.data, n);
+        csp__buf_consume(&c->data, n);
+        int last = c->complete && c->data.len == 0;
+        generation = c->generation;
+        pthread_mutex_unlock(&p->lock);
+
+        if (restart) {
+            const char *why = NULL;
+            csp__decoder_free(dec);
+            e.frames_this_attempt = 0;
+            dec = csp__decoder_new(&media, p->sink->opened ? p->sink->rate : 0,
+                                   p->sink->opened ? p->sink->channels : 0, &why);
+            if (!dec) {
+                rc = csp__fail(p->client, CSP_EDECODE, "chunk %zu: %s", c->index + 1, why);
+                break;
+            }
+        }
+        int d = csp__decoder_feed(dec, scratch, n, emit, &e);
+        if (d == 0 && last)
+            d = csp__decoder_finish(dec, emit, &e);
+        if (d > 0 || e.rc != CSP_OK) {
+            rc = e.rc;
+            break;
+        }
+        if (d < 0) {
+            rc = csp__fail(p->client, CSP_EDECODE, "chunk %zu: the server's audio is broken: %s",
+                           c->index + 1, csp__decoder_error(dec));
+            break;
+        }
+        if (last) {
+            if (e.frames_written == 0)
+                rc = csp__fail(p->client, CSP_EDECODE,
+                               "chunk %zu: the server's response held no playable audio",
+                               c->index + 1);
+            break;
+        }
+    }
+    csp__decoder_free(dec);
+    csp__free(scratch);
+    return rc;
+}
+
+csp_code csp__pipeline_run(csp_pipeline *p)
+{
+    pthread_t network;
+    csp_code rc = CSP_OK;
+    p->started_ms = now_ms();
+    if (pthread_create(&network, NULL, network_main, p) != 0)
+        return csp__fail(p->client, CSP_ENOMEM, "cannot start the network thread");
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->input_closed && !csp__canceled(p->client)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000000L;
+            if (until.tv_nsec >= 1000000000L)
+                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&p->changed, &p->lock, &until);
+        }
+        chunk *c = p->head;
+        int canceled = csp__canceled(p->client);
+        if (c)
+            p->consumer_index = c->index;
+        pthread_mutex_unlock(&p->lock);
+        if (canceled) {
+            rc = CSP_ECANCELED;
+            break;
+        }
+        if (!c)
+            break; /* input closed and all spoken */
+        if ((rc = consume_chunk(p, c)) != CSP_OK)
+            break;
+        pthread_mutex_lock(&p->lock);
+        p->head = c->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->chunks_done++;
+        p->consumer_index = c->index + 1;
+        wake(p);
+        pthread_mutex_unlock(&p->lock);
+        chunk_free(c);
+        report_progress(p, 1);
+    }
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(network, NULL);
+    if (rc == CSP_OK && !p->sink->opened)
+        rc = csp__fail(p->client, CSP_EINPUT, "nothing to say");
+    csp_code finish = csp__sink_finish(p->sink, rc == CSP_OK);
+    if (rc == CSP_OK)
+        rc = finish;
+    if (rc == CSP_ECANCELED)
+        csp__fail(p->client, CSP_ECANCELED, "interrupted");
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * pipeline.h: text in, audio out, in order. Text is cut into chunks; a
+ * network thread fetches up to `jobs` chunks at once (or runs the local
+ * engine), while the calling thread decodes the oldest chunk as its bytes
+ * arrive and writes the samples to the sink. Producers (a file, stdin
+ * lines, a streaming chat reply) add text from any thread.
+ */
+#ifndef CSP_PIPELINE_H
+#define CSP_PIPELINE_H
+#include "clawspeak.h"
+#include "speech.h"
+
+typedef struct csp_pipeline csp_pipeline;
+
+/* Opens the sink now, so a bad output path fails before any request. */
+csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
+                           csp_pipeline **out);
+/* Chunk and queue text (thread-safe). params may be NULL. */
+csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
+                           const csp_voice_params *params);
+/* No more text will come (thread-safe). */
+void csp__pipeline_close(csp_pipeline *p);
+/* Fetch, decode and write everything queued until closed; commits the sink on success. */
+csp_code csp__pipeline_run(csp_pipeline *p);
+/* Milliseconds from run start to the first sample written, or -1. */
+long csp__pipeline_first_audio_ms(const csp_pipeline *p);
+void csp__pipeline_free(csp_pipeline *p);
+#endif

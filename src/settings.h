@@ -1,0 +1,59 @@
+/*
+ * settings.h: every setting clawspeak uses, resolved in one place with the
+ * source of each value recorded. Precedence: defaults < config (messages.tts
+ * < tts, field by field) < environment < command line, except where the
+ * OpenClaw reference fixes another order (the API key and base URL).
+ */
+#ifndef CSP_SETTINGS_H
+#define CSP_SETTINGS_H
+#include "clawspeak.h"
+
+#define CSP_DEFAULT_BASE_URL "https://openrouter.ai/api/v1"
+#define CSP_DEFAULT_VOICE "af_alloy"
+#define CSP_DEFAULT_MODEL "hexgrad/kokoro-82m"
+#define CSP_DEFAULT_CHAT_MODEL "openrouter/auto"
+#define CSP_SETTING_SLOTS 20
+
+typedef struct csp_setting {
+    const char *name;
+    char *value;  /* display value: redacted for secrets */
+    char *source; /* "default", "--voice", "/path:tts.providers.openrouter.voice", "env OPENROUTER_API_KEY" */
+} csp_setting;
+
+typedef struct csp_settings {
+    csp_setting shown[CSP_SETTING_SLOTS];
+    size_t shown_count;
+
+    char *config_path;
+    int config_exists;
+    char *provider;        /* "openrouter" or "tts-local-cli" */
+    int provider_explicit; /* set by config or command line, not defaulted */
+    char *voice, *model, *response_format, *auto_mode;
+    double speed;
+    int has_speed;
+    long timeout_ms, max_text_length;
+    char *base_url;
+    int base_is_openrouter; /* attribution headers only for the real OpenRouter */
+    char *api_key;          /* NULL when none: wiped on free */
+    char *api_key_source;
+    char *routing_json;     /* providers.openrouter.provider, as compact JSON */
+    char *chat_model;       /* the ref as configured */
+    char *chat_model_id;    /* what is sent */
+    char *chat_api_key;     /* models.providers.openrouter.apiKey, then OPENROUTER_API_KEY */
+    char *chat_base_url;
+    int chat_base_is_openrouter;
+    char *local_command;
+    char **local_args;
+    size_t local_argc;
+} csp_settings;
+
+struct csp_config;
+/* Resolve everything. CSP_ECONFIG names the key path of a wrong value. */
+csp_code csp__settings_resolve(csp_client *client, const struct csp_config *cfg,
+                               csp_settings *out);
+void csp__settings_free(csp_settings *settings);
+/* Map a chat model ref to the id sent to OpenRouter; NULL for another provider. */
+char *csp__chat_model_id(const char *ref);
+/* Normalise a base URL: strip trailing slashes, map the legacy /v1 URL. */
+char *csp__normalize_base_url(const char *url);
+#endif

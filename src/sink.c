@@ -1,0 +1,105 @@
+/* sink.c: the sink dispatch, and the tee that plays and saves at once. */
+#include "sink.h"
+
+#include "alloc.h"
+#include "client.h"
+
+csp_code csp__sink_open(csp_sink *sink, long rate, int channels)
+{
+    csp_code rc = sink->ops->open(sink, rate, channels);
+    if (rc == CSP_OK) {
+        sink->rate = rate;
+        sink->channels = channels;
+        sink->opened = 1;
+    }
+    return rc;
+}
+
+csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    return frames ? sink->ops->write(sink, samples, frames) : CSP_OK;
+}
+
+csp_code csp__sink_finish(csp_sink *sink, int commit) { return sink->ops->finish(sink, commit); }
+
+void csp__sink_free(csp_sink *sink)
+{
+    if (sink)
+        sink->ops->free(sink);
+}
+
+typedef struct tee_sink {
+    csp_sink base;
+    csp_sink *a, *b;
+} tee_sink;
+
+static csp_code tee_open(csp_sink *sink, long rate, int channels)
+{
+    tee_sink *t = (tee_sink *)sink;
+    csp_code rc = csp__sink_open(t->a, rate, channels);
+    return rc == CSP_OK ? csp__sink_open(t->b, rate, channels) : rc;
+}
+
+static csp_code tee_write(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    tee_sink *t = (tee_sink *)sink;
+    csp_code rc = csp__sink_write(t->a, samples, frames);
+    return rc == CSP_OK ? csp__sink_write(t->b, samples, frames) : rc;
+}
+
+static csp_code tee_finish(csp_sink *sink, int commit)
+{
+    tee_sink *t = (tee_sink *)sink;
+    /* the file (a) commits only if playback also ended well */
+    csp_code rb = csp__sink_finish(t->b, commit);
+    csp_code ra = csp__sink_finish(t->a, commit && rb == CSP_OK);
+    return ra != CSP_OK ? ra : rb;
+}
+
+static void tee_free(csp_sink *sink)
+{
+    tee_sink *t = (tee_sink *)sink;
+    csp__sink_free(t->a);
+    csp__sink_free(t->b);
+    csp__free(t);
+}
+
+static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free};
+
+csp_code csp__sink_tee_new(csp_client *client, csp_sink *a, csp_sink *b, csp_sink **out)
+{
+    tee_sink *t = csp__calloc(1, sizeof *t);
+    if (!t) {
+        csp__sink_free(a);
+        csp__sink_free(b);
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    }
+    t->base.ops = &tee_ops;
+    t->base.client = client;
+    t->a = a;
+    t->b = b;
+    *out = &t->base;
+    return CSP_OK;
+}
+
+csp_code csp__sink_for_options(csp_client *client, const csp_say_options *options,
+                               csp_sink **out)
+{
+    csp_sink *file = NULL, *play = NULL;
+    csp_code rc;
+    *out = NULL;
+    if (!options->output_path)
+        return csp__sink_portaudio_new(client, options->device, out);
+    rc = csp__sink_file_new(client, options->output_path, options->output_format, &file);
+    if (rc != CSP_OK || !options->play) {
+        *out = file;
+        return rc;
+    }
+    rc = csp__sink_portaudio_new(client, options->device, &play);
+    if (rc != CSP_OK) {
+        csp__sink_finish(file, 0);
+        csp__sink_free(file);
+        return rc;
+    }
+    return csp__sink_tee_new(client, file, play, out);
+}

@@ -1,0 +1,51 @@
+/*
+ * sink.h: where decoded audio goes. One small interface: open (the format
+ * is known at the first decoded frames), write, finish (commit or abort).
+ * Implementations: PortAudio playback, libsndfile files (atomic), and a tee.
+ */
+#ifndef CSP_SINK_H
+#define CSP_SINK_H
+#include "clawspeak.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct csp_sink csp_sink;
+
+typedef struct csp_sink_ops {
+    csp_code (*open)(csp_sink *sink, long rate, int channels);
+    csp_code (*write)(csp_sink *sink, const int16_t *samples, size_t frames);
+    /* commit: play out / publish the file; else abort at once and discard. */
+    csp_code (*finish)(csp_sink *sink, int commit);
+    void (*free)(csp_sink *sink);
+} csp_sink_ops;
+
+struct csp_sink {
+    const csp_sink_ops *ops;
+    csp_client *client;
+    long rate;
+    int channels;
+    int opened;
+};
+
+/* Play through PortAudio. device: NULL, an index, or a name prefix. */
+csp_code csp__sink_portaudio_new(csp_client *client, const char *device, csp_sink **out);
+/*
+ * Write a file through libsndfile. path "-" is standard output (refused on
+ * a terminal). The temporary file is created now, so an unwritable target
+ * fails before any request is sent.
+ */
+csp_code csp__sink_file_new(csp_client *client, const char *path, const char *format,
+                            csp_sink **out);
+/* Both: takes ownership of a and b. */
+csp_code csp__sink_tee_new(csp_client *client, csp_sink *a, csp_sink *b, csp_sink **out);
+
+/* Create the sink the options ask for. */
+csp_code csp__sink_for_options(csp_client *client, const csp_say_options *options,
+                               csp_sink **out);
+
+csp_code csp__sink_open(csp_sink *sink, long rate, int channels);
+csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames);
+csp_code csp__sink_finish(csp_sink *sink, int commit);
+void csp__sink_free(csp_sink *sink);
+#endif

@@ -1,0 +1,188 @@
+/*
+ * sink_portaudio.c: playback with PortAudio's blocking write API. Writes go
+ * in small blocks so a cancel (Ctrl-C) is noticed within a few milliseconds,
+ * and abort drops what is queued instead of playing it out.
+ */
+#include "alloc.h"
+#include "client.h"
+#include "sink.h"
+
+#include <fcntl.h>
+#include <portaudio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct pa_sink {
+    csp_sink base;
+    PaDeviceIndex device;
+    PaStream *stream;
+    int initialized;
+} pa_sink;
+
+/* ALSA prints probe noise on stderr while PortAudio scans devices; hide it. */
+static PaError quiet_initialize(void)
+{
+    int saved = dup(STDERR_FILENO);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDERR_FILENO);
+    PaError err = Pa_Initialize();
+    if (saved >= 0 && null >= 0)
+        dup2(saved, STDERR_FILENO);
+    if (null >= 0)
+        close(null);
+    if (saved >= 0)
+        close(saved);
+    return err;
+}
+
+static csp_code no_device(csp_client *client, const char *why)
+{
+    return csp__fail(client, CSP_EAUDIO,
+                     "no audio output device (%s); save to a file instead with -o FILE", why);
+}
+
+static PaDeviceIndex find_device(const char *spec)
+{
+    PaDeviceIndex count = Pa_GetDeviceCount();
+    char *end;
+    long index = strtol(spec, &end, 10);
+    if (*spec && !*end) {
+        if (index >= 0 && index < count && Pa_GetDeviceInfo((PaDeviceIndex)index)->maxOutputChannels > 0)
+            return (PaDeviceIndex)index;
+        return paNoDevice;
+    }
+    for (PaDeviceIndex i = 0; i < count; i++) {
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        if (info && info->maxOutputChannels > 0 && strncmp(info->name, spec, strlen(spec)) == 0)
+            return i;
+    }
+    return paNoDevice;
+}
+
+static csp_code pa_open(csp_sink *sink, long rate, int channels)
+{
+    pa_sink *s = (pa_sink *)sink;
+    PaStreamParameters out;
+    memset(&out, 0, sizeof out);
+    out.device = s->device;
+    out.channelCount = channels;
+    out.sampleFormat = paInt16;
+    out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultLowOutputLatency;
+    PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
+                                paClipOff, NULL, NULL);
+    if (err == paNoError)
+        err = Pa_StartStream(s->stream);
+    if (err != paNoError) {
+        s->stream = NULL;
+        return csp__fail(sink->client, CSP_EAUDIO,
+                         "cannot play %ld Hz audio on '%s': %s; save to a file instead with -o FILE",
+                         rate, Pa_GetDeviceInfo(s->device)->name, Pa_GetErrorText(err));
+    }
+    return CSP_OK;
+}
+
+static csp_code pa_write(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    pa_sink *s = (pa_sink *)sink;
+    size_t block = (size_t)(sink->rate / 50); /* 20 ms: Ctrl-C stays instant */
+    while (frames > 0) {
+        if (csp__canceled(sink->client))
+            return CSP_ECANCELED;
+        size_t n = frames < block ? frames : block;
+        PaError err = Pa_WriteStream(s->stream, samples, (unsigned long)n);
+        if (err != paNoError && err != paOutputUnderflowed)
+            return csp__fail(sink->client, CSP_EAUDIO, "audio playback failed: %s",
+                             Pa_GetErrorText(err));
+        samples += n * (size_t)sink->channels;
+        frames -= n;
+    }
+    return CSP_OK;
+}
+
+static csp_code pa_finish(csp_sink *sink, int commit)
+{
+    pa_sink *s = (pa_sink *)sink;
+    csp_code rc = CSP_OK;
+    if (s->stream) {
+        /* Stop plays out what is queued; Abort drops it at once */
+        PaError err = commit && !csp__canceled(sink->client) ? Pa_StopStream(s->stream)
+                                                             : Pa_AbortStream(s->stream);
+        if (err != paNoError && commit)
+            rc = csp__fail(sink->client, CSP_EAUDIO, "audio playback failed: %s",
+                           Pa_GetErrorText(err));
+        Pa_CloseStream(s->stream);
+        s->stream = NULL;
+    }
+    return rc;
+}
+
+static void pa_free(csp_sink *sink)
+{
+    pa_sink *s = (pa_sink *)sink;
+    if (!s)
+        return;
+    pa_finish(sink, 0);
+    if (s->initialized)
+        Pa_Terminate();
+    csp__free(s);
+}
+
+static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free};
+
+csp_code csp__sink_portaudio_new(csp_client *client, const char *device, csp_sink **out)
+{
+    pa_sink *s = csp__calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    s->base.ops = &pa_ops;
+    s->base.client = client;
+    PaError err = quiet_initialize();
+    if (err != paNoError) {
+        csp__free(s);
+        return no_device(client, Pa_GetErrorText(err));
+    }
+    s->initialized = 1;
+    s->device = device ? find_device(device) : Pa_GetDefaultOutputDevice();
+    if (s->device == paNoDevice) {
+        pa_free(&s->base);
+        if (device)
+            return csp__fail(client, CSP_EAUDIO,
+                             "no output device matches '%s' (see 'clawspeak devices'), or save "
+                             "to a file with -o FILE",
+                             device);
+        return no_device(client, "PortAudio found none");
+    }
+    *out = &s->base;
+    return CSP_OK;
+}
+
+csp_code csp_list_devices(csp_client *client, char **out)
+{
+    csp_buf buf;
+    csp__buf_init(&buf, 1 << 20);
+    *out = NULL;
+    PaError err = quiet_initialize();
+    if (err != paNoError)
+        return no_device(client, Pa_GetErrorText(err));
+    PaDeviceIndex def = Pa_GetDefaultOutputDevice();
+    csp_code rc = CSP_OK;
+    for (PaDeviceIndex i = 0; i < Pa_GetDeviceCount(); i++) {
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        if (!info || info->maxOutputChannels <= 0)
+            continue;
+        if (csp__buf_appendf(&buf, "%d\t%s%s\n", i, info->name, i == def ? "\t(default)" : "") < 0) {
+            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    Pa_Terminate();
+    if (rc == CSP_OK && buf.len == 0)
+        rc = no_device(client, "PortAudio found none");
+    if (rc == CSP_OK)
+        *out = csp__buf_steal(&buf);
+    csp__buf_free(&buf);
+    return rc;
+}

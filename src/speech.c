@@ -1,0 +1,77 @@
+/* speech.c: request bodies and API error text for OpenRouter. */
+#include "speech.h"
+
+#include "alloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+char *csp__speech_body(const csp_settings *s, const csp_voice_params *params, const char *text,
+                       size_t len)
+{
+    char *out = NULL, *input = csp__strndup(text, len);
+    cJSON *body = cJSON_CreateObject();
+    if (!input || !body)
+        goto out;
+    const char *model = params && params->model ? params->model : s->model;
+    const char *voice = params && params->voice ? params->voice : s->voice;
+    int has_speed = params && params->has_speed ? 1 : s->has_speed;
+    double speed = params && params->has_speed ? params->speed : s->speed;
+    if (!cJSON_AddStringToObject(body, "model", model) ||
+        !cJSON_AddStringToObject(body, "input", input) ||
+        !cJSON_AddStringToObject(body, "voice", voice) ||
+        /* always sent: OpenRouter's own default is pcm */
+        !cJSON_AddStringToObject(body, "response_format", s->response_format))
+        goto out;
+    if (has_speed && !cJSON_AddNumberToObject(body, "speed", speed))
+        goto out;
+    if (s->routing_json) {
+        cJSON *routing = cJSON_Parse(s->routing_json);
+        if (!routing || !cJSON_AddItemToObject(body, "provider", routing)) {
+            cJSON_Delete(routing);
+            goto out;
+        }
+    }
+    out = cJSON_PrintUnformatted(body);
+out:
+    cJSON_Delete(body);
+    csp__free(input);
+    return out;
+}
+
+void csp__api_error_text(const char *body, size_t len, char *out, size_t size)
+{
+    out[0] = '\0';
+    cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
+    if (cJSON_IsString(message)) {
+        snprintf(out, size, "%s", message->valuestring);
+    } else if (cJSON_IsString(error)) {
+        snprintf(out, size, "%s", error->valuestring);
+    } else if (body && len) {
+        /* not OpenRouter's JSON: show the first non-blank line, trimmed */
+        size_t i = 0;
+        while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+            i++;
+        size_t j = i;
+        while (j < len && body[j] != '\n' && body[j] != '\r' && j - i < 200)
+            j++;
+        snprintf(out, size, "%.*s", (int)(j - i), body + i);
+        for (char *p = out; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+    }
+    cJSON_Delete(root);
+}
+
+csp_code csp__status_code(long status)
+{
+    return (status == 401 || status == 403) ? CSP_EKEY : CSP_EAPI;
+}
+
+int csp__status_retryable(long status)
+{
+    return status == 408 || status == 409 || status == 429 || status >= 500;
+}

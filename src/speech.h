@@ -1,0 +1,27 @@
+/*
+ * speech.h: the /audio/speech request (body, URL) and reading API errors,
+ * shared with the chat path (the error shape and status mapping are the same).
+ */
+#ifndef CSP_SPEECH_H
+#define CSP_SPEECH_H
+#include "clawspeak.h"
+#include "settings.h"
+
+#include <stddef.h>
+
+/* Per-request voice settings; NULL fields mean "as configured". */
+typedef struct csp_voice_params {
+    char *voice, *model;
+    double speed;
+    int has_speed;
+} csp_voice_params;
+
+/* JSON body for one chunk. NULL on no memory. */
+char *csp__speech_body(const csp_settings *settings, const csp_voice_params *params,
+                       const char *text, size_t len);
+/* OpenRouter's error text from an error body, else its first line. */
+void csp__api_error_text(const char *body, size_t len, char *out, size_t size);
+/* 401/403: the key; everything else: the API. */
+csp_code csp__status_code(long status);
+int csp__status_retryable(long status);
+#endif

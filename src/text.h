@@ -1,0 +1,27 @@
+/*
+ * text.h: input checks and chunking. Chunks are cut at paragraph, then
+ * sentence, then clause, then word boundaries, never inside a UTF-8
+ * sequence; the first is kept short so the first sound comes fast. Joined,
+ * the chunks are the input exactly, save whitespace at the joins.
+ */
+#ifndef CSP_TEXT_H
+#define CSP_TEXT_H
+#include <stddef.h>
+
+#define CSP_FIRST_CHUNK_CHARS 200
+
+/* 0 when text is valid UTF-8 with no NUL; else -1 with *bad_offset set. */
+int csp__text_check(const char *text, size_t len, size_t *bad_offset);
+/* True when text holds nothing but whitespace. */
+int csp__text_blank(const char *text, size_t len);
+
+/*
+ * Find the next chunk at or after pos, at most max_chars code points.
+ * Sets [*start, *end) (whitespace trimmed) and returns the position to go
+ * on from; returns len with *start == *end when only whitespace is left.
+ */
+size_t csp__text_next_chunk(const char *text, size_t len, size_t pos, size_t max_chars,
+                            size_t *start, size_t *end);
+/* Length of the first complete sentence in text (its end), or 0 if none is complete yet. */
+size_t csp__text_sentence_end(const char *text, size_t len);
+#endif

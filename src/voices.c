@@ -1,0 +1,79 @@
+/*
+ * voices.c: `clawspeak voices`: the speech models OpenRouter lists with
+ * output_modalities=speech, and each one's supported_voices.
+ */
+#include "alloc.h"
+#include "client.h"
+#include "http.h"
+#include "speech.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+csp_code csp_list_voices(csp_client *client, char **out)
+{
+    const csp_settings *s = &client->settings;
+    char *url = csp__printf("%s/models?output_modalities=speech", s->base_url);
+    char *body = NULL;
+    size_t len = 0;
+    csp_http_result r;
+    csp_buf list;
+    cJSON *root = NULL;
+    csp_code rc;
+    csp__buf_init(&list, 1 << 20);
+    *out = NULL;
+    if (!url)
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    csp_http_request req = {.method = "GET", .url = url, .bearer = s->api_key,
+                            .attribution = s->base_is_openrouter, .accept = "application/json",
+                            .timeout_ms = s->timeout_ms};
+    rc = csp__http_fetch(client, &req, 16u << 20, &body, &len, &r);
+    if (rc != CSP_OK)
+        goto out;
+    if (r.outcome != CSP_HTTP_DONE) {
+        rc = csp__fail(client, r.outcome == CSP_HTTP_ABORTED ? CSP_ECANCELED : CSP_ENET, "%s",
+                       r.detail);
+        goto out;
+    }
+    if (r.status != 200) {
+        char text[300];
+        csp__api_error_text(body, len, text, sizeof text);
+        rc = csp__fail(client, csp__status_code(r.status), "HTTP %ld from %s: %s", r.status, url,
+                       text);
+        goto out;
+    }
+    root = cJSON_ParseWithLength(body, len);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    if (!cJSON_IsArray(data)) {
+        rc = csp__fail(client, CSP_EAPI, "%s did not return a model list", url);
+        goto out;
+    }
+    const cJSON *model;
+    cJSON_ArrayForEach(model, data)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(model, "id");
+        const cJSON *voices = cJSON_GetObjectItemCaseSensitive(model, "supported_voices");
+        if (!cJSON_IsString(id))
+            continue;
+        if (csp__buf_appendf(&list, "%s\n", id->valuestring) < 0)
+            goto nomem;
+        const cJSON *voice;
+        cJSON_ArrayForEach(voice, voices)
+        {
+            if (cJSON_IsString(voice) && csp__buf_appendf(&list, "  %s\n", voice->valuestring) < 0)
+                goto nomem;
+        }
+    }
+    *out = csp__buf_steal(&list);
+    if (!*out)
+        goto nomem;
+    goto out;
+nomem:
+    rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+out:
+    cJSON_Delete(root);
+    csp__buf_free(&list);
+    csp__free(body);
+    csp__free(url);
+    return rc;
+}

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""A mock OpenRouter for clawspeak's tests: real HTTP on loopback.
+
+/audio/speech synthesises real speech for the request's text (espeak-ng,
+resampled to 24 kHz mono with sox, mp3 by lame), /chat/completions streams
+server-sent events, /models lists speech models. Every request is recorded.
+
+Behaviour is scripted over HTTP: POST /_mock/script with
+  {"rules": [{"path": "speech", "match": "text", "times": 1, ...behaviour}]}
+Behaviour keys: status, retry_after, error_message, first_byte_delay_ms,
+bytes_per_s, truncate_after, reset_after, html200, json200, garbage,
+redirect, never_close, content_type, body. The first matching rule with
+times left is used (times absent = forever). GET /_mock/requests returns
+the log; POST /_mock/reset clears rules and log.
+
+Run: mock_openrouter.py --port-file F [--tls-cert C --tls-key K]
+"""
+import argparse
+import hashlib
+import json
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+RULES = []
+LOG = []
+AUDIO_CACHE = {}
+AUDIO_DIR = tempfile.mkdtemp(prefix="csp-mock-")
+RATE = 24000
+
+
+def synthesize(text):
+    """(mp3 bytes, pcm bytes, frames) for text, cached by content."""
+    key = hashlib.sha1(text.encode()).hexdigest()
+    with LOCK:
+        if key in AUDIO_CACHE:
+            return AUDIO_CACHE[key]
+    base = os.path.join(AUDIO_DIR, key)
+    subprocess.run(["espeak-ng", "-w", base + ".raw.wav", "--", text], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["sox", base + ".raw.wav", "-r", str(RATE), "-c", "1", "-b", "16",
+                    base + ".wav"], check=True)
+    subprocess.run(["lame", "--quiet", "-b", "64", base + ".wav", base + ".mp3"], check=True)
+    with wave.open(base + ".wav") as w:
+        frames = w.getnframes()
+        pcm = w.readframes(frames)
+    with open(base + ".mp3", "rb") as f:
+        mp3 = f.read()
+    result = (mp3, pcm, frames)
+    with LOCK:
+        AUDIO_CACHE[key] = result
+    return result
+
+
+def pick_rule(kind, text):
+    with LOCK:
+        for rule in RULES:
+            if rule.get("path", "speech") != kind:
+                continue
+            if "match" in rule and rule["match"] not in (text or ""):
+                continue
+            if "times" in rule:
+                if rule["times"] <= 0:
+                    continue
+                rule["times"] -= 1
+            return dict(rule)
+    return {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def record(self, body, extra=None):
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body,
+            "time": time.time(),
+            "client_port": self.client_address[1],
+        }
+        entry.update(extra or {})
+        with LOCK:
+            LOG.append(entry)
+        return entry
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+
+    def send_json(self, status, obj, extra_headers=None):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra_headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path.startswith("/_mock/requests"):
+            with LOCK:
+                self.send_json(200, LOG)
+            return
+        self.record(None)
+        if "/models" in self.path:
+            rule = pick_rule("models", "")
+            if rule.get("status"):
+                self.send_json(rule["status"], {"error": {"message": rule.get("error_message", "mock error"), "code": rule["status"]}})
+                return
+            self.send_json(200, {"data": [
+                {"id": "hexgrad/kokoro-82m", "output_modalities": ["speech"],
+                 "supported_voices": ["af_alloy", "af_bella", "am_adam"]},
+                {"id": "openai/gpt-4o-mini-tts", "output_modalities": ["speech"],
+                 "supported_voices": ["alloy", "echo"]},
+            ]})
+            return
+        if self.path.startswith("/redirected"):
+            self.send_json(200, {"ok": True})
+            return
+        self.send_json(404, {"error": {"message": "no such route", "code": 404}})
+
+    def do_POST(self):
+        body = self.read_body()
+        if self.path.startswith("/_mock/script"):
+            with LOCK:
+                RULES[:] = body.get("rules", [])
+            self.send_json(200, {"ok": True})
+            return
+        if self.path.startswith("/_mock/reset"):
+            with LOCK:
+                RULES.clear()
+                LOG.clear()
+            self.send_json(200, {"ok": True})
+            return
+        if self.path.endswith("/audio/speech"):
+            self.speech(body)
+        elif self.path.endswith("/chat/completions"):
+            self.chat(body)
+        else:
+            self.record(body)
+            self.send_json(404, {"error": {"message": "no such route", "code": 404}})
+
+    # --- behaviours shared by the endpoints ---
+    def apply_error_rules(self, rule):
+        """Answer for rules that replace the normal body. True if answered."""
+        if rule.get("redirect"):
+            self.send_response(307)
+            self.send_header("Location", rule["redirect"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+        if rule.get("status"):
+            headers = {}
+            if "retry_after" in rule:
+                headers["Retry-After"] = str(rule["retry_after"])
+            self.send_json(rule["status"], {"error": {"message": rule.get("error_message", "mock error %d" % rule["status"]), "code": rule["status"]}}, headers)
+            return True
+        if rule.get("html200"):
+            self.send_raw(200, "text/html", b"<html><head><title>Gateway</title></head><body>Sorry</body></html>\n")
+            return True
+        if rule.get("json200"):
+            self.send_json(200, {"error": {"message": "upstream returned no audio", "code": 200}})
+            return True
+        return False
+
+    def send_raw(self, status, ctype, data):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def stream(self, ctype, data, rule):
+        delay = rule.get("first_byte_delay_ms", 0) / 1000.0
+        if delay:
+            time.sleep(delay)
+        self.send_response(200)
+        self.send_header("Content-Type", rule.get("content_type", ctype))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.flush()
+        limit = len(data)
+        cut = rule.get("truncate_after", rule.get("reset_after"))
+        if cut is not None:
+            limit = min(limit, cut)
+        rate = rule.get("bytes_per_s")
+        step = 2048
+        sent = 0
+        start = time.time()
+        while sent < limit:
+            piece = data[sent:min(limit, sent + step)]
+            self.wfile.write(piece)
+            self.wfile.flush()
+            sent += len(piece)
+            if rate:
+                ahead = start + sent / rate - time.time()
+                if ahead > 0:
+                    time.sleep(ahead)
+        if rule.get("never_close"):
+            time.sleep(3600)
+        if "reset_after" in rule:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+        elif "truncate_after" in rule:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+    def speech(self, body):
+        text = body.get("input", "") if isinstance(body, dict) else ""
+        rule = pick_rule("speech", text)
+        fmt = body.get("response_format", "pcm") if isinstance(body, dict) else "pcm"
+        frames = 0
+        if not rule.get("status") and not rule.get("redirect") and text:
+            mp3, pcm, frames = synthesize(text)
+        entry = self.record(body, {"frames": frames, "rule": rule})
+        if self.apply_error_rules(rule):
+            return
+        if rule.get("garbage"):
+            junk = bytes(((i * 7919) ^ (i >> 3)) & 0xFF for i in range(20000))
+            self.stream("audio/mpeg", b"\xff\xfb" + junk, rule)
+            return
+        if fmt == "mp3":
+            self.stream("audio/mpeg", mp3, rule)
+        else:
+            self.stream("audio/pcm;rate=%d;channels=1" % RATE, pcm, rule)
+        entry["finished"] = time.time()
+
+    def chat(self, body):
+        rule = pick_rule("chat", "")
+        self.record(body)
+        if self.apply_error_rules(rule):
+            return
+        reply = rule.get("reply", "Hello! This is the mock model speaking. It has two sentences.")
+        token_ms = rule.get("token_ms", 10) / 1000.0
+        split = rule.get("split", 0)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def send(data):
+            if not data:
+                return
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        def event(obj):
+            raw = ("data: " + json.dumps(obj) + "\n\n").encode()
+            if split:  # deliver events in odd-sized pieces
+                for i in range(0, len(raw), split):
+                    send(raw[i:i + split])
+            else:
+                send(raw)
+
+        send(b": OPENROUTER PROCESSING\n\n")
+        words = reply.split(" ")
+        error_after = rule.get("error_after")
+        for i, word in enumerate(words):
+            if error_after is not None and i == error_after:
+                event({"error": {"message": "the model provider failed mid-stream", "code": 502}})
+                send(b"data: [DONE]\n\n")
+                send(b"")
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            piece = word if i == 0 else " " + word
+            event({"choices": [{"index": 0, "delta": {"content": piece}}]})
+            if token_ms:
+                time.sleep(token_ms)
+        event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        send(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    args = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(server.server_address[1]))
+    os.replace(tmp, args.port_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
