@@ -55,7 +55,7 @@ int csp__parse_content_type(const char *header, csp_media *out)
     memset(out, 0, sizeof *out);
     if (!header)
         return 0;
-    const char *p = read_token(header, type, sizeof type, ";");
+    const char *p = skip_space(read_token(header, type, sizeof type, ";"));
     if (!strcasecmp(type, "audio/mpeg") || !strcasecmp(type, "audio/mp3") ||
         !strcasecmp(type, "audio/mpeg3"))
         out->kind = CSP_MEDIA_MP3;
@@ -70,6 +70,7 @@ int csp__parse_content_type(const char *header, csp_media *out)
         value[0] = '\0';
         if (*p == '=')
             p = read_token(p + 1, value, sizeof value, ";");
+        p = skip_space(p);
         if (!strcasecmp(key, "rate"))
             out->rate = positive_number(value);
         else if (!strcasecmp(key, "channels"))

@@ -127,6 +127,9 @@ size_t csp__text_next_chunk(const char *text, size_t len, size_t pos, size_t max
         i += step;
         chars++;
     }
+    /* a cut after closing quotes may lie past the limit: only cuts within it count */
+    if (sentence > i)
+        sentence = 0;
     size_t cut;
     if (i >= len) {
         cut = len; /* the rest fits */
