@@ -1,0 +1,115 @@
+"""Shared pieces of clawspeak's integration tests: run the CLI, start the
+mock OpenRouter on a free loopback port, read audio back with libsndfile."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+BIN = os.environ.get("CLAWSPEAK_BIN", "../../build/clawspeak")
+AUDIOINFO = os.environ.get("AUDIOINFO_BIN", "../../build/tests/audioinfo")
+SOURCE = os.environ.get("CLAWSPEAK_SOURCE_DIR", os.path.abspath("../.."))
+MOCK = os.path.join(SOURCE, "tests", "mock", "mock_openrouter.py")
+KEY = "sk-or-v1-TESTKEY-do-not-print-4f3e2d1c"
+
+
+def clean_env(home, **extra):
+    """A minimal environment: no real key, config only where the test puts it."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8"}
+    for name in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.update({k: v for k, v in extra.items() if v is not None})
+    return env
+
+
+def run(args, env, stdin=None, timeout=120, cwd=None):
+    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, env=env,
+                       timeout=timeout, cwd=cwd)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def audioinfo(path, dump=None):
+    args = [AUDIOINFO, path] + (["--dump", dump] if dump else [])
+    out = subprocess.run(args, capture_output=True, check=True, text=True).stdout.split()
+    return int(out[0]), int(out[1]), int(out[2]), out[3]
+
+
+class Mock:
+    """The mock server in a subprocess, on a port it picks itself."""
+
+    def __init__(self, tls_cert=None, tls_key=None):
+        self.dir = tempfile.mkdtemp(prefix="csp-mockrun-")
+        port_file = os.path.join(self.dir, "port")
+        args = [sys.executable, MOCK, "--port-file", port_file]
+        if tls_cert:
+            args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
+        self.proc = subprocess.Popen(args)
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("mock server did not start")
+            time.sleep(0.02)
+        self.port = int(open(port_file).read())
+        self.url = "http://127.0.0.1:%d/api/v1" % self.port
+        self.control = "http://127.0.0.1:%d" % self.port
+        self.tls = bool(tls_cert)
+
+    def _call(self, path, body=None):
+        if self.tls:
+            return None
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.control + path, data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.load(r)
+
+    def script(self, *rules):
+        self._call("/_mock/reset", {})
+        self._call("/_mock/script", {"rules": list(rules)})
+
+    def requests(self, path_part="/audio/speech"):
+        return [r for r in self._call("/_mock/requests") if path_part in r["path"]]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class CliTestCase(unittest.TestCase):
+    """Each test gets a fresh HOME with no config."""
+
+    def setUp(self):
+        self.home = tempfile.mkdtemp(prefix="csp-home-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+
+    def write_config(self, text, name=".openclaw/openclaw.json", mode=0o600):
+        """Write a config; by default where OpenClaw looks: ~/.openclaw/openclaw.json."""
+        path = os.path.join(self.home, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def env(self, **extra):
+        return clean_env(self.home, **extra)
+
+    def assertNoKey(self, *texts):
+        for t in texts:
+            if isinstance(t, bytes):
+                t = t.decode("utf-8", "replace")
+            self.assertNotIn(KEY, t)
+            self.assertNotIn(KEY[10:26], t)
+
+    def assertNoLeftovers(self, directory):
+        left = [f for f in os.listdir(directory) if "clawspeak-" in f]
+        self.assertEqual(left, [], "temporary files left behind")
