@@ -34,7 +34,7 @@ typedef struct transfer {
 struct csp_http {
     csp_client *client;
     CURLM *multi;
-    struct curl_slist *resolve;
+    struct curl_slist *resolve, *connect_to;
     char *ca_file;
     transfer *transfers;
 };
@@ -50,6 +50,27 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A comma-separated environment variable as a curl list. */
+static int env_list(const char *name, struct curl_slist **list)
+{
+    const char *value = getenv(name);
+    if (!value || !*value)
+        return 0;
+    char *copy = csp__strdup(value), *save = NULL;
+    if (!copy)
+        return -1;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        struct curl_slist *grown = curl_slist_append(*list, tok);
+        if (!grown) {
+            csp__free(copy);
+            return -1;
+        }
+        *list = grown;
+    }
+    csp__free(copy);
+    return 0;
+}
+
 csp_http *csp__http_new(csp_client *client)
 {
     pthread_once(&global_once, global_init);
@@ -62,21 +83,9 @@ csp_http *csp__http_new(csp_client *client)
     http->multi = curl_multi_init();
     if (!http->multi)
         goto fail;
-    const char *resolve = getenv("CLAWSPEAK_RESOLVE");
-    if (resolve && *resolve) {
-        char *copy = csp__strdup(resolve), *save = NULL;
-        if (!copy)
-            goto fail;
-        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-            struct curl_slist *grown = curl_slist_append(http->resolve, tok);
-            if (!grown) {
-                csp__free(copy);
-                goto fail;
-            }
-            http->resolve = grown;
-        }
-        csp__free(copy);
-    }
+    if (env_list("CLAWSPEAK_RESOLVE", &http->resolve) < 0 ||
+        env_list("CLAWSPEAK_CONNECT_TO", &http->connect_to) < 0)
+        goto fail;
     const char *ca = getenv("CLAWSPEAK_CA_FILE");
     if (ca && *ca && !(http->ca_file = csp__strdup(ca)))
         goto fail;
@@ -111,6 +120,7 @@ void csp__http_free(csp_http *http)
     if (http->multi)
         curl_multi_cleanup(http->multi);
     curl_slist_free_all(http->resolve);
+    curl_slist_free_all(http->connect_to);
     csp__free(http->ca_file);
     csp__free(http);
 }
@@ -223,6 +233,8 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
     }
     if (http->resolve)
         curl_easy_setopt(e, CURLOPT_RESOLVE, http->resolve);
+    if (http->connect_to)
+        curl_easy_setopt(e, CURLOPT_CONNECT_TO, http->connect_to);
     if (http->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, http->ca_file);
     if (strcmp(request->method, "POST") == 0) {

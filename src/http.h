@@ -2,7 +2,8 @@
  * http.h: the one module that talks to libcurl. Transfers run on a multi
  * handle (concurrent, connection reuse); bodies stream to callbacks as they
  * arrive. Test seam, in the spirit of curl's --resolve and --cacert:
- * CLAWSPEAK_RESOLVE="host:port:addr[,...]" and CLAWSPEAK_CA_FILE=path.
+ * CLAWSPEAK_RESOLVE="host:port:addr[,...]", CLAWSPEAK_CONNECT_TO=
+ * "host:port:connect-host:connect-port[,...]" and CLAWSPEAK_CA_FILE=path.
  */
 #ifndef CSP_HTTP_H
 #define CSP_HTTP_H

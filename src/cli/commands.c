@@ -273,8 +273,10 @@ static csp_code cmd_config(csp_client *client, const cli_args *args)
     return CSP_OK;
 }
 
-static csp_code print_list(csp_code rc, char *list)
+static csp_code print_list(csp_code (*list_fn)(csp_client *, char **), csp_client *client)
 {
+    char *list = NULL;
+    csp_code rc = list_fn(client, &list);
     if (rc == CSP_OK)
         fputs(list, stdout);
     csp_free(list);
@@ -302,10 +304,8 @@ csp_code cli_run(csp_client *client, const cli_args *args)
     }
     if (args->command == CLI_MODELS)
         return cmd_models(client, args);
-    if (args->command == CLI_DEVICES) {
-        char *list = NULL;
-        return print_list(csp_list_devices(client, &list), list);
-    }
+    if (args->command == CLI_DEVICES)
+        return print_list(csp_list_devices, client);
     if (args->command != CLI_SAY && args->command != CLI_ASK && args->word_count) {
         fprintf(stderr, "clawspeak: '%s' takes no arguments\n", cli_command_name(args->command));
         return CSP_EUSAGE;
@@ -317,10 +317,7 @@ csp_code cli_run(csp_client *client, const cli_args *args)
     case CLI_SAY: return cmd_say(client, args);
     case CLI_ASK: return cmd_ask(client, args);
     case CLI_CONFIG: return cmd_config(client, args);
-    case CLI_VOICES: {
-        char *list = NULL;
-        return print_list(csp_list_voices(client, &list), list);
-    }
+    case CLI_VOICES: return print_list(csp_list_voices, client);
     default: return CSP_EUSAGE;
     }
 }
