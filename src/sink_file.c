@@ -231,6 +231,9 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
 {
     *out = NULL;
     int to_stdout = strcmp(path, "-") == 0;
+    struct stat st;
+    if (!to_stdout && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return csp__fail(client, CSP_EOUTPUT, "%s: is a directory; give a file name", path);
     const char *name = format;
     if (!name) {
         const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
@@ -263,11 +266,6 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
                               : csp__printf(".%s.clawspeak-XXXXXX", path))) {
         file_free(&s->base);
         return csp__fail(client, CSP_ENOMEM, "out of memory");
-    }
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        file_free(&s->base);
-        return csp__fail(client, CSP_EOUTPUT, "%s: is a directory", path);
     }
     s->fd = mkstemp(s->tmp_path);
     if (s->fd < 0) {
