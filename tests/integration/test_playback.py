@@ -1,0 +1,120 @@
+"""Real playback: PortAudio -> ALSA -> a PulseAudio null sink that the test
+starts itself, captured with parec and compared with the expected audio;
+and PortAudio into ALSA's file plugin, compared sample for sample."""
+import array
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import KEY, CliTestCase, Mock, run
+
+TEXT = "Playback test. The captured audio must match what the mock server synthesised."
+
+
+def samples(raw):
+    a = array.array("h")
+    a.frombytes(raw[: len(raw) // 2 * 2])
+    return a
+
+
+def trim(a, level=64):
+    start = next((i for i, v in enumerate(a) if abs(v) > level), 0)
+    end = len(a) - next((i for i, v in enumerate(reversed(a)) if abs(v) > level), 0)
+    return a[start:end]
+
+
+def correlation(x, y):
+    n = min(len(x), len(y))
+    if n == 0:
+        return 0.0
+    mx, my = sum(x[:n]) / n, sum(y[:n]) / n
+    sxy = sxx = syy = 0.0
+    for i in range(n):
+        dx, dy = x[i] - mx, y[i] - my
+        sxy += dx * dy
+        sxx += dx * dx
+        syy += dy * dy
+    return sxy / ((sxx * syy) ** 0.5 or 1)
+
+
+class Playback(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                          % (KEY, self.mock.url))
+        expected = os.path.join(self.home, "expected.raw")
+        code, _, err = run(["say", "-o", expected, "--format", "raw", TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        self.expected = samples(open(expected, "rb").read())
+
+    def test_pulseaudio_null_sink(self):
+        if not shutil.which("pulseaudio") or not shutil.which("parec"):
+            self.fail("pulseaudio and parec are required (run .ci/deps)")
+        pulse = tempfile.mkdtemp(prefix="csp-pulse-")
+        self.addCleanup(shutil.rmtree, pulse, True)
+        socket_path = os.path.join(pulse, "native")
+        penv = dict(os.environ, HOME=pulse, PULSE_RUNTIME_PATH=pulse, XDG_RUNTIME_DIR=pulse)
+        daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
+             "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
+            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(daemon.wait)
+        self.addCleanup(daemon.terminate)
+        deadline = time.time() + 10
+        while not os.path.exists(socket_path):
+            self.assertIsNone(daemon.poll(), "pulseaudio did not start")
+            self.assertLess(time.time(), deadline, "pulseaudio did not start")
+            time.sleep(0.05)
+        server = "unix:" + socket_path
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+        captured = os.path.join(self.home, "captured.raw")
+        rec = subprocess.Popen(["parec", "--server", server, "-d", "csp_null.monitor", "--raw",
+                                "--format=s16le", "--rate=24000", "--channels=1", "--latency-msec=20",
+                                captured], env=penv)
+        time.sleep(0.5)
+        code, out, err = run(["say", TEXT], self.env(PULSE_SERVER=server))
+        time.sleep(0.5)
+        rec.terminate()
+        rec.wait()
+        self.assertEqual(code, 0, err)
+        got = trim(samples(open(captured, "rb").read()))
+        want = trim(self.expected)
+        self.assertGreater(len(got), 0, "nothing reached the sink")
+        self.assertLess(abs(len(got) - len(want)) / len(want), 0.02, (len(got), len(want)))
+        # align on a window from the middle, then correlate the whole overlap
+        mid, span = len(want) // 2, 4000
+        window = want[mid:mid + span]
+        lag = max(range(-600, 601), key=lambda k: correlation(got[mid + k:mid + k + span], window))
+        aligned = got[lag:] if lag >= 0 else array.array("h", [0] * -lag) + got
+        self.assertGreater(correlation(aligned, want), 0.95, "lag %d" % lag)
+
+    def test_alsa_file_plugin(self):
+        captured = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % captured)
+        code, out, err = run(["say", TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        got = open(captured, "rb").read()
+        want = self.expected.tobytes()
+        # PortAudio may pad with silence around the stream; the audio itself is exact
+        start = got.find(want[:4096])
+        self.assertGreaterEqual(start, 0, "the expected audio is not in the capture")
+        self.assertEqual(got[start:start + len(want)], want)
+
+
+if __name__ == "__main__":
+    unittest.main()
