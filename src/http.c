@@ -310,7 +310,7 @@ static void finish(transfer *t, CURLcode code)
                  curl_easy_strerror(code));
     }
     if (t->req.on_done)
-        t->req.on_done(t->req.userdata, &r);
+        t->req.on_done(t->req.done_userdata ? t->req.done_userdata : t->req.userdata, &r);
 }
 
 int csp__http_poll(csp_http *http, int wait_ms)
@@ -342,10 +342,48 @@ int csp__http_poll(csp_http *http, int wait_ms)
 
 void csp__http_wakeup(csp_http *http) { curl_multi_wakeup(http->multi); }
 
+typedef struct stream_state {
+    csp_http_result result;
+    int done;
+} stream_state;
+
+static void stream_done(void *userdata, const csp_http_result *result)
+{
+    stream_state *s = userdata;
+    s->result = *result;
+    s->done = 1;
+}
+
+csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
+                          int (*on_data)(void *userdata, const char *data, size_t len),
+                          csp_http_result *result)
+{
+    stream_state state;
+    memset(&state, 0, sizeof state);
+    csp_http_request req = *request;
+    req.on_data = on_data;
+    req.on_done = stream_done;
+    /* on_done needs its own state; on_response and on_data keep the caller's */
+    csp_http *http = csp__http_new(client);
+    csp_code rc = CSP_OK;
+    req.done_userdata = &state;
+    if (!http || csp__http_start(http, &req) < 0) {
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory starting a request");
+        goto out;
+    }
+    while (!state.done)
+        csp__http_poll(http, 100);
+    *result = state.result;
+    if (csp__canceled(client))
+        rc = CSP_ECANCELED;
+out:
+    csp__http_free(http);
+    return rc;
+}
+
 typedef struct fetch_state {
     csp_buf body;
-    csp_http_result result;
-    int done, overflow;
+    int overflow;
 } fetch_state;
 
 static int fetch_data(void *userdata, const char *data, size_t len)
@@ -358,13 +396,6 @@ static int fetch_data(void *userdata, const char *data, size_t len)
     return 0;
 }
 
-static void fetch_done(void *userdata, const csp_http_result *result)
-{
-    fetch_state *s = userdata;
-    s->result = *result;
-    s->done = 1;
-}
-
 csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, size_t max_body,
                          char **body, size_t *body_len, csp_http_result *result)
 {
@@ -372,25 +403,11 @@ csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, si
     memset(&s, 0, sizeof s);
     csp__buf_init(&s.body, max_body);
     csp_http_request req = *request;
-    req.on_data = fetch_data;
-    req.on_done = fetch_done;
     req.userdata = &s;
-    csp_http *http = csp__http_new(client);
-    csp_code rc = CSP_OK;
-    if (!http || csp__http_start(http, &req) < 0) {
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory starting a request");
-        goto out;
-    }
-    while (!s.done)
-        csp__http_poll(http, 100);
-    *result = s.result;
-    if (s.overflow)
+    csp_code rc = csp__http_stream(client, &req, fetch_data, result);
+    if (rc == CSP_OK && s.overflow)
         rc = csp__fail(client, CSP_ENOMEM, "response from %s is larger than %zu bytes",
                        request->url, max_body);
-    else if (csp__canceled(client))
-        rc = CSP_ECANCELED;
-out:
-    csp__http_free(http);
     *body_len = s.body.len;
     *body = csp__buf_steal(&s.body);
     if (!*body && rc == CSP_OK)

@@ -43,6 +43,7 @@ typedef struct csp_http_request {
     int (*on_data)(void *userdata, const char *data, size_t len);
     void (*on_done)(void *userdata, const csp_http_result *result);
     void *userdata;
+    void *done_userdata; /* for on_done, when it differs from userdata */
 } csp_http_request;
 
 typedef struct csp_http csp_http;
@@ -56,7 +57,11 @@ int csp__http_poll(csp_http *http, int wait_ms);
 /* Wake a poll that is waiting (from another thread). */
 void csp__http_wakeup(csp_http *http);
 
-/* Run one request to the end, collecting the body (capped). Checks the cancel flag. */
+/* Run one request to the end on this thread, its body to on_data. Checks the cancel flag. */
+csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
+                          int (*on_data)(void *userdata, const char *data, size_t len),
+                          csp_http_result *result);
+/* Run one request to the end, collecting the body (capped). */
 csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, size_t max_body,
                          char **body, size_t *body_len, csp_http_result *result);
 #endif

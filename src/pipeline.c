@@ -613,8 +613,11 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     wake(p);
     pthread_mutex_unlock(&p->lock);
     pthread_join(network, NULL);
-    if (rc == CSP_OK && !p->sink->opened)
-        rc = csp__fail(p->client, CSP_EINPUT, "nothing to say");
+    if (rc == CSP_OK && p->chunks_added == 0) {
+        /* nothing was queued (a reply that is not spoken): no audio, no file */
+        csp__sink_finish(p->sink, 0);
+        return CSP_OK;
+    }
     csp_code finish = csp__sink_finish(p->sink, rc == CSP_OK);
     if (rc == CSP_OK)
         rc = finish;

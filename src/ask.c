@@ -1,0 +1,324 @@
+/*
+ * ask.c: csp_ask: stream an OpenRouter chat reply and speak it while the
+ * model is still writing. The chat stream runs on its own thread; each
+ * complete sentence of normalised text goes to the speech pipeline at once,
+ * and the calling thread plays the pipeline's audio in order.
+ */
+#include "alloc.h"
+#include "client.h"
+#include "http.h"
+#include "normalize.h"
+#include "pipeline.h"
+#include "speech.h"
+#include "sse.h"
+#include "text.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_SPOKEN_CHARS 10 /* OpenClaw does not speak shorter replies */
+
+typedef struct ask_state {
+    csp_client *client;
+    const csp_ask_options *options;
+    const csp_chat_message *messages;
+    size_t count;
+    csp_pipeline *pipeline; /* NULL: not speaking */
+    int tagged_only;
+    csp_normalizer norm;
+    csp_sse sse;
+    csp_buf reply, speech, error_body;
+    csp_voice_params params;
+    int released, done, error_response;
+    long status;
+    csp_code rc;
+    char error[600];
+} ask_state;
+
+static void set_error(ask_state *a, csp_code code, const char *message)
+{
+    if (a->rc != CSP_OK)
+        return;
+    a->rc = code;
+    snprintf(a->error, sizeof a->error, "%s", message);
+}
+
+static void on_show(void *userdata, const char *text, size_t len)
+{
+    ask_state *a = userdata;
+    if (csp__buf_append(&a->reply, text, len) < 0)
+        set_error(a, CSP_ENOMEM, "out of memory holding the reply");
+    if (a->options->on_text)
+        a->options->on_text(a->options->text_userdata, text, len);
+}
+
+static void on_speak(void *userdata, const char *text, size_t len)
+{
+    ask_state *a = userdata;
+    if (a->pipeline && csp__buf_append(&a->speech, text, len) < 0)
+        set_error(a, CSP_ENOMEM, "out of memory holding speech");
+}
+
+static void on_directive(void *userdata, const char *key, const char *value)
+{
+    ask_state *a = userdata;
+    char **slot = NULL;
+    if (!strcmp(key, "voice") || !strcmp(key, "speakerVoice") || !strcmp(key, "voiceId"))
+        slot = &a->params.voice;
+    else if (!strcmp(key, "model"))
+        slot = &a->params.model;
+    else if (!strcmp(key, "speed")) {
+        char *end;
+        double speed = strtod(value, &end);
+        if (*value && !*end && speed > 0) {
+            a->params.speed = speed;
+            a->params.has_speed = 1;
+        }
+        return;
+    }
+    if (slot && *value) {
+        csp__free(*slot);
+        *slot = csp__strdup(value);
+    }
+}
+
+/* Send finished sentences on; at the end, the rest. Gates follow OpenClaw. */
+static void release_speech(ask_state *a, int final)
+{
+    if (!a->pipeline || a->rc != CSP_OK)
+        return;
+    if (!a->released) {
+        int tagged_ok = !a->tagged_only || a->norm.tagged;
+        int long_enough = a->norm.prose_chars >= MIN_SPOKEN_CHARS;
+        int mostly_code = a->norm.code_chars > a->norm.prose_chars;
+        if (!tagged_ok || !long_enough || mostly_code) {
+            if (final)
+                a->speech.len = 0; /* not spoken, as OpenClaw */
+            return;
+        }
+        a->released = 1;
+    }
+    for (;;) {
+        size_t end = csp__text_sentence_end(a->speech.data ? a->speech.data : "", a->speech.len);
+        if (end == 0 && final)
+            end = a->speech.len;
+        if (end == 0)
+            break;
+        if (!csp__text_blank(a->speech.data, end) &&
+            csp__pipeline_add(a->pipeline, a->speech.data, end, &a->params) != CSP_OK)
+            set_error(a, CSP_ENOMEM, "out of memory queueing speech");
+        csp__buf_consume(&a->speech, end);
+        if (a->speech.len == 0)
+            break;
+    }
+}
+
+static int on_event(void *userdata, const char *data, size_t len)
+{
+    ask_state *a = userdata;
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        a->done = 1;
+        return 0;
+    }
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+    if (error) {
+        char text[400];
+        csp__api_error_text(data, len, text, sizeof text);
+        char message[500];
+        snprintf(message, sizeof message, "the model failed mid-reply: %s", text);
+        set_error(a, CSP_EAPI, message);
+        cJSON_Delete(root);
+        return 1;
+    }
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *delta = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "delta");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
+    if (cJSON_IsString(content) && *content->valuestring) {
+        if (csp__normalizer_feed(&a->norm, content->valuestring, strlen(content->valuestring)) < 0)
+            set_error(a, CSP_ENOMEM, "out of memory");
+        release_speech(a, 0);
+    }
+    cJSON_Delete(root);
+    return a->rc != CSP_OK;
+}
+
+static int on_response(void *userdata, long status, const char *content_type)
+{
+    ask_state *a = userdata;
+    a->status = status;
+    a->error_response = status != 200 || !strstr(content_type, "text/event-stream");
+    return 0;
+}
+
+static int on_data(void *userdata, const char *data, size_t len)
+{
+    ask_state *a = userdata;
+    if (a->error_response)
+        return csp__buf_append(&a->error_body, data, len) < 0 ? 1 : 0; /* capped */
+    int rc = csp__sse_feed(&a->sse, data, len);
+    if (rc < 0)
+        set_error(a, CSP_EAPI, "the chat stream sent an event larger than 4 MiB");
+    return rc != 0;
+}
+
+static char *request_body(ask_state *a)
+{
+    const csp_settings *s = &a->client->settings;
+    cJSON *body = cJSON_CreateObject(), *messages = cJSON_AddArrayToObject(body, "messages");
+    char *out = NULL;
+    if (!cJSON_AddStringToObject(body, "model", s->chat_model_id) ||
+        !cJSON_AddTrueToObject(body, "stream") || !messages)
+        goto out;
+    for (size_t i = 0; i < a->count; i++) {
+        cJSON *m = cJSON_CreateObject();
+        if (!m || !cJSON_AddItemToArray(messages, m) ||
+            !cJSON_AddStringToObject(m, "role", a->messages[i].role) ||
+            !cJSON_AddStringToObject(m, "content", a->messages[i].content))
+            goto out;
+    }
+    out = cJSON_PrintUnformatted(body);
+out:
+    cJSON_Delete(body);
+    return out;
+}
+
+static void stream_chat(ask_state *a)
+{
+    const csp_settings *s = &a->client->settings;
+    char *url = csp__printf("%s/chat/completions", s->chat_base_url);
+    char *body = request_body(a);
+    csp_http_result r;
+    if (!url || !body) {
+        set_error(a, CSP_ENOMEM, "out of memory");
+        goto out;
+    }
+    csp__log(a->client, CSP_LOG_INFO, "POST %s (model %s)", url, s->chat_model_id);
+    csp_http_request req = {.method = "POST", .url = url, .bearer = s->chat_api_key,
+                            .body = body, .body_len = strlen(body),
+                            .attribution = s->chat_base_is_openrouter,
+                            .accept = "text/event-stream", .timeout_ms = s->timeout_ms,
+                            .on_response = on_response, .userdata = a};
+    csp_code rc = csp__http_stream(a->client, &req, on_data, &r);
+    if (rc != CSP_OK) {
+        set_error(a, rc, csp_client_error(a->client));
+    } else if (a->rc != CSP_OK) {
+        /* already decided: a mid-stream error event */
+    } else if (r.outcome == CSP_HTTP_ABORTED || csp__canceled(a->client)) {
+        set_error(a, CSP_ECANCELED, "interrupted");
+    } else if (r.outcome == CSP_HTTP_TIMEOUT) {
+        set_error(a, CSP_ENET, r.detail);
+    } else if (r.outcome != CSP_HTTP_DONE) {
+        set_error(a, CSP_ENET, r.detail);
+    } else if (a->error_response) {
+        char text[400], message[600];
+        csp__api_error_text(a->error_body.data, a->error_body.len, text, sizeof text);
+        snprintf(message, sizeof message, "HTTP %ld from %s: %s", a->status, url,
+                 text[0] ? text : "(no message)");
+        set_error(a, a->status == 200 ? CSP_EAPI : csp__status_code(a->status), message);
+    } else if (!a->done) {
+        set_error(a, CSP_ENET, "the chat stream ended before [DONE]");
+    }
+    csp__normalizer_finish(&a->norm);
+    release_speech(a, a->rc == CSP_OK);
+out:
+    if (a->pipeline)
+        csp__pipeline_close(a->pipeline);
+    csp__free(url);
+    csp__free(body);
+}
+
+static void *chat_thread(void *arg)
+{
+    stream_chat(arg);
+    return NULL;
+}
+
+static int decide_speech(const csp_client *client, const csp_ask_options *o, int *tagged_only)
+{
+    *tagged_only = 0;
+    if (o->speak == CSP_SPEAK_ALWAYS)
+        return 1;
+    if (o->speak == CSP_SPEAK_NEVER)
+        return 0;
+    const char *mode = client->settings.auto_mode;
+    if (!strcmp(mode, "always"))
+        return 1;
+    if (!strcmp(mode, "tagged"))
+        return *tagged_only = 1;
+    return 0; /* off, and inbound: a typed prompt is not inbound audio */
+}
+
+csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t count,
+                 const csp_ask_options *options, char **reply)
+{
+    const csp_settings *s = &client->settings;
+    ask_state a;
+    memset(&a, 0, sizeof a);
+    a.client = client;
+    a.options = options;
+    a.messages = messages;
+    a.count = count;
+    csp__buf_init(&a.reply, 64u << 20);
+    csp__buf_init(&a.speech, 64u << 20);
+    csp__buf_init(&a.error_body, 64u << 10);
+    csp_normalizer_ops ops = {on_show, on_speak, on_directive};
+    csp__normalizer_init(&a.norm, &ops, &a);
+    csp__sse_init(&a.sse, on_event, &a);
+    csp_code rc = CSP_OK;
+    if (reply)
+        *reply = NULL;
+    if (!client->loaded) {
+        rc = csp__fail(client, CSP_EUSAGE, "csp_client_load() was not called");
+        goto out;
+    }
+    if (!s->chat_model_id) {
+        rc = csp__fail(client, CSP_ECONFIG,
+                       "model ref '%s' is not an OpenRouter model; clawspeak speaks OpenRouter "
+                       "only (use openrouter/auto or openrouter/<provider>/<model>)",
+                       s->chat_model);
+        goto out;
+    }
+    if (!s->chat_api_key) {
+        rc = csp__fail(client, CSP_EKEY,
+                       "no OpenRouter API key for chat: set models.providers.openrouter.apiKey "
+                       "in %s, or the OPENROUTER_API_KEY environment variable",
+                       s->config_path);
+        goto out;
+    }
+    int speaking = decide_speech(client, options, &a.tagged_only);
+    if (speaking && ((rc = csp__choose_provider(client)) != CSP_OK ||
+                     (rc = csp__pipeline_new(client, &options->say, &a.pipeline)) != CSP_OK))
+        goto out;
+    if (!a.pipeline) {
+        stream_chat(&a);
+    } else {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, chat_thread, &a) != 0) {
+            rc = csp__fail(client, CSP_ENOMEM, "cannot start the chat thread");
+            goto out;
+        }
+        rc = csp__pipeline_run(a.pipeline);
+        if (rc != CSP_OK)
+            csp_client_cancel(client); /* stop the model too */
+        pthread_join(thread, NULL);
+    }
+    /* the model's failure explains more than the speech's */
+    if (a.rc != CSP_OK)
+        rc = csp__fail(client, a.rc, "%s", a.error);
+    if (reply && rc == CSP_OK && !(*reply = csp__buf_steal(&a.reply)))
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+out:
+    csp__pipeline_free(a.pipeline);
+    csp__normalizer_free(&a.norm);
+    csp__sse_free(&a.sse);
+    csp__buf_free(&a.reply);
+    csp__buf_free(&a.speech);
+    csp__buf_free(&a.error_body);
+    csp__free(a.params.voice);
+    csp__free(a.params.model);
+    return rc;
+}

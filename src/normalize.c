@@ -1,0 +1,324 @@
+/* normalize.c: see normalize.h. Works on whole lines' starts and inline marks. */
+#include "normalize.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define HOLD_CAP 2000 /* give up waiting for a ']' or ')' this far on */
+
+void csp__normalizer_init(csp_normalizer *n, const csp_normalizer_ops *ops, void *userdata)
+{
+    memset(n, 0, sizeof *n);
+    n->ops = *ops;
+    n->userdata = userdata;
+    n->at_line_start = 1;
+    csp__buf_init(&n->pending, 1 << 24);
+}
+
+void csp__normalizer_free(csp_normalizer *n) { csp__buf_free(&n->pending); }
+
+static void show(csp_normalizer *n, const char *s, size_t len)
+{
+    if (len && !n->in_tts_text)
+        n->ops.show(n->userdata, s, len);
+}
+
+static void speak(csp_normalizer *n, const char *s, size_t len)
+{
+    if (!len || n->in_fence)
+        return;
+    n->ops.speak(n->userdata, s, len);
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)s[i])) {
+            n->prose_chars++;
+            n->spoke_on_line = 1;
+            n->last_spoken = s[i];
+        }
+}
+
+/* Parse "[[tts:...]]" between start and end (exclusive of brackets). */
+static void apply_directive(csp_normalizer *n, const char *body, size_t len)
+{
+    n->tagged = 1;
+    if (len == 8 && memcmp(body, "tts:text", 8) == 0) {
+        n->in_tts_text = 1;
+        return;
+    }
+    if (len == 9 && memcmp(body, "/tts:text", 9) == 0) {
+        n->in_tts_text = 0;
+        return;
+    }
+    /* tts:key=value key=value */
+    size_t i = 4;
+    while (i < len) {
+        while (i < len && isspace((unsigned char)body[i]))
+            i++;
+        size_t k = i;
+        while (i < len && body[i] != '=' && !isspace((unsigned char)body[i]))
+            i++;
+        if (i >= len || body[i] != '=')
+            continue;
+        char key[64], value[256];
+        size_t key_len = i - k < sizeof key - 1 ? i - k : sizeof key - 1;
+        memcpy(key, body + k, key_len);
+        key[key_len] = '\0';
+        size_t v = ++i;
+        char quote = 0;
+        if (i < len && (body[i] == '"' || body[i] == '\'')) {
+            quote = body[i++];
+            v = i;
+            while (i < len && body[i] != quote)
+                i++;
+        } else {
+            while (i < len && !isspace((unsigned char)body[i]))
+                i++;
+        }
+        size_t value_len = i - v < sizeof value - 1 ? i - v : sizeof value - 1;
+        memcpy(value, body + v, value_len);
+        value[value_len] = '\0';
+        if (quote && i < len)
+            i++;
+        if (n->ops.directive)
+            n->ops.directive(n->userdata, key, value);
+    }
+}
+
+static const char *find(const char *s, size_t len, const char *what)
+{
+    size_t w = strlen(what);
+    for (size_t i = 0; i + w <= len; i++)
+        if (memcmp(s + i, what, w) == 0)
+            return s + i;
+    return NULL;
+}
+
+/* End of a line: headings and list items get a stop so they are said as sentences. */
+static void end_line(csp_normalizer *n)
+{
+    if (!n->in_fence && n->needs_stop && n->spoke_on_line && !strchr(".!?:;,", n->last_spoken))
+        speak(n, ".", 1);
+    if (!n->in_fence)
+        speak(n, "\n", 1);
+    n->at_line_start = 1;
+    n->table_line = 0;
+    n->needs_stop = 0;
+    n->spoke_on_line = 0;
+}
+
+enum { LINE_WAIT, LINE_MARKER, LINE_WHOLE };
+
+/* Only these characters (and at least three marks): a rule like --- or * * *. */
+static int is_rule(const char *p, size_t len)
+{
+    size_t marks = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '-' || p[i] == '*' || p[i] == '_')
+            marks++;
+        else if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    }
+    return marks >= 3;
+}
+
+static int is_table_separator(const char *p, size_t len)
+{
+    if (len == 0 || p[0] != '|')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!strchr("|-: \t\r", p[i]))
+            return 0;
+    return 1;
+}
+
+/*
+ * Decide how a line starts. LINE_WAIT: more text is needed. LINE_WHOLE: the
+ * line was consumed (fence, rule, table separator). LINE_MARKER: *used bytes
+ * of markers (maybe none) were consumed and the line goes on inline.
+ */
+static int line_start(csp_normalizer *n, const char *s, size_t len, int final, size_t *used)
+{
+    size_t i = 0;
+    while (i < len && i < 4 && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    const char *nl = memchr(s, '\n', len);
+    size_t have = nl ? (size_t)(nl - s) : len;
+    if (!nl && !final && have < i + 4)
+        return LINE_WAIT; /* not enough to tell a fence or marker yet */
+    const char *p = s + i;
+    size_t rest = have - i;
+    int fence = rest >= 3 && (memcmp(p, "```", 3) == 0 || memcmp(p, "~~~", 3) == 0);
+    if (fence || (!n->in_fence && (is_rule(p, rest) || is_table_separator(p, rest)))) {
+        if (!nl && !final)
+            return LINE_WAIT; /* the whole line is needed */
+        *used = nl ? have + 1 : len;
+        show(n, s, *used);
+        if (fence || n->in_fence)
+            n->code_chars += *used;
+        if (fence)
+            n->in_fence = !n->in_fence;
+        return LINE_WHOLE;
+    }
+    n->at_line_start = 0;
+    *used = 0;
+    if (n->in_fence)
+        return LINE_MARKER;
+    size_t m = i;
+    if (p[0] == '#') {
+        size_t h = 0;
+        while (h < rest && p[h] == '#')
+            h++;
+        if (h <= 6 && h < rest && p[h] == ' ') {
+            m = i + h + 1;
+            n->needs_stop = 1;
+        }
+    } else if (rest >= 2 && (p[0] == '-' || p[0] == '*' || p[0] == '+') && p[1] == ' ') {
+        m = i + 2;
+        n->needs_stop = 1;
+    } else if (rest >= 1 && p[0] == '>') {
+        m = i + 1 + (rest >= 2 && p[1] == ' ');
+    } else if (rest >= 1 && p[0] == '|') {
+        m = i + 1;
+        n->table_line = 1;
+        n->needs_stop = 1;
+    } else if (isdigit((unsigned char)p[0])) {
+        size_t d = 0;
+        while (d < rest && isdigit((unsigned char)p[d]))
+            d++;
+        if (d + 1 < rest && (p[d] == '.' || p[d] == ')') && p[d + 1] == ' ') {
+            m = i + d + 2;
+            n->needs_stop = 1;
+        }
+    }
+    show(n, s, m);
+    *used = m;
+    return LINE_MARKER;
+}
+
+/* Process pending text; final: no more will come. */
+static int process(csp_normalizer *n, int final)
+{
+    const char *s = n->pending.data ? n->pending.data : "";
+    size_t len = n->pending.len, i = 0;
+    while (i < len) {
+        const char *p = s + i;
+        size_t rest = len - i;
+        if (n->at_line_start) {
+            size_t used = 0;
+            if (line_start(n, p, rest, final, &used) == LINE_WAIT)
+                break;
+            i += used;
+            continue;
+        }
+        if (n->in_fence) {
+            /* code: shown, not spoken, up to the end of the line */
+            const char *nl = memchr(p, '\n', rest);
+            size_t take = nl ? (size_t)(nl - p) + 1 : rest;
+            show(n, p, take);
+            n->code_chars += take;
+            i += take;
+            if (nl)
+                n->at_line_start = 1;
+            continue;
+        }
+        char c = *p;
+        if (c == '\n') {
+            show(n, p, 1);
+            end_line(n);
+            i++;
+        } else if (c == '[' && rest >= 2 && p[1] == '[') {
+            if (rest < 6 && !final)
+                break;
+            if (rest >= 6 && (memcmp(p, "[[tts:", 6) == 0 || memcmp(p, "[[/tts", 6) == 0)) {
+                const char *close = find(p, rest < HOLD_CAP ? rest : HOLD_CAP, "]]");
+                if (!close && !final && rest < HOLD_CAP)
+                    break;
+                if (close) {
+                    apply_directive(n, p + 2, (size_t)(close - p) - 2);
+                    i += (size_t)(close - p) + 2;
+                    continue;
+                }
+            }
+            show(n, p, 1);
+            speak(n, p, 1);
+            i++;
+        } else if (c == '[' || (c == '!' && rest >= 2 && p[1] == '[')) {
+            /* [text](target) speaks text; ![alt](target) speaks nothing */
+            int image = c == '!';
+            const char *text = p + 1 + image;
+            size_t window = rest < HOLD_CAP ? rest : HOLD_CAP;
+            const char *close = memchr(text, ']', window - (size_t)(text - p));
+            const char *nl = memchr(p, '\n', window);
+            if (close && nl && nl < close)
+                close = NULL;
+            if (!close && !nl && !final && rest < HOLD_CAP)
+                break;
+            if (close && (size_t)(close - p) + 1 >= rest && !final)
+                break; /* need the byte after ']' */
+            if (close && close[1] == '(') {
+                const char *end = memchr(close, ')', window - (size_t)(close - p));
+                if (!end && !final && rest < HOLD_CAP)
+                    break;
+                if (end) {
+                    size_t whole = (size_t)(end - p) + 1;
+                    show(n, p, whole);
+                    if (!image)
+                        speak(n, text, (size_t)(close - text));
+                    i += whole;
+                    continue;
+                }
+            }
+            show(n, p, 1);
+            if (!image)
+                speak(n, p, 1);
+            i++;
+        } else if (c == '*' || c == '`' || (c == '~' && rest >= 2 && p[1] == '~')) {
+            size_t run = c == '~' ? 2 : 1;
+            show(n, p, run);
+            i += run; /* marks are not spoken; the words inside are */
+        } else if (c == '_' && (i == 0 || !isalnum((unsigned char)s[i - 1]) ||
+                                (rest >= 2 && !isalnum((unsigned char)p[1])))) {
+            show(n, p, 1);
+            i++;
+        } else if (c == '|' && n->table_line) {
+            show(n, p, 1);
+            /* a cell boundary: a pause, unless the row ends here */
+            size_t k = 1;
+            while (k < rest && (p[k] == ' ' || p[k] == '\t'))
+                k++;
+            if (k < rest && p[k] != '\n' && n->spoke_on_line)
+                speak(n, ",", 1);
+            else if (k >= rest && !final)
+                break; /* wait: maybe the row ends here */
+            i++;
+        } else {
+            size_t run = 1;
+            while (run < rest && !strchr("\n[!*`~_|", p[run]))
+                run++;
+            show(n, p, run);
+            speak(n, p, run);
+            i += run;
+        }
+    }
+    csp__buf_consume(&n->pending, i);
+    return 0;
+}
+
+int csp__normalizer_feed(csp_normalizer *n, const char *text, size_t len)
+{
+    if (csp__buf_append(&n->pending, text, len) < 0)
+        return -1;
+    return process(n, 0);
+}
+
+int csp__normalizer_finish(csp_normalizer *n)
+{
+    int rc = process(n, 1);
+    if (n->pending.len) { /* anything still held is plain text */
+        show(n, n->pending.data, n->pending.len);
+        speak(n, n->pending.data, n->pending.len);
+        n->pending.len = 0;
+    }
+    if (!n->at_line_start)
+        end_line(n);
+    return rc;
+}
