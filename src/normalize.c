@@ -178,6 +178,8 @@ static int line_start(csp_normalizer *n, const char *s, size_t len, int final, s
         m = i + 1 + (rest >= 2 && p[1] == ' ');
     } else if (rest >= 1 && p[0] == '|') {
         m = i + 1;
+        while (m < have && (s[m] == ' ' || s[m] == '\t'))
+            m++;
         n->table_line = 1;
         n->needs_stop = 1;
     } else if (isdigit((unsigned char)p[0])) {
@@ -271,25 +273,29 @@ static int process(csp_normalizer *n, int final)
             if (!image)
                 speak(n, p, 1);
             i++;
+        } else if (c == '~' && rest == 1 && !final) {
+            break; /* maybe the start of ~~ */
         } else if (c == '*' || c == '`' || (c == '~' && rest >= 2 && p[1] == '~')) {
             size_t run = c == '~' ? 2 : 1;
             show(n, p, run);
             i += run; /* marks are not spoken; the words inside are */
-        } else if (c == '_' && (i == 0 || !isalnum((unsigned char)s[i - 1]) ||
+        } else if ((c == '_' || c == '!') && rest == 1 && !final) {
+            break; /* the next byte decides: snake_case, or an image */
+        } else if (c == '_' && (!isalnum((unsigned char)(i ? s[i - 1] : n->prev_char)) ||
                                 (rest >= 2 && !isalnum((unsigned char)p[1])))) {
             show(n, p, 1);
             i++;
         } else if (c == '|' && n->table_line) {
-            show(n, p, 1);
             /* a cell boundary: a pause, unless the row ends here */
             size_t k = 1;
             while (k < rest && (p[k] == ' ' || p[k] == '\t'))
                 k++;
-            if (k < rest && p[k] != '\n' && n->spoke_on_line)
-                speak(n, ",", 1);
-            else if (k >= rest && !final)
+            if (k >= rest && !final)
                 break; /* wait: maybe the row ends here */
-            i++;
+            show(n, p, k);
+            if (k < rest && p[k] != '\n' && n->spoke_on_line)
+                speak(n, ", ", 2);
+            i += k;
         } else {
             size_t run = 1;
             while (run < rest && !strchr("\n[!*`~_|", p[run]))
@@ -299,6 +305,8 @@ static int process(csp_normalizer *n, int final)
             i += run;
         }
     }
+    if (i > 0)
+        n->prev_char = s[i - 1];
     csp__buf_consume(&n->pending, i);
     return 0;
 }

@@ -26,6 +26,7 @@ typedef struct csp_normalizer {
     int at_line_start, in_fence, in_tts_text, table_line, needs_stop;
     int spoke_on_line; /* speech since the line began (for the stop added to headings) */
     char last_spoken;
+    char prev_char; /* the last byte processed, across pieces */
     size_t code_chars, prose_chars; /* for "mostly code" */
     int tagged; /* a directive or tts:text block was seen */
     int failed;

@@ -228,10 +228,9 @@ class Handler(BaseHTTPRequestHandler):
         text = body.get("input", "") if isinstance(body, dict) else ""
         rule = pick_rule("speech", text)
         fmt = body.get("response_format", "pcm") if isinstance(body, dict) else "pcm"
-        frames = 0
+        entry = self.record(body, {"frames": 0, "rule": rule})  # arrival time
         if not rule.get("status") and not rule.get("redirect") and text:
-            mp3, pcm, frames = synthesize(text)
-        entry = self.record(body, {"frames": frames, "rule": rule})
+            mp3, pcm, entry["frames"] = synthesize(text)
         if self.apply_error_rules(rule):
             return
         if rule.get("garbage"):
@@ -246,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def chat(self, body):
         rule = pick_rule("chat", "")
-        self.record(body)
+        entry = self.record(body, {"tokens": []})
         if self.apply_error_rules(rule):
             return
         reply = rule.get("reply", "Hello! This is the mock model speaking. It has two sentences.")
@@ -283,6 +282,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             piece = word if i == 0 else " " + word
             event({"choices": [{"index": 0, "delta": {"content": piece}}]})
+            entry["tokens"].append([time.time(), piece])
             if token_ms:
                 time.sleep(token_ms)
         event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

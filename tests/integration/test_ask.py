@@ -1,0 +1,143 @@
+"""clawspeak ask: the streamed chat path, auto modes, and speech that starts
+while the model is still writing."""
+import json
+import os
+
+from harness import KEY, CliTestCase, Mock, audioinfo, run
+
+REPLY40 = ("The first sentence is short and done. " + " ".join("word%d" % i for i in range(28))
+           + " and then the reply ends.")
+
+
+class Ask(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def config(self, extra=""):
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}, %s}"
+                          % (KEY, self.mock.url, extra))
+
+    def setUp(self):
+        super().setUp()
+        self.mock.script()
+        self.config()
+        self.out = os.path.join(self.home, "reply.wav")
+
+    def ask(self, *args, rc=0, stdin=None):
+        code, out, err = run(["ask", "-o", self.out] + list(args), self.env(), stdin=stdin)
+        self.assertEqual(code, rc, err)
+        self.assertNoKey(out, err)
+        return out.decode(), err
+
+    def chat_requests(self):
+        return self.mock.requests("/chat/completions")
+
+    def test_request_model_key_and_messages(self):
+        self.config("agents: {defaults: {model: {primary: 'openrouter/moonshotai/kimi-k2.6'}}},"
+                    " tts: {providers: {openrouter: {apiKey: 'sk-or-v1-TTS-ONLY-KEY-0000000000'}}}")
+        out, _ = self.ask("--system", "Be brief.", "--no-speak", "What", "is", "up?")
+        [req] = self.chat_requests()
+        self.assertEqual(req["path"], "/api/v1/chat/completions")
+        self.assertEqual(req["body"]["model"], "moonshotai/kimi-k2.6")
+        self.assertIs(req["body"]["stream"], True)
+        self.assertEqual(req["body"]["messages"], [{"role": "system", "content": "Be brief."},
+                                                   {"role": "user", "content": "What is up?"}])
+        self.assertEqual(req["headers"]["authorization"], "Bearer " + KEY, "chat skips the TTS key")
+        self.assertNotIn("x-openrouter-title", req["headers"])
+        self.assertIn("Hello! This is the mock model speaking.", out)
+
+    def test_model_refs(self):
+        for ref, sent in (("openrouter/auto", "openrouter/auto"), ("openrouter/openrouter/fusion", "openrouter/fusion"),
+                          ("openrouter/a/b", "a/b")):
+            self.mock.script()
+            self.ask("--no-speak", "--model", ref, "hi")
+            self.assertEqual(self.chat_requests()[0]["body"]["model"], sent)
+        self.ask("--no-speak", "--model", "anthropic/claude", "hi", rc=2)
+        self.config("agents: {defaults: {model: {primary: 'openai/gpt-5'}}}")
+        out, err = self.ask("--no-speak", "hi", rc=3)
+        self.assertIn("OpenRouter only", err)
+
+    def test_auto_modes(self):
+        rows = [("off", [], 0), ("inbound", [], 0), ("always", [], 3), ("off", ["--speak"], 3),
+                ("always", ["--no-speak"], 0)]
+        for mode, flags, speech in rows:
+            with self.subTest(mode=mode, flags=flags):
+                self.config("tts: {auto: '%s'}" % mode)
+                self.mock.script()
+                out, _ = self.ask(*(flags + ["hi"]))
+                self.assertIn("mock model", out)
+                self.assertEqual(len(self.mock.requests()), speech)
+                self.assertEqual(os.path.exists(self.out), speech > 0)
+                if speech:
+                    os.unlink(self.out)
+
+    def test_tagged_speaks_only_tagged_replies(self):
+        self.config("tts: {auto: 'tagged'}")
+        self.ask("hi")
+        self.assertEqual(self.mock.requests(), [])
+        self.mock.script({"path": "chat", "reply": "Tagged reply here. [[tts:voice=am_adam]] It is spoken aloud."})
+        out, _ = self.ask("hi")
+        self.assertNotIn("[[tts", out)
+        reqs = self.mock.requests()
+        self.assertGreater(len(reqs), 0)
+        self.assertEqual(reqs[-1]["body"]["voice"], "am_adam")
+
+    def test_short_and_code_replies_are_not_spoken(self):
+        for reply in ("Ok.", "```\nprint(1)\nprint(2)\nprint(3)\n```\nDone now."):
+            with self.subTest(reply=reply):
+                self.mock.script({"path": "chat", "reply": reply})
+                self.ask("--speak", "hi")
+                self.assertEqual(self.mock.requests(), [])
+
+    def test_markdown_is_stripped_before_speech(self):
+        self.mock.script({"path": "chat", "reply": "# Heading\nSome **bold** [link](http://x.test) text.\n```\ncode()\n```"})
+        out, _ = self.ask("--speak", "hi")
+        spoken = " ".join(r["body"]["input"] for r in self.mock.requests())
+        self.assertIn("Heading.", spoken)
+        self.assertIn("Some bold link text.", spoken)
+        self.assertNotIn("code()", spoken)
+        self.assertNotIn("http", spoken)
+        self.assertIn("**bold**", out, "the printed reply keeps its markdown")
+
+    def test_split_events_and_keepalives(self):
+        self.mock.script({"path": "chat", "split": 3, "reply": "Split into tiny pieces, events and all."})
+        out, _ = self.ask("--speak", "hi")
+        self.assertIn("Split into tiny pieces, events and all.", out)
+        self.assertEqual(audioinfo(self.out)[0], sum(r["frames"] for r in self.mock.requests()))
+
+    def test_mid_stream_error(self):
+        self.mock.script({"path": "chat", "reply": "One sentence first. Then " + "more " * 20, "error_after": 8})
+        out, err = self.ask("--speak", "hi", rc=5)
+        self.assertIn("failed mid-stream", err)
+        self.assertIn("One sentence first.", out)
+        self.assertEqual([r["body"]["input"] for r in self.mock.requests()], ["One sentence first."])
+
+    def test_chat_errors(self):
+        self.mock.script({"path": "chat", "status": 401, "error_message": "User not found."})
+        out, err = self.ask("hi", rc=4)
+        self.assertIn("User not found.", err)
+        self.mock.script({"path": "chat", "status": 402, "error_message": "Insufficient credits"})
+        self.ask("hi", rc=5)
+
+    def test_speech_starts_while_the_model_writes(self):
+        """40-word reply at 50 ms a token: the first speech request leaves within
+        100 ms of the first sentence's last token, long before the stream ends."""
+        self.mock.script({"path": "chat", "reply": REPLY40, "token_ms": 50})
+        self.ask("--speak", "hi")
+        [chat] = self.chat_requests()
+        tokens = chat["tokens"]
+        self.assertEqual(len(tokens), 40)
+        last_of_first = next(t for t, piece in tokens if piece.endswith("."))
+        first_speech = min(r["time"] for r in self.mock.requests())
+        self.assertLess(first_speech - last_of_first, 0.100)
+        self.assertLess(first_speech, tokens[-1][0], "speech began before the reply ended")
+        self.assertEqual(audioinfo(self.out)[0], sum(r["frames"] for r in self.mock.requests()))
+
+    def test_reply_from_stdin(self):
+        out, _ = self.ask("--no-speak", stdin=b"a question on stdin")
+        self.assertEqual(self.chat_requests()[0]["body"]["messages"][-1]["content"], "a question on stdin")
