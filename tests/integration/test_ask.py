@@ -141,3 +141,12 @@ class Ask(CliTestCase):
     def test_reply_from_stdin(self):
         out, _ = self.ask("--no-speak", stdin=b"a question on stdin")
         self.assertEqual(self.chat_requests()[0]["body"]["messages"][-1]["content"], "a question on stdin")
+
+    def test_chat_keeps_history(self):
+        out, _ = self.ask("--chat", "--no-speak", stdin=b"first turn\n\nsecond turn\n")
+        reqs = self.chat_requests()
+        self.assertEqual(len(reqs), 2)
+        roles = [m["role"] for m in reqs[1]["body"]["messages"]]
+        self.assertEqual(roles, ["user", "assistant", "user"])
+        self.assertEqual(reqs[1]["body"]["messages"][1]["content"],
+                         "Hello! This is the mock model speaking. It has two sentences.")
