@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""clawspeak benchmarks. Each prints figures and a ratio against a baseline
+measured in the same run, on the same mock server. Run: ctest -L bench
+(or python3 bench.py [name...]). Targets from the issues are printed beside
+each ratio; a miss prints MISS and makes the run fail."""
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from harness import BIN, KEY, Mock, clean_env  # noqa: E402
+
+RESULTS = []
+
+
+def report(name, value, target, unit=""):
+    ok = value <= target
+    RESULTS.append(ok)
+    print("  %-58s %8.3f%s  (target <= %g%s) %s" % (name, value, unit, target, unit, "ok" if ok else "MISS"))
+
+
+def paragraph(n_chars, seed=0):
+    words = ["speech", "streams", "while", "the", "model", "writes", "and", "every", "chunk",
+             "arrives", "in", "order", "without", "gaps", "between", "sentences"]
+    out, i = [], seed
+    while sum(len(w) + 1 for w in out) < n_chars:
+        sentence = " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(8 + i % 6))
+        out.append(sentence.capitalize() + ".")
+        i += 1
+    return " ".join(out)[:n_chars]
+
+
+class Env:
+    def __init__(self, mock):
+        self.home = tempfile.mkdtemp(prefix="csp-bench-")
+        os.makedirs(os.path.join(self.home, ".openclaw"))
+        with open(os.path.join(self.home, ".openclaw", "openclaw.json"), "w") as f:
+            f.write("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}" % (KEY, mock.url))
+        self.env = clean_env(self.home)
+
+
+def first_byte_ms(cmd, env, shell=False):
+    """Milliseconds from start until the command writes its first byte to stdout."""
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, shell=shell)
+    p.stdout.read(1)
+    t = (time.monotonic() - start) * 1000
+    p.stdout.read()
+    p.wait()
+    return t
+
+
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_first_audio(mock, e):
+    print("time to first audio, 300 ms first-byte delay, real-time stream:")
+    text = "The first sentence is the one we are waiting for. " + paragraph(400)
+    mock.script({"path": "speech", "first_byte_delay_ms": 300, "bytes_per_s": 8000})
+    subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", text], env=e.env)  # warm the mock's cache
+    body = '{"model":"hexgrad/kokoro-82m","input":"%s","voice":"af_alloy","response_format":"mp3"}' % text
+    ours, base = [], []
+    for _ in range(3):
+        ours.append(first_byte_ms([BIN, "say", "-q", "-o", "-", "--format", "raw", text], e.env))
+        base.append(first_byte_ms(
+            "curl -sN -X POST -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+            "--data-binary '%s' %s/audio/speech | mpg123 -q -s -" % (KEY, body, mock.url), e.env, shell=True))
+    ours_ms, base_ms = min(ours), min(base)
+    print("  clawspeak say -o - : %.0f ms   curl -sN | mpg123 - : %.0f ms" % (ours_ms, base_ms))
+    report("clawspeak / (curl | mpg123)", ours_ms / base_ms, 0.8, "x")
+    report("clawspeak minus the server's first-byte delay", ours_ms - 300, 50, " ms")
+
+
+def bench_concurrency(mock, e):
+    print("20,000 characters to FLAC, concurrent vs one request at a time:")
+    text_path = os.path.join(e.home, "book20k.txt")
+    with open(text_path, "w") as f:
+        f.write(paragraph(20000))
+    mock.script({"path": "speech", "first_byte_delay_ms": 500, "bytes_per_s": 400000})
+    out = os.path.join(e.home, "book.flac")
+    subprocess.run([BIN, "say", "-q", "-f", text_path, "-o", out], env=e.env, check=True)  # warm
+    times = {}
+    for jobs in ("1", "3"):
+        start = time.monotonic()
+        subprocess.run([BIN, "say", "-q", "-j", jobs, "-f", text_path, "-o", out], env=e.env, check=True)
+        times[jobs] = time.monotonic() - start
+    print("  --jobs 1: %.2f s   --jobs 3 (default): %.2f s" % (times["1"], times["3"]))
+    report("concurrent / one at a time", times["3"] / times["1"], 0.45, "x")
+
+
+def peak_rss_mib(cmd, env):
+    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return int(out.stderr.strip().splitlines()[-1]) / 1024.0
+
+
+def bench_memory(mock, e):
+    print("peak memory to FLAC (max RSS):")
+    mock.script()
+    sizes = {}
+    for n in (20000, 200000):
+        path = os.path.join(e.home, "text%d.txt" % n)
+        with open(path, "w") as f:
+            f.write(paragraph(n, seed=n))
+        sizes[n] = peak_rss_mib([BIN, "say", "-q", "-f", path, "-o", os.path.join(e.home, "m.flac")], e.env)
+    print("  20,000 chars: %.1f MiB   200,000 chars: %.1f MiB" % (sizes[20000], sizes[200000]))
+    report("200,000 chars peak RSS", sizes[200000], 20, " MiB")
+    report("200,000 / 20,000 chars peak RSS", sizes[200000] / sizes[20000], 1.2, "x")
+
+
+def bench_decode_cpu(mock, e):
+    print("CPU time to decode a long mp3 and write WAV:")
+    text = paragraph(4000)
+    mock.script()
+    out = os.path.join(e.home, "long.wav")
+    subprocess.run([BIN, "say", "-q", "-o", out, "--max-text-length", "4096", text], env=e.env, check=True)
+    mp3 = os.path.join(e.home, "long.mp3")
+    subprocess.run("curl -s -X POST -H 'Content-Type: application/json' --data-binary "
+                   "'{\"model\":\"m\",\"input\":\"%s\",\"voice\":\"v\",\"response_format\":\"mp3\"}' %s/audio/speech -o %s"
+                   % (text, mock.url, mp3), shell=True, check=True, env=e.env)
+    ours, base = [], []
+    for _ in range(3):
+        before = child_cpu()
+        subprocess.run([BIN, "say", "-q", "-o", out, "--max-text-length", "4096", text], env=e.env, check=True)
+        ours.append(child_cpu() - before)
+        before = child_cpu()
+        subprocess.run(["mpg123", "-q", "-w", out, mp3], check=True)
+        base.append(child_cpu() - before)
+    print("  clawspeak: %.3f s CPU   mpg123 -w: %.3f s CPU  (mp3 of %.0f s audio)"
+          % (min(ours), min(base), os.path.getsize(mp3) / 8000.0))
+    report("clawspeak / mpg123 -w CPU time", min(ours) / min(base), 1.2, "x")
+
+
+def bench_ask_first_audio(mock, e):
+    print("ask: time to first audio, 40-word reply at 50 ms a token:")
+    reply = ("The first sentence is short and done. " + " ".join("word%d" % i for i in range(28))
+             + " and then the reply ends.")
+    mock.script({"path": "chat", "reply": reply, "token_ms": 50})
+    subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", reply], env=e.env)  # warm
+
+    def first_audio(cmd):
+        p = subprocess.run(cmd, env=e.env, capture_output=True, text=True)
+        m = re.search(r"first audio after (\d+) ms", p.stderr)
+        return int(m.group(1))
+
+    ours, base = [], []
+    for _ in range(3):
+        ours.append(first_audio([BIN, "ask", "-v", "--speak", "-o", os.path.join(e.home, "a.raw"),
+                                 "--format", "raw", "hi"]))
+        # OpenClaw's way: wait for the whole reply, then speak it
+        start = time.monotonic()
+        subprocess.run([BIN, "ask", "--no-speak", "hi"], env=e.env, capture_output=True, check=True)
+        reply_ms = (time.monotonic() - start) * 1000
+        base.append(reply_ms + first_audio([BIN, "say", "-v", "-o", os.path.join(e.home, "b.raw"),
+                                            "--format", "raw", reply]))
+    print("  streamed: %d ms   after the whole reply: %.0f ms" % (min(ours), min(base)))
+    report("streamed / speak-after-reply", min(ours) / min(base), 0.35, "x")
+
+
+BENCHES = {"first_audio": bench_first_audio, "concurrency": bench_concurrency,
+           "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio}
+
+
+def main():
+    names = sys.argv[1:] or list(BENCHES)
+    mock = Mock()
+    try:
+        e = Env(mock)
+        for name in names:
+            BENCHES[name](mock, e)
+    finally:
+        mock.stop()
+    print("%d passed, %d failed" % (sum(RESULTS), len(RESULTS) - sum(RESULTS)))
+    return 0 if all(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
