@@ -179,8 +179,10 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
     size_t max = (size_t)p->settings->max_text_length;
     while (pos < len) {
         pthread_mutex_lock(&p->lock);
-        size_t limit = p->chunks_added == 0 && max > CSP_FIRST_CHUNK_CHARS ? CSP_FIRST_CHUNK_CHARS
-                                                                          : max;
+        /* the first chunk is short so sound starts fast; later ones aim at a size that
+           keeps first bytes quick, retries cheap and buffered audio small */
+        size_t want = p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS : CSP_PREFERRED_CHUNK_CHARS;
+        size_t limit = max < want ? max : want;
         pthread_mutex_unlock(&p->lock);
         pos = csp__text_next_chunk(text, len, pos, limit, &start, &end);
         if (start == end)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define CSP_FIRST_CHUNK_CHARS 200
+#define CSP_PREFERRED_CHUNK_CHARS 2000 /* maxTextLength stays the hard cap */
 
 /* 0 when text is valid UTF-8 with no NUL; else -1 with *bad_offset set. */
 int csp__text_check(const char *text, size_t len, size_t *bad_offset);
