@@ -69,7 +69,9 @@ static csp_code pa_open(csp_sink *sink, long rate, int channels)
     out.device = s->device;
     out.channelCount = channels;
     out.sampleFormat = paInt16;
-    out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultLowOutputLatency;
+    /* the high default (tens of ms) rides out a busy machine without dropouts;
+       a gap in speech is worse than starting 25 ms later */
+    out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultHighOutputLatency;
     PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
     if (err == paNoError)
