@@ -67,6 +67,7 @@ class Playback(CliTestCase):
         penv = dict(os.environ, HOME=pulse, PULSE_RUNTIME_PATH=pulse, XDG_RUNTIME_DIR=pulse)
         daemon = subprocess.Popen(
             ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--high-priority=yes", "--realtime=yes",
              "--log-target=stderr", "--log-level=error",
              "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
              "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
@@ -83,7 +84,7 @@ class Playback(CliTestCase):
             f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
         captured = os.path.join(self.home, "captured.raw")
         rec = subprocess.Popen(["parec", "--server", server, "-d", "csp_null.monitor", "--raw",
-                                "--format=s16le", "--rate=24000", "--channels=1", "--latency-msec=20",
+                                "--format=s16le", "--rate=24000", "--channels=1", "--latency-msec=100",
                                 captured], env=penv)
         time.sleep(0.5)
         code, out, err = run(["say", TEXT], self.env(PULSE_SERVER=server))
