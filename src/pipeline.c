@@ -52,6 +52,10 @@ typedef struct chunk {
     csp_code code;
     char error[1024];
     struct chunk *next;
+    struct chunk_ref {
+        struct csp_pipeline *pipeline;
+        struct chunk *chunk;
+    } ref; /* the transfer's userdata: no allocation to lose on cancel */
 } chunk;
 
 struct csp_pipeline {
@@ -252,8 +256,8 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
 
 static int on_response(void *userdata, long status, const char *content_type)
 {
-    chunk *c = ((void **)userdata)[1];
-    csp_pipeline *p = ((void **)userdata)[0];
+    chunk *c = ((struct chunk_ref *)userdata)->chunk;
+    csp_pipeline *p = ((struct chunk_ref *)userdata)->pipeline;
     pthread_mutex_lock(&p->lock);
     c->responded = 1;
     c->status = status;
@@ -277,8 +281,8 @@ static int on_response(void *userdata, long status, const char *content_type)
 
 static int on_data(void *userdata, const char *data, size_t len)
 {
-    chunk *c = ((void **)userdata)[1];
-    csp_pipeline *p = ((void **)userdata)[0];
+    chunk *c = ((struct chunk_ref *)userdata)->chunk;
+    csp_pipeline *p = ((struct chunk_ref *)userdata)->pipeline;
     int stop = 0;
     pthread_mutex_lock(&p->lock);
     if (c->is_error_body) {
@@ -295,9 +299,8 @@ static int on_data(void *userdata, const char *data, size_t len)
 
 static void on_done(void *userdata, const csp_http_result *r)
 {
-    csp_pipeline *p = ((void **)userdata)[0];
-    chunk *c = ((void **)userdata)[1];
-    csp__free(userdata);
+    chunk *c = ((struct chunk_ref *)userdata)->chunk;
+    csp_pipeline *p = ((struct chunk_ref *)userdata)->pipeline;
     pthread_mutex_lock(&p->lock);
     p->in_flight--;
     if (c->state == CHUNK_FAILED) {
@@ -341,23 +344,20 @@ static int start_fetch(csp_pipeline *p, chunk *c)
 {
     const csp_settings *s = p->settings;
     char *body = csp__speech_body(s, &c->params, c->text, c->text_len);
-    void **ctx = csp__malloc(2 * sizeof(void *));
     int rc = -1;
-    if (body && ctx) {
-        ctx[0] = p;
-        ctx[1] = c;
+    c->ref.pipeline = p;
+    c->ref.chunk = c;
+    if (body) {
         csp_http_request req = {
             .method = "POST", .url = p->url, .bearer = s->api_key, .body = body,
             .body_len = strlen(body), .attribution = s->base_is_openrouter,
             .accept = "audio/*, application/json", .timeout_ms = s->timeout_ms,
-            .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = ctx};
+            .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = &c->ref};
         csp__log(p->client, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
                  c->index + 1, p->url, c->text_len, c->attempts);
         rc = csp__http_start(p->http, &req);
     }
     csp__free(body);
-    if (rc < 0)
-        csp__free(ctx);
     return rc;
 }
 
@@ -527,8 +527,10 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         int restart = c->generation != generation;
         csp_media media = c->media;
         size_t n = c->data.len < scratch_size ? c->data.len : scratch_size;
-        memcpy(scratch, c->data.data, n);
-        csp__buf_consume(&c->data, n);
+        if (n) {
+            memcpy(scratch, c->data.data, n);
+            csp__buf_consume(&c->data, n);
+        }
         int last = c->complete && c->data.len == 0;
         generation = c->generation;
         pthread_mutex_unlock(&p->lock);

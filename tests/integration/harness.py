@@ -20,9 +20,12 @@ KEY = "sk-or-v1-TESTKEY-do-not-print-4f3e2d1c"
 def clean_env(home, **extra):
     """A minimal environment: no real key, config only where the test puts it."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8"}
-    for name in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR"):
+    for name in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR", "ASAN_OPTIONS",
+                 "LSAN_OPTIONS", "UBSAN_OPTIONS"):
         if name in os.environ:
             env[name] = os.environ[name]
+    if os.environ.get("CLAWSPEAK_TEST_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["CLAWSPEAK_TEST_PRELOAD"]
     env.update({k: v for k, v in extra.items() if v is not None})
     return env
 
