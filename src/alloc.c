@@ -22,12 +22,44 @@ void csp__alloc_fail_at(unsigned long n)
 
 unsigned long csp__alloc_count(void) { return atomic_load(&alloc_count); }
 
+#ifdef CSP_ALLOC_COUNTDOWN
+void __sanitizer_print_stack_trace(void); /* the countdown build is a sanitizer build */
+#endif
+
 static int should_fail(void)
 {
     unsigned long n = atomic_fetch_add(&alloc_count, 1) + 1;
     unsigned long at = atomic_load(&alloc_fail_at);
+#ifdef CSP_ALLOC_COUNTDOWN
+    if (at != 0 && n == at && getenv("CLAWSPEAK_ALLOC_TRACE")) {
+        __sanitizer_print_stack_trace();
+    }
+#endif
     return at != 0 && n == at;
 }
+
+#ifdef CSP_ALLOC_COUNTDOWN
+/*
+ * Test builds: CLAWSPEAK_FAIL_ALLOC_AT=N makes the Nth library allocation
+ * fail; CLAWSPEAK_ALLOC_REPORT=1 prints the count at exit, so a test can
+ * walk N = 1..total. Exported for the CLI only; never in release builds.
+ */
+#include <stdlib.h>
+__attribute__((visibility("default"))) void csp_test_alloc_countdown_from_env(void);
+__attribute__((visibility("default"))) void csp_test_alloc_report(void);
+
+void csp_test_alloc_countdown_from_env(void)
+{
+    const char *at = getenv("CLAWSPEAK_FAIL_ALLOC_AT");
+    csp__alloc_fail_at(at ? strtoul(at, NULL, 10) : 0);
+}
+
+void csp_test_alloc_report(void)
+{
+    if (getenv("CLAWSPEAK_ALLOC_REPORT"))
+        fprintf(stderr, "clawspeak-test: allocations: %lu\n", csp__alloc_count());
+}
+#endif
 
 void *csp__malloc(size_t size) { return should_fail() ? NULL : malloc(size ? size : 1); }
 

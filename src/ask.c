@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "client.h"
 #include "http.h"
+#include "json5.h"
 #include "normalize.h"
 #include "pipeline.h"
 #include "speech.h"
@@ -33,6 +34,7 @@ typedef struct ask_state {
     csp_buf reply, speech, error_body;
     csp_voice_params params;
     int released, done, error_response;
+    atomic_int stop; /* the speech side failed: stop the model's stream */
     long status;
     csp_code rc;
     char error[600];
@@ -123,7 +125,20 @@ static int on_event(void *userdata, const char *data, size_t len)
         a->done = 1;
         return 0;
     }
-    cJSON *root = cJSON_ParseWithLength(data, len);
+    /* our reader says "out of memory" apart from "not JSON", which cJSON cannot */
+    csp_json5_error perr;
+    cJSON *root = csp__json5_parse(data, len, NULL, &perr);
+    if (!root) {
+        if (!strcmp(perr.message, "out of memory")) {
+            set_error(a, CSP_ENOMEM, "out of memory reading the chat stream");
+        } else {
+            char message[300];
+            snprintf(message, sizeof message, "the chat stream sent an event that is not JSON: %.80s",
+                     data);
+            set_error(a, CSP_EAPI, message);
+        }
+        return 1;
+    }
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     if (error) {
         char text[400];
@@ -160,8 +175,10 @@ static int on_data(void *userdata, const char *data, size_t len)
     if (a->error_response)
         return csp__buf_append(&a->error_body, data, len) < 0 ? 1 : 0; /* capped */
     int rc = csp__sse_feed(&a->sse, data, len);
-    if (rc < 0)
+    if (rc == -1)
         set_error(a, CSP_EAPI, "the chat stream sent an event larger than 4 MiB");
+    else if (rc == -2)
+        set_error(a, CSP_ENOMEM, "out of memory reading the chat stream");
     return rc != 0;
 }
 
@@ -201,12 +218,14 @@ static void stream_chat(ask_state *a)
                             .body = body, .body_len = strlen(body),
                             .attribution = s->chat_base_is_openrouter,
                             .accept = "text/event-stream", .timeout_ms = s->timeout_ms,
-                            .on_response = on_response, .userdata = a};
+                            .on_response = on_response, .userdata = a, .stop = &a->stop};
     csp_code rc = csp__http_stream(a->client, &req, on_data, &r);
     if (rc != CSP_OK) {
         set_error(a, rc, csp_client_error(a->client));
     } else if (a->rc != CSP_OK) {
         /* already decided: a mid-stream error event */
+    } else if (atomic_load(&a->stop)) {
+        /* stopped because speech failed: that error is the one to report */
     } else if (r.outcome == CSP_HTTP_ABORTED || csp__canceled(a->client)) {
         set_error(a, CSP_ECANCELED, "interrupted");
     } else if (r.outcome == CSP_HTTP_TIMEOUT) {
@@ -225,6 +244,9 @@ static void stream_chat(ask_state *a)
     csp__normalizer_finish(&a->norm);
     release_speech(a, a->rc == CSP_OK);
 out:
+    /* a failed reply leaves no half-written file; played speech finishes what is queued */
+    if (a->pipeline && a->rc != CSP_OK && a->options->say.output_path)
+        csp__pipeline_abort(a->pipeline, a->rc);
     if (a->pipeline)
         csp__pipeline_close(a->pipeline);
     csp__free(url);
@@ -307,7 +329,7 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
         }
         rc = csp__pipeline_run(a.pipeline);
         if (rc != CSP_OK)
-            csp_client_cancel(client); /* stop the model too */
+            atomic_store(&a.stop, 1); /* stop the model too */
         pthread_join(thread, NULL);
     }
     /* the model's failure explains more than the speech's */

@@ -158,7 +158,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
 {
     (void)dltotal, (void)ultotal;
     transfer *t = userdata;
-    if (csp__canceled(t->http->client)) {
+    if (csp__canceled(t->http->client) || (t->req.stop && atomic_load(t->req.stop))) {
         t->aborted = 1;
         return 1;
     }

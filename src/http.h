@@ -9,6 +9,7 @@
 #define CSP_HTTP_H
 #include "clawspeak.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef enum {
@@ -44,6 +45,7 @@ typedef struct csp_http_request {
     void (*on_done)(void *userdata, const csp_http_result *result);
     void *userdata;
     void *done_userdata; /* for on_done, when it differs from userdata */
+    const atomic_int *stop; /* optional: nonzero stops the transfer (an internal cancel) */
 } csp_http_request;
 
 typedef struct csp_http csp_http;

@@ -75,6 +75,7 @@ struct csp_pipeline {
     size_t consumer_index;
     int input_closed;
     int stop;
+    csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
     csp_http *http;
 
@@ -221,6 +222,18 @@ void csp__pipeline_close(csp_pipeline *p)
 }
 
 long csp__pipeline_first_audio_ms(const csp_pipeline *p) { return p->first_audio_ms; }
+
+void csp__pipeline_abort(csp_pipeline *p, csp_code code)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->aborted == CSP_OK)
+        p->aborted = code;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Called with the lock held: has the run been stopped, by the user or a producer? */
+static int halted(const csp_pipeline *p) { return csp__canceled(p->client) || p->aborted != CSP_OK; }
 
 /* --- the network side (its own thread) --------------------------------- */
 
@@ -393,7 +406,7 @@ static void *network_main(void *arg)
     for (;;) {
         chunk *local_job = NULL;
         pthread_mutex_lock(&p->lock);
-        if (p->stop || csp__canceled(p->client)) {
+        if (p->stop || halted(p)) {
             pthread_mutex_unlock(&p->lock);
             break;
         }
@@ -504,7 +517,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         return csp__fail(p->client, CSP_ENOMEM, "out of memory");
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!csp__canceled(p->client) && c->state != CHUNK_FAILED &&
+        while (!halted(p) && c->state != CHUNK_FAILED &&
                !(c->generation != generation && c->responded && !c->is_error_body) &&
                !(c->generation == generation && (c->data.len > 0 || c->complete))) {
             struct timespec until;
@@ -514,9 +527,9 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
                 until.tv_sec++, until.tv_nsec -= 1000000000L;
             pthread_cond_timedwait(&p->changed, &p->lock, &until);
         }
-        if (csp__canceled(p->client)) {
+        if (halted(p)) {
+            rc = p->aborted != CSP_OK ? p->aborted : CSP_ECANCELED;
             pthread_mutex_unlock(&p->lock);
-            rc = CSP_ECANCELED;
             break;
         }
         if (c->state == CHUNK_FAILED) {
@@ -542,7 +555,8 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             dec = csp__decoder_new(&media, p->sink->opened ? p->sink->rate : 0,
                                    p->sink->opened ? p->sink->channels : 0, &why);
             if (!dec) {
-                rc = csp__fail(p->client, CSP_EDECODE, "chunk %zu: %s", c->index + 1, why);
+                rc = csp__fail(p->client, strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
+                               "chunk %zu: %s", c->index + 1, why);
                 break;
             }
         }
@@ -580,7 +594,7 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         return csp__fail(p->client, CSP_ENOMEM, "cannot start the network thread");
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->input_closed && !csp__canceled(p->client)) {
+        while (!p->head && !p->input_closed && !halted(p)) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += 100 * 1000000L;
@@ -589,12 +603,13 @@ csp_code csp__pipeline_run(csp_pipeline *p)
             pthread_cond_timedwait(&p->changed, &p->lock, &until);
         }
         chunk *c = p->head;
-        int canceled = csp__canceled(p->client);
+        csp_code stopped = p->aborted != CSP_OK ? p->aborted
+                           : csp__canceled(p->client) ? CSP_ECANCELED : CSP_OK;
         if (c)
             p->consumer_index = c->index;
         pthread_mutex_unlock(&p->lock);
-        if (canceled) {
-            rc = CSP_ECANCELED;
+        if (stopped != CSP_OK) {
+            rc = stopped;
             break;
         }
         if (!c)

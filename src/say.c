@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say
 typedef struct line_reader {
     csp_client *client;
     csp_pipeline *pipeline;
+    atomic_int stop; /* the speech side failed: stop reading */
     int fd;
     csp_code rc;
     size_t offset; /* bytes read so far, for error messages */
@@ -101,7 +103,7 @@ static void *read_lines(void *arg)
     csp__buf_init(&pending, 1 << 24);
     char block[4096];
     for (;;) {
-        if (csp__canceled(r->client))
+        if (csp__canceled(r->client) || atomic_load(&r->stop))
             break;
         struct pollfd pfd = {r->fd, POLLIN, 0};
         int ready = poll(&pfd, 1, 100);
@@ -130,7 +132,7 @@ static void *read_lines(void *arg)
         r->rc = add_line(r, pending.data, pending.len);
     csp__buf_free(&pending);
     if (r->rc != CSP_OK)
-        csp_client_cancel(r->client); /* stop the speech: the input is bad */
+        csp__pipeline_abort(r->pipeline, r->rc); /* stop the speech: the input is bad */
     csp__pipeline_close(r->pipeline);
     return NULL;
 }
@@ -143,20 +145,17 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
         rc = csp__pipeline_new(client, options, &p);
     if (rc != CSP_OK)
         return rc;
-    line_reader reader = {client, p, fd, CSP_OK, 0};
+    line_reader reader = {client, p, 0, fd, CSP_OK, 0};
     pthread_t thread;
     if (pthread_create(&thread, NULL, read_lines, &reader) != 0) {
         csp__pipeline_free(p);
         return csp__fail(client, CSP_ENOMEM, "cannot start the input thread");
     }
     rc = csp__pipeline_run(p);
-    if (rc != CSP_OK)
-        csp_client_cancel(client); /* let the reader go */
+    atomic_store(&reader.stop, 1); /* let the reader go */
     pthread_join(thread, NULL);
-    if (reader.rc != CSP_OK) {
-        rc = reader.rc;
-        csp__fail(client, rc, "%s", client->error); /* keep the reader's message */
-    }
+    if (reader.rc != CSP_OK)
+        rc = reader.rc; /* its message is the one recorded */
     csp__pipeline_free(p);
     return rc;
 }

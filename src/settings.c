@@ -33,6 +33,14 @@ static const char *override_of(const csp_client *client, const char *name)
     return value;
 }
 
+/* An allocated source label, or out of memory recorded in the resolver. */
+static char *need(resolver *r, char *label)
+{
+    if (!label && r->rc == CSP_OK)
+        r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+    return label;
+}
+
 static char *flag_source(const char *name)
 {
     char *s = csp__printf("--%s", name);
@@ -127,7 +135,7 @@ static const char *tts_string(resolver *r, const char *const *aliases, size_t co
         const cJSON *item = tts_field(r, aliases[i], keypath, sizeof keypath);
         const char *v = usable_string(r, item, keypath);
         if (v) {
-            *source = config_source(r, keypath);
+            *source = need(r, config_source(r, keypath));
             return v;
         }
     }
@@ -151,7 +159,7 @@ static void resolve_string(resolver *r, const char *name, const char *const *ali
     char *source = NULL;
     const char *v = override_of(r->client, name);
     if (v)
-        source = flag_source(name);
+        source = need(r, flag_source(name));
     else if (!(v = tts_string(r, aliases, count, &source)))
         v = fallback;
     if (r->rc == CSP_OK && set_copy(r, slot, v) == 0)
@@ -186,7 +194,7 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
                               name, integer ? "integer" : "number", flag);
             return;
         }
-        source = flag_source(name);
+        source = need(r, flag_source(name));
     } else {
         const cJSON *item = tts_field(r, rel, keypath, sizeof keypath);
         if (item) {
@@ -199,7 +207,7 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
                 return;
             }
             *value = item->valuedouble;
-            source = config_source(r, keypath);
+            source = need(r, config_source(r, keypath));
         } else if (fallback > 0) {
             *value = fallback;
         } else {
@@ -262,7 +270,7 @@ static const char *first_string(resolver *r, const char *const *paths, size_t co
         const cJSON *item = csp__json_at(r->cfg->root, paths[i]);
         const char *v = usable_string(r, item, paths[i]);
         if (v) {
-            *source = config_source(r, paths[i]);
+            *source = need(r, config_source(r, paths[i]));
             return v;
         }
     }
@@ -276,9 +284,9 @@ static const char *env_key(resolver *r, char **source)
     if (!v)
         return NULL;
     if (strcmp(where, "process") == 0)
-        *source = csp__strdup("env OPENROUTER_API_KEY");
+        *source = need(r, csp__strdup("env OPENROUTER_API_KEY"));
     else
-        *source = csp__printf("%s:%s.OPENROUTER_API_KEY", r->cfg->path, where);
+        *source = need(r, csp__printf("%s:%s.OPENROUTER_API_KEY", r->cfg->path, where));
     return v;
 }
 
@@ -307,7 +315,7 @@ static void resolve_base_url(resolver *r, const char *name, const char *const *p
     char *source = NULL;
     const char *v = override_of(r->client, "base_url");
     if (v)
-        source = flag_source("base_url");
+        source = need(r, flag_source("base_url"));
     else if (!(v = first_string(r, paths, count, &source)))
         v = CSP_DEFAULT_BASE_URL;
     if (r->rc != CSP_OK) {
@@ -347,7 +355,7 @@ static void resolve_routing(resolver *r)
         r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
         return;
     }
-    show(r, "routing", r->out->routing_json, config_source(r, keypath));
+    show(r, "routing", r->out->routing_json, need(r, config_source(r, keypath)));
 }
 
 static void resolve_local(resolver *r)
@@ -367,7 +375,7 @@ static void resolve_local(resolver *r)
             return;
         }
         count = (size_t)cJSON_GetArraySize(args);
-        source = config_source(r, keypath);
+        source = need(r, config_source(r, keypath));
     }
     r->out->local_args = csp__calloc(count + 1, sizeof(char *));
     csp_buf shown;
@@ -415,7 +423,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     if (!out->config_path)
         return csp__fail(client, CSP_ENOMEM, "out of memory");
     show(&r, "config", cfg->path,
-         csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)"));
+         need(&r, csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)")));
 
     const char *provider_alias[] = {"provider"};
     resolve_string(&r, "provider", provider_alias, 1, "openrouter", &out->provider);
@@ -468,11 +476,14 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     const char *chat = override_of(client, "chat_model");
     const char *chat_path[] = {"agents.defaults.model.primary"};
     if (chat)
-        source = flag_source("model");
+        source = need(&r, flag_source("model"));
     else if (!(chat = first_string(&r, chat_path, 1, &source)))
         chat = CSP_DEFAULT_CHAT_MODEL;
     if (r.rc == CSP_OK && set_copy(&r, &out->chat_model, chat) == 0) {
         out->chat_model_id = csp__chat_model_id(chat);
+        /* NULL is "not an OpenRouter ref" only when the ref has no model after the prefix */
+        if (!out->chat_model_id && strncmp(chat, "openrouter/", 11) == 0 && chat[11])
+            r.rc = csp__fail(client, CSP_ENOMEM, "out of memory");
         show(&r, "chat_model", chat, source);
     } else {
         csp__free(source);

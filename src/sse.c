@@ -46,9 +46,11 @@ static int end_line(csp_sse *sse)
             if (value < line + len && *value == ' ')
                 value++;
             size_t value_len = (size_t)(line + len - value);
-            if ((sse->has_data && csp__buf_append(&sse->data, "\n", 1) < 0) ||
-                csp__buf_append(&sse->data, value, value_len) < 0)
+            if (sse->data.len + value_len + 1 > sse->data.max)
                 rc = -1;
+            else if ((sse->has_data && csp__buf_append(&sse->data, "\n", 1) < 0) ||
+                     csp__buf_append(&sse->data, value, value_len) < 0)
+                rc = -2;
             sse->has_data = 1;
         }
     }
@@ -76,8 +78,10 @@ int csp__sse_feed(csp_sse *sse, const char *bytes, size_t len)
         size_t j = i;
         while (j < len && bytes[j] != '\r' && bytes[j] != '\n')
             j++;
-        if (csp__buf_append(&sse->line, bytes + i, j - i) < 0)
+        if (sse->line.len + (j - i) > sse->line.max)
             return -1;
+        if (csp__buf_append(&sse->line, bytes + i, j - i) < 0)
+            return -2;
         i = j - 1;
     }
     return 0;

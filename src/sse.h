@@ -23,7 +23,7 @@ typedef struct csp_sse {
 } csp_sse;
 
 void csp__sse_init(csp_sse *sse, csp_sse_fn on_event, void *userdata);
-/* Returns 0, 1 if the callback stopped, -1 when a line or event is over the cap. */
+/* Returns 0, 1 if the callback stopped, -1 when a line or event is over the cap, -2 no memory. */
 int csp__sse_feed(csp_sse *sse, const char *bytes, size_t len);
 /* End of stream: an unfinished event is dropped, as the spec says. */
 int csp__sse_finish(csp_sse *sse);

@@ -9,6 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef CSP_ALLOC_COUNTDOWN
+/* test builds only: see src/alloc.c */
+void csp_test_alloc_countdown_from_env(void);
+void csp_test_alloc_report(void);
+#endif
+
 static csp_client *active_client;
 
 static void on_interrupt(int sig)
@@ -58,9 +64,15 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     signal(SIGPIPE, SIG_IGN);
+#ifdef CSP_ALLOC_COUNTDOWN
+    csp_test_alloc_countdown_from_env();
+#endif
     csp_client *client = csp_client_new();
     if (!client) {
         fprintf(stderr, "clawspeak: out of memory\n");
+#ifdef CSP_ALLOC_COUNTDOWN
+        csp_test_alloc_report();
+#endif
         return CLI_EXIT_FAILURE;
     }
     active_client = client;
@@ -87,5 +99,8 @@ int main(int argc, char **argv)
             code = CLI_EXIT_OUTPUT;
     }
     csp_client_free(client);
+#ifdef CSP_ALLOC_COUNTDOWN
+    csp_test_alloc_report();
+#endif
     return code;
 }

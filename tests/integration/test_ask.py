@@ -116,6 +116,8 @@ class Ask(CliTestCase):
         self.assertIn("failed mid-stream", err)
         self.assertIn("One sentence first.", out)
         self.assertEqual([r["body"]["input"] for r in self.mock.requests()], ["One sentence first."])
+        self.assertFalse(os.path.exists(self.out), "a failed reply leaves no half-written file")
+        self.assertNoLeftovers(self.home)
 
     def test_chat_errors(self):
         self.mock.script({"path": "chat", "status": 401, "error_message": "User not found."})

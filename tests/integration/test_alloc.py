@@ -1,0 +1,59 @@
+"""Countdown allocator (sanitizer build only): fail library allocation N for
+N = 1..total on representative say and ask runs. Each must end with exit 1 and
+an out-of-memory message: no crash, no sanitizer report (leaks included), no
+file at the target, no temporary file left."""
+import os
+import re
+import unittest
+
+from harness import KEY, CliTestCase, Mock, run
+
+TEXT = "First sentence of the countdown. Second sentence follows here."
+
+
+@unittest.skipUnless(os.environ.get("CLAWSPEAK_ALLOC_TESTING"), "needs the countdown (sanitizer) build")
+class Countdown(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def walk(self, args):
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                          % (KEY, self.mock.url))
+        out = os.path.join(self.home, "out.flac")
+        code, _, err = run(args + ["-o", out], self.env(CLAWSPEAK_ALLOC_REPORT="1"))
+        self.assertEqual(code, 0, err)
+        total = int(re.search(r"allocations: (\d+)", err).group(1))
+        self.assertGreater(total, 50)
+        os.unlink(out)
+        # the count varies a little between runs (buffers grow as bytes arrive), so
+        # each run reports its own: a run that never reached allocation n succeeds
+        failed = 0
+        for n in range(1, total + 1):
+            code, _, err = run(args + ["-o", out],
+                               self.env(CLAWSPEAK_FAIL_ALLOC_AT=str(n), CLAWSPEAK_ALLOC_REPORT="1"))
+            reached = int(re.search(r"allocations: (\d+)", err).group(1)) >= n
+            with self.subTest(n=n):
+                self.assertNotIn("Sanitizer", err)
+                self.assertNotIn("runtime error", err)
+                if not reached:
+                    self.assertEqual(code, 0, err)
+                    os.unlink(out)
+                    continue
+                failed += 1
+                self.assertEqual(code, 1, err)
+                self.assertIn("out of memory", err)
+                self.assertFalse(os.path.exists(out))
+                self.assertNoLeftovers(self.home)
+        self.assertGreater(failed, total * 0.9)
+        return total
+
+    def test_say(self):
+        self.walk(["say", "--max-text-length", "40", TEXT])
+
+    def test_ask(self):
+        self.walk(["ask", "--speak", "--format", "flac", "hello"])
