@@ -30,8 +30,12 @@ def clean_env(home, **extra):
     return env
 
 
+# CLAWSPEAK_WRAPPER runs the binary under a tool, e.g. valgrind (see tests/CMakeLists.txt).
+WRAPPER = os.environ.get("CLAWSPEAK_WRAPPER", "").split()
+
+
 def run(args, env, stdin=None, timeout=120, cwd=None):
-    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, env=env,
+    p = subprocess.run(WRAPPER + [BIN] + args, input=stdin, capture_output=True, env=env,
                        timeout=timeout, cwd=cwd)
     return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
