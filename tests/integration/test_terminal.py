@@ -1,0 +1,151 @@
+"""What only shows on a terminal or a sound device: the progress bar, the
+refusal to write audio to a terminal, device selection, no device, Ctrl-C
+while playing and while the model streams."""
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+
+from harness import BIN, KEY, CliTestCase, Mock, audioinfo, run
+
+LONG = " ".join("Sentence %d keeps the progress bar busy for a moment." % i for i in range(30))
+
+
+def run_on_pty(args, env, which):
+    """Run with stdout or stderr on a pseudo-terminal; return (code, tty text, other bytes)."""
+    master, slave = pty.openpty()
+    other = subprocess.PIPE
+    p = subprocess.Popen([BIN] + args, env=env, stdin=subprocess.DEVNULL,
+                         stdout=slave if which == "stdout" else other,
+                         stderr=slave if which == "stderr" else other)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            chunks.append(data)
+        elif p.poll() is not None:
+            break
+    code = p.wait()
+    rest = (p.stdout or p.stderr).read()
+    os.close(master)
+    return code, b"".join(chunks).decode("utf-8", "replace"), rest
+
+
+class Terminal(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.mock.script()
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                          % (KEY, self.mock.url))
+
+    def test_progress_bar_only_on_a_terminal(self):
+        out = os.path.join(self.home, "long.flac")
+        self.mock.script({"path": "speech", "bytes_per_s": 100000})
+        code, tty, _ = run_on_pty(["say", "--max-text-length", "200", "-o", out, LONG], self.env(), "stderr")
+        self.assertEqual(code, 0, tty)
+        self.assertRegex(tty, r"\[#*\s*\] chunk \d+/\d+ +\d+\.\ds audio +\d+\.\dx")
+        self.assertIn("chunk %d/%d" % (len(self.mock.requests()), len(self.mock.requests())), tty)
+        code, tty, _ = run_on_pty(["say", "-q", "--max-text-length", "200", "-o", out, LONG], self.env(), "stderr")
+        self.assertEqual((code, tty), (0, ""))
+        code, _, err = run(["say", "--max-text-length", "200", "-o", out, LONG], self.env())
+        self.assertNotIn("chunk", err)
+
+    def test_refuses_to_write_audio_to_a_terminal(self):
+        code, tty, err = run_on_pty(["say", "-o", "-", "hello"], self.env(), "stdout")
+        self.assertEqual(code, 2)
+        self.assertIn(b"refusing to write audio to a terminal", err)
+        self.assertEqual(tty, "")
+        self.assertEqual(self.mock.requests(), [])
+
+
+class Devices(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.mock.script()
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                          % (KEY, self.mock.url))
+        self.capture = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n'
+                    'pcm.capture_here { type file slave.pcm "null" file "%s.2" format "raw" }\n'
+                    % (self.capture, self.capture))
+
+    def test_devices_lists_and_selects_by_name_and_index(self):
+        code, out, err = run(["devices"], self.env())
+        self.assertEqual(code, 0, err)
+        lines = dict(l.split("\t")[:2] for l in out.decode().splitlines())
+        self.assertIn("capture_here", lines.values())
+        index = next(i for i, name in lines.items() if name == "capture_here")
+        for spec in ("capture_h", index):
+            with self.subTest(spec=spec):
+                code, _, err = run(["say", "--device", spec, "To a chosen device."], self.env())
+                self.assertEqual(code, 0, err)
+                self.assertGreater(os.path.getsize(self.capture + ".2"), 10000)
+                os.unlink(self.capture + ".2")
+        code, _, err = run(["say", "--device", "no-such-device", "x"], self.env())
+        self.assertEqual(code, 7, err)
+        self.assertIn("clawspeak devices", err)
+
+    def test_no_device_is_exit_7_suggesting_a_file(self):
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n")
+        code, _, err = run(["say", "Nowhere to play."], self.env())
+        self.assertEqual(code, 7, err)
+        self.assertIn("-o FILE", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_play_and_save_at_once(self):
+        out = os.path.join(self.home, "both.wav")
+        code, _, err = run(["say", "-o", out, "--play", "Played and saved."], self.env())
+        self.assertEqual(code, 0, err)
+        frames = audioinfo(out)[0]
+        self.assertEqual(frames, self.mock.requests()[0]["frames"])
+        played = open(self.capture, "rb").read()
+        self.assertGreaterEqual(len(played), frames * 2)
+
+    def interrupt(self, args, rule):
+        self.mock.script(rule)
+        p = subprocess.Popen([BIN] + args, env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        start = time.time()
+        code = p.wait(timeout=10)
+        return code, time.time() - start, p.stderr.read().decode()
+
+    def test_ctrl_c_stops_playback_at_once(self):
+        # audio arriving slower than real time: playback is under way when Ctrl-C comes
+        code, took, err = self.interrupt(["say", LONG], {"path": "speech", "bytes_per_s": 4000})
+        self.assertEqual(code, 130, err)
+        self.assertLess(took, 0.5)
+        self.assertIn("interrupted", err)
+
+    def test_ctrl_c_stops_the_model_stream(self):
+        code, took, err = self.interrupt(["ask", "--speak", "hello"],
+                                         {"path": "chat", "reply": LONG, "token_ms": 100})
+        self.assertEqual(code, 130, err)
+        self.assertLess(took, 0.5)
