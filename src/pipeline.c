@@ -157,6 +157,17 @@ void csp__pipeline_free(csp_pipeline *p)
     csp__free(p);
 }
 
+/* Called with the lock held: sleep until something changes, or ms pass. */
+static void wait_for_change(csp_pipeline *p, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += ms * 1000000L;
+    if (until.tv_nsec >= 1000000000L)
+        until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&p->changed, &p->lock, &until);
+}
+
 static void wake(csp_pipeline *p)
 {
     pthread_cond_broadcast(&p->changed);
@@ -440,12 +451,7 @@ static void *network_main(void *arg)
             csp__http_poll(p->http, 50);
         else {
             pthread_mutex_lock(&p->lock);
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 50 * 1000000L;
-            if (until.tv_nsec >= 1000000000L)
-                until.tv_sec++, until.tv_nsec -= 1000000000L;
-            pthread_cond_timedwait(&p->changed, &p->lock, &until);
+            wait_for_change(p, 50);
             pthread_mutex_unlock(&p->lock);
         }
     }
@@ -520,12 +526,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         while (!halted(p) && c->state != CHUNK_FAILED &&
                !(c->generation != generation && c->responded && !c->is_error_body) &&
                !(c->generation == generation && (c->data.len > 0 || c->complete))) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000L;
-            if (until.tv_nsec >= 1000000000L)
-                until.tv_sec++, until.tv_nsec -= 1000000000L;
-            pthread_cond_timedwait(&p->changed, &p->lock, &until);
+            wait_for_change(p, 100);
         }
         if (halted(p)) {
             rc = p->aborted != CSP_OK ? p->aborted : CSP_ECANCELED;
@@ -595,12 +596,7 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (!p->head && !p->input_closed && !halted(p)) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000L;
-            if (until.tv_nsec >= 1000000000L)
-                until.tv_sec++, until.tv_nsec -= 1000000000L;
-            pthread_cond_timedwait(&p->changed, &p->lock, &until);
+            wait_for_change(p, 100);
         }
         chunk *c = p->head;
         csp_code stopped = p->aborted != CSP_OK ? p->aborted

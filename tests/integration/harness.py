@@ -120,3 +120,25 @@ class CliTestCase(unittest.TestCase):
     def assertNoLeftovers(self, directory):
         left = [f for f in os.listdir(directory) if "clawspeak-" in f]
         self.assertEqual(left, [], "temporary files left behind")
+
+
+class MockTestCase(CliTestCase):
+    """Tests against one mock server per class; each test starts with no rules
+    and a config holding the test key and the mock's URL."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.mock.script()
+        self.config_path = self.write_mock_config()
+
+    def write_mock_config(self, extra=""):
+        return self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}, %s}"
+                                 % (KEY, self.mock.url, extra))

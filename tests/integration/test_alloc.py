@@ -6,24 +6,14 @@ import os
 import re
 import unittest
 
-from harness import KEY, CliTestCase, Mock, run
+from harness import MockTestCase, run
 
 TEXT = "First sentence of the countdown. Second sentence follows here."
 
 
 @unittest.skipUnless(os.environ.get("CLAWSPEAK_ALLOC_TESTING"), "needs the countdown (sanitizer) build")
-class Countdown(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
+class Countdown(MockTestCase):
     def walk(self, args):
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
-                          % (KEY, self.mock.url))
         out = os.path.join(self.home, "out.flac")
         code, _, err = run(args + ["-o", out], self.env(CLAWSPEAK_ALLOC_REPORT="1"))
         self.assertEqual(code, 0, err)

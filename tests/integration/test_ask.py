@@ -3,29 +3,18 @@ while the model is still writing."""
 import json
 import os
 
-from harness import KEY, CliTestCase, Mock, audioinfo, run
+from harness import KEY, MockTestCase, audioinfo, run
 
 REPLY40 = ("The first sentence is short and done. " + " ".join("word%d" % i for i in range(28))
            + " and then the reply ends.")
 
 
-class Ask(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
+class Ask(MockTestCase):
     def config(self, extra=""):
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}, %s}"
-                          % (KEY, self.mock.url, extra))
+        self.write_mock_config(extra)
 
     def setUp(self):
         super().setUp()
-        self.mock.script()
-        self.config()
         self.out = os.path.join(self.home, "reply.wav")
 
     def ask(self, *args, rc=0, stdin=None):

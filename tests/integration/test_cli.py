@@ -2,7 +2,7 @@
 import os
 import re
 
-from harness import BIN, SOURCE, CliTestCase, run
+from harness import CliTestCase, SOURCE, run
 
 
 class Cli(CliTestCase):

@@ -3,24 +3,14 @@ as documented, and leaves no file (and no temporary file) at the target."""
 import os
 import time
 
-from harness import KEY, CliTestCase, Mock, audioinfo, run
+from harness import MockTestCase, audioinfo, run
 
 TEXT = "A sentence that the faulty server has to deal with."
 
 
-class Faults(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
+class Faults(MockTestCase):
     def setUp(self):
         super().setUp()
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
-                          % (KEY, self.mock.url))
         self.out = os.path.join(self.home, "out.flac")
 
     def fault(self, rule, rc, fragment=None, attempts=None, extra=()):

@@ -1,20 +1,12 @@
 """Secrets never leak; hostile config files never crash. (Issue 5.)"""
 import os
 
-from harness import KEY, CliTestCase, Mock, run
+from harness import CliTestCase, KEY, MockTestCase, run
 
 
-class Secrets(CliTestCase):
+class Secrets(MockTestCase):
     """Every subcommand, verbose, against a failing server: the key's text
     appears in no output and no file written."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
 
     def files_written(self):
         for root, _, files in os.walk(self.home):
@@ -24,8 +16,7 @@ class Secrets(CliTestCase):
                     yield path
 
     def test_key_appears_nowhere(self):
-        config = self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
-                                   % (KEY, self.mock.url))
+        config = self.config_path
         out = os.path.join(self.home, "out.wav")
         commands = [["say", "-v", "-o", out, "hello"], ["say", "-v", "-v", "-o", out, "hello"],
                     ["ask", "-v", "--speak", "-o", out, "hello"], ["config", "-v"],

@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from harness import KEY, CliTestCase, Mock, run
+from harness import MockTestCase, run
 
 TEXT = "Playback test. The captured audio must match what the mock server synthesised."
 
@@ -40,19 +40,9 @@ def correlation(x, y):
     return sxy / ((sxx * syy) ** 0.5 or 1)
 
 
-class Playback(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
+class Playback(MockTestCase):
     def setUp(self):
         super().setUp()
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
-                          % (KEY, self.mock.url))
         expected = os.path.join(self.home, "expected.raw")
         code, _, err = run(["say", "-o", expected, "--format", "raw", TEXT], self.env())
         self.assertEqual(code, 0, err)

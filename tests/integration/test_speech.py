@@ -6,28 +6,14 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import KEY, CliTestCase, Mock, audioinfo, run
+from harness import MockTestCase, KEY, CliTestCase, Mock, audioinfo, run
 
 LONG = " ".join(
     "Sentence number %d of the long text, which goes on for a while so that chunking has work to do." % i
     for i in range(40))
 
 
-class Speech(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.mock.script()
-        self.config = self.write_config(
-            "{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}" % (KEY, self.mock.url))
-
+class Speech(MockTestCase):
     def say(self, *args, stdin=None, rc=0):
         code, out, err = run(["say"] + list(args), self.env(), stdin=stdin)
         self.assertEqual(code, rc, err)
@@ -48,8 +34,7 @@ class Speech(CliTestCase):
             self.assertNotIn(h, req["headers"])
 
     def test_routing_object_is_sent(self):
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}},"
-                          " tts: {providers: {openrouter: {provider: {order: ['x']}}}}}" % (KEY, self.mock.url))
+        self.write_mock_config("tts: {providers: {openrouter: {provider: {order: ['x']}}}}")
         self.say("-o", os.path.join(self.home, "a.wav"), "Routing test.")
         self.assertEqual(self.mock.requests()[0]["body"]["provider"], {"order": ["x"]})
 

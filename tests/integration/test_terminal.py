@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from harness import BIN, KEY, CliTestCase, Mock, audioinfo, run
+from harness import BIN, MockTestCase, audioinfo, run
 
 LONG = " ".join("Sentence %d keeps the progress bar busy for a moment." % i for i in range(30))
 
@@ -40,20 +40,9 @@ def run_on_pty(args, env, which):
     return code, b"".join(chunks).decode("utf-8", "replace"), rest
 
 
-class Terminal(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
+class Terminal(MockTestCase):
     def setUp(self):
         super().setUp()
-        self.mock.script()
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
-                          % (KEY, self.mock.url))
 
     def test_progress_bar_only_on_a_terminal(self):
         out = os.path.join(self.home, "long.flac")
@@ -75,20 +64,9 @@ class Terminal(CliTestCase):
         self.assertEqual(self.mock.requests(), [])
 
 
-class Devices(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.mock = Mock()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mock.stop()
-
+class Devices(MockTestCase):
     def setUp(self):
         super().setUp()
-        self.mock.script()
-        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
-                          % (KEY, self.mock.url))
         self.capture = os.path.join(self.home, "alsa.raw")
         with open(os.path.join(self.home, ".asoundrc"), "w") as f:
             f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n'
