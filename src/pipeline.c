@@ -20,10 +20,12 @@
 #include "text.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_ATTEMPTS 3
 #define RETRY_AFTER_CAP_MS 30000
@@ -81,6 +83,7 @@ struct csp_pipeline {
 
     long long started_ms;
     long first_audio_ms;
+    unsigned jitter_seed; /* per run, so clients do not retry in step */
     double audio_seconds;
     long long last_progress_ms;
 };
@@ -117,6 +120,7 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     p->progress = options->progress;
     p->progress_userdata = options->progress_userdata;
     p->first_audio_ms = -1;
+    p->jitter_seed = (unsigned)now_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
     p->local = strcmp(s->provider, "tts-local-cli") == 0;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->changed, NULL);
@@ -264,7 +268,7 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
         return;
     }
     long long delay = 500LL << (c->attempts - 1); /* 0.5 s, 1 s */
-    delay += rand() % 250;                        /* jitter: clients do not retry in step */
+    delay += rand_r(&p->jitter_seed) % 250;       /* jitter: clients do not retry in step */
     if (retry_after_s >= 0)
         delay = retry_after_s * 1000 > RETRY_AFTER_CAP_MS ? RETRY_AFTER_CAP_MS : retry_after_s * 1000;
     csp__log(p->client, CSP_LOG_WARN, "chunk %zu: %s; retrying in %.1f s (attempt %d of %d)",

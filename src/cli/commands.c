@@ -161,6 +161,93 @@ static void print_text(void *userdata, const char *text, size_t len)
     fflush(stdout);
 }
 
+/* The conversation so far: grows with each turn of --chat. */
+typedef struct history {
+    csp_chat_message *messages;
+    char **owned;
+    size_t count, cap;
+} history;
+
+static int history_add(history *h, const char *role, char *content, int owned)
+{
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 8;
+        csp_chat_message *m = realloc(h->messages, cap * sizeof *m);
+        if (!m)
+            return -1;
+        h->messages = m;
+        char **o = realloc(h->owned, cap * sizeof *o);
+        if (!o)
+            return -1;
+        h->owned = o;
+        h->cap = cap;
+    }
+    h->messages[h->count] = (csp_chat_message){role, content};
+    h->owned[h->count] = owned ? content : NULL;
+    h->count++;
+    return 0;
+}
+
+static void history_free(history *h)
+{
+    for (size_t i = 0; i < h->count; i++)
+        free(h->owned[i]);
+    free(h->messages);
+    free(h->owned);
+}
+
+/* The prompt from the arguments, or all of standard input. */
+static char *first_prompt(const cli_args *args, csp_code *rc)
+{
+    *rc = CSP_OK;
+    if (args->word_count) {
+        size_t total = 1;
+        for (size_t i = 0; i < args->word_count; i++)
+            total += strlen(args->words[i]) + 1;
+        char *prompt = calloc(1, total);
+        for (size_t i = 0; prompt && i < args->word_count; i++) {
+            strcat(prompt, args->words[i]);
+            if (i + 1 < args->word_count)
+                strcat(prompt, " ");
+        }
+        if (!prompt)
+            *rc = CSP_ENOMEM;
+        return prompt;
+    }
+    if (args->chat)
+        return NULL; /* the turns come from the terminal */
+    if (isatty(STDIN_FILENO)) {
+        fprintf(stderr, "clawspeak: ask needs a PROMPT (or one on standard input)\n");
+        *rc = CSP_EUSAGE;
+        return NULL;
+    }
+    size_t len = 0;
+    char *prompt = read_all(stdin, &len, rc);
+    char *grown = prompt ? realloc(prompt, len + 1) : NULL;
+    if (!grown) {
+        free(prompt);
+        if (*rc == CSP_OK)
+            *rc = CSP_ENOMEM;
+        return NULL;
+    }
+    grown[len] = '\0';
+    return grown;
+}
+
+/* The next line typed in --chat; NULL at end of input. */
+static char *next_turn(void)
+{
+    char line[8192];
+    for (;;) {
+        fprintf(stderr, "> ");
+        if (!fgets(line, sizeof line, stdin))
+            return NULL;
+        line[strcspn(line, "\n")] = '\0';
+        if (*line)
+            return strdup(line);
+    }
+}
+
 static csp_code cmd_ask(csp_client *client, const cli_args *args)
 {
     csp_ask_options options;
@@ -170,79 +257,40 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     options.say.progress = NULL;
     options.speak = args->speak ? CSP_SPEAK_ALWAYS : args->no_speak ? CSP_SPEAK_NEVER : CSP_SPEAK_AUTO;
     options.on_text = print_text;
-    csp_chat_message history[64];
-    size_t count = 0;
-    char *owned[64];
-    size_t owned_count = 0;
+    history h = {0};
     csp_code rc = CSP_OK;
-    if (args->system_prompt)
-        history[count++] = (csp_chat_message){"system", args->system_prompt};
-    char *prompt = NULL;
-    size_t len = 0;
-    if (args->word_count) {
-        size_t total = 1;
-        for (size_t i = 0; i < args->word_count; i++)
-            total += strlen(args->words[i]) + 1;
-        prompt = calloc(1, total);
-        for (size_t i = 0; prompt && i < args->word_count; i++) {
-            strcat(prompt, args->words[i]);
-            if (i + 1 < args->word_count)
-                strcat(prompt, " ");
-        }
-    } else if (!args->chat) {
-        if (isatty(STDIN_FILENO)) {
-            fprintf(stderr, "clawspeak: ask needs a PROMPT (or one on standard input)\n");
-            return CSP_EUSAGE;
-        }
-        prompt = read_all(stdin, &len, &rc);
-        if (prompt) {
-            char *grown = realloc(prompt, len + 1);
-            if (grown) {
-                prompt = grown;
-                prompt[len] = '\0';
-            }
-        }
-    }
-    for (;;) {
-        if (!prompt && args->chat) {
-            char line[8192];
-            fprintf(stderr, "> ");
-            if (!fgets(line, sizeof line, stdin))
-                break;
-            line[strcspn(line, "\n")] = '\0';
-            if (!*line)
-                continue;
-            prompt = strdup(line);
-        }
-        if (!prompt)
-            return rc == CSP_OK ? CSP_ENOMEM : rc;
-        if (count + 2 > sizeof history / sizeof history[0] || owned_count + 2 > 64) {
-            fprintf(stderr, "clawspeak: the conversation is too long for one session\n");
+    char *prompt = first_prompt(args, &rc);
+    if (rc != CSP_OK)
+        return rc;
+    if (args->system_prompt && history_add(&h, "system", (char *)args->system_prompt, 0) < 0)
+        rc = CSP_ENOMEM;
+    while (rc == CSP_OK) {
+        if (!prompt && args->chat && !(prompt = next_turn()))
+            break;
+        if (!prompt || history_add(&h, "user", prompt, 1) < 0) {
             free(prompt);
+            rc = CSP_ENOMEM;
             break;
-        }
-        owned[owned_count++] = prompt;
-        history[count++] = (csp_chat_message){"user", prompt};
-        char *reply = NULL;
-        rc = csp_ask(client, history, count, &options, &reply);
-        fputc('\n', stdout);
-        fflush(stdout);
-        if (rc != CSP_OK) {
-            csp_free(reply);
-            break;
-        }
-        char *kept = reply ? strdup(reply) : NULL;
-        csp_free(reply);
-        if (kept) {
-            owned[owned_count++] = kept;
-            history[count++] = (csp_chat_message){"assistant", kept};
         }
         prompt = NULL;
+        char *reply = NULL;
+        rc = csp_ask(client, h.messages, h.count, &options, &reply);
+        fputc('\n', stdout);
+        fflush(stdout);
+        if (rc == CSP_OK && reply) {
+            char *kept = strdup(reply);
+            if (!kept || history_add(&h, "assistant", kept, 1) < 0) {
+                free(kept);
+                rc = CSP_ENOMEM;
+            }
+        }
+        csp_free(reply);
         if (!args->chat)
             break;
     }
-    for (size_t i = 0; i < owned_count; i++)
-        free(owned[i]);
+    if (rc == CSP_ENOMEM && !*csp_client_error(client))
+        fprintf(stderr, "clawspeak: out of memory\n");
+    history_free(&h);
     return rc;
 }
 

@@ -141,3 +141,12 @@ class Ask(MockTestCase):
         self.assertEqual(roles, ["user", "assistant", "user"])
         self.assertEqual(reqs[1]["body"]["messages"][1]["content"],
                          "Hello! This is the mock model speaking. It has two sentences.")
+
+    def test_long_chat_keeps_all_history(self):
+        self.mock.script({"path": "chat", "reply": "Short answer here.", "token_ms": 0})
+        turns = b"".join(b"turn %d\n" % i for i in range(40))
+        self.ask("--chat", "--no-speak", "--system", "Be brief.", stdin=turns)
+        reqs = self.chat_requests()
+        self.assertEqual(len(reqs), 40)
+        self.assertEqual(len(reqs[-1]["body"]["messages"]), 1 + 2 * 39 + 1)
+        self.assertEqual(reqs[-1]["body"]["messages"][-1]["content"], "turn 39")
