@@ -156,9 +156,9 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
 
 static void print_text(void *userdata, const char *text, size_t len)
 {
-    (void)userdata;
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
+    FILE *out = userdata;
+    fwrite(text, 1, len, out);
+    fflush(out);
 }
 
 /* The conversation so far: grows with each turn of --chat. */
@@ -257,6 +257,9 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     options.say.progress = NULL;
     options.speak = args->speak ? CSP_SPEAK_ALWAYS : args->no_speak ? CSP_SPEAK_NEVER : CSP_SPEAK_AUTO;
     options.on_text = print_text;
+    /* stdout carries audio only when asked; then the reply text goes to stderr */
+    FILE *text_out = args->output && !strcmp(args->output, "-") ? stderr : stdout;
+    options.text_userdata = text_out;
     history h = {0};
     csp_code rc = CSP_OK;
     char *prompt = first_prompt(args, &rc);
@@ -275,8 +278,8 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         prompt = NULL;
         char *reply = NULL;
         rc = csp_ask(client, h.messages, h.count, &options, &reply);
-        fputc('\n', stdout);
-        fflush(stdout);
+        fputc('\n', text_out);
+        fflush(text_out);
         if (rc == CSP_OK && reply) {
             char *kept = strdup(reply);
             if (!kept || history_add(&h, "assistant", kept, 1) < 0) {

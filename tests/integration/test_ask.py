@@ -129,6 +129,13 @@ class Ask(MockTestCase):
         self.assertLess(first_speech, tokens[-1][0], "speech began before the reply ended")
         self.assertEqual(audioinfo(self.out)[0], sum(r["frames"] for r in self.mock.requests()))
 
+    def test_audio_on_stdout_sends_the_text_to_stderr(self):
+        code, out, err = run(["ask", "--speak", "-o", "-", "hello"], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out[:4], b"RIFF")
+        self.assertNotIn(b"mock model", out)
+        self.assertIn("Hello! This is the mock model speaking.", err)
+
     def test_reply_from_stdin(self):
         out, _ = self.ask("--no-speak", stdin=b"a question on stdin")
         self.assertEqual(self.chat_requests()[0]["body"]["messages"][-1]["content"], "a question on stdin")
