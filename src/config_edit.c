@@ -129,7 +129,7 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
              append_nested(out, found - 1, value, indent, "  ") == 0 &&
              csp__buf_append(out, "\n", 1) == 0;
     else if (ok)
-        ok = csp__buf_append(out, parent->has_members ? " " : " ", 1) == 0 &&
+        ok = csp__buf_append(out, " ", 1) == 0 &&
              append_nested(out, found - 1, value, "", "") == 0 &&
              csp__buf_append(out, " ", 1) == 0;
     if (ok)

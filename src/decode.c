@@ -18,7 +18,6 @@ struct csp_decoder {
     int channels;
     unsigned char carry[16]; /* PCM: a partial frame between feeds */
     size_t carry_len;
-    size_t frames;
     char error[160];
 };
 
@@ -115,7 +114,6 @@ static int emit_pcm_bytes(csp_decoder *d, const unsigned char *data, size_t len,
         data += take;
         len -= take;
         if (whole) {
-            d->frames += whole / frame_bytes;
             if (emit(userdata, block, whole / frame_bytes, d->rate, d->channels))
                 return 1;
         }
@@ -138,7 +136,6 @@ static int drain_mpg123(csp_decoder *d, csp_pcm_fn emit, void *userdata)
         }
         if (done > 0) {
             size_t frames = done / ((size_t)d->channels * 2);
-            d->frames += frames;
             if (emit(userdata, (const int16_t *)(const void *)out, frames, d->rate, d->channels))
                 return 1;
         }
@@ -171,5 +168,4 @@ int csp__decoder_finish(csp_decoder *d, csp_pcm_fn emit, void *userdata)
     return drain_mpg123(d, emit, userdata);
 }
 
-size_t csp__decoder_frames(const csp_decoder *d) { return d->frames; }
 const char *csp__decoder_error(const csp_decoder *d) { return d->error; }

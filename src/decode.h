@@ -26,6 +26,5 @@ int csp__decoder_feed(csp_decoder *decoder, const void *data, size_t len, csp_pc
                       void *userdata);
 /* End of input: flush what is left. Same returns. */
 int csp__decoder_finish(csp_decoder *decoder, csp_pcm_fn emit, void *userdata);
-size_t csp__decoder_frames(const csp_decoder *decoder);
 const char *csp__decoder_error(const csp_decoder *decoder);
 #endif

@@ -23,8 +23,8 @@ typedef struct parser {
     int failed;
 } parser;
 
-void csp__json5_position(const char *text, size_t len, size_t offset, size_t *line,
-                         size_t *column)
+/* Line and column (1-based, columns in code points) of a byte offset. */
+static void position(const char *text, size_t len, size_t offset, size_t *line, size_t *column)
 {
     size_t l = 1, c = 1;
     for (size_t i = 0; i < offset && i < len; i++) {
@@ -67,7 +67,7 @@ __attribute__((format(printf, 3, 4))) static void fail_at(parser *p, size_t at, 
         return;
     p->failed = 1;
     p->err->offset = at;
-    csp__json5_position(p->text, p->len, at, &p->err->line, &p->err->column);
+    position(p->text, p->len, at, &p->err->line, &p->err->column);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);

@@ -40,7 +40,4 @@ typedef struct csp_json5_track {
 cJSON *csp__json5_parse(const char *text, size_t len, csp_json5_track *track,
                         csp_json5_error *err);
 
-/* Line and column (1-based, code points) of a byte offset. */
-void csp__json5_position(const char *text, size_t len, size_t offset, size_t *line,
-                         size_t *column);
 #endif

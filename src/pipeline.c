@@ -236,8 +236,6 @@ void csp__pipeline_close(csp_pipeline *p)
     pthread_mutex_unlock(&p->lock);
 }
 
-long csp__pipeline_first_audio_ms(const csp_pipeline *p) { return p->first_audio_ms; }
-
 void csp__pipeline_abort(csp_pipeline *p, csp_code code)
 {
     pthread_mutex_lock(&p->lock);

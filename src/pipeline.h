@@ -24,7 +24,5 @@ void csp__pipeline_close(csp_pipeline *p);
 csp_code csp__pipeline_run(csp_pipeline *p);
 /* Stop the pipeline from another thread with code (its message already recorded). */
 void csp__pipeline_abort(csp_pipeline *p, csp_code code);
-/* Milliseconds from run start to the first sample written, or -1. */
-long csp__pipeline_first_audio_ms(const csp_pipeline *p);
 void csp__pipeline_free(csp_pipeline *p);
 #endif

@@ -66,7 +66,8 @@ static void tee_free(csp_sink *sink)
 
 static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free};
 
-csp_code csp__sink_tee_new(csp_client *client, csp_sink *a, csp_sink *b, csp_sink **out)
+/* Play and save at once: takes ownership of a and b. */
+static csp_code tee_new(csp_client *client, csp_sink *a, csp_sink *b, csp_sink **out)
 {
     tee_sink *t = csp__calloc(1, sizeof *t);
     if (!t) {
@@ -101,5 +102,5 @@ csp_code csp__sink_for_options(csp_client *client, const csp_say_options *option
         csp__sink_free(file);
         return rc;
     }
-    return csp__sink_tee_new(client, file, play, out);
+    return tee_new(client, file, play, out);
 }

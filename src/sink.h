@@ -37,8 +37,6 @@ csp_code csp__sink_portaudio_new(csp_client *client, const char *device, csp_sin
  */
 csp_code csp__sink_file_new(csp_client *client, const char *path, const char *format,
                             csp_sink **out);
-/* Both: takes ownership of a and b. */
-csp_code csp__sink_tee_new(csp_client *client, csp_sink *a, csp_sink *b, csp_sink **out);
 
 /* Create the sink the options ask for. */
 csp_code csp__sink_for_options(csp_client *client, const csp_say_options *options,
