@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sndfile.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,14 +49,26 @@ fail:
     return NULL;
 }
 
-static csp_code read_wav(csp_client *client, const char *path, csp_buf *pcm, long *rate,
+/* Errors go to the caller's buffer: this runs on the network thread. */
+__attribute__((format(printf, 4, 5))) static csp_code local_fail(char *error, size_t size,
+                                                                  csp_code code, const char *fmt,
+                                                                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error, size, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pcm, long *rate,
                          int *channels)
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     if (!sf)
-        return csp__fail(client, CSP_ELOCAL, "the local speech command wrote no readable audio: %s",
+        return local_fail(error, size, CSP_ELOCAL, "the local speech command wrote no readable audio: %s",
                          sf_strerror(NULL));
     *rate = info.samplerate;
     *channels = info.channels;
@@ -67,7 +80,7 @@ static csp_code read_wav(csp_client *client, const char *path, csp_buf *pcm, lon
         if (n <= 0)
             break;
         if (csp__buf_append(pcm, block, (size_t)n * (size_t)info.channels * sizeof(short)) < 0) {
-            rc = csp__fail(client, CSP_ENOMEM, "out of memory reading local audio");
+            rc = local_fail(error, size, CSP_ENOMEM, "out of memory reading local audio");
             break;
         }
     }
@@ -76,7 +89,7 @@ static csp_code read_wav(csp_client *client, const char *path, csp_buf *pcm, lon
 }
 
 csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
-                        long *rate, int *channels)
+                        long *rate, int *channels, char *error, size_t size)
 {
     const csp_settings *s = &client->settings;
     char dir[] = "/tmp/clawspeak-XXXXXX";
@@ -84,19 +97,19 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
     csp_code rc = CSP_OK;
     int have_dir = mkdtemp(dir) != NULL;
     if (!have_dir)
-        return csp__fail(client, CSP_ELOCAL, "cannot make a temporary directory: %s",
+        return local_fail(error, size, CSP_ELOCAL, "cannot make a temporary directory: %s",
                          strerror(errno));
     wav = csp__printf("%s/speech.wav", dir);
     text_copy = csp__strndup(text, len);
     argv = csp__calloc(s->local_argc + 2, sizeof *argv);
     if (!wav || !text_copy || !argv) {
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+        rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
         goto out;
     }
     argv[0] = s->local_command;
     for (size_t i = 0; i < s->local_argc; i++)
         if (!(argv[i + 1] = expand(s->local_args[i], text_copy, wav))) {
-            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
             goto out;
         }
     posix_spawn_file_actions_t actions;
@@ -108,7 +121,7 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
     int err = posix_spawnp(&pid, s->local_command, &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     if (err) {
-        rc = csp__fail(client, CSP_ELOCAL,
+        rc = local_fail(error, size, CSP_ELOCAL,
                        "cannot run the local speech command '%s': %s (install espeak-ng, or set "
                        "tts.providers.tts-local-cli.command)",
                        s->local_command, strerror(err));
@@ -120,25 +133,25 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
         if (done == pid)
             break;
         if (done < 0 && errno != EINTR) {
-            rc = csp__fail(client, CSP_ELOCAL, "lost the local speech command: %s",
+            rc = local_fail(error, size, CSP_ELOCAL, "lost the local speech command: %s",
                            strerror(errno));
             goto out;
         }
         if (csp__canceled(client)) {
             kill(pid, SIGTERM);
             waitpid(pid, &status, 0);
-            rc = csp__fail(client, CSP_ECANCELED, "interrupted");
+            rc = local_fail(error, size, CSP_ECANCELED, "interrupted");
             goto out;
         }
         struct timespec nap = {0, 5 * 1000000L};
         nanosleep(&nap, NULL);
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        rc = csp__fail(client, CSP_ELOCAL, "the local speech command '%s' failed (exit status %d)",
+        rc = local_fail(error, size, CSP_ELOCAL, "the local speech command '%s' failed (exit status %d)",
                        s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         goto out;
     }
-    rc = read_wav(client, wav, pcm, rate, channels);
+    rc = read_wav(error, size, wav, pcm, rate, channels);
 out:
     if (argv)
         for (size_t i = 1; i <= s->local_argc; i++)

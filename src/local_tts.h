@@ -9,7 +9,7 @@
 #include "clawspeak.h"
 #include "alloc.h"
 
-/* Synthesize text; *pcm receives s16 interleaved samples. */
+/* Synthesize text; *pcm receives s16 interleaved samples; a failure is described in error. */
 csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
-                        long *rate, int *channels);
+                        long *rate, int *channels, char *error, size_t size);
 #endif

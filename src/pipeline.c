@@ -394,7 +394,9 @@ static void run_local(csp_pipeline *p, chunk *c)
     long rate = 0;
     int channels = 0;
     csp__buf_init(&pcm, CHUNK_AUDIO_CAP);
-    csp_code rc = csp__local_tts(p->client, c->text, c->text_len, &pcm, &rate, &channels);
+    char error[sizeof c->error];
+    csp_code rc = csp__local_tts(p->client, c->text, c->text_len, &pcm, &rate, &channels, error,
+                                 sizeof error);
     pthread_mutex_lock(&p->lock);
     if (rc == CSP_OK) {
         csp__buf_free(&c->data);
@@ -407,7 +409,7 @@ static void run_local(csp_pipeline *p, chunk *c)
         c->state = CHUNK_DONE;
     } else {
         csp__buf_free(&pcm);
-        fail_chunk(c, rc, "%s", csp_client_error(p->client));
+        fail_chunk(c, rc, "%s", error);
     }
     wake(p);
     pthread_mutex_unlock(&p->lock);
