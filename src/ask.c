@@ -221,7 +221,7 @@ static void stream_chat(ask_state *a)
                             .on_response = on_response, .userdata = a, .stop = &a->stop};
     csp_code rc = csp__http_stream(a->client, &req, on_data, &r);
     if (rc != CSP_OK) {
-        set_error(a, rc, csp_client_error(a->client));
+        set_error(a, rc, rc == CSP_ECANCELED ? "interrupted" : r.detail);
     } else if (a->rc != CSP_OK) {
         /* already decided: a mid-stream error event */
     } else if (atomic_load(&a->stop)) {

@@ -367,8 +367,12 @@ csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
     csp_http *http = csp__http_new(client);
     csp_code rc = CSP_OK;
     req.done_userdata = &state;
+    memset(result, 0, sizeof *result);
     if (!http || csp__http_start(http, &req) < 0) {
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory starting a request");
+        /* no csp__fail here: this may run on a worker thread; the caller reports */
+        snprintf(result->detail, sizeof result->detail, "out of memory starting a request");
+        result->outcome = CSP_HTTP_NOMEM;
+        rc = CSP_ENOMEM;
         goto out;
     }
     while (!state.done)

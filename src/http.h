@@ -59,7 +59,8 @@ int csp__http_poll(csp_http *http, int wait_ms);
 /* Wake a poll that is waiting (from another thread). */
 void csp__http_wakeup(csp_http *http);
 
-/* Run one request to the end on this thread, its body to on_data. Checks the cancel flag. */
+/* Run one request to the end on this thread, its body to on_data. Checks the cancel flag.
+   Records no error on the client (it may run on a worker thread): see result->detail. */
 csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
                           int (*on_data)(void *userdata, const char *data, size_t len),
                           csp_http_result *result);

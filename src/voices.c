@@ -28,8 +28,11 @@ csp_code csp_list_voices(csp_client *client, char **out)
                             .attribution = s->base_is_openrouter, .accept = "application/json",
                             .timeout_ms = s->timeout_ms};
     rc = csp__http_fetch(client, &req, 16u << 20, &body, &len, &r);
-    if (rc != CSP_OK)
+    if (rc != CSP_OK) {
+        if (!*csp_client_error(client))
+            csp__fail(client, rc, "%s", rc == CSP_ECANCELED ? "interrupted" : r.detail);
         goto out;
+    }
     if (r.outcome != CSP_HTTP_DONE) {
         rc = csp__fail(client, r.outcome == CSP_HTTP_ABORTED ? CSP_ECANCELED : CSP_ENET, "%s",
                        r.detail);
