@@ -22,7 +22,7 @@ const cli_option cli_options[] = {
     {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
     {"json", 0, NULL, CLI_CONFIG, "print the settings as JSON", NULL},
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
-    {"max-text-length", 0, "N", SPEAKS, "characters per speech request (default 4096)", "max_text_length"},
+    {"max-text-length", 0, "N", SPEAKS, "at most N characters per speech request (default 4096)", "max_text_length"},
     {"model", 0, "ID", SPEAKS | CLI_CONFIG, "speech model (say) or chat model ref (ask)", "model"},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
