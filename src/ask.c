@@ -125,11 +125,11 @@ static int on_event(void *userdata, const char *data, size_t len)
         a->done = 1;
         return 0;
     }
-    /* our reader says "out of memory" apart from "not JSON", which cJSON cannot */
+    /* our reader tells "out of memory" apart from "not JSON", which cJSON cannot */
     csp_json5_error perr;
     cJSON *root = csp__json5_parse(data, len, NULL, &perr);
     if (!root) {
-        if (!strcmp(perr.message, "out of memory")) {
+        if (perr.out_of_memory) {
             set_error(a, CSP_ENOMEM, "out of memory reading the chat stream");
         } else {
             char message[300];

@@ -270,7 +270,7 @@ csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_con
     cfg->root = csp__json5_parse(text, len, NULL, &perr);
     csp__free(text);
     if (!cfg->root) {
-        if (strcmp(perr.message, "out of memory") == 0)
+        if (perr.out_of_memory)
             return csp__fail(client, CSP_ENOMEM, "out of memory parsing %s", cfg->path);
         return csp__fail(client, CSP_ECONFIG, "%s:%zu:%zu: %s", cfg->path, perr.line,
                          perr.column, perr.message);

@@ -74,6 +74,15 @@ __attribute__((format(printf, 3, 4))) static void fail_at(parser *p, size_t at, 
     va_end(ap);
 }
 
+/* Memory ran out: not the input's fault, so callers report it as such. */
+static void fail_nomem(parser *p, size_t at)
+{
+    if (p->failed)
+        return; /* the first failure is the one reported */
+    fail_at(p, at, "out of memory");
+    p->err->out_of_memory = 1;
+}
+
 static void expected(parser *p, const char *what)
 {
     char found[40];
@@ -282,7 +291,7 @@ static char *parse_string(parser *p)
     }
     return csp__buf_steal(&out);
 nomem:
-    fail_at(p, p->pos, "out of memory");
+    fail_nomem(p, p->pos);
 fail:
     csp__buf_free(&out);
     return NULL;
@@ -316,7 +325,7 @@ static char *parse_identifier(parser *p)
     }
     char *name = csp__strndup(p->text + start, p->pos - start);
     if (!name)
-        fail_at(p, start, "out of memory");
+        fail_nomem(p, start);
     return name;
 }
 
@@ -396,7 +405,7 @@ static cJSON *parse_number(parser *p)
             /* long literals: strtod needs a NUL-terminated copy */
             char *big = csp__strndup(p->text + body, n);
             if (!big) {
-                fail_at(p, start, "out of memory");
+                fail_nomem(p, start);
                 return NULL;
             }
             value = strtod(big, NULL);
@@ -418,7 +427,7 @@ static cJSON *parse_number(parser *p)
     }
     cJSON *item = cJSON_CreateNumber(value);
     if (!item)
-        fail_at(p, start, "out of memory");
+        fail_nomem(p, start);
     return item;
 }
 
@@ -435,7 +444,7 @@ static cJSON *parse_object(parser *p, int depth, int track_level)
     cJSON *obj = cJSON_CreateObject();
     csp_json5_level *lv = tracked(p, track_level);
     if (!obj) {
-        fail_at(p, open, "out of memory");
+        fail_nomem(p, open);
         return NULL;
     }
     if (lv) {
@@ -498,7 +507,7 @@ static cJSON *parse_object(parser *p, int depth, int track_level)
         csp__free(key);
         if (!ok) {
             cJSON_Delete(value);
-            fail_at(p, key_start, "out of memory");
+            fail_nomem(p, key_start);
             goto fail;
         }
         if (skip_space(p) < 0)
@@ -531,7 +540,7 @@ static cJSON *parse_array(parser *p, int depth)
     size_t open = p->pos++;
     cJSON *arr = cJSON_CreateArray();
     if (!arr) {
-        fail_at(p, open, "out of memory");
+        fail_nomem(p, open);
         return NULL;
     }
     for (;;) {
@@ -608,7 +617,7 @@ static cJSON *parse_value(parser *p, int depth, int track_level)
         return NULL;
     }
     if (!item)
-        fail_at(p, start, "out of memory");
+        fail_nomem(p, start);
     return item;
 }
 

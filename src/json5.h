@@ -15,6 +15,7 @@
 
 typedef struct csp_json5_error {
     size_t offset, line, column;
+    int out_of_memory; /* the input may be fine: memory ran out */
     char message[200];
 } csp_json5_error;
 
