@@ -298,11 +298,9 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
         goto out;
     }
     if (!s->chat_model_id) {
-        const char *source = "";
-        for (size_t i = 0; i < s->shown_count; i++)
-            if (!strcmp(s->shown[i].name, "chat_model"))
-                source = s->shown[i].source;
-        rc = csp__fail(client, source[0] == '-' ? CSP_EUSAGE : CSP_ECONFIG,
+        const csp_setting *shown = csp__settings_find(s, "chat_model");
+        int from_flag = shown && shown->source[0] == '-';
+        rc = csp__fail(client, from_flag ? CSP_EUSAGE : CSP_ECONFIG,
                        "model ref '%s' is not an OpenRouter model; clawspeak speaks OpenRouter "
                        "only (use openrouter/auto or openrouter/<provider>/<model>)",
                        s->chat_model);

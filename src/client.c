@@ -131,8 +131,6 @@ csp_code csp_setting_at(const csp_client *client, size_t index, const char **nam
 
 const char *csp_setting_get(const csp_client *client, const char *name)
 {
-    for (size_t i = 0; i < client->settings.shown_count; i++)
-        if (strcmp(client->settings.shown[i].name, name) == 0)
-            return client->settings.shown[i].value;
-    return NULL;
+    const csp_setting *s = csp__settings_find(&client->settings, name);
+    return s ? s->value : NULL;
 }

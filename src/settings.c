@@ -41,18 +41,19 @@ static char *need(resolver *r, char *label)
     return label;
 }
 
-static char *flag_source(const char *name)
+/* Source labels: "--voice", "/path/openclaw.json:tts.voice". NULL means out of memory, recorded. */
+static char *flag_source(resolver *r, const char *name)
 {
-    char *s = csp__printf("--%s", name);
+    char *s = need(r, csp__printf("--%s", name));
     for (char *p = s; p && *p; p++)
         if (*p == '_')
             *p = '-';
     return s;
 }
 
-static char *config_source(const resolver *r, const char *keypath)
+static char *config_source(resolver *r, const char *keypath)
 {
-    return csp__printf("%s:%s", r->cfg->path, keypath);
+    return need(r, csp__printf("%s:%s", r->cfg->path, keypath));
 }
 
 /* Record a displayed setting; takes ownership of source. */
@@ -135,7 +136,7 @@ static const char *tts_string(resolver *r, const char *const *aliases, size_t co
         const cJSON *item = tts_field(r, aliases[i], keypath, sizeof keypath);
         const char *v = usable_string(r, item, keypath);
         if (v) {
-            *source = need(r, config_source(r, keypath));
+            *source = config_source(r, keypath);
             return v;
         }
     }
@@ -159,7 +160,7 @@ static void resolve_string(resolver *r, const char *name, const char *const *ali
     char *source = NULL;
     const char *v = override_of(r->client, name);
     if (v)
-        source = need(r, flag_source(name));
+        source = flag_source(r, name);
     else if (!(v = tts_string(r, aliases, count, &source)))
         v = fallback;
     if (r->rc == CSP_OK && set_copy(r, slot, v) == 0)
@@ -194,7 +195,7 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
                               name, integer ? "integer" : "number", flag);
             return;
         }
-        source = need(r, flag_source(name));
+        source = flag_source(r, name);
     } else {
         const cJSON *item = tts_field(r, rel, keypath, sizeof keypath);
         if (item) {
@@ -207,7 +208,7 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
                 return;
             }
             *value = item->valuedouble;
-            source = need(r, config_source(r, keypath));
+            source = config_source(r, keypath);
         } else if (fallback > 0) {
             *value = fallback;
         } else {
@@ -240,6 +241,14 @@ static void check_enum(resolver *r, const char *name, const char *value,
                       "%s: %s '%s' is not supported (use %s)", src, name, value, list);
 }
 
+const csp_setting *csp__settings_find(const csp_settings *settings, const char *name)
+{
+    for (size_t i = 0; i < settings->shown_count; i++)
+        if (strcmp(settings->shown[i].name, name) == 0)
+            return &settings->shown[i];
+    return NULL;
+}
+
 char *csp__normalize_base_url(const char *url)
 {
     size_t n = strlen(url);
@@ -270,7 +279,7 @@ static const char *first_string(resolver *r, const char *const *paths, size_t co
         const cJSON *item = csp__json_at(r->cfg->root, paths[i]);
         const char *v = usable_string(r, item, paths[i]);
         if (v) {
-            *source = need(r, config_source(r, paths[i]));
+            *source = config_source(r, paths[i]);
             return v;
         }
     }
@@ -315,7 +324,7 @@ static void resolve_base_url(resolver *r, const char *name, const char *const *p
     char *source = NULL;
     const char *v = override_of(r->client, "base_url");
     if (v)
-        source = need(r, flag_source("base_url"));
+        source = flag_source(r, "base_url");
     else if (!(v = first_string(r, paths, count, &source)))
         v = CSP_DEFAULT_BASE_URL;
     if (r->rc != CSP_OK) {
@@ -355,7 +364,7 @@ static void resolve_routing(resolver *r)
         r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
         return;
     }
-    show(r, "routing", r->out->routing_json, need(r, config_source(r, keypath)));
+    show(r, "routing", r->out->routing_json, config_source(r, keypath));
 }
 
 static void resolve_local(resolver *r)
@@ -375,7 +384,7 @@ static void resolve_local(resolver *r)
             return;
         }
         count = (size_t)cJSON_GetArraySize(args);
-        source = need(r, config_source(r, keypath));
+        source = config_source(r, keypath);
     }
     r->out->local_args = csp__calloc(count + 1, sizeof(char *));
     csp_buf shown;
@@ -476,7 +485,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     const char *chat = override_of(client, "chat_model");
     const char *chat_path[] = {"agents.defaults.model.primary"};
     if (chat)
-        source = need(&r, flag_source("model"));
+        source = flag_source(&r, "model");
     else if (!(chat = first_string(&r, chat_path, 1, &source)))
         chat = CSP_DEFAULT_CHAT_MODEL;
     if (r.rc == CSP_OK && set_copy(&r, &out->chat_model, chat) == 0) {

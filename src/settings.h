@@ -52,6 +52,8 @@ struct csp_config;
 csp_code csp__settings_resolve(csp_client *client, const struct csp_config *cfg,
                                csp_settings *out);
 void csp__settings_free(csp_settings *settings);
+/* The displayed setting called name, or NULL. */
+const csp_setting *csp__settings_find(const csp_settings *settings, const char *name);
 /* Map a chat model ref to the id sent to OpenRouter; NULL for another provider. */
 char *csp__chat_model_id(const char *ref);
 /* Normalise a base URL: strip trailing slashes, map the legacy /v1 URL. */
