@@ -226,12 +226,10 @@ static void stream_chat(ask_state *a)
         /* already decided: a mid-stream error event */
     } else if (atomic_load(&a->stop)) {
         /* stopped because speech failed: that error is the one to report */
-    } else if (r.outcome == CSP_HTTP_ABORTED || csp__canceled(a->client)) {
-        set_error(a, CSP_ECANCELED, "interrupted");
-    } else if (r.outcome == CSP_HTTP_TIMEOUT) {
-        set_error(a, CSP_ENET, r.detail);
     } else if (r.outcome != CSP_HTTP_DONE) {
-        set_error(a, CSP_ENET, r.detail);
+        /* (a cancel by the user already returned CSP_ECANCELED above) */
+        set_error(a, csp__http_outcome_code(r.outcome),
+                  r.outcome == CSP_HTTP_ABORTED ? "interrupted" : r.detail);
     } else if (a->error_response) {
         char text[400], message[600];
         csp__api_error_text(a->error_body.data, a->error_body.len, text, sizeof text);
@@ -306,13 +304,9 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
                        s->chat_model);
         goto out;
     }
-    if (!s->chat_api_key) {
-        rc = csp__fail(client, CSP_EKEY,
-                       "no OpenRouter API key for chat: set models.providers.openrouter.apiKey "
-                       "in %s, or the OPENROUTER_API_KEY environment variable",
-                       s->config_path);
+    if ((rc = csp__require_key(client, s->chat_api_key, " for chat",
+                               "models.providers.openrouter.apiKey")) != CSP_OK)
         goto out;
-    }
     int speaking = decide_speech(client, options, &a.tagged_only);
     if (speaking && ((rc = csp__choose_provider(client)) != CSP_OK ||
                      (rc = csp__pipeline_new(client, &options->say, &a.pipeline)) != CSP_OK))

@@ -32,8 +32,9 @@ void csp__log(csp_client *client, csp_log_level level, const char *fmt, ...)
 csp_code csp__fail(csp_client *client, csp_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int csp__canceled(const csp_client *client);
-/* CSP_EKEY naming the three places a key can live, when key is NULL. */
-csp_code csp__require_key(csp_client *client, const char *key);
+/* CSP_EKEY naming every place the key can live (config places, then the env var), when NULL. */
+csp_code csp__require_key(csp_client *client, const char *key, const char *purpose,
+                          const char *config_places);
 /* Pick this run's speech provider: no key and no explicit choice means the local engine. */
 csp_code csp__choose_provider(csp_client *client);
 #endif

@@ -285,8 +285,9 @@ static void finish(transfer *t, CURLcode code)
         r.outcome = t->aborted ? CSP_HTTP_ABORTED : CSP_HTTP_DONE;
     } else if (t->timed_out || code == CURLE_OPERATION_TIMEDOUT) {
         r.outcome = CSP_HTTP_TIMEOUT;
-        snprintf(r.detail, sizeof r.detail, "no data from %s for %ld ms", t->req.url,
-                 t->req.timeout_ms);
+        snprintf(r.detail, sizeof r.detail,
+                 "timed out: no data from %s for %ld ms (raise timeoutMs or --timeout-ms)",
+                 t->req.url, t->req.timeout_ms);
     } else if (t->aborted || code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_WRITE_ERROR) {
         r.outcome = CSP_HTTP_ABORTED;
         snprintf(r.detail, sizeof r.detail, "transfer stopped");
@@ -338,6 +339,16 @@ int csp__http_poll(csp_http *http, int wait_ms)
     for (transfer *t = http->transfers; t; t = t->next)
         count++;
     return count;
+}
+
+csp_code csp__http_outcome_code(csp_http_outcome outcome)
+{
+    switch (outcome) {
+    case CSP_HTTP_DONE: return CSP_OK;
+    case CSP_HTTP_ABORTED: return CSP_ECANCELED;
+    case CSP_HTTP_NOMEM: return CSP_ENOMEM;
+    default: return CSP_ENET; /* broken, connect, timeout, TLS and the rest */
+    }
 }
 
 void csp__http_wakeup(csp_http *http) { curl_multi_wakeup(http->multi); }

@@ -56,6 +56,8 @@ void csp__http_free(csp_http *http); /* aborts transfers still running, without 
 int csp__http_start(csp_http *http, const csp_http_request *request);
 /* Run transfers for up to wait_ms; calls on_done for each that finished. Returns running count. */
 int csp__http_poll(csp_http *http, int wait_ms);
+/* The result code for an outcome (CSP_OK for a response that arrived, whatever its status). */
+csp_code csp__http_outcome_code(csp_http_outcome outcome);
 /* Wake a poll that is waiting (from another thread). */
 void csp__http_wakeup(csp_http *http);
 

@@ -353,14 +353,8 @@ static void on_done(void *userdata, const csp_http_result *r)
             fail_chunk(c, CSP_EAPI, "%s", why);
     } else if (r->outcome == CSP_HTTP_BROKEN || r->outcome == CSP_HTTP_CONNECT) {
         retry_or_fail(p, c, r->detail, -1, CSP_ENET);
-    } else if (r->outcome == CSP_HTTP_TIMEOUT) {
-        fail_chunk(c, CSP_ENET, "timed out: %s (raise timeoutMs or --timeout-ms)", r->detail);
-    } else if (r->outcome == CSP_HTTP_ABORTED) {
-        fail_chunk(c, CSP_ECANCELED, "%s", "canceled");
-    } else if (r->outcome == CSP_HTTP_NOMEM) {
-        fail_chunk(c, CSP_ENOMEM, "%s", r->detail);
     } else {
-        fail_chunk(c, CSP_ENET, "%s", r->detail);
+        fail_chunk(c, csp__http_outcome_code(r->outcome), "%s", r->detail);
     }
     wake(p);
     pthread_mutex_unlock(&p->lock);

@@ -15,15 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
-csp_code csp__require_key(csp_client *client, const char *key)
+csp_code csp__require_key(csp_client *client, const char *key, const char *purpose,
+                          const char *config_places)
 {
     if (key)
         return CSP_OK;
     return csp__fail(client, CSP_EKEY,
-                     "no OpenRouter API key: set tts.providers.openrouter.apiKey or "
-                     "models.providers.openrouter.apiKey in %s, or the OPENROUTER_API_KEY "
+                     "no OpenRouter API key%s: set %s in %s, or the OPENROUTER_API_KEY "
                      "environment variable",
-                     client->settings.config_path);
+                     purpose, config_places, client->settings.config_path);
 }
 
 /* Decide the provider for this run. */
@@ -35,7 +35,9 @@ csp_code csp__choose_provider(csp_client *client)
     if (strcmp(s->provider, "openrouter") != 0 || s->api_key)
         return CSP_OK;
     if (s->provider_explicit)
-        return csp__require_key(client, s->api_key);
+        return csp__require_key(client, s->api_key, "",
+                                "tts.providers.openrouter.apiKey or "
+                                "models.providers.openrouter.apiKey");
     char *local = csp__strdup("tts-local-cli");
     if (!local)
         return csp__fail(client, CSP_ENOMEM, "out of memory");

@@ -34,8 +34,7 @@ csp_code csp_list_voices(csp_client *client, char **out)
         goto out;
     }
     if (r.outcome != CSP_HTTP_DONE) {
-        rc = csp__fail(client, r.outcome == CSP_HTTP_ABORTED ? CSP_ECANCELED : CSP_ENET, "%s",
-                       r.detail);
+        rc = csp__fail(client, csp__http_outcome_code(r.outcome), "%s", r.detail);
         goto out;
     }
     if (r.status != 200) {

@@ -108,6 +108,20 @@ class Ask(MockTestCase):
         self.assertFalse(os.path.exists(self.out), "a failed reply leaves no half-written file")
         self.assertNoLeftovers(self.home)
 
+    def test_missing_chat_key_is_exit_4(self):
+        self.write_config("{tts: {providers: {openrouter: {apiKey: 'sk-or-v1-TTS-ONLY-KEY-0000000000'}}}}")
+        out, err = self.ask("--no-speak", "hi", rc=4)
+        self.assertIn("no OpenRouter API key for chat", err)
+        self.assertIn("models.providers.openrouter.apiKey", err)
+        self.assertIn("OPENROUTER_API_KEY", err)
+        self.assertEqual(self.chat_requests(), [])
+
+    def test_chat_timeout_is_exit_6(self):
+        self.mock.script({"path": "chat", "first_byte_delay_ms": 3000})
+        out, err = self.ask("--no-speak", "--timeout-ms", "800", "hi", rc=6)
+        self.assertIn("timed out", err)
+        self.assertIn("--timeout-ms", err)
+
     def test_chat_errors(self):
         self.mock.script({"path": "chat", "status": 401, "error_message": "User not found."})
         out, err = self.ask("hi", rc=4)

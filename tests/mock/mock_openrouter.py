@@ -248,6 +248,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = self.record(body, {"tokens": []})
         if self.apply_error_rules(rule):
             return
+        time.sleep(rule.get("first_byte_delay_ms", 0) / 1000.0)
         reply = rule.get("reply", "Hello! This is the mock model speaking. It has two sentences.")
         token_ms = rule.get("token_ms", 10) / 1000.0
         split = rule.get("split", 0)
