@@ -245,8 +245,14 @@ void csp__pipeline_abort(csp_pipeline *p, csp_code code)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Called with the lock held: has the run been stopped, by the user or a producer? */
-static int halted(const csp_pipeline *p) { return csp__canceled(p->client) || p->aborted != CSP_OK; }
+/* Called with the lock held: why the run must stop (a producer's failure or the user's
+   cancel), or CSP_OK to go on. */
+static csp_code stop_code(const csp_pipeline *p)
+{
+    if (p->aborted != CSP_OK)
+        return p->aborted;
+    return csp__canceled(p->client) ? CSP_ECANCELED : CSP_OK;
+}
 
 /* --- the network side (its own thread) --------------------------------- */
 
@@ -415,7 +421,7 @@ static void *network_main(void *arg)
     for (;;) {
         chunk *local_job = NULL;
         pthread_mutex_lock(&p->lock);
-        if (p->stop || halted(p)) {
+        if (p->stop || stop_code(p) != CSP_OK) {
             pthread_mutex_unlock(&p->lock);
             break;
         }
@@ -521,13 +527,12 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         return csp__fail(p->client, CSP_ENOMEM, "out of memory");
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!halted(p) && c->state != CHUNK_FAILED &&
+        while (stop_code(p) == CSP_OK && c->state != CHUNK_FAILED &&
                !(c->generation != generation && c->responded && !c->is_error_body) &&
                !(c->generation == generation && (c->data.len > 0 || c->complete))) {
             wait_for_change(p, 100);
         }
-        if (halted(p)) {
-            rc = p->aborted != CSP_OK ? p->aborted : CSP_ECANCELED;
+        if ((rc = stop_code(p)) != CSP_OK) {
             pthread_mutex_unlock(&p->lock);
             break;
         }
@@ -593,12 +598,11 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         return csp__fail(p->client, CSP_ENOMEM, "cannot start the network thread");
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->input_closed && !halted(p)) {
+        while (!p->head && !p->input_closed && stop_code(p) == CSP_OK) {
             wait_for_change(p, 100);
         }
         chunk *c = p->head;
-        csp_code stopped = p->aborted != CSP_OK ? p->aborted
-                           : csp__canceled(p->client) ? CSP_ECANCELED : CSP_OK;
+        csp_code stopped = stop_code(p);
         if (c)
             p->consumer_index = c->index;
         pthread_mutex_unlock(&p->lock);
