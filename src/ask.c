@@ -10,6 +10,7 @@
 #include "json5.h"
 #include "normalize.h"
 #include "pipeline.h"
+#include "redact.h"
 #include "speech.h"
 #include "sse.h"
 #include "text.h"
@@ -29,6 +30,8 @@ typedef struct ask_state {
     size_t count;
     csp_pipeline *pipeline; /* NULL: not speaking */
     int tagged_only;
+    csp_secrets secrets;
+    csp_redactor redactor; /* keys masked and escapes scrubbed before anything is shown or spoken */
     csp_normalizer norm;
     csp_sse sse;
     csp_buf reply, speech, error_body;
@@ -37,7 +40,7 @@ typedef struct ask_state {
     atomic_int stop; /* the speech side failed: stop the model's stream */
     long status;
     csp_code rc;
-    char error[600];
+    char error[1024];
 } ask_state;
 
 static void set_error(ask_state *a, csp_code code, const char *message)
@@ -85,6 +88,14 @@ static void on_directive(void *userdata, const char *key, const char *value)
         csp__free(*slot);
         *slot = csp__strdup(value);
     }
+}
+
+/* Reply text with keys masked and control characters scrubbed: on to the normaliser. */
+static void on_clean_text(void *userdata, const char *text, size_t len)
+{
+    ask_state *a = userdata;
+    if (csp__normalizer_feed(&a->norm, text, len) < 0)
+        set_error(a, CSP_ENOMEM, "out of memory");
 }
 
 /* Send finished sentences on; at the end, the rest. Gates follow OpenClaw. */
@@ -142,7 +153,7 @@ static int on_event(void *userdata, const char *data, size_t len)
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     if (error) {
         char text[400];
-        csp__api_error_text(data, len, text, sizeof text);
+        csp__api_error_text(&a->client->settings, data, len, text, sizeof text);
         char message[500];
         snprintf(message, sizeof message, "the model failed mid-reply: %s", text);
         set_error(a, CSP_EAPI, message);
@@ -153,7 +164,7 @@ static int on_event(void *userdata, const char *data, size_t len)
     const cJSON *delta = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "delta");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
     if (cJSON_IsString(content) && *content->valuestring) {
-        if (csp__normalizer_feed(&a->norm, content->valuestring, strlen(content->valuestring)) < 0)
+        if (csp__redactor_feed(&a->redactor, content->valuestring, strlen(content->valuestring)) < 0)
             set_error(a, CSP_ENOMEM, "out of memory");
         release_speech(a, 0);
     }
@@ -231,14 +242,16 @@ static void stream_chat(ask_state *a)
         set_error(a, csp__http_outcome_code(r.outcome),
                   r.outcome == CSP_HTTP_ABORTED ? "interrupted" : r.detail);
     } else if (a->error_response) {
-        char text[400], message[600];
-        csp__api_error_text(a->error_body.data, a->error_body.len, text, sizeof text);
-        snprintf(message, sizeof message, "HTTP %ld from %s: %s", a->status, url,
+        char text[400], message[1024];
+        csp__api_error_text(&a->client->settings, a->error_body.data, a->error_body.len, text, sizeof text);
+        snprintf(message, sizeof message, "HTTP %ld from %s: %s", a->status, r.url,
                  text[0] ? text : "(no message)");
         set_error(a, a->status == 200 ? CSP_EAPI : csp__status_code(a->status), message);
     } else if (!a->done) {
         set_error(a, CSP_ENET, "the chat stream ended before [DONE]");
     }
+    if (csp__redactor_finish(&a->redactor) < 0)
+        set_error(a, CSP_ENOMEM, "out of memory");
     csp__normalizer_finish(&a->norm);
     release_speech(a, a->rc == CSP_OK);
 out:
@@ -287,6 +300,8 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
     csp__buf_init(&a.error_body, 64u << 10);
     csp_normalizer_ops ops = {on_show, on_speak, on_directive};
     csp__normalizer_init(&a.norm, &ops, &a);
+    csp__settings_secrets(s, &a.secrets);
+    csp__redactor_init(&a.redactor, &a.secrets, on_clean_text, &a);
     csp__sse_init(&a.sse, on_event, &a);
     csp_code rc = CSP_OK;
     if (reply)

@@ -153,6 +153,14 @@ static size_t on_write(char *data, size_t size, size_t count, void *userdata)
     return len;
 }
 
+/* Header lines count as activity too: a server that trickles headers is not silent. */
+static size_t on_header(char *data, size_t size, size_t count, void *userdata)
+{
+    (void)data;
+    ((transfer *)userdata)->last_activity_ms = now_ms();
+    return size * count;
+}
+
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -217,6 +225,8 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
@@ -276,6 +286,10 @@ static void finish(transfer *t, CURLcode code)
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
     if (type)
         snprintf(r.content_type, sizeof r.content_type, "%s", type);
+    /* after a redirect, name the URL that answered, not the one first asked */
+    char *effective = NULL;
+    curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &effective);
+    snprintf(r.url, sizeof r.url, "%s", effective ? effective : t->req.url);
     curl_off_t retry_after = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         retry_after > 0)
@@ -287,7 +301,7 @@ static void finish(transfer *t, CURLcode code)
         r.outcome = CSP_HTTP_TIMEOUT;
         snprintf(r.detail, sizeof r.detail,
                  "timed out: no data from %s for %ld ms (raise timeoutMs or --timeout-ms)",
-                 t->req.url, t->req.timeout_ms);
+                 r.url, t->req.timeout_ms);
     } else if (t->aborted || code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_WRITE_ERROR) {
         r.outcome = CSP_HTTP_ABORTED;
         snprintf(r.detail, sizeof r.detail, "transfer stopped");
@@ -297,17 +311,17 @@ static void finish(transfer *t, CURLcode code)
     } else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
                code == CURLE_COULDNT_RESOLVE_PROXY) {
         r.outcome = CSP_HTTP_CONNECT;
-        snprintf(r.detail, sizeof r.detail, "cannot connect to %s: %s", t->req.url,
+        snprintf(r.detail, sizeof r.detail, "cannot connect to %s: %s", r.url,
                  curl_easy_strerror(code));
     } else if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR ||
                code == CURLE_PARTIAL_FILE || code == CURLE_GOT_NOTHING ||
                code == CURLE_HTTP2_STREAM || code == CURLE_HTTP2) {
         r.outcome = CSP_HTTP_BROKEN;
-        snprintf(r.detail, sizeof r.detail, "connection to %s broke: %s", t->req.url,
+        snprintf(r.detail, sizeof r.detail, "connection to %s broke: %s", r.url,
                  curl_easy_strerror(code));
     } else {
         r.outcome = CSP_HTTP_FATAL;
-        snprintf(r.detail, sizeof r.detail, "request to %s failed: %s", t->req.url,
+        snprintf(r.detail, sizeof r.detail, "request to %s failed: %s", r.url,
                  curl_easy_strerror(code));
     }
     if (t->req.on_done)
@@ -398,14 +412,14 @@ out:
 
 typedef struct fetch_state {
     csp_buf body;
-    int overflow;
+    enum { FITS, TOO_LARGE, OUT_OF_MEMORY } overflow;
 } fetch_state;
 
 static int fetch_data(void *userdata, const char *data, size_t len)
 {
     fetch_state *s = userdata;
     if (csp__buf_append(&s->body, data, len) < 0) {
-        s->overflow = 1;
+        s->overflow = s->body.len + len > s->body.max ? TOO_LARGE : OUT_OF_MEMORY;
         return 1;
     }
     return 0;
@@ -420,9 +434,12 @@ csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, si
     csp_http_request req = *request;
     req.userdata = &s;
     csp_code rc = csp__http_stream(client, &req, fetch_data, result);
-    if (rc == CSP_OK && s.overflow)
-        rc = csp__fail(client, CSP_ENOMEM, "response from %s is larger than %zu bytes",
-                       request->url, max_body);
+    if (rc == CSP_OK && s.overflow == TOO_LARGE)
+        rc = csp__fail(client, CSP_EAPI, "the response from %s is too large (over %zu bytes)",
+                       result->url, max_body);
+    else if (rc == CSP_OK && s.overflow == OUT_OF_MEMORY)
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory reading the response from %s",
+                       result->url);
     *body_len = s.body.len;
     *body = csp__buf_steal(&s.body);
     if (!*body && rc == CSP_OK)

@@ -27,7 +27,8 @@ typedef struct csp_http_result {
     long status;
     long retry_after_s; /* -1 when absent */
     char content_type[128];
-    char detail[256];   /* what went wrong, for the user */
+    char url[512];      /* the URL that answered (after redirects) */
+    char detail[768];   /* what went wrong, for the user */
 } csp_http_result;
 
 typedef struct csp_http_request {

@@ -29,7 +29,16 @@
 
 #define MAX_ATTEMPTS 3
 #define RETRY_AFTER_CAP_MS 30000
-#define CHUNK_AUDIO_CAP (256u << 20)
+/*
+ * A chunk's audio is capped by what its text can make: half a second per
+ * byte of text plus 5 s (speech runs at about 15 characters a second; even
+ * speed 0.25 stays far below), at the stream's byte rate (mp3 at up to 320
+ * kbps). A server that never stops sending is an error, not a memory leak.
+ */
+#define AUDIO_SECONDS_PER_TEXT_BYTE 0.5
+#define AUDIO_SLACK_SECONDS 5.0
+#define MP3_MAX_BYTES_PER_SECOND 40000.0
+#define LOCAL_MAX_BYTES_PER_SECOND (48000.0 * 2 * 2) /* 48 kHz stereo, 16 bit */
 #define ERROR_BODY_CAP (64u << 10)
 
 typedef enum { CHUNK_QUEUED, CHUNK_FETCHING, CHUNK_DONE, CHUNK_FAILED } chunk_state;
@@ -49,6 +58,7 @@ typedef struct chunk {
     long status;
     csp_media media;
     csp_buf data;
+    size_t received, audio_cap; /* bytes of audio this attempt, and the most its text can make */
     int complete;
     /* failure */
     csp_code code;
@@ -93,6 +103,12 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t audio_cap(size_t text_bytes, double bytes_per_second)
+{
+    double seconds = AUDIO_SLACK_SECONDS + AUDIO_SECONDS_PER_TEXT_BYTE * (double)text_bytes;
+    return (size_t)(seconds * bytes_per_second);
 }
 
 static void chunk_free(chunk *c)
@@ -214,7 +230,7 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
             return csp__fail(p->client, CSP_ENOMEM, "out of memory");
         }
         c->text_len = end - start;
-        csp__buf_init(&c->data, CHUNK_AUDIO_CAP);
+        csp__buf_init(&c->data, SIZE_MAX / 2); /* on_data enforces the chunk's audio cap */
         pthread_mutex_lock(&p->lock);
         c->index = p->chunks_added++;
         if (p->tail)
@@ -283,6 +299,7 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
     c->responded = 0;
     c->is_error_body = 0;
     c->complete = 0;
+    c->received = 0;
     c->data.len = 0;
 }
 
@@ -305,6 +322,9 @@ static int on_response(void *userdata, long status, const char *content_type)
         }
     } else {
         c->media = media;
+        c->audio_cap = audio_cap(c->text_len, media.kind == CSP_MEDIA_PCM
+                                                  ? (double)media.rate * media.channels * 2
+                                                  : MP3_MAX_BYTES_PER_SECOND);
     }
     wake(p);
     pthread_mutex_unlock(&p->lock);
@@ -320,6 +340,12 @@ static int on_data(void *userdata, const char *data, size_t len)
     if (c->is_error_body) {
         if (c->data.len < ERROR_BODY_CAP)
             csp__buf_append(&c->data, data, len < ERROR_BODY_CAP ? len : ERROR_BODY_CAP);
+    } else if ((c->received += len) > c->audio_cap) {
+        char why[256];
+        snprintf(why, sizeof why, "the server sent more audio than %zu characters of text can make "
+                 "(over %zu bytes); it may be misbehaving", c->text_len, c->audio_cap);
+        fail_chunk(c, CSP_EAPI, "%s", why);
+        stop = 1;
     } else if (csp__buf_append(&c->data, data, len) < 0) {
         fail_chunk(c, CSP_ENOMEM, "%s", "out of memory buffering audio");
         stop = 1;
@@ -341,13 +367,13 @@ static void on_done(void *userdata, const csp_http_result *r)
         c->state = CHUNK_DONE;
         c->complete = 1;
     } else if (r->outcome == CSP_HTTP_DONE) {
-        char text[300], why[700];
-        csp__api_error_text(c->data.data, c->data.len, text, sizeof text);
+        char text[300], why[900];
+        csp__api_error_text(p->settings, c->data.data, c->data.len, text, sizeof text);
         if (r->status == 200)
             snprintf(why, sizeof why, "the server answered 200 but sent %s, not audio: %s",
                      r->content_type[0] ? r->content_type : "no content type", text);
         else
-            snprintf(why, sizeof why, "HTTP %ld from %s: %s", r->status, p->url,
+            snprintf(why, sizeof why, "HTTP %ld from %s: %s", r->status, r->url,
                      text[0] ? text : "(no message)");
         if (r->status != 200 && csp__status_retryable(r->status))
             retry_or_fail(p, c, why, r->retry_after_s, CSP_EAPI);
@@ -393,7 +419,7 @@ static void run_local(csp_pipeline *p, chunk *c)
     csp_buf pcm;
     long rate = 0;
     int channels = 0;
-    csp__buf_init(&pcm, CHUNK_AUDIO_CAP);
+    csp__buf_init(&pcm, audio_cap(c->text_len, LOCAL_MAX_BYTES_PER_SECOND));
     char error[sizeof c->error];
     csp_code rc = csp__local_tts(p->client, c->text, c->text_len, &pcm, &rate, &channels, error,
                                  sizeof error);

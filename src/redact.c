@@ -1,5 +1,10 @@
-/* redact.c: key masking. */
+/*
+ * redact.c: key masking and control-character scrubbing for everything
+ * the library prints. See redact.h for the rules.
+ */
 #include "redact.h"
+
+#include "alloc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,35 +21,148 @@ void csp__redact_key(const char *key, char out[CSP_REDACTED_MAX])
         snprintf(out, CSP_REDACTED_MAX, "(none)");
 }
 
-void csp__redact_text(const char *text, const char *const *secrets, size_t count, char *out,
-                      size_t size)
+/*
+ * The longest run text[at..len) shares with any stretch of a key, and which
+ * key. Keys are short (tens of bytes), so trying each start in each key is
+ * cheap next to what is printed.
+ */
+static size_t secret_run(const char *text, size_t len, size_t at, const csp_secrets *secrets,
+                         const char **which)
 {
-    size_t o = 0;
-    if (size == 0)
-        return;
-    while (*text && o + 1 < size) {
-        size_t hit = 0;
-        const char *which = NULL;
-        for (size_t i = 0; i < count; i++) {
-            size_t n = secrets[i] ? strlen(secrets[i]) : 0;
-            /* very short "secrets" would mask ordinary words; they are never real keys */
-            if (n >= 4 && strncmp(text, secrets[i], n) == 0 && n > hit) {
-                hit = n;
-                which = secrets[i];
+    size_t best = 0;
+    for (size_t k = 0; secrets && k < CSP_MAX_SECRETS; k++) {
+        const char *key = secrets->keys[k];
+        if (!key)
+            continue;
+        size_t key_len = strlen(key);
+        if (key_len < CSP_SECRET_MIN_RUN)
+            continue; /* not a real key: masking it would eat ordinary words */
+        for (size_t j = 0; j < key_len; j++) {
+            if (key[j] != text[at])
+                continue;
+            size_t n = 0;
+            while (j + n < key_len && at + n < len && key[j + n] == text[at + n])
+                n++;
+            if (n > best) {
+                best = n;
+                *which = key;
             }
         }
-        if (which) {
+    }
+    return best;
+}
+
+/* Bytes in the UTF-8 sequence led by c (1 for a stray byte). */
+static size_t sequence_length(unsigned char c)
+{
+    return c >= 0xF0 && c < 0xF8 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
+void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
+                      int keep_newlines, char *out, size_t size)
+{
+    size_t o = 0, i = 0;
+    if (size == 0)
+        return;
+    while (i < len) {
+        const char *key = NULL;
+        size_t run = secret_run(text, len, i, secrets, &key);
+        if (run >= CSP_SECRET_MIN_RUN) {
             char masked[CSP_REDACTED_MAX];
-            csp__redact_key(which, masked);
+            csp__redact_key(key, masked);
             size_t m = strlen(masked);
             if (o + m >= size)
-                break;
+                break; /* the cut falls here: nothing of the key goes out */
             memcpy(out + o, masked, m);
             o += m;
-            text += hit;
-        } else {
-            out[o++] = *text++;
+            i += run;
+            continue;
         }
+        unsigned char c = (unsigned char)text[i];
+        size_t n = sequence_length(c);
+        if (i + n > len)
+            n = len - i;
+        int control = c < 0x20 || c == 0x7F ||
+                      (c == 0xC2 && n == 2 && (unsigned char)text[i + 1] < 0xA0); /* C1 */
+        if (control && keep_newlines && (c == '\n' || c == '\t'))
+            control = 0;
+        if (o + (control ? 1 : n) >= size)
+            break;
+        if (control)
+            out[o++] = '?';
+        else
+            memcpy(out + o, text + i, n), o += n;
+        i += n;
     }
     out[o] = '\0';
+}
+
+void csp__redactor_init(csp_redactor *r, const csp_secrets *secrets,
+                        void (*emit)(void *userdata, const char *text, size_t len),
+                        void *userdata)
+{
+    memset(r, 0, sizeof *r);
+    r->secrets = secrets;
+    r->emit = emit;
+    r->userdata = userdata;
+}
+
+/* Clean pending[0..len) and pass it on. */
+static int emit_clean(csp_redactor *r, const char *pending, size_t len)
+{
+    if (len == 0)
+        return 0;
+    size_t size = len * 2 + CSP_REDACTED_MAX; /* a mask may be longer than what it hides */
+    char *clean = csp__malloc(size);
+    if (!clean)
+        return -1;
+    csp__redact_text(pending, len, r->secrets, 1, clean, size);
+    r->emit(r->userdata, clean, strlen(clean));
+    csp__free(clean);
+    return 0;
+}
+
+int csp__redactor_feed(csp_redactor *r, const char *text, size_t len)
+{
+    size_t n = r->held_len + len;
+    char *pending = csp__malloc(n ? n : 1);
+    if (!pending)
+        return -1;
+    memcpy(pending, r->held, r->held_len);
+    memcpy(pending + r->held_len, text, len);
+    /* hold the longest tail that a later piece could extend into a key's run */
+    size_t keep_from = n;
+    const char *key;
+    for (size_t s = n > sizeof r->held - 1 ? n - (sizeof r->held - 1) : 0; s < n; s++)
+        if (secret_run(pending, n, s, r->secrets, &key) == n - s) {
+            keep_from = s;
+            break;
+        }
+    /* a run that starts before the tail and reaches into it is held whole */
+    for (size_t i = 0; i < keep_from;) {
+        size_t run = secret_run(pending, n, i, r->secrets, &key);
+        if (run >= CSP_SECRET_MIN_RUN && i + run > keep_from) {
+            keep_from = i;
+            break;
+        }
+        i += run >= CSP_SECRET_MIN_RUN ? run : 1;
+    }
+    while (keep_from > 0 && keep_from < n && ((unsigned char)pending[keep_from] & 0xC0) == 0x80)
+        keep_from--; /* never split a UTF-8 sequence */
+    if (n - keep_from > sizeof r->held - 1)
+        keep_from = n - (sizeof r->held - 1);
+    int rc = emit_clean(r, pending, keep_from);
+    if (rc == 0) {
+        r->held_len = n - keep_from;
+        memcpy(r->held, pending + keep_from, r->held_len);
+    }
+    csp__free(pending);
+    return rc;
+}
+
+int csp__redactor_finish(csp_redactor *r)
+{
+    int rc = emit_clean(r, r->held, r->held_len);
+    r->held_len = 0;
+    return rc;
 }

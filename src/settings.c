@@ -367,6 +367,29 @@ static void resolve_routing(resolver *r)
     show(r, "routing", r->out->routing_json, config_source(r, keypath));
 }
 
+/* OpenClaw's openai provider key: known so that it is masked wherever it could show. */
+static void resolve_openai_key(resolver *r)
+{
+    static const char *const paths[] = {"tts.providers.openai.apiKey",
+                                        "messages.tts.providers.openai.apiKey"};
+    char *source = NULL;
+    const char *where = NULL;
+    const char *key = first_string(r, paths, 2, &source);
+    if (!key && r->rc == CSP_OK)
+        key = csp__config_getenv(r->cfg, "OPENAI_API_KEY", &where);
+    csp__free(source);
+    if (r->rc == CSP_OK && key)
+        set_copy(r, &r->out->openai_api_key, key);
+}
+
+void csp__settings_secrets(const csp_settings *s, csp_secrets *out)
+{
+    memset(out, 0, sizeof *out);
+    out->keys[0] = s->api_key;
+    out->keys[1] = s->chat_api_key;
+    out->keys[2] = s->openai_api_key;
+}
+
 static void resolve_local(resolver *r)
 {
     static const char *const default_args[] = {"-w", "{{OutputPath}}", "{{Text}}"};
@@ -505,6 +528,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     char *chat_key_source = NULL;
     resolve_key(&r, "chat_api_key", chat_key, 1, &out->chat_api_key, &chat_key_source);
     csp__free(chat_key_source);
+    resolve_openai_key(&r);
     resolve_local(&r);
     return r.rc;
 }
@@ -531,6 +555,7 @@ void csp__settings_free(csp_settings *s)
     csp__free(s->chat_model_id);
     csp__free(s->chat_base_url);
     csp__free_secret(s->chat_api_key);
+    csp__free_secret(s->openai_api_key);
     csp__free(s->local_command);
     for (size_t i = 0; i < s->local_argc; i++)
         csp__free(s->local_args[i]);

@@ -40,6 +40,7 @@ typedef struct csp_settings {
     char *chat_model;       /* the ref as configured */
     char *chat_model_id;    /* what is sent */
     char *chat_api_key;     /* models.providers.openrouter.apiKey, then OPENROUTER_API_KEY */
+    char *openai_api_key;   /* tts.providers.openai.apiKey or OPENAI_API_KEY: masked, not used yet */
     char *chat_base_url;
     int chat_base_is_openrouter;
     char *local_command;
@@ -52,6 +53,9 @@ struct csp_config;
 csp_code csp__settings_resolve(csp_client *client, const struct csp_config *cfg,
                                csp_settings *out);
 void csp__settings_free(csp_settings *settings);
+struct csp_secrets;
+/* Every key the settings know, for masking what is printed or spoken. */
+void csp__settings_secrets(const csp_settings *settings, struct csp_secrets *out);
 /* The displayed setting called name, or NULL. */
 const csp_setting *csp__settings_find(const csp_settings *settings, const char *name);
 /* Map a chat model ref to the id sent to OpenRouter; NULL for another provider. */

@@ -2,6 +2,7 @@
 #include "speech.h"
 
 #include "alloc.h"
+#include "redact.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -40,28 +41,29 @@ out:
     return out;
 }
 
-void csp__api_error_text(const char *body, size_t len, char *out, size_t size)
+void csp__api_error_text(const csp_settings *settings, const char *body, size_t len, char *out,
+                         size_t size)
 {
+    csp_secrets secrets;
+    csp__settings_secrets(settings, &secrets);
     out[0] = '\0';
     cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
-    if (cJSON_IsString(message)) {
-        snprintf(out, size, "%s", message->valuestring);
-    } else if (cJSON_IsString(error)) {
-        snprintf(out, size, "%s", error->valuestring);
+    if (!cJSON_IsString(message))
+        message = cJSON_IsString(error) ? error : NULL;
+    if (message) {
+        csp__redact_text(message->valuestring, strlen(message->valuestring), &secrets, 0, out,
+                         size);
     } else if (body && len) {
-        /* not OpenRouter's JSON: show the first non-blank line, trimmed */
+        /* not OpenRouter's JSON: show the first non-blank line, up to 200 characters */
         size_t i = 0;
         while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
             i++;
         size_t j = i;
-        while (j < len && body[j] != '\n' && body[j] != '\r' && j - i < 200)
+        while (j < len && body[j] != '\n' && body[j] != '\r')
             j++;
-        snprintf(out, size, "%.*s", (int)(j - i), body + i);
-        for (char *p = out; *p; p++)
-            if ((unsigned char)*p < 0x20)
-                *p = ' ';
+        csp__redact_text(body + i, j - i, &secrets, 0, out, size < 201 ? size : 201);
     }
     cJSON_Delete(root);
 }

@@ -19,8 +19,13 @@ typedef struct csp_voice_params {
 /* JSON body for one chunk. NULL on no memory. */
 char *csp__speech_body(const csp_settings *settings, const csp_voice_params *params,
                        const char *text, size_t len);
-/* OpenRouter's error text from an error body, else its first line. */
-void csp__api_error_text(const char *body, size_t len, char *out, size_t size);
+/*
+ * OpenRouter's error text from an error body, else its first line (200
+ * characters at most), with every key the settings know masked before the
+ * text is cut to size and control characters replaced.
+ */
+void csp__api_error_text(const csp_settings *settings, const char *body, size_t len, char *out,
+                         size_t size);
 /* 401/403: the key; everything else: the API. */
 csp_code csp__status_code(long status);
 int csp__status_retryable(long status);

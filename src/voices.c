@@ -5,10 +5,21 @@
 #include "alloc.h"
 #include "client.h"
 #include "http.h"
+#include "redact.h"
 #include "speech.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
+
+/* One line of the list: names come from the server, so escapes and keys are scrubbed. */
+static int append_name(csp_buf *list, const char *indent, const char *name, const csp_settings *s)
+{
+    char clean[256];
+    csp_secrets secrets;
+    csp__settings_secrets(s, &secrets);
+    csp__redact_text(name, strlen(name), &secrets, 0, clean, sizeof clean);
+    return csp__buf_appendf(list, "%s%s\n", indent, clean);
+}
 
 csp_code csp_list_voices(csp_client *client, char **out)
 {
@@ -39,8 +50,8 @@ csp_code csp_list_voices(csp_client *client, char **out)
     }
     if (r.status != 200) {
         char text[300];
-        csp__api_error_text(body, len, text, sizeof text);
-        rc = csp__fail(client, csp__status_code(r.status), "HTTP %ld from %s: %s", r.status, url,
+        csp__api_error_text(s, body, len, text, sizeof text);
+        rc = csp__fail(client, csp__status_code(r.status), "HTTP %ld from %s: %s", r.status, r.url,
                        text);
         goto out;
     }
@@ -57,12 +68,12 @@ csp_code csp_list_voices(csp_client *client, char **out)
         const cJSON *voices = cJSON_GetObjectItemCaseSensitive(model, "supported_voices");
         if (!cJSON_IsString(id))
             continue;
-        if (csp__buf_appendf(&list, "%s\n", id->valuestring) < 0)
+        if (append_name(&list, "", id->valuestring, s) < 0)
             goto nomem;
         const cJSON *voice;
         cJSON_ArrayForEach(voice, voices)
         {
-            if (cJSON_IsString(voice) && csp__buf_appendf(&list, "  %s\n", voice->valuestring) < 0)
+            if (cJSON_IsString(voice) && append_name(&list, "  ", voice->valuestring, s) < 0)
                 goto nomem;
         }
     }

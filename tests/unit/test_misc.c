@@ -7,6 +7,29 @@
 
 #include <stdlib.h>
 
+static char streamed[4096];
+static void collect(void *userdata, const char *text, size_t len)
+{
+    (void)userdata;
+    strncat(streamed, text, len);
+}
+
+/* The streaming redactor: the key split at every point, in pieces of every size. */
+static void check_streaming_redaction(const csp_secrets *secrets)
+{
+    const char *reply = "Your key is sk-or-v1-abcdefghijklmnop1234, keep it.\x1b[2J Done.";
+    size_t len = strlen(reply);
+    for (size_t piece = 1; piece <= len; piece++) {
+        csp_redactor r;
+        streamed[0] = '\0';
+        csp__redactor_init(&r, secrets, collect, NULL);
+        for (size_t at = 0; at < len; at += piece)
+            CHECK_INT(csp__redactor_feed(&r, reply + at, at + piece > len ? len - at : piece), 0);
+        CHECK_INT(csp__redactor_finish(&r), 0);
+        CHECK_STR(streamed, "Your key is sk-or-...1234, keep it.?[2J Done.");
+    }
+}
+
 int main(void)
 {
     static const struct {
@@ -41,11 +64,36 @@ int main(void)
     CHECK_STR(masked, "sk-or-...1234");
     csp__redact_key("short", masked);
     CHECK_STR(masked, "sk-or-...");
-    const char *secrets[] = {"sk-or-v1-abcdefghijklmnop1234"};
+    csp_secrets secrets = {{"sk-or-v1-abcdefghijklmnop1234", NULL, "sk-proj-OPENAIKEY0987654321"}};
     char out[200];
-    csp__redact_text("key sk-or-v1-abcdefghijklmnop1234 twice sk-or-v1-abcdefghijklmnop1234.",
-                     secrets, 1, out, sizeof out);
-    CHECK_STR(out, "key sk-or-...1234 twice sk-or-...1234.");
+    static const struct {
+        const char *in, *out;
+        size_t size;
+    } redactions[] = {
+        {"key sk-or-v1-abcdefghijklmnop1234 twice sk-or-v1-abcdefghijklmnop1234.",
+         "key sk-or-...1234 twice sk-or-...1234.", 200},
+        /* a cut inside the key: nothing of it goes out */
+        {"error: sk-or-v1-abcdefghijklmnop1234", "error: ", 20},
+        /* a prefix, a shifted run and a stretch from the middle: all masked */
+        {"got sk-or-v1-abcdef.", "got sk-or-...1234.", 200},
+        {"got k-or-v1-abcdefghijklmnop12", "got sk-or-...1234", 200},
+        {"mid cdefghijkl end", "mid sk-or-...1234 end", 200},
+        {"openai sk-proj-OPENAIKEY0987654321!", "openai sk-or-...4321!", 200},
+        /* seven characters are ordinary text */
+        {"sk-or-v is public", "sk-or-v is public", 200},
+        /* escapes from a server never reach a terminal */
+        {"a\x1b]0;title\x07" "b\rc\nd\xc2\x9b" "e", "a?]0;title?b?c?d?e", 200},
+        /* cut on a UTF-8 boundary */
+        {"\xe4\xbd\xa0\xe5\xa5\xbd", "\xe4\xbd\xa0", 5},
+    };
+    for (size_t i = 0; i < sizeof redactions / sizeof redactions[0]; i++) {
+        csp__redact_text(redactions[i].in, strlen(redactions[i].in), &secrets, 0, out,
+                         redactions[i].size);
+        CHECK_STR(out, redactions[i].out);
+    }
+    csp__redact_text("line\nnext\ttab\x1b", 14, &secrets, 1, out, sizeof out);
+    CHECK_STR(out, "line\nnext\ttab?");
+    check_streaming_redaction(&secrets);
 
     static const struct {
         const char *ref, *id;
