@@ -45,7 +45,8 @@ extern "C" {
     X(EINPUT, "invalid input text")                                            \
     X(ECANCELED, "canceled")                                                   \
     X(EDECODE, "audio could not be decoded")                                   \
-    X(ELOCAL, "the local speech engine failed")
+    X(ELOCAL, "the local speech engine failed")                                \
+    X(EPIPE, "the reader of the output went away")
 
 typedef enum {
 #define CSP_CODE_ENUM(name, text) CSP_##name,
@@ -102,6 +103,15 @@ CSP_API const char *csp_client_error(const csp_client *client);
 
 /* Ask the current operation to stop soon. Async-signal-safe. */
 CSP_API void csp_client_cancel(csp_client *client);
+/* Let the next operation run after a cancel (e.g. the next turn of a chat). */
+CSP_API void csp_client_clear_cancel(csp_client *client);
+
+/*
+ * For a process that must end at once (a second Ctrl-C): remove the
+ * temporary files of every running operation and kill the local engine's
+ * children. Async-signal-safe; call it from the handler, then _exit().
+ */
+CSP_API void csp_emergency_cleanup(void);
 
 /* Resolved settings, in display order. value is redacted for secrets. */
 CSP_API size_t csp_setting_count(const csp_client *client);

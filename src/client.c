@@ -115,6 +115,12 @@ void csp_client_cancel(csp_client *client)
         atomic_store(&client->canceled, 1);
 }
 
+void csp_client_clear_cancel(csp_client *client)
+{
+    if (client)
+        atomic_store(&client->canceled, 0);
+}
+
 size_t csp_setting_count(const csp_client *client) { return client->settings.shown_count; }
 
 csp_code csp_setting_at(const csp_client *client, size_t index, const char **name,

@@ -188,12 +188,14 @@ nomem:
 
 static int remember_unresolved(csp_config *cfg, const cJSON *item)
 {
-    const cJSON **grown =
-        csp__realloc(cfg->unresolved, (cfg->unresolved_count + 1) * sizeof *grown);
-    if (!grown)
-        return -1;
-    grown[cfg->unresolved_count++] = item;
-    cfg->unresolved = grown;
+    size_t n = cfg->unresolved_count;
+    if ((n & (n - 1)) == 0) { /* at 0, 1, 2, 4, 8...: double, so many stay linear */
+        const cJSON **grown = csp__realloc(cfg->unresolved, (n ? n * 2 : 1) * sizeof *grown);
+        if (!grown)
+            return -1;
+        cfg->unresolved = grown;
+    }
+    cfg->unresolved[cfg->unresolved_count++] = item;
     return 0;
 }
 

@@ -438,8 +438,77 @@ static csp_json5_level *tracked(parser *p, int level)
     return (p->track && level >= 0) ? &p->track->level[level] : NULL;
 }
 
+/*
+ * Member names seen so far in one object, hashed, so duplicate detection
+ * stays linear in the object's size (cJSON's own lookup walks the list).
+ */
+typedef struct member_index {
+    cJSON **slots;
+    size_t cap, used;
+} member_index;
+
+static size_t hash_name(const char *name)
+{
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 1099511628211u;
+    return h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static cJSON **index_slot(const member_index *ix, const char *name)
+{
+    size_t i = hash_name(name) & (ix->cap - 1);
+    while (ix->slots[i] && strcmp(ix->slots[i]->string, name) != 0)
+        i = (i + 1) & (ix->cap - 1);
+    return &ix->slots[i];
+}
+
+static int index_put(member_index *ix, cJSON *item)
+{
+    if ((ix->used + 1) * 2 > ix->cap) {
+        member_index grown = {csp__calloc(ix->cap ? ix->cap * 2 : 16, sizeof(cJSON *)),
+                              ix->cap ? ix->cap * 2 : 16, 0};
+        if (!grown.slots)
+            return -1;
+        for (size_t i = 0; i < ix->cap; i++)
+            if (ix->slots[i])
+                *index_slot(&grown, ix->slots[i]->string) = ix->slots[i], grown.used++;
+        csp__free(ix->slots);
+        *ix = grown;
+    }
+    cJSON **slot = index_slot(ix, item->string);
+    if (!*slot)
+        ix->used++;
+    *slot = item;
+    return 0;
+}
+
+/* Add name: value to obj; a repeated name replaces the earlier value (last wins). */
+static int add_member(cJSON *obj, member_index *ix, const char *name, cJSON *value)
+{
+    cJSON **slot = ix->cap ? index_slot(ix, name) : NULL;
+    if (slot && *slot) {
+        value->string = cJSON_malloc(strlen(name) + 1);
+        if (!value->string)
+            return -1;
+        strcpy(value->string, name);
+        cJSON_ReplaceItemViaPointer(obj, *slot, value); /* frees the old value */
+        *slot = value;
+        return 0;
+    }
+    if (!cJSON_AddItemToObject(obj, name, value))
+        return -1;
+    if (index_put(ix, value) < 0) {
+        cJSON_DetachItemViaPointer(obj, value); /* the caller still owns value */
+        return -1;
+    }
+    return 0;
+}
+
 static cJSON *parse_object(parser *p, int depth, int track_level)
 {
+    member_index members = {NULL, 0, 0};
     size_t open = p->pos++;
     cJSON *obj = cJSON_CreateObject();
     csp_json5_level *lv = tracked(p, track_level);
@@ -501,9 +570,7 @@ static cJSON *parse_object(parser *p, int depth, int track_level)
             lv->last_key_start = key_start;
             lv->trailing_comma = 0;
         }
-        int ok = cJSON_GetObjectItemCaseSensitive(obj, key)
-                     ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value)
-                     : cJSON_AddItemToObject(obj, key, value);
+        int ok = add_member(obj, &members, key, value) == 0;
         csp__free(key);
         if (!ok) {
             cJSON_Delete(value);
@@ -529,8 +596,10 @@ static cJSON *parse_object(parser *p, int depth, int track_level)
     if (lv)
         lv->close_brace = p->pos;
     p->pos++;
+    csp__free(members.slots);
     return obj;
 fail:
+    csp__free(members.slots);
     cJSON_Delete(obj);
     return NULL;
 }

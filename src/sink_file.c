@@ -1,15 +1,23 @@
 /*
- * sink_file.c: audio files through libsndfile. A file target is written to
- * a temporary file beside it and renamed at the end, so a failure or Ctrl-C
- * never leaves a half-written file. Standard output goes through
- * libsndfile's virtual I/O: a pipe cannot seek, so header rewrites at close
- * are dropped and a WAV header carries the streaming size 0xFFFFFFFF.
+ * sink_file.c: audio files through libsndfile, always through its virtual
+ * I/O onto a descriptor we own, so that every byte written is checked
+ * (libsndfile's mp3 writer ignores a full disk on its own descriptor).
+ *
+ * Targets: a regular file (or a symlink to one, or a new name) is written
+ * to a temporary file beside it and renamed at the end (atomic_file.h), so
+ * a failure or Ctrl-C never leaves a half-written file. A device or a FIFO
+ * is opened and written directly, as sox and ffmpeg do. Standard output
+ * that is a regular file gets a finished header (we seek back); a pipe
+ * cannot seek, so header rewrites are dropped and a WAV header carries the
+ * streaming size 0xFFFFFFFF.
  */
 #include "alloc.h"
+#include "atomic_file.h"
 #include "client.h"
 #include "sink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +27,17 @@
 
 typedef struct file_sink {
     csp_sink base;
-    char *path;     /* the target; NULL for stdout */
-    char *tmp_path; /* the temporary file beside it */
-    int fd;
+    char *name;              /* for messages: the path as given, or "standard output" */
+    csp_atomic_file atomic;  /* a file replaced at the end; fd is atomic.fd */
+    int is_atomic;
+    int fd;                  /* where the bytes go */
+    int own_fd;              /* a device or FIFO we opened: closed at the end */
+    int seekable;            /* a regular file: real seeks; else a stream */
+    off_t start;             /* the descriptor's offset when we began (stdout) */
+    sf_count_t pos, written; /* stream emulation */
+    int write_error;         /* errno of the first failed write: sticky */
     int major_format, sub_format;
     SNDFILE *sf;
-    mode_t mode;
-    sf_count_t pos, written; /* stdout virtual I/O */
-    int write_failed;
 } file_sink;
 
 static const struct {
@@ -54,13 +65,41 @@ static int lookup_format(const char *name, int *major, int *sub)
     return -1;
 }
 
-/* --- virtual I/O onto standard output --- */
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
 
-static sf_count_t vio_filelen(void *user) { return ((file_sink *)user)->written; }
+/* --- virtual I/O: real seeks on a regular file, emulated on a stream --- */
+
+static sf_count_t vio_filelen(void *user)
+{
+    file_sink *s = user;
+    struct stat st;
+    if (s->seekable)
+        return fstat(s->fd, &st) == 0 ? (sf_count_t)(st.st_size - s->start) : -1;
+    return s->written;
+}
 
 static sf_count_t vio_seek(sf_count_t offset, int whence, void *user)
 {
     file_sink *s = user;
+    if (s->seekable) {
+        off_t to = lseek(s->fd, whence == SEEK_SET ? s->start + offset : offset, whence);
+        return to < 0 ? -1 : (sf_count_t)(to - s->start);
+    }
     if (whence == SEEK_SET)
         s->pos = offset;
     else if (whence == SEEK_CUR)
@@ -72,65 +111,78 @@ static sf_count_t vio_seek(sf_count_t offset, int whence, void *user)
 
 static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
 {
-    (void)ptr, (void)count, (void)user;
-    return 0;
+    file_sink *s = user;
+    if (!s->seekable)
+        return 0;
+    ssize_t n;
+    do
+        n = read(s->fd, ptr, (size_t)count);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? 0 : n;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+/* A streaming WAV header: sizes unknown, the reader plays to the end of the stream. */
+static const unsigned char *streaming_header(const unsigned char *data, sf_count_t count,
+                                             unsigned char header[512])
 {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    if (count < 12 || count > 512 || memcmp(data, "RIFF", 4) != 0)
+        return data;
+    memcpy(header, data, (size_t)count);
+    memset(header + 4, 0xFF, 4);
+    for (sf_count_t i = 12; i + 8 <= count; i++)
+        if (memcmp(header + i, "data", 4) == 0) {
+            memset(header + i + 4, 0xFF, 4);
+            break;
+        }
+    return header;
 }
 
 static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
 {
     file_sink *s = user;
-    if (s->pos < s->written) {
-        s->pos += count; /* a header rewrite: the pipe has moved on */
-        return count;
-    }
+    if (s->write_error)
+        return 0;
     const unsigned char *data = ptr;
     unsigned char header[512];
-    if (s->written == 0 && count >= 12 && count <= (sf_count_t)sizeof header &&
-        memcmp(data, "RIFF", 4) == 0) {
-        /* streaming WAV: sizes unknown, the reader plays to the end of the pipe */
-        memcpy(header, data, (size_t)count);
-        memset(header + 4, 0xFF, 4);
-        for (sf_count_t i = 12; i + 8 <= count; i++)
-            if (memcmp(header + i, "data", 4) == 0) {
-                memset(header + i + 4, 0xFF, 4);
-                break;
-            }
-        data = header;
+    if (!s->seekable) {
+        if (s->pos < s->written) {
+            s->pos += count; /* a header rewrite: the stream has moved on */
+            return count;
+        }
+        if (s->written == 0)
+            data = streaming_header(data, count, header);
     }
-    if (write_all(STDOUT_FILENO, data, (size_t)count) < 0) {
-        s->write_failed = errno ? errno : EIO;
+    int err = write_all(s->fd, data, (size_t)count);
+    if (err) {
+        s->write_error = err;
         return 0;
     }
-    s->pos += count;
-    s->written = s->pos;
+    if (!s->seekable) {
+        s->pos += count;
+        s->written = s->pos;
+    }
     return count;
 }
 
-static sf_count_t vio_tell(void *user) { return ((file_sink *)user)->pos; }
+static sf_count_t vio_tell(void *user)
+{
+    file_sink *s = user;
+    if (!s->seekable)
+        return s->pos;
+    off_t at = lseek(s->fd, 0, SEEK_CUR);
+    return at < 0 ? -1 : (sf_count_t)(at - s->start);
+}
 
-static SF_VIRTUAL_IO stdout_io = {vio_filelen, vio_seek, vio_read, vio_write, vio_tell};
+static SF_VIRTUAL_IO fd_io = {vio_filelen, vio_seek, vio_read, vio_write, vio_tell};
 
 /* --- the sink --- */
 
 static csp_code output_error(file_sink *s, const char *what, int err)
 {
-    return csp__fail(s->base.client, CSP_EOUTPUT, "%s: %s: %s", s->path ? s->path : "stdout",
-                     what, err ? strerror(err) : sf_strerror(s->sf));
+    if (err == EPIPE && !s->is_atomic)
+        return csp__fail(s->base.client, CSP_EPIPE, "%s: the reader went away", s->name);
+    return csp__fail(s->base.client, CSP_EOUTPUT, "%s: %s: %s", s->name, what,
+                     err ? strerror(err) : sf_strerror(s->sf));
 }
 
 static csp_code file_open(csp_sink *sink, long rate, int channels)
@@ -143,13 +195,14 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
     info.format = s->major_format | s->sub_format;
     if (!sf_format_check(&info))
         return csp__fail(sink->client, CSP_EOUTPUT,
-                         "%s: this format cannot hold %ld Hz, %d channel audio",
-                         s->path ? s->path : "stdout", rate, channels);
-    s->sf = s->path ? sf_open_fd(s->fd, SFM_WRITE, &info, SF_FALSE)
-                    : sf_open_virtual(&stdout_io, SFM_WRITE, &info, s);
+                         "%s: this format cannot hold %ld Hz, %d channel audio", s->name, rate,
+                         channels);
+    s->sf = sf_open_virtual(&fd_io, SFM_WRITE, &info, s);
     if (!s->sf)
-        return csp__fail(sink->client, CSP_EOUTPUT, "%s: cannot start the audio file: %s",
-                         s->path ? s->path : "stdout", sf_strerror(NULL));
+        return s->write_error ? output_error(s, "write failed", s->write_error)
+                              : csp__fail(sink->client, CSP_EOUTPUT,
+                                          "%s: cannot start the audio file: %s", s->name,
+                                          sf_strerror(NULL));
     return CSP_OK;
 }
 
@@ -157,9 +210,8 @@ static csp_code file_write(csp_sink *sink, const int16_t *samples, size_t frames
 {
     file_sink *s = (file_sink *)sink;
     sf_count_t n = sf_writef_short(s->sf, samples, (sf_count_t)frames);
-    if (n != (sf_count_t)frames || s->write_failed)
-        return output_error(s, "write failed", s->write_failed ? s->write_failed
-                                                               : (errno ? errno : ENOSPC));
+    if (s->write_error || n != (sf_count_t)frames)
+        return output_error(s, "write failed", s->write_error ? s->write_error : EIO);
     return CSP_OK;
 }
 
@@ -169,15 +221,11 @@ static void discard(file_sink *s)
         sf_close(s->sf);
         s->sf = NULL;
     }
-    if (s->fd >= 0 && s->path) {
+    if (s->is_atomic)
+        csp__atomic_abort(&s->atomic);
+    if (s->own_fd && s->fd >= 0)
         close(s->fd);
-        s->fd = -1;
-    }
-    if (s->tmp_path) {
-        unlink(s->tmp_path);
-        csp__free(s->tmp_path);
-        s->tmp_path = NULL;
-    }
+    s->fd = -1;
 }
 
 static csp_code file_finish(csp_sink *sink, int commit)
@@ -189,28 +237,24 @@ static csp_code file_finish(csp_sink *sink, int commit)
     }
     int rc = sf_close(s->sf);
     s->sf = NULL;
-    if (rc != 0 || s->write_failed) {
-        csp_code code = output_error(s, "cannot finish the file",
-                                     s->write_failed ? s->write_failed : EIO);
+    if (rc != 0 || s->write_error) {
+        /* every write was checked: a full disk anywhere, header or trailer, lands here */
+        csp_code code = output_error(s, "cannot finish the file", s->write_error ? s->write_error : EIO);
         discard(s);
         return code;
     }
-    if (!s->path)
-        return CSP_OK;
-    if (fchmod(s->fd, s->mode) != 0 || fsync(s->fd) != 0 || close(s->fd) != 0) {
-        int err = errno;
+    if (s->is_atomic) {
+        const char *step;
+        int err = csp__atomic_commit(&s->atomic, &step);
         s->fd = -1;
-        discard(s);
-        return output_error(s, "cannot finish the file", err);
+        if (err)
+            return output_error(s, step, err);
+    } else if (s->own_fd) {
+        int err = close(s->fd) != 0 ? errno : 0;
+        s->fd = -1;
+        if (err)
+            return output_error(s, "cannot finish writing", err);
     }
-    s->fd = -1;
-    if (rename(s->tmp_path, s->path) != 0) {
-        int err = errno;
-        discard(s);
-        return output_error(s, "cannot move the finished file into place", err);
-    }
-    csp__free(s->tmp_path);
-    s->tmp_path = NULL;
     return CSP_OK;
 }
 
@@ -220,11 +264,39 @@ static void file_free(csp_sink *sink)
     if (!s)
         return;
     discard(s);
-    csp__free(s->path);
+    csp__free(s->name);
     csp__free(s);
 }
 
 static const csp_sink_ops file_ops = {file_open, file_write, file_finish, file_free};
+
+/* A regular file whose offset we may seek back to: finished headers. */
+static int can_seek(int fd, off_t *start)
+{
+    struct stat st;
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flags < 0 || (flags & O_APPEND))
+        return 0;
+    *start = lseek(fd, 0, SEEK_CUR);
+    return *start >= 0;
+}
+
+/* Open a device or FIFO for writing. A FIFO waits for its reader; Ctrl-C ends the wait. */
+static csp_code open_direct(csp_client *client, file_sink *s, const char *path)
+{
+    for (;;) {
+        s->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (s->fd >= 0)
+            break;
+        if (errno != EINTR)
+            return csp__fail(client, CSP_EOUTPUT, "%s: cannot open for writing: %s", path,
+                             strerror(errno));
+        if (csp__canceled(client))
+            return csp__fail(client, CSP_ECANCELED, "interrupted");
+    }
+    s->own_fd = 1;
+    return CSP_OK;
+}
 
 csp_code csp__sink_file_new(csp_client *client, const char *path, const char *format,
                             csp_sink **out)
@@ -232,12 +304,26 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
     *out = NULL;
     int to_stdout = strcmp(path, "-") == 0;
     struct stat st;
-    if (!to_stdout && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return csp__fail(client, CSP_EOUTPUT, "%s: is a directory; give a file name", path);
+    int exists = !to_stdout && stat(path, &st) == 0;
+    int direct = exists && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode));
+    size_t len = strlen(path);
+    if (exists && S_ISDIR(st.st_mode))
+        return csp__fail(client, CSP_EOUTPUT, "%s: is a directory; give a file name (-o DIR/NAME.wav)",
+                         path);
+    if (len && path[len - 1] == '/')
+        return csp__fail(client, CSP_EOUTPUT, "%s: ends in '/', so it names a directory; give a "
+                         "file name (-o DIR/NAME.wav)", path);
     const char *name = format;
     if (!name) {
         const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-        name = (dot && (!slash || dot > slash)) ? dot + 1 : (to_stdout ? "wav" : "");
+        if (dot && (!slash || dot > slash) && dot[1])
+            name = dot + 1;
+        else if (to_stdout || direct)
+            name = "wav"; /* streams and devices: WAV with a streaming header */
+        else
+            return csp__fail(client, CSP_EUSAGE,
+                             "%s: cannot tell the format from the name; add an extension or "
+                             "--format wav, flac, ogg, opus, mp3 or raw", path);
     }
     int major, sub;
     if (lookup_format(name, &major, &sub) < 0)
@@ -248,38 +334,36 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
         return csp__fail(client, CSP_EUSAGE,
                          "refusing to write audio to a terminal; redirect standard output or use -o FILE");
     file_sink *s = csp__calloc(1, sizeof *s);
-    if (!s)
+    if (!s || !(s->name = csp__strdup(to_stdout ? "standard output" : path))) {
+        csp__free(s);
         return csp__fail(client, CSP_ENOMEM, "out of memory");
+    }
     s->base.ops = &file_ops;
     s->base.client = client;
     s->major_format = major;
     s->sub_format = sub;
     s->fd = -1;
+    csp_code rc = CSP_OK;
     if (to_stdout) {
-        *out = &s->base;
-        return CSP_OK;
+        s->fd = STDOUT_FILENO;
+        s->seekable = can_seek(s->fd, &s->start);
+    } else if (direct) {
+        rc = open_direct(client, s, path);
+    } else {
+        const char *step;
+        int err = csp__atomic_begin(&s->atomic, path, 0666, &step);
+        s->is_atomic = 1;
+        s->fd = s->atomic.fd;
+        s->seekable = 1;
+        if (err == ENOMEM)
+            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+        else if (err)
+            rc = csp__fail(client, CSP_EOUTPUT, "%s: cannot %s: %s", path, step, strerror(err));
     }
-    const char *slash = strrchr(path, '/');
-    if (!(s->path = csp__strdup(path)) ||
-        !(s->tmp_path = slash ? csp__printf("%.*s.%s.clawspeak-XXXXXX", (int)(slash - path + 1),
-                                            path, slash + 1)
-                              : csp__printf(".%s.clawspeak-XXXXXX", path))) {
-        file_free(&s->base);
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
-    }
-    s->fd = mkstemp(s->tmp_path);
-    if (s->fd < 0) {
-        int err = errno;
-        csp__free(s->tmp_path);
-        s->tmp_path = NULL;
-        csp_code rc = csp__fail(client, CSP_EOUTPUT, "%s: cannot write here: %s", path,
-                                strerror(err));
+    if (rc != CSP_OK) {
         file_free(&s->base);
         return rc;
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    s->mode = 0666 & ~mask;
     *out = &s->base;
     return CSP_OK;
 }
