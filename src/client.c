@@ -104,6 +104,12 @@ csp_code csp_client_load(csp_client *client, const char *config_path)
         csp__settings_free(&client->settings);
     }
     csp__config_free(&cfg);
+    if (rc == CSP_OK && csp__canceled(client)) {
+        /* a signal while a large config was read: stop here, not after the whole run */
+        csp__settings_free(&client->settings);
+        client->loaded = 0;
+        rc = csp__fail(client, CSP_ECANCELED, "interrupted");
+    }
     return rc;
 }
 

@@ -13,29 +13,47 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *csp__config_find(const char *explicit_path, const char **source)
+/*
+ * The home directory: $HOME when it is an absolute path, else the password
+ * database's entry. Never a relative path: with HOME unset (cron, systemd,
+ * env -i) a config planted in the working directory must not be read.
+ */
+static const char *home_directory(void)
+{
+    const char *home = getenv("HOME");
+    if (home && home[0] == '/')
+        return home;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+int csp__config_find(const char *explicit_path, char **path, const char **source)
 {
     const char *v;
+    *path = NULL;
     if (explicit_path && *explicit_path) {
         *source = "--config";
-        return csp__strdup(explicit_path);
-    }
-    if ((v = getenv("OPENCLAW_CONFIG_PATH")) && *v) {
+        *path = csp__strdup(explicit_path);
+    } else if ((v = getenv("OPENCLAW_CONFIG_PATH")) && *v) {
         *source = "OPENCLAW_CONFIG_PATH";
-        return csp__strdup(v);
-    }
-    if ((v = getenv("OPENCLAW_STATE_DIR")) && *v) {
+        *path = csp__strdup(v);
+    } else if ((v = getenv("OPENCLAW_STATE_DIR")) && *v) {
         *source = "OPENCLAW_STATE_DIR";
-        return csp__printf("%s/openclaw.json", v);
+        *path = csp__printf("%s/openclaw.json", v);
+    } else if ((v = home_directory())) {
+        *source = "default";
+        *path = csp__printf("%s/.openclaw/openclaw.json", v);
+    } else {
+        *source = "no home directory";
+        return 0;
     }
-    *source = "default";
-    v = getenv("HOME");
-    return csp__printf("%s/.openclaw/openclaw.json", v && *v ? v : ".");
+    return *path ? 0 : -1;
 }
 
 int csp__read_file(const char *path, size_t max, char **data, size_t *len)
@@ -240,9 +258,13 @@ csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_con
     char *text = NULL;
     size_t len = 0;
     memset(cfg, 0, sizeof *cfg);
-    cfg->path = csp__config_find(explicit_path, &cfg->path_source);
-    if (!cfg->path)
+    if (csp__config_find(explicit_path, &cfg->path, &cfg->path_source) < 0)
         return csp__fail(client, CSP_ENOMEM, "out of memory");
+    if (!cfg->path) {
+        cfg->path = csp__strdup("(no config: HOME is unset and the user has no home directory)");
+        cfg->root = cJSON_CreateObject();
+        return cfg->path && cfg->root ? CSP_OK : csp__fail(client, CSP_ENOMEM, "out of memory");
+    }
     int err = csp__read_file(cfg->path, CSP_CONFIG_MAX_BYTES, &text, &len);
     if (err == ENOENT) {
         /* no file means defaults, as in OpenClaw; a path the user typed gets a warning */

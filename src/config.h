@@ -20,8 +20,12 @@ typedef struct csp_config {
     size_t unresolved_count;
 } csp_config;
 
-/* Find the path as OpenClaw does. explicit_path wins. Returns a malloc'd path. */
-char *csp__config_find(const char *explicit_path, const char **source);
+/*
+ * Find the path as OpenClaw does; explicit_path wins. *path is malloc'd, or
+ * NULL when there is no home directory to look in (then no file is read).
+ * Returns 0, or -1 when out of memory.
+ */
+int csp__config_find(const char *explicit_path, char **path, const char **source);
 /* Load and substitute. CSP_ECONFIG with file:line:column detail on a bad file. */
 csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_config *cfg);
 void csp__config_free(csp_config *cfg);

@@ -6,6 +6,7 @@
  * with the same permissions.
  */
 #include "alloc.h"
+#include "atomic_file.h"
 #include "client.h"
 #include "config.h"
 #include "json5.h"
@@ -155,57 +156,51 @@ static int mkdir_parents(const char *path)
     return rc;
 }
 
-/* Write data to a temporary file beside path and rename it over path. */
-static csp_code replace_file(csp_client *client, const char *path, const char *data, size_t len,
-                             mode_t mode)
+/*
+ * Replace path with data, atomically: through a symlink (dotfile managers
+ * such as stow link the config), keeping mode and owner, refusing a config
+ * the user cannot write. A new file is 0600: it may later hold a key.
+ */
+static csp_code replace_file(csp_client *client, const char *path, const char *data, size_t len)
 {
-    char *tmp = csp__printf("%s.tmp-XXXXXX", path);
-    if (!tmp)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
-    csp_code rc = CSP_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = csp__fail(client, CSP_EOUTPUT, "%s: cannot create a temporary file: %s", path,
-                       strerror(errno));
-        goto out;
-    }
+    csp_atomic_file f;
+    const char *step;
+    int err = csp__atomic_begin(&f, path, 0600, &step);
     size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
+    while (!err && done < len) {
+        ssize_t n = write(f.fd, data + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            rc = csp__fail(client, CSP_EOUTPUT, "%s: write failed: %s", path, strerror(errno));
-            break;
-        }
-        done += (size_t)n;
+        if (n <= 0)
+            err = n < 0 ? errno : EIO, step = "write it";
+        else
+            done += (size_t)n;
     }
-    if (rc == CSP_OK && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
-        rc = csp__fail(client, CSP_EOUTPUT, "%s: %s", path, strerror(errno));
-    if (close(fd) != 0 && rc == CSP_OK)
-        rc = csp__fail(client, CSP_EOUTPUT, "%s: %s", path, strerror(errno));
-    if (rc == CSP_OK && rename(tmp, path) != 0)
-        rc = csp__fail(client, CSP_EOUTPUT, "%s: cannot replace the file: %s", path,
-                       strerror(errno));
-    if (rc != CSP_OK)
-        unlink(tmp);
-out:
-    csp__free(tmp);
-    return rc;
+    if (!err)
+        err = csp__atomic_commit(&f, &step);
+    else
+        csp__atomic_abort(&f);
+    if (err == ENOMEM)
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    if (err)
+        return csp__fail(client, CSP_EOUTPUT, "%s: cannot %s: %s", path, step, strerror(err));
+    return CSP_OK;
 }
 
 csp_code csp_config_set_model(csp_client *client, const char *config_path, const char *model_ref)
 {
     const char *source;
-    char *path = csp__config_find(config_path, &source);
-    char *text = NULL;
+    char *path = NULL, *text = NULL;
     size_t len = 0;
     csp_buf out;
     csp__buf_init(&out, CSP_CONFIG_MAX_BYTES * 2);
     csp_code rc = CSP_OK;
-    mode_t mode = 0600; /* a new config may later hold a key */
-    if (!path)
+    if (csp__config_find(config_path, &path, &source) < 0)
         return csp__fail(client, CSP_ENOMEM, "out of memory");
+    if (!path)
+        return csp__fail(client, CSP_EUSAGE,
+                         "no config to edit: HOME is unset and the user has no home directory; "
+                         "give --config PATH");
     char *id = csp__chat_model_id(model_ref);
     if (!id) {
         rc = csp__fail(client, CSP_EUSAGE,
@@ -230,14 +225,10 @@ csp_code csp_config_set_model(csp_client *client, const char *config_path, const
     } else if (err) {
         rc = csp__fail(client, CSP_ECONFIG, "%s: cannot read config: %s", path, strerror(err));
         goto out;
-    } else {
-        struct stat st;
-        if (stat(path, &st) == 0)
-            mode = st.st_mode & 07777;
-        if ((rc = edit_text(client, path, text, len, model_ref, &out)) != CSP_OK)
-            goto out;
+    } else if ((rc = edit_text(client, path, text, len, model_ref, &out)) != CSP_OK) {
+        goto out;
     }
-    rc = replace_file(client, path, out.data, out.len, mode);
+    rc = replace_file(client, path, out.data, out.len);
 out:
     csp__free(id);
     csp__free(text);

@@ -1,10 +1,15 @@
 /*
  * local_tts.c: the tts-local-cli provider. The command runs with its
  * output to a private temporary directory; the WAV it writes is read with
- * libsndfile and removed. No shell is involved, so the text needs no quoting.
+ * libsndfile and removed. No shell is involved, so the text needs no
+ * quoting. The chunk's text is always on the command's standard input; the
+ * built-in espeak-ng default reads it there (--stdin), so text is never
+ * parsed as options and never shows in `ps`. A user's own args keep
+ * OpenClaw's {{Text}} placeholder as they wrote it.
  */
 #include "local_tts.h"
 
+#include "cleanup.h"
 #include "client.h"
 
 #include <errno.h>
@@ -88,22 +93,69 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
     return rc;
 }
 
+/* Write the chunk's text to a file the command gets as its standard input. */
+static int write_text_file(const char *path, const char *text, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, text + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    return close(fd) == 0 && done == len ? 0 : -1;
+}
+
+/* Wait for the command; on cancel, stop it. */
+static csp_code wait_child(csp_client *client, pid_t pid, int *status, char *error, size_t size)
+{
+    for (;;) {
+        pid_t done = waitpid(pid, status, WNOHANG);
+        if (done == pid)
+            return CSP_OK;
+        if (done < 0 && errno != EINTR)
+            return local_fail(error, size, CSP_ELOCAL, "lost the local speech command: %s",
+                              strerror(errno));
+        if (csp__canceled(client)) {
+            kill(pid, SIGTERM);
+            waitpid(pid, status, 0);
+            return local_fail(error, size, CSP_ECANCELED, "interrupted");
+        }
+        struct timespec nap = {0, 5 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+}
+
 csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
                         long *rate, int *channels, char *error, size_t size)
 {
     const csp_settings *s = &client->settings;
     char dir[] = "/tmp/clawspeak-XXXXXX";
-    char *wav = NULL, *text_copy = NULL, **argv = NULL;
+    char *wav = NULL, *input = NULL, *text_copy = NULL, **argv = NULL;
+    int slots[4] = {-1, -1, -1, -1};
     csp_code rc = CSP_OK;
-    int have_dir = mkdtemp(dir) != NULL;
-    if (!have_dir)
+    if (!mkdtemp(dir))
         return local_fail(error, size, CSP_ELOCAL, "cannot make a temporary directory: %s",
-                         strerror(errno));
+                          strerror(errno));
+    slots[0] = csp__cleanup_add_dir(dir);
     wav = csp__printf("%s/speech.wav", dir);
+    input = csp__printf("%s/text", dir);
     text_copy = csp__strndup(text, len);
     argv = csp__calloc(s->local_argc + 2, sizeof *argv);
-    if (!wav || !text_copy || !argv) {
+    if (!wav || !input || !text_copy || !argv) {
         rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
+        goto out;
+    }
+    slots[1] = csp__cleanup_add_file(wav);
+    slots[2] = csp__cleanup_add_file(input);
+    if (write_text_file(input, text, len) < 0) {
+        rc = local_fail(error, size, CSP_ELOCAL, "cannot write the text for the local engine: %s",
+                        strerror(errno));
         goto out;
     }
     argv[0] = s->local_command;
@@ -114,7 +166,7 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
         }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input, O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     pid_t pid;
@@ -122,33 +174,20 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
     posix_spawn_file_actions_destroy(&actions);
     if (err) {
         rc = local_fail(error, size, CSP_ELOCAL,
-                       "cannot run the local speech command '%s': %s (install espeak-ng, or set "
-                       "tts.providers.tts-local-cli.command)",
-                       s->local_command, strerror(err));
+                        "cannot run the local speech command '%s': %s (install espeak-ng, or set "
+                        "tts.providers.tts-local-cli.command)",
+                        s->local_command, strerror(err));
         goto out;
     }
+    slots[3] = csp__cleanup_add_child(pid);
     int status = 0;
-    for (;;) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid)
-            break;
-        if (done < 0 && errno != EINTR) {
-            rc = local_fail(error, size, CSP_ELOCAL, "lost the local speech command: %s",
-                           strerror(errno));
-            goto out;
-        }
-        if (csp__canceled(client)) {
-            kill(pid, SIGTERM);
-            waitpid(pid, &status, 0);
-            rc = local_fail(error, size, CSP_ECANCELED, "interrupted");
-            goto out;
-        }
-        struct timespec nap = {0, 5 * 1000000L};
-        nanosleep(&nap, NULL);
-    }
+    rc = wait_child(client, pid, &status, error, size);
+    csp__cleanup_remove(slots[3]);
+    if (rc != CSP_OK)
+        goto out;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         rc = local_fail(error, size, CSP_ELOCAL, "the local speech command '%s' failed (exit status %d)",
-                       s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                        s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         goto out;
     }
     rc = read_wav(error, size, wav, pcm, rate, channels);
@@ -159,8 +198,13 @@ out:
     csp__free(argv);
     if (wav)
         unlink(wav);
+    if (input)
+        unlink(input);
     rmdir(dir);
+    for (size_t i = 0; i < 3; i++)
+        csp__cleanup_remove(slots[i]);
     csp__free(wav);
+    csp__free(input);
     csp__free(text_copy);
     return rc;
 }

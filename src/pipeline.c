@@ -86,6 +86,7 @@ struct csp_pipeline {
     size_t chunks_added, chunks_done;
     size_t consumer_index;
     int input_closed;
+    size_t max_waiting; /* backpressure on producers; 0: none */
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
@@ -208,6 +209,15 @@ static int copy_params(csp_voice_params *dst, const csp_voice_params *src)
     return 0;
 }
 
+/* Called with the lock held: why the run must stop (a producer's failure or the user's
+   cancel), or CSP_OK to go on. */
+static csp_code stop_code(const csp_pipeline *p)
+{
+    if (p->aborted != CSP_OK)
+        return p->aborted;
+    return csp__canceled(p->client) ? CSP_ECANCELED : CSP_OK;
+}
+
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
                            const csp_voice_params *params)
 {
@@ -232,6 +242,9 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
         c->text_len = end - start;
         csp__buf_init(&c->data, SIZE_MAX / 2); /* on_data enforces the chunk's audio cap */
         pthread_mutex_lock(&p->lock);
+        while (p->max_waiting && p->chunks_added - p->chunks_done >= p->max_waiting &&
+               !p->stop && stop_code(p) == CSP_OK)
+            wait_for_change(p, 100);
         c->index = p->chunks_added++;
         if (p->tail)
             p->tail->next = c;
@@ -243,6 +256,8 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
     }
     return CSP_OK;
 }
+
+void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max) { p->max_waiting = max; }
 
 void csp__pipeline_close(csp_pipeline *p)
 {
@@ -261,14 +276,6 @@ void csp__pipeline_abort(csp_pipeline *p, csp_code code)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Called with the lock held: why the run must stop (a producer's failure or the user's
-   cancel), or CSP_OK to go on. */
-static csp_code stop_code(const csp_pipeline *p)
-{
-    if (p->aborted != CSP_OK)
-        return p->aborted;
-    return csp__canceled(p->client) ? CSP_ECANCELED : CSP_OK;
-}
 
 /* --- the network side (its own thread) --------------------------------- */
 

@@ -18,6 +18,11 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
 /* Chunk and queue text (thread-safe). params may be NULL. */
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
                            const csp_voice_params *params);
+/*
+ * Backpressure: csp__pipeline_add waits while max chunks wait to be spoken
+ * (0, the default: never waits, for callers that add before running).
+ */
+void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max);
 /* No more text will come (thread-safe). */
 void csp__pipeline_close(csp_pipeline *p);
 /* Fetch, decode and write everything queued until closed; commits the sink on success. */

@@ -55,7 +55,7 @@ static csp_code check_text(csp_client *client, const char *text, size_t len)
         return csp__fail(client, CSP_EINPUT, "the input is not valid UTF-8 text: %s at byte offset %zu",
                          text[bad] == '\0' ? "NUL byte" : "invalid byte", bad);
     if (csp__text_blank(text, len))
-        return csp__fail(client, CSP_EINPUT, "nothing to say: the input is empty or only whitespace");
+        return csp__fail(client, CSP_EINPUT, "nothing to say: the input is empty, or only whitespace and invisible characters");
     return CSP_OK;
 }
 
@@ -147,6 +147,8 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
         rc = csp__pipeline_new(client, options, &p);
     if (rc != CSP_OK)
         return rc;
+    /* a followed log can outrun speech: reading waits while lines queue (no line lost) */
+    csp__pipeline_limit_waiting(p, (size_t)(options->jobs > 0 ? options->jobs : 3) * 2 + 2);
     line_reader reader = {client, p, 0, fd, CSP_OK, 0};
     pthread_t thread;
     if (pthread_create(&thread, NULL, read_lines, &reader) != 0) {

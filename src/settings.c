@@ -180,31 +180,42 @@ static int parse_number_text(const char *text, double *out)
     return 0;
 }
 
-/* A positive number setting; has_value is cleared when nothing sets it. */
-static void resolve_number(resolver *r, const char *name, const char *rel, double fallback,
-                           int integer, double *value, int *has_value)
+/* The range a number setting may take: checked before any conversion to an integer. */
+typedef struct number_range {
+    double min, max;
+    int integer;
+} number_range;
+
+static int in_range(double v, const number_range *range)
 {
-    char keypath[256], shown_value[64];
+    return isfinite(v) && v >= range->min && v <= range->max &&
+           (!range->integer || v == floor(v));
+}
+
+/* A number setting; has_value is cleared when nothing sets it (fallback 0). */
+static void resolve_number(resolver *r, const char *name, const char *rel, double fallback,
+                           const number_range *range, double *value, int *has_value)
+{
+    char keypath[256], shown_value[64], expect[96];
     char *source = NULL;
     const char *flag = override_of(r->client, name);
+    snprintf(expect, sizeof expect, "%s from %.15g to %.15g", range->integer ? "a whole number" : "a number",
+             range->min, range->max);
     *has_value = 1;
     if (flag) {
-        if (parse_number_text(flag, value) < 0 || *value <= 0 ||
-            (integer && *value != floor(*value))) {
-            r->rc = csp__fail(r->client, CSP_EUSAGE, "--%s: expected a positive %s, got '%s'",
-                              name, integer ? "integer" : "number", flag);
+        if (parse_number_text(flag, value) < 0 || !in_range(*value, range)) {
+            r->rc = csp__fail(r->client, CSP_EUSAGE, "--%s: expected %s, got '%s'", name, expect,
+                              flag);
             return;
         }
         source = flag_source(r, name);
     } else {
         const cJSON *item = tts_field(r, rel, keypath, sizeof keypath);
         if (item) {
-            if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
-                item->valuedouble <= 0 || (integer && item->valuedouble != floor(item->valuedouble))) {
+            if (!cJSON_IsNumber(item) || !in_range(item->valuedouble, range)) {
                 if (r->rc == CSP_OK)
-                    r->rc = csp__fail(r->client, CSP_ECONFIG,
-                                      "%s: %s must be a positive finite %s", r->cfg->path,
-                                      keypath, integer ? "integer" : "number");
+                    r->rc = csp__fail(r->client, CSP_ECONFIG, "%s: %s must be %s", r->cfg->path,
+                                      keypath, expect);
                 return;
             }
             *value = item->valuedouble;
@@ -392,7 +403,8 @@ void csp__settings_secrets(const csp_settings *s, csp_secrets *out)
 
 static void resolve_local(resolver *r)
 {
-    static const char *const default_args[] = {"-w", "{{OutputPath}}", "{{Text}}"};
+    /* the text goes on standard input: never parsed as options, never on a command line */
+    static const char *const default_args[] = {"-w", "{{OutputPath}}", "--stdin"};
     char keypath[256];
     const char *cmd_alias[] = {"providers.tts-local-cli.command"};
     resolve_string(r, "local_command", cmd_alias, 1, "espeak-ng", &r->out->local_command);
@@ -480,12 +492,17 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     check_enum(&r, "response_format", out->response_format ? out->response_format : "", formats,
                "mp3 or pcm");
 
-    double number;
+    double number = 0;
     int has;
-    resolve_number(&r, "speed", "providers.openrouter.speed", 0, 0, &out->speed, &out->has_speed);
-    resolve_number(&r, "timeout_ms", "timeoutMs", 30000, 1, &number, &has);
+    /* OpenAI-style speech takes 0.25-4; a day of silence is the longest sane timeout */
+    static const number_range speed_range = {0.25, 4.0, 0};
+    static const number_range timeout_range = {1, 86400000, 1};
+    static const number_range length_range = {1, 1000000, 1};
+    resolve_number(&r, "speed", "providers.openrouter.speed", 0, &speed_range, &out->speed,
+                   &out->has_speed);
+    resolve_number(&r, "timeout_ms", "timeoutMs", 30000, &timeout_range, &number, &has);
     out->timeout_ms = (long)number;
-    resolve_number(&r, "max_text_length", "maxTextLength", 4096, 1, &number, &has);
+    resolve_number(&r, "max_text_length", "maxTextLength", 4096, &length_range, &number, &has);
     out->max_text_length = (long)number;
     const char *auto_alias[] = {"auto"};
     resolve_string(&r, "auto", auto_alias, 1, "off", &out->auto_mode);

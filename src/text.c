@@ -4,6 +4,7 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <unicode/uchar.h>
 #include <string.h>
 
 int csp__text_check(const char *text, size_t len, size_t *bad_offset)
@@ -37,12 +38,24 @@ static int is_space_at(const char *s, size_t len, size_t i, size_t *n)
     return 0;
 }
 
+/*
+ * Blank: nothing a voice could say. Besides whitespace, Unicode format
+ * characters (zero-width space and joiners, the BOM, direction marks; ICU's
+ * general category Cf) are invisible and silent: text of only those would
+ * be a paid request that speaks nothing.
+ */
 int csp__text_blank(const char *text, size_t len)
 {
     size_t n;
-    for (size_t i = 0; i < len; i += n)
-        if (!is_space_at(text, len, i, &n))
+    for (size_t i = 0; i < len; i += n) {
+        if (is_space_at(text, len, i, &n))
+            continue;
+        uint32_t cp;
+        size_t k = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
+        if (!k || !(u_isUWhiteSpace((UChar32)cp) || u_charType((UChar32)cp) == U_FORMAT_CHAR))
             return 0;
+        n = k;
+    }
     return 1;
 }
 

@@ -68,6 +68,10 @@ csp_code cli_parse(int argc, char **argv, cli_args *args);
 void cli_print_help(enum cli_command command);
 const char *cli_command_name(enum cli_command command);
 int cli_exit_code(csp_code code);
+/* A Ctrl-C was dealt with (a chat reply stopped): the next one again only asks to stop. */
+void cli_interrupt_handled(void);
+/* True once SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived. */
+int cli_interrupted(void);
 
 /* Subcommands: each returns a csp_code and prints its own error detail. */
 csp_code cli_run(csp_client *client, const cli_args *args);

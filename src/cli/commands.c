@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +40,7 @@ static char *read_all(FILE *in, size_t *len, csp_code *rc)
     }
     if (ferror(in)) {
         free(buf);
-        *rc = CSP_EINPUT;
+        *rc = cli_interrupted() ? CSP_ECANCELED : CSP_EINPUT;
         return NULL;
     }
     *len = n;
@@ -79,7 +80,9 @@ static csp_code say_text(const cli_args *args, char **text, size_t *len)
         return CSP_EUSAGE;
     }
     *text = read_all(in, len, &rc);
-    if (rc == CSP_EINPUT)
+    if (rc == CSP_ECANCELED)
+        fprintf(stderr, "clawspeak: interrupted\n");
+    else if (rc == CSP_EINPUT)
         fprintf(stderr, "clawspeak: %s: read error\n", args->file ? args->file : "stdin");
     if (in != stdin)
         fclose(in);
@@ -125,8 +128,23 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     }
 }
 
+/* -f x -o x (or through a link): writing would destroy the text being read. */
+static int input_is_output(const cli_args *args)
+{
+    struct stat in, out;
+    if (!args->file || !args->output || !strcmp(args->file, "-") || !strcmp(args->output, "-"))
+        return 0;
+    return stat(args->file, &in) == 0 && stat(args->output, &out) == 0 &&
+           in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+}
+
 static csp_code cmd_say(csp_client *client, const cli_args *args)
 {
+    if (input_is_output(args)) {
+        fprintf(stderr, "clawspeak: %s is both the input (-f) and the output (-o); choose another "
+                        "output\n", args->output);
+        return CSP_EUSAGE;
+    }
     csp_say_options options;
     progress_bar bar = {0};
     fill_say_options(args, &options, &bar);
@@ -234,17 +252,23 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
     return grown;
 }
 
-/* The next line typed in --chat; NULL at end of input. */
+/* The next line typed in --chat, any length; NULL at end of input or on Ctrl-C. */
 static char *next_turn(void)
 {
-    char line[8192];
+    char *line = NULL;
+    size_t cap = 0;
+    int prompt = isatty(STDIN_FILENO); /* a prompt is for a person, not for a pipe */
     for (;;) {
-        fprintf(stderr, "> ");
-        if (!fgets(line, sizeof line, stdin))
+        if (prompt)
+            fprintf(stderr, "> ");
+        ssize_t n = getline(&line, &cap, stdin);
+        if (n < 0) {
+            free(line);
             return NULL;
+        }
         line[strcspn(line, "\n")] = '\0';
         if (*line)
-            return strdup(line);
+            return line;
     }
 }
 
@@ -268,8 +292,11 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     if (args->system_prompt && history_add(&h, "system", (char *)args->system_prompt, 0) < 0)
         rc = CSP_ENOMEM;
     while (rc == CSP_OK) {
-        if (!prompt && args->chat && !(prompt = next_turn()))
+        if (!prompt && args->chat && !(prompt = next_turn())) {
+            if (cli_interrupted())
+                rc = CSP_ECANCELED;
             break;
+        }
         if (!prompt || history_add(&h, "user", prompt, 1) < 0) {
             free(prompt);
             rc = CSP_ENOMEM;
@@ -280,6 +307,16 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         rc = csp_ask(client, h.messages, h.count, &options, &reply);
         fputc('\n', text_out);
         fflush(text_out);
+        if (rc == CSP_ECANCELED && args->chat) {
+            /* in a chat, Ctrl-C stops this reply only; the next turn goes on */
+            fprintf(stderr, "clawspeak: (reply stopped)\n");
+            csp_client_clear_cancel(client);
+            cli_interrupt_handled();
+            rc = CSP_OK;
+            h.count--; /* the unanswered turn leaves the history */
+            free(h.owned[h.count]);
+            continue;
+        }
         if (rc == CSP_OK && reply) {
             char *kept = strdup(reply);
             if (!kept || history_add(&h, "assistant", kept, 1) < 0) {

@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,11 +18,46 @@ void csp_test_alloc_report(void);
 #endif
 
 static csp_client *active_client;
+static volatile sig_atomic_t interrupts;
 
+/*
+ * The first SIGINT/SIGTERM/SIGHUP/SIGQUIT asks the run to stop (temporary
+ * files removed, children stopped, exit 130); a second one ends the process
+ * at once, after the emergency cleanup. Both are async-signal-safe.
+ */
 static void on_interrupt(int sig)
 {
     (void)sig;
-    csp_client_cancel(active_client); /* async-signal-safe: sets a flag */
+    if (interrupts++ > 0) {
+        csp_emergency_cleanup();
+        _exit(CLI_EXIT_INTERRUPTED);
+    }
+    csp_client_cancel(active_client); /* sets a flag */
+}
+
+void cli_interrupt_handled(void) { interrupts = 0; }
+int cli_interrupted(void) { return interrupts > 0; }
+
+/*
+ * A process started with 0, 1 or 2 closed would hand those numbers to the
+ * next open(): libcurl's wake-up socket became "standard output" once. Put
+ * /dev/null there, and remember that stdout was closed so -o - is refused.
+ */
+static int stdout_was_closed;
+
+static void guard_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (fd == STDOUT_FILENO)
+            stdout_was_closed = 1;
+        int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (null >= 0 && null != fd) {
+            dup2(null, fd);
+            close(null);
+        }
+    }
 }
 
 static void print_log(void *userdata, csp_log_level level, const char *message)
@@ -49,6 +86,7 @@ int cli_exit_code(csp_code code)
 
 int main(int argc, char **argv)
 {
+    guard_standard_fds();
     cli_args args;
     csp_code rc = cli_parse(argc, argv, &args);
     if (rc != CSP_OK) {
@@ -62,6 +100,10 @@ int main(int argc, char **argv)
     if (args.help) {
         cli_print_help(args.command);
         return CLI_EXIT_OK;
+    }
+    if (stdout_was_closed && args.output && strcmp(args.output, "-") == 0) {
+        fprintf(stderr, "clawspeak: standard output is closed; give -o FILE\n");
+        return CLI_EXIT_OUTPUT;
     }
     signal(SIGPIPE, SIG_IGN);
 #ifdef CSP_ALLOC_COUNTDOWN
@@ -81,13 +123,17 @@ int main(int argc, char **argv)
     sa.sa_handler = on_interrupt;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
     csp_log_level level = args.quiet ? CSP_LOG_ERROR : args.verbose > 1 ? CSP_LOG_DEBUG
                                      : args.verbose ? CSP_LOG_INFO : CSP_LOG_WARN;
     csp_client_set_log(client, print_log, level, NULL);
 
     rc = cli_run(client, &args);
     const char *detail = csp_client_error(client);
-    if (rc != CSP_OK && *detail)
+    if (rc == CSP_EPIPE)
+        rc = CSP_OK; /* the reader took what it wanted (| head): end quietly, as filters do */
+    else if (rc != CSP_OK && *detail)
         fprintf(stderr, "clawspeak: %s\n", detail);
     else if (rc != CSP_OK && rc != CSP_EUSAGE && rc != CSP_EINPUT)
         fprintf(stderr, "clawspeak: %s\n", csp_strerror(rc));
