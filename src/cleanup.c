@@ -71,7 +71,7 @@ void csp_emergency_cleanup(void)
     /* children first (they may still write into the directories), then files, then dirs */
     for (int i = 0; i < SLOTS; i++)
         if (atomic_load(&slots[i].state) == CHILD)
-            kill(slots[i].pid, SIGKILL);
+            kill(-slots[i].pid, SIGKILL); /* children run in their own process group */
     for (int i = 0; i < SLOTS; i++)
         if (atomic_load(&slots[i].state) == FILE_PATH)
             unlink(slots[i].path);

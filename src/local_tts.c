@@ -122,7 +122,7 @@ static csp_code wait_child(csp_client *client, pid_t pid, int *status, char *err
             return local_fail(error, size, CSP_ELOCAL, "lost the local speech command: %s",
                               strerror(errno));
         if (csp__canceled(client)) {
-            kill(pid, SIGTERM);
+            kill(-pid, SIGTERM); /* the whole group: a wrapper script's children too */
             waitpid(pid, status, 0);
             return local_fail(error, size, CSP_ECANCELED, "interrupted");
         }
@@ -169,8 +169,14 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input, O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    /* its own process group, so a stop reaches everything it started */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid;
-    int err = posix_spawnp(&pid, s->local_command, &actions, NULL, argv, environ);
+    int err = posix_spawnp(&pid, s->local_command, &actions, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     if (err) {
         rc = local_fail(error, size, CSP_ELOCAL,

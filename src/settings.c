@@ -203,12 +203,13 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
              range->min, range->max);
     *has_value = 1;
     if (flag) {
-        if (parse_number_text(flag, value) < 0 || !in_range(*value, range)) {
-            r->rc = csp__fail(r->client, CSP_EUSAGE, "--%s: expected %s, got '%s'", name, expect,
+        source = flag_source(r, name);
+        if (source && (parse_number_text(flag, value) < 0 || !in_range(*value, range))) {
+            r->rc = csp__fail(r->client, CSP_EUSAGE, "%s: expected %s, got '%s'", source, expect,
                               flag);
+            csp__free(source);
             return;
         }
-        source = flag_source(r, name);
     } else {
         const cJSON *item = tts_field(r, rel, keypath, sizeof keypath);
         if (item) {

@@ -13,6 +13,13 @@ redirect, never_close, content_type, body. The first matching rule with
 times left is used (times absent = forever). GET /_mock/requests returns
 the log; POST /_mock/reset clears rules and log.
 
+Hostile modes, one per misbehaviour (issue 9): endless (audio that never
+ends), header_delay_ms (headers trickle in, one line at a time),
+error_message (any text: keys, escapes), huge (a /models list over any
+sane cap), voices (the voice names /models lists), reply with "{AUTH}"
+(the chat reply echoes the Authorization header) and token_chars (the
+reply in pieces of that many characters, so a key straddles pieces).
+
 Run: mock_openrouter.py --port-file F [--tls-cert C --tls-key K]
 """
 import argparse
@@ -125,9 +132,12 @@ class Handler(BaseHTTPRequestHandler):
             if rule.get("status"):
                 self.send_json(rule["status"], {"error": {"message": rule.get("error_message", "mock error"), "code": rule["status"]}})
                 return
+            if rule.get("huge"):
+                self.endless("application/json", b'{"data": [' + b'{"id": "padding"},' * 4096)
+                return
             self.send_json(200, {"data": [
-                {"id": "hexgrad/kokoro-82m", "output_modalities": ["speech"],
-                 "supported_voices": ["af_alloy", "af_bella", "am_adam"]},
+                {"id": rule.get("model_id", "hexgrad/kokoro-82m"), "output_modalities": ["speech"],
+                 "supported_voices": rule.get("voices", ["af_alloy", "af_bella", "am_adam"])},
                 {"id": "openai/gpt-4o-mini-tts", "output_modalities": ["speech"],
                  "supported_voices": ["alloy", "echo"]},
             ]})
@@ -188,14 +198,46 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def trickle_headers(self, ctype, length, delay_ms):
+        """Status and headers one line at a time, delay_ms apart."""
+        lines = [b"HTTP/1.1 200 OK\r\n", b"Content-Type: " + ctype.encode() + b"\r\n",
+                 b"X-Slow-1: a\r\n", b"X-Slow-2: b\r\n", b"X-Slow-3: c\r\n"]
+        if length is not None:
+            lines.append(b"Content-Length: %d\r\n" % length)
+        lines.append(b"\r\n")
+        for line in lines:
+            self.wfile.write(line)
+            self.wfile.flush()
+            time.sleep(delay_ms / 1000.0)
+
+    def endless(self, ctype, data):
+        """Audio that never ends: the same frames again and again, no length."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            while True:
+                self.wfile.write(data)
+                self.wfile.flush()
+        except OSError:
+            pass
+
     def stream(self, ctype, data, rule):
         delay = rule.get("first_byte_delay_ms", 0) / 1000.0
         if delay:
             time.sleep(delay)
-        self.send_response(200)
-        self.send_header("Content-Type", rule.get("content_type", ctype))
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
+        if rule.get("endless"):
+            self.endless(rule.get("content_type", ctype), data)
+            return
+        if rule.get("header_delay_ms"):
+            self.trickle_headers(rule.get("content_type", ctype), len(data), rule["header_delay_ms"])
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", rule.get("content_type", ctype))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
         self.wfile.flush()
         limit = len(data)
         cut = rule.get("truncate_after", rule.get("reset_after"))
@@ -250,6 +292,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         time.sleep(rule.get("first_byte_delay_ms", 0) / 1000.0)
         reply = rule.get("reply", "Hello! This is the mock model speaking. It has two sentences.")
+        auth = self.headers.get("Authorization", "")
+        reply = reply.replace("{AUTH}", auth)
         token_ms = rule.get("token_ms", 10) / 1000.0
         split = rule.get("split", 0)
         self.send_response(200)
@@ -273,6 +317,9 @@ class Handler(BaseHTTPRequestHandler):
 
         send(b": OPENROUTER PROCESSING\n\n")
         words = reply.split(" ")
+        if rule.get("token_chars"):  # fixed-size pieces: words and keys straddle them
+            n = rule["token_chars"]
+            words = [reply[i:i + n] for i in range(0, len(reply), n)]
         error_after = rule.get("error_after")
         for i, word in enumerate(words):
             if error_after is not None and i == error_after:
@@ -281,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
                 send(b"")
                 self.wfile.write(b"0\r\n\r\n")
                 return
-            piece = word if i == 0 else " " + word
+            piece = word if i == 0 or rule.get("token_chars") else " " + word
             event({"choices": [{"index": 0, "delta": {"content": piece}}]})
             entry["tokens"].append([time.time(), piece])
             if token_ms:
