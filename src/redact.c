@@ -5,7 +5,9 @@
 #include "redact.h"
 
 #include "alloc.h"
+#include "utf8.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,11 +54,6 @@ static size_t secret_run(const char *text, size_t len, size_t at, const csp_secr
     return best;
 }
 
-/* Bytes in the UTF-8 sequence led by c (1 for a stray byte). */
-static size_t sequence_length(unsigned char c)
-{
-    return c >= 0xF0 && c < 0xF8 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-}
 
 void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
                       int keep_newlines, char *out, size_t size)
@@ -79,11 +76,12 @@ void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
             continue;
         }
         unsigned char c = (unsigned char)text[i];
-        size_t n = sequence_length(c);
-        if (i + n > len)
-            n = len - i;
-        int control = c < 0x20 || c == 0x7F ||
-                      (c == 0xC2 && n == 2 && (unsigned char)text[i + 1] < 0xA0); /* C1 */
+        uint32_t cp = c;
+        size_t n = c < 0x80 ? 1 : csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
+        /* C0, DEL, C1, and bytes that are not UTF-8: never copied as they are */
+        int control = n == 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0);
+        if (n == 0)
+            n = 1;
         if (control && keep_newlines && (c == '\n' || c == '\t'))
             control = 0;
         if (o + (control ? 1 : n) >= size)

@@ -23,8 +23,9 @@ void csp__redact_key(const char *key, char out[CSP_REDACTED_MAX]);
 /*
  * Copy text into out (size bytes, always terminated), masking secrets
  * first and cutting after, never inside a UTF-8 sequence. Control
- * characters (C0, DEL, C1) become '?' unless keep_newlines lets '\n' and
- * '\t' through: server bytes never reach a terminal as escapes.
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 become '?', except
+ * '\n' and '\t' when keep_newlines is set: server bytes never reach a
+ * terminal as escapes.
  */
 void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
                       int keep_newlines, char *out, size_t size);
