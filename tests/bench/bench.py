@@ -165,7 +165,30 @@ def bench_ask_first_audio(mock, e):
     report("streamed / speak-after-reply", min(ours) / min(base), 0.35, "x")
 
 
-BENCHES = {"first_audio": bench_first_audio, "concurrency": bench_concurrency,
+def bench_config_scale(mock, e):
+    """Issue 9: a config with many keys parses in linear time, well under a second."""
+    print("config parse time, keys in one object (clawspeak config):")
+
+    def parse_ms(n):
+        path = os.path.join(e.home, "scale-%d.json5" % n)
+        with open(path, "w") as f:
+            f.write('{bulk: {' + ",".join('"k%d": %d' % (i, i) for i in range(n)) + '}}')
+        best = None
+        for _ in range(3):
+            start = time.monotonic()
+            subprocess.run([BIN, "config", "--config", path], env=e.env, capture_output=True, check=True)
+            t = (time.monotonic() - start) * 1000
+            best = t if best is None else min(best, t)
+        return best
+
+    empty, small, big, huge = parse_ms(0), parse_ms(100000), parse_ms(400000), parse_ms(700000)
+    print("  no keys: %.0f ms   100,000 keys: %.0f ms   400,000: %.0f ms   700,000 (13 MB): %.0f ms"
+          % (empty, small, big, huge))
+    report("100,000 keys, parse time", small, 1000, " ms")
+    report("(400k - empty) / (100k - empty): linear is ~4", (big - empty) / max(small - empty, 1), 6, "x")
+
+
+BENCHES = {"config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio}
 
 
