@@ -138,14 +138,60 @@ typedef struct csp_say_options {
     int jobs;                  /* concurrent requests; 0: default 3 */
     csp_progress_fn progress;
     void *progress_userdata;
+    /* Streams (csp_say_fd, csp_say_lines): an unfinished sentence is spoken after the
+       producer is silent this long; 0: 700 ms; negative: wait for more text until the
+       end of input or a blank line. */
+    int pause_ms;
+    /* csp_say_lines: lines that waited longer than this many seconds are skipped with a
+       notice, so speech keeps up with a live log; 0: no line is ever skipped. */
+    double max_behind_s;
+    int markdown; /* strip markdown (and HTML) as agent replies are stripped */
 } csp_say_options;
 
 /* Speak text (UTF-8, any length). CSP_EINPUT for invalid UTF-8, NUL or blank text. */
 CSP_API csp_code csp_say(csp_client *client, const char *text, size_t len,
                          const csp_say_options *options);
 
-/* Speak each line read from fd as it arrives, in order, until end of input. */
+/*
+ * Speak everything read from fd (a file, a pipe, a socket) while it is
+ * still being written: each sentence as soon as it is whole, an unfinished
+ * one after options->pause_ms of silence. Memory stays flat: reading
+ * waits while enough text waits to be spoken. Invalid UTF-8 stops the run
+ * with CSP_EINPUT naming the byte offset (no file is written).
+ */
+CSP_API csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options);
+
+/*
+ * Speak each line read from fd as it arrives, in order, until end of input.
+ * A line that is not valid UTF-8 (or holds a NUL) is skipped with a warning
+ * naming its number. No line is lost unless options->max_behind_s is set.
+ */
 CSP_API csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *options);
+
+/* --- the streaming speaker ------------------------------------------------ */
+
+/*
+ * A speaker takes UTF-8 text in pieces of any size (a piece may end inside
+ * a character or a word) and speaks each sentence as soon as it is whole,
+ * in order, gapless, with up to options->jobs requests in flight. One
+ * thread writes; audio is produced on the speaker's own threads.
+ * Every call returns the first failure from then on (a failed request,
+ * a cancel), so a producer knows to stop.
+ */
+typedef struct csp_speaker csp_speaker;
+
+/* Opens the output now: a bad target fails before any request. */
+CSP_API csp_code csp_speaker_new(csp_client *client, const csp_say_options *options,
+                                 csp_speaker **out);
+/* Add text; may wait while enough text waits to be spoken (backpressure). */
+CSP_API csp_code csp_speaker_write(csp_speaker *speaker, const char *text, size_t len);
+/* Speak what is pending now, whole sentence or not. */
+CSP_API csp_code csp_speaker_flush(csp_speaker *speaker);
+/* No more text: speak the rest, wait until it is all played or saved, and commit the file. */
+CSP_API csp_code csp_speaker_finish(csp_speaker *speaker);
+/* Stop at once from any thread; the file is discarded. */
+CSP_API void csp_speaker_cancel(csp_speaker *speaker);
+CSP_API void csp_speaker_free(csp_speaker *speaker);
 
 /* List output devices: one "index\tname\n" line each, into *out. */
 CSP_API csp_code csp_list_devices(csp_client *client, char **out);

@@ -1,22 +1,21 @@
 /*
  * ask.c: csp_ask: stream an OpenRouter chat reply and speak it while the
  * model is still writing. The chat stream runs on its own thread; each
- * complete sentence of normalised text goes to the speech pipeline at once,
- * and the calling thread plays the pipeline's audio in order.
+ * complete sentence of normalised text goes to a speaker at once; the reply
+ * streams on the calling thread while the speaker plays on its own.
  */
 #include "alloc.h"
 #include "client.h"
 #include "http.h"
 #include "json5.h"
 #include "normalize.h"
-#include "pipeline.h"
+#include "speaker.h"
 #include "redact.h"
 #include "speech.h"
 #include "sse.h"
 #include "text.h"
 
 #include <cjson/cJSON.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,8 @@ typedef struct ask_state {
     const csp_ask_options *options;
     const csp_chat_message *messages;
     size_t count;
-    csp_pipeline *pipeline; /* NULL: not speaking */
+    csp_speaker *speaker; /* NULL: not speaking */
+    csp_code speech_rc;   /* the speech side failed: why */
     int tagged_only;
     csp_secrets secrets;
     csp_redactor redactor; /* keys masked and escapes scrubbed before anything is shown or spoken */
@@ -63,7 +63,7 @@ static void on_show(void *userdata, const char *text, size_t len)
 static void on_speak(void *userdata, const char *text, size_t len)
 {
     ask_state *a = userdata;
-    if (a->pipeline && csp__buf_append(&a->speech, text, len) < 0)
+    if (a->speaker && csp__buf_append(&a->speech, text, len) < 0)
         set_error(a, CSP_ENOMEM, "out of memory holding speech");
 }
 
@@ -98,10 +98,14 @@ static void on_clean_text(void *userdata, const char *text, size_t len)
         set_error(a, CSP_ENOMEM, "out of memory");
 }
 
-/* Send finished sentences on; at the end, the rest. Gates follow OpenClaw. */
+/*
+ * Hand speech to the speaker, which sends each sentence the moment it is
+ * whole. Gates follow OpenClaw: nothing is spoken until the reply is known
+ * to be long enough, tagged when it must be, and not mostly code.
+ */
 static void release_speech(ask_state *a, int final)
 {
-    if (!a->pipeline || a->rc != CSP_OK)
+    if (!a->speaker || a->rc != CSP_OK || a->speech_rc != CSP_OK)
         return;
     if (!a->released) {
         int tagged_ok = !a->tagged_only || a->norm.tagged;
@@ -114,18 +118,13 @@ static void release_speech(ask_state *a, int final)
         }
         a->released = 1;
     }
-    for (;;) {
-        size_t end = csp__text_sentence_end(a->speech.data ? a->speech.data : "", a->speech.len);
-        if (end == 0 && final)
-            end = a->speech.len;
-        if (end == 0)
-            break;
-        if (!csp__text_blank(a->speech.data, end) &&
-            csp__pipeline_add(a->pipeline, a->speech.data, end, &a->params) != CSP_OK)
-            set_error(a, CSP_ENOMEM, "out of memory queueing speech");
-        csp__buf_consume(&a->speech, end);
-        if (a->speech.len == 0)
-            break;
+    csp_code rc = csp__speaker_set_params(a->speaker, &a->params);
+    if (rc == CSP_OK && a->speech.len)
+        rc = csp_speaker_write(a->speaker, a->speech.data, a->speech.len);
+    a->speech.len = 0;
+    if (rc != CSP_OK) {
+        a->speech_rc = rc;
+        atomic_store(&a->stop, 1); /* the speech failed: stop the model too */
     }
 }
 
@@ -255,19 +254,8 @@ static void stream_chat(ask_state *a)
     csp__normalizer_finish(&a->norm);
     release_speech(a, a->rc == CSP_OK);
 out:
-    /* a failed reply leaves no half-written file; played speech finishes what is queued */
-    if (a->pipeline && a->rc != CSP_OK && a->options->say.output_path)
-        csp__pipeline_abort(a->pipeline, a->rc);
-    if (a->pipeline)
-        csp__pipeline_close(a->pipeline);
     csp__free(url);
     csp__free(body);
-}
-
-static void *chat_thread(void *arg)
-{
-    stream_chat(arg);
-    return NULL;
 }
 
 static int decide_speech(const csp_client *client, const csp_ask_options *o, int *tagged_only)
@@ -323,21 +311,20 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
                                "models.providers.openrouter.apiKey")) != CSP_OK)
         goto out;
     int speaking = decide_speech(client, options, &a.tagged_only);
-    if (speaking && ((rc = csp__choose_provider(client)) != CSP_OK ||
-                     (rc = csp__pipeline_new(client, &options->say, &a.pipeline)) != CSP_OK))
-        goto out;
-    if (!a.pipeline) {
-        stream_chat(&a);
-    } else {
-        pthread_t thread;
-        if (pthread_create(&thread, NULL, chat_thread, &a) != 0) {
-            rc = csp__fail(client, CSP_ENOMEM, "cannot start the chat thread");
+    if (speaking) {
+        if ((rc = csp_speaker_new(client, &options->say, &a.speaker)) != CSP_OK)
             goto out;
-        }
-        rc = csp__pipeline_run(a.pipeline);
-        if (rc != CSP_OK)
-            atomic_store(&a.stop, 1); /* stop the model too */
-        pthread_join(thread, NULL);
+        csp__speaker_allow_empty(a.speaker); /* a reply too short to speak is not an error */
+    }
+    /* the reply streams on this thread; its speech plays on the speaker's */
+    stream_chat(&a);
+    if (a.speaker) {
+        /* a failed reply leaves no half-written file; played speech finishes what is queued */
+        if (a.rc != CSP_OK && options->say.output_path)
+            csp__speaker_abort(a.speaker, a.rc);
+        rc = csp_speaker_finish(a.speaker);
+        if (a.speech_rc != CSP_OK && rc == CSP_OK)
+            rc = a.speech_rc;
     }
     /* the model's failure explains more than the speech's */
     if (a.rc != CSP_OK)
@@ -345,7 +332,7 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
     if (reply && rc == CSP_OK && !(*reply = csp__buf_steal(&a.reply)))
         rc = csp__fail(client, CSP_ENOMEM, "out of memory");
 out:
-    csp__pipeline_free(a.pipeline);
+    csp_speaker_free(a.speaker);
     csp__normalizer_free(&a.norm);
     csp__sse_free(&a.sse);
     csp__buf_free(&a.reply);

@@ -1,8 +1,14 @@
 /* normalize.c: see normalize.h. Works on whole lines' starts and inline marks. */
 #include "normalize.h"
 
+#include "utf8.h"
+
 #include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HOLD_CAP 2000 /* give up waiting for a ']' or ')' this far on */
 
@@ -25,9 +31,10 @@ static void show(csp_normalizer *n, const char *s, size_t len)
 
 static void speak(csp_normalizer *n, const char *s, size_t len)
 {
-    if (!len || n->in_fence)
+    if (!len || (n->in_fence && !n->read_code))
         return;
     n->ops.speak(n->userdata, s, len);
+    n->last_byte = s[len - 1];
     for (size_t i = 0; i < len; i++)
         if (!isspace((unsigned char)s[i])) {
             n->prose_chars++;
@@ -130,6 +137,13 @@ static int is_table_separator(const char *p, size_t len)
     return 1;
 }
 
+/* "[ref]: https://..." defines a reference link: not said. */
+static int is_link_definition(const char *p, size_t len)
+{
+    const char *close = len > 1 && p[0] == '[' ? memchr(p, ']', len) : NULL;
+    return close && (size_t)(close - p) + 1 < len && close[1] == ':';
+}
+
 /*
  * Decide how a line starts. LINE_WAIT: more text is needed. LINE_WHOLE: the
  * line was consumed (fence, rule, table separator). LINE_MARKER: *used bytes
@@ -147,13 +161,18 @@ static int line_start(csp_normalizer *n, const char *s, size_t len, int final, s
     const char *p = s + i;
     size_t rest = have - i;
     int fence = rest >= 3 && (memcmp(p, "```", 3) == 0 || memcmp(p, "~~~", 3) == 0);
-    if (fence || (!n->in_fence && (is_rule(p, rest) || is_table_separator(p, rest)))) {
+    if (fence || (!n->in_fence && (is_rule(p, rest) || is_table_separator(p, rest) ||
+                                   is_link_definition(p, rest)))) {
         if (!nl && !final)
             return LINE_WAIT; /* the whole line is needed */
         *used = nl ? have + 1 : len;
         show(n, s, *used);
         if (fence || n->in_fence)
             n->code_chars += *used;
+        if (fence && !n->in_fence && n->code_note && !n->read_code) {
+            speak(n, n->code_note, strlen(n->code_note));
+            speak(n, "\n", 1);
+        }
         if (fence)
             n->in_fence = !n->in_fence;
         return LINE_WHOLE;
@@ -196,6 +215,103 @@ static int line_start(csp_normalizer *n, const char *s, size_t len, int final, s
     return LINE_MARKER;
 }
 
+/* "http://", "https://" or "www." at p: a bare URL starts here. */
+/* p (rest bytes, all there is so far) could still grow into the start of a URL. */
+static int may_start_url(const char *p, size_t rest)
+{
+    static const char *const starts[] = {"https://", "http://", "www."};
+    for (size_t i = 0; i < 3; i++)
+        if (rest < strlen(starts[i]) && !strncmp(p, starts[i], rest))
+            return 1;
+    return 0;
+}
+
+static int starts_url(const char *p, size_t rest)
+{
+    return (rest >= 7 && !strncmp(p, "http://", 7)) || (rest >= 8 && !strncmp(p, "https://", 8)) ||
+           (rest >= 4 && !strncmp(p, "www.", 4));
+}
+
+/* The end of a bare URL at p (whitespace or a mark that cannot end one), or NULL if not yet seen. */
+static const char *url_end(const char *p, size_t rest)
+{
+    for (size_t i = 0; i < rest; i++)
+        if (isspace((unsigned char)p[i]) || strchr("<>\"'`)]", p[i]))
+            return p + i;
+    return NULL;
+}
+
+/* Speak a URL as its host: "https://www.example.com/a/b?c" says "example.com". */
+static void speak_host(csp_normalizer *n, const char *url, size_t len)
+{
+    const char *host = url, *end = url + len;
+    const char *scheme = find(url, len, "://");
+    if (scheme)
+        host = scheme + 3;
+    if ((size_t)(end - host) >= 4 && !strncmp(host, "www.", 4))
+        host += 4;
+    const char *stop = host;
+    while (stop < end && !strchr("/?#:", *stop))
+        stop++;
+    /* a sentence mark after the URL belongs to the sentence, not the host */
+    while (stop > host && strchr(".,;!?", stop[-1]))
+        stop--;
+    speak(n, host, (size_t)(stop - host));
+}
+
+/* Tags inside a run of text (<b>, </em>): dropped without a space, unlike <br> or </p>. */
+static int inline_tag(const char *tag, size_t len)
+{
+    static const char *const names[] = {"a", "b", "i", "u", "s", "em", "strong", "span", "code",
+                                        "small", "sub", "sup", "mark", "abbr", "kbd", NULL};
+    const char *name = tag + 1 + (tag[1] == '/');
+    size_t n = 0;
+    while (name + n < tag + len && isalnum((unsigned char)name[n]))
+        n++;
+    for (const char *const *k = names; *k; k++)
+        if (strlen(*k) == n && strncasecmp(name, *k, n) == 0)
+            return 1;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    const char *text;
+} entities[] = {
+    {"amp", "&"},   {"lt", "<"},    {"gt", ">"},    {"quot", "\""},   {"apos", "'"},
+    {"nbsp", " "},  {"mdash", " \xE2\x80\x94 "}, {"ndash", "\xE2\x80\x93"}, {"hellip", "\xE2\x80\xA6"},
+    {"copy", "\xC2\xA9"}, {"reg", "\xC2\xAE"}, {"trade", "\xE2\x84\xA2"}, {"euro", "\xE2\x82\xAC"},
+    {"laquo", "\xC2\xAB"}, {"raquo", "\xC2\xBB"}, {"ldquo", "\xE2\x80\x9C"}, {"rdquo", "\xE2\x80\x9D"},
+    {"lsquo", "\xE2\x80\x98"}, {"rsquo", "\xE2\x80\x99"},
+};
+
+/*
+ * An HTML entity at p ("&amp;", "&#8212;", "&#x2014;"): its length, with
+ * its text in out; 0 if p is no entity; -1 if more text is needed.
+ */
+static int entity_at(const char *p, size_t rest, int final, char out[8])
+{
+    const char *semi = memchr(p, ';', rest < 12 ? rest : 12);
+    if (!semi)
+        return rest < 12 && !final ? -1 : 0;
+    size_t len = (size_t)(semi - p) + 1;
+    if (p[1] == '#') {
+        char *end;
+        unsigned long cp = p[2] == 'x' || p[2] == 'X' ? strtoul(p + 3, &end, 16) : strtoul(p + 2, &end, 10);
+        if (end != semi || cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp < 0xE000))
+            return 0;
+        out[csp__utf8_encode((uint32_t)cp, out)] = '\0';
+        return (int)len;
+    }
+    for (size_t i = 0; i < sizeof entities / sizeof entities[0]; i++)
+        if (strlen(entities[i].name) == len - 2 && !strncmp(p + 1, entities[i].name, len - 2)) {
+            snprintf(out, 8, "%s", entities[i].text);
+            return (int)len;
+        }
+    return 0;
+}
+
 /* Process pending text; final: no more will come. */
 static int process(csp_normalizer *n, int final)
 {
@@ -216,6 +332,7 @@ static int process(csp_normalizer *n, int final)
             const char *nl = memchr(p, '\n', rest);
             size_t take = nl ? (size_t)(nl - p) + 1 : rest;
             show(n, p, take);
+            speak(n, p, take); /* said only when code is read aloud */
             n->code_chars += take;
             i += take;
             if (nl)
@@ -256,8 +373,10 @@ static int process(csp_normalizer *n, int final)
                 break;
             if (close && (size_t)(close - p) + 1 >= rest && !final)
                 break; /* need the byte after ']' */
-            if (close && close[1] == '(') {
-                const char *end = memchr(close, ')', window - (size_t)(close - p));
+            if (close && (close[1] == '(' || close[1] == '[')) {
+                /* [text](target) and the reference form [text][ref] */
+                const char *end = memchr(close + 1, close[1] == '(' ? ')' : ']',
+                                         window - (size_t)(close + 1 - p));
                 if (!end && !final && rest < HOLD_CAP)
                     break;
                 if (end) {
@@ -273,6 +392,57 @@ static int process(csp_normalizer *n, int final)
             if (!image)
                 speak(n, p, 1);
             i++;
+        } else if ((c == '<' || c == '&') && rest == 1 && !final) {
+            break; /* the next byte tells a tag or an entity */
+        } else if ((c == 'h' || c == 'w') && !final && may_start_url(p, rest) &&
+                   (i ? isspace((unsigned char)s[i - 1]) || s[i - 1] == '(' : 1)) {
+            break; /* maybe a URL: wait for its scheme */
+        } else if (c == '<' && rest >= 2 &&
+                   (isalpha((unsigned char)p[1]) || p[1] == '/' || p[1] == '!')) {
+            /* an HTML tag or an autolink: the tag is not spoken, an autolink says its host */
+            size_t window = rest < HOLD_CAP ? rest : HOLD_CAP;
+            const char *close = memchr(p, '>', window), *nl = memchr(p, '\n', window);
+            if (close && nl && nl < close)
+                close = NULL;
+            if (!close && !nl && !final && rest < HOLD_CAP)
+                break;
+            if (!close) {
+                show(n, p, 1);
+                speak(n, p, 1);
+                i++;
+                continue;
+            }
+            size_t whole = (size_t)(close - p) + 1;
+            show(n, p, whole);
+            if (starts_url(p + 1, whole - 2))
+                speak_host(n, p + 1, whole - 2);
+            else if (!inline_tag(p, whole) && n->spoke_on_line &&
+                     !isspace((unsigned char)n->last_byte))
+                speak(n, " ", 1); /* <br>, </p>: words on either side stay apart */
+            i += whole;
+        } else if (c == '&') {
+            char text[8];
+            int len_entity = entity_at(p, rest, final, text);
+            if (len_entity < 0)
+                break;
+            size_t used = len_entity > 0 ? (size_t)len_entity : 1;
+            show(n, p, used);
+            if (len_entity > 0)
+                speak(n, text, strlen(text));
+            else
+                speak(n, p, 1);
+            i += used;
+        } else if ((c == 'h' || c == 'w') && starts_url(p, rest) &&
+                   (i ? isspace((unsigned char)s[i - 1]) || s[i - 1] == '(' : 1)) {
+            const char *end = url_end(p, rest < HOLD_CAP ? rest : HOLD_CAP);
+            if (!end && !final && rest < HOLD_CAP)
+                break;
+            size_t whole = end ? (size_t)(end - p) : (rest < HOLD_CAP ? rest : HOLD_CAP);
+            show(n, p, whole);
+            speak_host(n, p, whole);
+            if (strchr(".,;!?", p[whole - 1]))
+                speak(n, p + whole - 1, 1); /* the sentence mark after the URL is still said */
+            i += whole;
         } else if (c == '~' && rest == 1 && !final) {
             break; /* maybe the start of ~~ */
         } else if (c == '*' || c == '`' || (c == '~' && rest >= 2 && p[1] == '~')) {
@@ -298,7 +468,9 @@ static int process(csp_normalizer *n, int final)
             i += k;
         } else {
             size_t run = 1;
-            while (run < rest && !strchr("\n[!*`~_|", p[run]))
+            while (run < rest && !strchr("\n[!*`~_|<&", p[run]) &&
+                   !((p[run] == 'h' || p[run] == 'w') &&
+                     (isspace((unsigned char)p[run - 1]) || p[run - 1] == '(')))
                 run++;
             show(n, p, run);
             speak(n, p, run);

@@ -25,10 +25,13 @@ typedef struct csp_normalizer {
     csp_buf pending;
     int at_line_start, in_fence, in_tts_text, table_line, needs_stop;
     int spoke_on_line; /* speech since the line began (for the stop added to headings) */
-    char last_spoken;
+    char last_spoken; /* the last non-space byte spoken */
+    char last_byte;   /* the last byte spoken */
     char prev_char; /* the last byte processed, across pieces */
     size_t code_chars, prose_chars; /* for "mostly code" */
     int tagged; /* a directive or tts:text block was seen */
+    const char *code_note; /* said where a code block is skipped, or NULL */
+    int read_code;         /* read code blocks aloud instead */
     int failed;
 } csp_normalizer;
 

@@ -18,6 +18,7 @@
 #include "local_tts.h"
 #include "sink.h"
 #include "text.h"
+#include "utf8.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -70,6 +71,14 @@ typedef struct chunk {
     } ref; /* the transfer's userdata: no allocation to lose on cancel */
 } chunk;
 
+/* Text waiting for a request: whole sentences (or flushed text), with their voice. */
+typedef struct segment {
+    char *text;
+    size_t len;
+    csp_voice_params params;
+    struct segment *next;
+} segment;
+
 struct csp_pipeline {
     csp_client *client;
     const csp_settings *settings;
@@ -86,7 +95,9 @@ struct csp_pipeline {
     size_t chunks_added, chunks_done;
     size_t consumer_index;
     int input_closed;
-    size_t max_waiting; /* backpressure on producers; 0: none */
+    segment *outbox, *outbox_tail; /* chunks are cut from here when a request can start */
+    size_t outbox_bytes;
+    size_t max_waiting; /* backpressure: producers wait while this many bytes wait; 0: none */
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
@@ -110,6 +121,16 @@ static size_t audio_cap(size_t text_bytes, double bytes_per_second)
 {
     double seconds = AUDIO_SLACK_SECONDS + AUDIO_SECONDS_PER_TEXT_BYTE * (double)text_bytes;
     return (size_t)(seconds * bytes_per_second);
+}
+
+static void segment_free(segment *g)
+{
+    if (!g)
+        return;
+    csp__free(g->text);
+    csp__free(g->params.voice);
+    csp__free(g->params.model);
+    csp__free(g);
 }
 
 static void chunk_free(chunk *c)
@@ -167,6 +188,11 @@ void csp__pipeline_free(csp_pipeline *p)
         p->head = c->next;
         chunk_free(c);
     }
+    while (p->outbox) {
+        segment *g = p->outbox;
+        p->outbox = g->next;
+        segment_free(g);
+    }
     csp__http_free(p->http);
     if (p->sink) {
         csp__sink_finish(p->sink, 0);
@@ -221,43 +247,107 @@ static csp_code stop_code(const csp_pipeline *p)
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
                            const csp_voice_params *params)
 {
-    size_t pos = 0, start, end;
-    size_t max = (size_t)p->settings->max_text_length;
-    while (pos < len) {
-        pthread_mutex_lock(&p->lock);
-        /* the first chunk is short so sound starts fast; later ones aim at a size that
-           keeps first bytes quick, retries cheap and buffered audio small */
-        size_t want = p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS : CSP_PREFERRED_CHUNK_CHARS;
-        size_t limit = max < want ? max : want;
-        pthread_mutex_unlock(&p->lock);
-        pos = csp__text_next_chunk(text, len, pos, limit, &start, &end);
-        if (start == end)
-            break;
-        chunk *c = csp__calloc(1, sizeof *c);
-        if (!c || !(c->text = csp__strndup(text + start, end - start)) ||
-            copy_params(&c->params, params) < 0) {
-            chunk_free(c);
-            return csp__fail(p->client, CSP_ENOMEM, "out of memory");
-        }
-        c->text_len = end - start;
-        csp__buf_init(&c->data, SIZE_MAX / 2); /* on_data enforces the chunk's audio cap */
-        pthread_mutex_lock(&p->lock);
-        while (p->max_waiting && p->chunks_added - p->chunks_done >= p->max_waiting &&
-               !p->stop && stop_code(p) == CSP_OK)
-            wait_for_change(p, 100);
-        c->index = p->chunks_added++;
-        if (p->tail)
-            p->tail->next = c;
-        else
-            p->head = c;
-        p->tail = c;
-        wake(p);
-        pthread_mutex_unlock(&p->lock);
+    segment *g = csp__calloc(1, sizeof *g);
+    if (!g || !(g->text = csp__strndup(text, len)) || copy_params(&g->params, params) < 0) {
+        segment_free(g);
+        return csp__fail(p->client, CSP_ENOMEM, "out of memory");
     }
+    g->len = len;
+    pthread_mutex_lock(&p->lock);
+    /* backpressure: a producer faster than speech waits here, so memory stays flat */
+    while (p->max_waiting && p->outbox_bytes >= p->max_waiting && !p->stop &&
+           stop_code(p) == CSP_OK)
+        wait_for_change(p, 100);
+    if (p->outbox_tail)
+        p->outbox_tail->next = g;
+    else
+        p->outbox = g;
+    p->outbox_tail = g;
+    p->outbox_bytes += len;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
     return CSP_OK;
 }
 
-void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max) { p->max_waiting = max; }
+static int same_params(const csp_voice_params *a, const csp_voice_params *b)
+{
+    return a->has_speed == b->has_speed && (!a->has_speed || a->speed == b->speed) &&
+           !strcmp(a->voice ? a->voice : "", b->voice ? b->voice : "") &&
+           !strcmp(a->model ? a->model : "", b->model ? b->model : "");
+}
+
+/*
+ * Called with the lock held, when a request could start: cut the next chunk
+ * from the outbox. Whole sentences are merged up to the chunk size (the
+ * first chunk short, so sound starts fast; later ones long, so a fast
+ * producer makes few requests); a sentence longer than that is cut at a
+ * clause, then a word. Returns NULL when the outbox is empty or memory is short.
+ */
+static chunk *cut_chunk(csp_pipeline *p)
+{
+    size_t max = (size_t)p->settings->max_text_length;
+    size_t want = p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS : CSP_PREFERRED_CHUNK_CHARS;
+    size_t limit = max < want ? max : want;
+    segment *g = p->outbox;
+    if (!g)
+        return NULL;
+    chunk *c = csp__calloc(1, sizeof *c);
+    csp_buf text;
+    csp__buf_init(&text, SIZE_MAX / 2);
+    if (!c || copy_params(&c->params, &g->params) < 0)
+        goto nomem;
+    size_t chars = csp__utf8_count(g->text, g->len);
+    if (chars > limit) {
+        size_t start, end;
+        size_t next = csp__text_next_chunk(g->text, g->len, 0, limit, &start, &end);
+        if (csp__buf_append(&text, g->text + start, end - start) < 0)
+            goto nomem;
+        memmove(g->text, g->text + next, g->len - next);
+        p->outbox_bytes -= next;
+        g->len -= next;
+    } else {
+        size_t total = 0;
+        while ((g = p->outbox) && same_params(&g->params, &c->params)) {
+            chars = csp__utf8_count(g->text, g->len);
+            if (total && total + chars > limit)
+                break;
+            /* a sentence mark ends the last piece, or a line break gives it its pause */
+            const char *join = text.len && strchr(".!?\"')", text.data[text.len - 1]) ? " " : "\n";
+            if ((text.len && csp__buf_append(&text, join, 1) < 0) ||
+                csp__buf_append(&text, g->text, g->len) < 0)
+                goto nomem;
+            total += chars + 1;
+            p->outbox = g->next;
+            p->outbox_bytes -= g->len;
+            segment_free(g);
+        }
+        if (!p->outbox)
+            p->outbox_tail = NULL;
+    }
+    if (g && g->len == 0) { /* a long sentence used up */
+        p->outbox = g->next;
+        if (!p->outbox)
+            p->outbox_tail = NULL;
+        segment_free(g);
+    }
+    c->text_len = text.len;
+    if (!(c->text = csp__buf_steal(&text)))
+        goto nomem;
+    csp__buf_init(&c->data, SIZE_MAX / 2); /* on_data enforces the chunk's audio cap */
+    c->index = p->chunks_added++;
+    if (p->tail)
+        p->tail->next = c;
+    else
+        p->head = c;
+    p->tail = c;
+    return c;
+nomem:
+    csp__buf_free(&text);
+    chunk_free(c);
+    return NULL;
+}
+
+void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max_bytes) { p->max_waiting = max_bytes; }
 
 void csp__pipeline_close(csp_pipeline *p)
 {
@@ -478,7 +568,28 @@ static void *network_main(void *arg)
             else
                 p->in_flight++;
         }
-        int finished = p->input_closed && !pending && p->in_flight == 0;
+        /* a request could start now: cut the next chunk from what waits */
+        while (!local_job && p->outbox && p->in_flight < p->jobs &&
+               p->chunks_added < p->consumer_index + (size_t)p->jobs) {
+            chunk *c = cut_chunk(p);
+            if (!c) {
+                p->aborted = CSP_ENOMEM; /* the consumer reports it */
+                break;
+            }
+            wake(p);
+            pending = 1;
+            c->attempts++;
+            c->state = CHUNK_FETCHING;
+            if (p->local) {
+                local_job = c;
+                break;
+            }
+            if (start_fetch(p, c) < 0)
+                fail_chunk(c, CSP_ENOMEM, "%s", "out of memory starting a request");
+            else
+                p->in_flight++;
+        }
+        int finished = p->input_closed && !p->outbox && !pending && p->in_flight == 0;
         pthread_mutex_unlock(&p->lock);
         if (finished)
             break;
@@ -515,7 +626,10 @@ static void report_progress(csp_pipeline *p, int force)
     csp_progress info;
     pthread_mutex_lock(&p->lock);
     info.chunks_done = p->chunks_done;
-    info.chunks_total = p->input_closed ? p->chunks_added : 0;
+    /* when the input is all in, what still waits is about one chunk per 2000 bytes */
+    info.chunks_total = p->input_closed ? p->chunks_added + (p->outbox_bytes + CSP_PREFERRED_CHUNK_CHARS - 1) /
+                                                                CSP_PREFERRED_CHUNK_CHARS
+                                        : 0;
     pthread_mutex_unlock(&p->lock);
     info.audio_seconds = p->audio_seconds;
     info.elapsed_seconds = (double)(now - p->started_ms) / 1000.0;
@@ -631,7 +745,7 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         return csp__fail(p->client, CSP_ENOMEM, "cannot start the network thread");
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->input_closed && stop_code(p) == CSP_OK) {
+        while (!p->head && (!p->input_closed || p->outbox) && stop_code(p) == CSP_OK) {
             wait_for_change(p, 100);
         }
         chunk *c = p->head;

@@ -1,11 +1,11 @@
 /*
- * say.c: csp_say and csp_say_lines: check the input, pick the provider
- * (falling back to the local engine when no key exists anywhere and none
- * was asked for), and run the pipeline.
+ * say.c: csp_say, csp_say_fd and csp_say_lines: read the input and feed a
+ * speaker; and picking the provider (the local engine when no key exists
+ * anywhere and none was asked for).
  */
 #include "alloc.h"
 #include "client.h"
-#include "pipeline.h"
+#include "speaker.h"
 #include "text.h"
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 csp_code csp__require_key(csp_client *client, const char *key, const char *purpose,
@@ -55,111 +56,314 @@ static csp_code check_text(csp_client *client, const char *text, size_t len)
         return csp__fail(client, CSP_EINPUT, "the input is not valid UTF-8 text: %s at byte offset %zu",
                          text[bad] == '\0' ? "NUL byte" : "invalid byte", bad);
     if (csp__text_blank(text, len))
-        return csp__fail(client, CSP_EINPUT, "nothing to say: the input is empty, or only whitespace and invisible characters");
+        return csp__fail(client, CSP_EINPUT,
+                         "nothing to say: the input is empty, or only whitespace and invisible "
+                         "characters");
     return CSP_OK;
 }
 
 csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say_options *options)
 {
-    csp_pipeline *p = NULL;
+    csp_speaker *speaker = NULL;
     csp_code rc = check_text(client, text, len);
     if (rc == CSP_OK)
-        rc = csp__choose_provider(client);
+        rc = csp_speaker_new(client, options, &speaker);
     if (rc == CSP_OK)
-        rc = csp__pipeline_new(client, options, &p);
-    if (rc == CSP_OK)
-        rc = csp__pipeline_add(p, text, len, NULL);
-    if (rc == CSP_OK) {
-        csp__pipeline_close(p);
-        rc = csp__pipeline_run(p);
+        rc = csp_speaker_write(speaker, text, len);
+    if (speaker) {
+        csp_code finished = csp_speaker_finish(speaker);
+        if (rc == CSP_OK)
+            rc = finished;
     }
-    csp__pipeline_free(p);
+    csp_speaker_free(speaker);
     return rc;
 }
 
-typedef struct line_reader {
-    csp_client *client;
-    csp_pipeline *pipeline;
-    atomic_int stop; /* the speech side failed: stop reading */
-    int fd;
-    csp_code rc;
-    size_t offset; /* bytes read so far, for error messages */
-} line_reader;
-
-static csp_code add_line(line_reader *r, const char *line, size_t len)
+static long long now_ms(void)
 {
-    size_t bad;
-    if (csp__text_check(line, len, &bad) < 0)
-        return csp__fail(r->client, CSP_EINPUT,
-                         "the input is not valid UTF-8 text: %s at byte offset %zu",
-                         line[bad] == '\0' ? "NUL byte" : "invalid byte", r->offset + bad);
-    if (csp__text_blank(line, len))
-        return CSP_OK;
-    return csp__pipeline_add(r->pipeline, line, len, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void *read_lines(void *arg)
+/* Wait up to ms for fd to have data: 1 ready, 0 not yet, -1 error. Wakes for Ctrl-C. */
+static int wait_readable(int fd, int ms)
 {
-    line_reader *r = arg;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int ready = poll(&pfd, 1, ms);
+    if (ready < 0)
+        return errno == EINTR ? 0 : -1;
+    return ready > 0;
+}
+
+#define READ_BLOCK (64 * 1024)
+
+csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
+{
+    csp_speaker *speaker = NULL;
+    csp_code rc = csp_speaker_new(client, options, &speaker);
+    if (rc != CSP_OK)
+        return rc;
+    int pause = options->pause_ms == 0 ? 700 : options->pause_ms;
+    char *block = csp__malloc(READ_BLOCK);
+    long long last_data = now_ms();
+    int idle_told = 1, flushed = 1;
+    if (!block)
+        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+    while (rc == CSP_OK) {
+        if (csp__canceled(client)) {
+            rc = CSP_ECANCELED;
+            break;
+        }
+        int ready = wait_readable(fd, 50);
+        if (ready < 0) {
+            rc = csp__fail(client, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+            break;
+        }
+        if (ready == 0) {
+            /* the producer has nothing more right now */
+            if (!idle_told) {
+                rc = csp__speaker_idle(speaker);
+                idle_told = 1;
+            }
+            if (rc == CSP_OK && pause > 0 && !flushed && now_ms() - last_data >= pause) {
+                rc = csp_speaker_flush(speaker);
+                flushed = 1;
+            }
+            continue;
+        }
+        ssize_t n = read(fd, block, READ_BLOCK);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            rc = csp__fail(client, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = csp_speaker_write(speaker, block, (size_t)n);
+        last_data = now_ms();
+        idle_told = flushed = 0;
+    }
+    csp__free(block);
+    if (rc != CSP_OK)
+        csp__speaker_abort(speaker, rc); /* nothing half-written */
+    csp_code finished = csp_speaker_finish(speaker);
+    if (rc == CSP_OK)
+        rc = finished;
+    if (rc == CSP_ECANCELED)
+        csp__fail(client, CSP_ECANCELED, "interrupted");
+    csp_speaker_free(speaker);
+    return rc;
+}
+
+/* --- lines ----------------------------------------------------------------- */
+
+typedef struct line {
+    char *text;
+    size_t len, number;
+    long long read_ms;
+} line;
+
+/*
+ * Lines read but not yet spoken, for --max-behind: the reader never waits,
+ * so old lines can be skipped. A fixed ring: when it is full the oldest
+ * line goes (it would be skipped anyway).
+ */
+#define LINE_RING 4096
+
+typedef struct line_reader {
+    csp_client *client;
+    csp_speaker *speaker;
+    const csp_say_options *options;
+    int fd;
+    size_t number;    /* lines read so far */
+    size_t skipped;   /* lines dropped for --max-behind, not yet reported */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    line ring[LINE_RING];
+    size_t head, count;
+    int eof, stop;
+    csp_code rc;
+} line_reader;
+
+/* A line fit to speak: valid UTF-8 without NUL; else a warning, and it is skipped. */
+static int line_ok(line_reader *r, const char *text, size_t len, size_t number)
+{
+    size_t bad;
+    if (csp__text_check(text, len, &bad) == 0)
+        return 1;
+    csp__log(r->client, CSP_LOG_WARN, "line %zu: %s at byte %zu; line skipped", number,
+             text[bad] == '\0' ? "a NUL byte" : "not valid UTF-8", bad + 1);
+    return 0;
+}
+
+static csp_code speak_line(line_reader *r, const char *text, size_t len)
+{
+    csp_code rc = csp_speaker_write(r->speaker, text, len);
+    return rc == CSP_OK ? csp_speaker_flush(r->speaker) : rc;
+}
+
+/* Split what was read into lines; hand each complete one to on_line. */
+static csp_code read_lines(line_reader *r, csp_code (*on_line)(line_reader *, char *, size_t))
+{
     csp_buf pending;
     csp__buf_init(&pending, 1 << 24);
-    char block[4096];
-    for (;;) {
-        if (csp__canceled(r->client) || atomic_load(&r->stop))
+    char *block = csp__malloc(READ_BLOCK);
+    csp_code rc = block ? CSP_OK : csp__fail(r->client, CSP_ENOMEM, "out of memory");
+    while (rc == CSP_OK) {
+        if (csp__canceled(r->client) || r->stop) {
+            rc = CSP_ECANCELED;
             break;
-        struct pollfd pfd = {r->fd, POLLIN, 0};
-        int ready = poll(&pfd, 1, 100);
-        if (ready == 0 || (ready < 0 && errno == EINTR))
+        }
+        int ready = wait_readable(r->fd, 100);
+        if (ready == 0)
             continue;
-        ssize_t n = read(r->fd, block, sizeof block);
-        if (n < 0 && errno == EINTR)
+        ssize_t n = ready < 0 ? -1 : read(r->fd, block, READ_BLOCK);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0)
             break;
         if (csp__buf_append(&pending, block, (size_t)n) < 0) {
-            r->rc = csp__fail(r->client, CSP_EINPUT, "a line longer than 16 MiB");
+            rc = csp__fail(r->client, CSP_EINPUT, "line %zu is longer than 16 MiB", r->number + 1);
             break;
         }
         char *nl;
-        while (r->rc == CSP_OK && (nl = memchr(pending.data, '\n', pending.len))) {
-            size_t line_len = (size_t)(nl - pending.data);
-            r->rc = add_line(r, pending.data, line_len);
-            r->offset += line_len + 1;
-            csp__buf_consume(&pending, line_len + 1);
+        while (rc == CSP_OK && (nl = memchr(pending.data, '\n', pending.len))) {
+            size_t len = (size_t)(nl - pending.data);
+            rc = on_line(r, pending.data, len);
+            csp__buf_consume(&pending, len + 1);
         }
-        if (r->rc != CSP_OK)
-            break;
     }
-    if (r->rc == CSP_OK && pending.len)
-        r->rc = add_line(r, pending.data, pending.len);
+    if (rc == CSP_OK && pending.len)
+        rc = on_line(r, pending.data, pending.len);
+    csp__free(block);
     csp__buf_free(&pending);
-    if (r->rc != CSP_OK)
-        csp__pipeline_abort(r->pipeline, r->rc); /* stop the speech: the input is bad */
-    csp__pipeline_close(r->pipeline);
+    return rc;
+}
+
+/* Without --max-behind: each line straight to the speaker, which waits when speech lags. */
+static csp_code line_direct(line_reader *r, char *text, size_t len)
+{
+    r->number++;
+    if (!line_ok(r, text, len, r->number) || csp__text_blank(text, len))
+        return CSP_OK;
+    return speak_line(r, text, len);
+}
+
+/* With --max-behind: the reader thread queues, the caller speaks what is recent enough. */
+static csp_code line_queued(line_reader *r, char *text, size_t len)
+{
+    r->number++;
+    if (!line_ok(r, text, len, r->number) || csp__text_blank(text, len))
+        return CSP_OK;
+    line l = {csp__strndup(text, len), len, r->number, now_ms()};
+    if (!l.text)
+        return csp__fail(r->client, CSP_ENOMEM, "out of memory");
+    pthread_mutex_lock(&r->lock);
+    if (r->count == LINE_RING) { /* full: the oldest line is the one to skip */
+        csp__free(r->ring[r->head].text);
+        r->head = (r->head + 1) % LINE_RING;
+        r->count--;
+        r->skipped++;
+    }
+    r->ring[(r->head + r->count) % LINE_RING] = l;
+    r->count++;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+    return CSP_OK;
+}
+
+static void *reader_main(void *arg)
+{
+    line_reader *r = arg;
+    csp_code rc = read_lines(r, line_queued);
+    pthread_mutex_lock(&r->lock);
+    r->eof = 1;
+    if (rc != CSP_ECANCELED)
+        r->rc = rc;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
     return NULL;
+}
+
+static csp_code speak_recent_lines(line_reader *r)
+{
+    long long max_behind = (long long)(r->options->max_behind_s * 1000);
+    csp_code rc = CSP_OK;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (!r->count && !r->eof && !csp__canceled(r->client)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000000L;
+            if (until.tv_nsec >= 1000000000L)
+                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&r->changed, &r->lock, &until);
+        }
+        if (csp__canceled(r->client) || (!r->count && r->eof)) {
+            pthread_mutex_unlock(&r->lock);
+            return csp__canceled(r->client) ? CSP_ECANCELED : r->rc;
+        }
+        line l = r->ring[r->head];
+        r->head = (r->head + 1) % LINE_RING;
+        r->count--;
+        int late = now_ms() - l.read_ms > max_behind;
+        if (late)
+            r->skipped++;
+        size_t skipped = late ? 0 : r->skipped;
+        if (!late)
+            r->skipped = 0;
+        pthread_mutex_unlock(&r->lock);
+        if (skipped)
+            csp__log(r->client, CSP_LOG_WARN, "skipped %zu line%s to keep up (--max-behind)",
+                     skipped, skipped == 1 ? "" : "s");
+        if (!late)
+            rc = speak_line(r, l.text, l.len);
+        csp__free(l.text);
+        if (rc != CSP_OK)
+            return rc;
+    }
 }
 
 csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *options)
 {
-    csp_pipeline *p = NULL;
-    csp_code rc = csp__choose_provider(client);
-    if (rc == CSP_OK)
-        rc = csp__pipeline_new(client, options, &p);
+    line_reader r;
+    memset(&r, 0, sizeof r);
+    r.client = client;
+    r.options = options;
+    r.fd = fd;
+    csp_code rc = csp_speaker_new(client, options, &r.speaker);
     if (rc != CSP_OK)
         return rc;
-    /* a followed log can outrun speech: reading waits while lines queue (no line lost) */
-    csp__pipeline_limit_waiting(p, (size_t)(options->jobs > 0 ? options->jobs : 3) * 2 + 2);
-    line_reader reader = {client, p, 0, fd, CSP_OK, 0};
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, read_lines, &reader) != 0) {
-        csp__pipeline_free(p);
-        return csp__fail(client, CSP_ENOMEM, "cannot start the input thread");
+    csp__speaker_allow_empty(r.speaker); /* an empty log says nothing, and that is fine */
+    if (options->max_behind_s <= 0) {
+        rc = read_lines(&r, line_direct);
+    } else {
+        /* lines wait in our ring, where their age is known, not in the speaker */
+        csp__speaker_limit_backlog(r.speaker, 1);
+        pthread_t thread;
+        pthread_mutex_init(&r.lock, NULL);
+        pthread_cond_init(&r.changed, NULL);
+        if (pthread_create(&thread, NULL, reader_main, &r) != 0) {
+            rc = csp__fail(client, CSP_ENOMEM, "cannot start the input thread");
+        } else {
+            rc = speak_recent_lines(&r);
+            r.stop = 1;
+            pthread_join(thread, NULL);
+        }
+        for (; r.count; r.count--, r.head = (r.head + 1) % LINE_RING)
+            csp__free(r.ring[r.head].text);
+        pthread_mutex_destroy(&r.lock);
+        pthread_cond_destroy(&r.changed);
     }
-    rc = csp__pipeline_run(p);
-    atomic_store(&reader.stop, 1); /* let the reader go */
-    pthread_join(thread, NULL);
-    if (reader.rc != CSP_OK)
-        rc = reader.rc; /* its message is the one recorded */
-    csp__pipeline_free(p);
+    if (rc != CSP_OK)
+        csp__speaker_abort(r.speaker, rc);
+    csp_code finished = csp_speaker_finish(r.speaker);
+    if (rc == CSP_OK)
+        rc = finished;
+    if (rc == CSP_ECANCELED)
+        csp__fail(client, CSP_ECANCELED, "interrupted");
+    csp_speaker_free(r.speaker);
     return rc;
 }

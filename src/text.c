@@ -80,24 +80,6 @@ static int is_clause_mark(char c) { return c == ',' || c == ';' || c == ':'; }
 
 static int is_closer(char c) { return c == '"' || c == '\'' || c == ')' || c == ']'; }
 
-size_t csp__text_sentence_end(const char *text, size_t len)
-{
-    size_t n;
-    for (size_t i = 0; i < len; i += n) {
-        int mark = is_sentence_mark(text, len, i, &n);
-        if (!mark)
-            continue;
-        size_t j = i + n;
-        while (j < len && (text[j] == '.' || text[j] == '!' || text[j] == '?' || is_closer(text[j])))
-            j++;
-        size_t sp;
-        if (mark == 2 || (j < len && is_space_at(text, len, j, &sp)))
-            return j;
-        n = j - i;
-    }
-    return 0;
-}
-
 size_t csp__text_next_chunk(const char *text, size_t len, size_t pos, size_t max_chars,
                             size_t *start, size_t *end)
 {
@@ -175,4 +157,19 @@ size_t csp__text_next_chunk(const char *text, size_t len, size_t pos, size_t max
     }
     *end = stop;
     return cut;
+}
+
+void csp__text_trim(const char *text, size_t *start, size_t *end)
+{
+    size_t n;
+    while (*start < *end && is_space_at(text, *end, *start, &n))
+        *start += n;
+    while (*end > *start) {
+        size_t back = *end - 1;
+        while (back > *start && ((unsigned char)text[back] & 0xC0) == 0x80)
+            back--;
+        if (!is_space_at(text, *end, back, &n))
+            break;
+        *end = back;
+    }
 }

@@ -23,6 +23,6 @@ int csp__text_blank(const char *text, size_t len);
  */
 size_t csp__text_next_chunk(const char *text, size_t len, size_t pos, size_t max_chars,
                             size_t *start, size_t *end);
-/* Length of the first complete sentence in text (its end), or 0 if none is complete yet. */
-size_t csp__text_sentence_end(const char *text, size_t len);
+/* Narrow [*start, *end) of text to leave out whitespace at both ends. */
+void csp__text_trim(const char *text, size_t *start, size_t *end);
 #endif

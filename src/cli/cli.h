@@ -38,7 +38,9 @@ typedef struct cli_args {
     int help, version, quiet, verbose;
     const char *config_path;
     const char *file, *output, *format, *device, *system_prompt;
-    int jobs, lines, play, json, chat, speak, no_speak;
+    int jobs, lines, play, json, chat, speak, no_speak, markdown;
+    int pause_ms, pause_ms_set;
+    double max_behind;
     const char *words[CLI_MAX_WORDS]; /* positional arguments after the subcommand */
     size_t word_count;
     struct {

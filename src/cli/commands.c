@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,31 +48,32 @@ static char *read_all(FILE *in, size_t *len, csp_code *rc)
     return buf;
 }
 
-/* The text for say: arguments, -f FILE, -f -, or stdin when it is not a terminal. */
-static csp_code say_text(const cli_args *args, char **text, size_t *len)
+/* The text for say from its arguments, joined by spaces. */
+static csp_code words_text(const cli_args *args, char **text, size_t *len)
 {
-    csp_code rc = CSP_OK;
-    if (args->word_count) {
-        size_t total = 0;
-        for (size_t i = 0; i < args->word_count; i++)
-            total += strlen(args->words[i]) + 1;
-        *text = malloc(total);
-        if (!*text)
-            return CSP_ENOMEM;
-        char *p = *text;
-        for (size_t i = 0; i < args->word_count; i++) {
-            size_t n = strlen(args->words[i]);
-            memcpy(p, args->words[i], n);
-            p += n;
-            *p++ = ' ';
-        }
-        *len = total - 1;
-        return CSP_OK;
+    size_t total = 0;
+    for (size_t i = 0; i < args->word_count; i++)
+        total += strlen(args->words[i]) + 1;
+    *text = malloc(total);
+    if (!*text)
+        return CSP_ENOMEM;
+    char *p = *text;
+    for (size_t i = 0; i < args->word_count; i++) {
+        size_t n = strlen(args->words[i]);
+        memcpy(p, args->words[i], n);
+        p += n;
+        *p++ = ' ';
     }
-    FILE *in = stdin;
+    *len = total - 1;
+    return CSP_OK;
+}
+
+/* Where say's text streams from: -f FILE, -f -, or stdin when it is not a terminal. */
+static csp_code open_input(const cli_args *args, int *fd)
+{
+    *fd = STDIN_FILENO;
     if (args->file && strcmp(args->file, "-") != 0) {
-        in = fopen(args->file, "rb");
-        if (!in) {
+        if ((*fd = open(args->file, O_RDONLY | O_CLOEXEC)) < 0) {
             fprintf(stderr, "clawspeak: %s: %s\n", args->file, strerror(errno));
             return CSP_EINPUT;
         }
@@ -79,14 +81,7 @@ static csp_code say_text(const cli_args *args, char **text, size_t *len)
         fprintf(stderr, "clawspeak: nothing to say: give TEXT, -f FILE, or pipe text in\n");
         return CSP_EUSAGE;
     }
-    *text = read_all(in, len, &rc);
-    if (rc == CSP_ECANCELED)
-        fprintf(stderr, "clawspeak: interrupted\n");
-    else if (rc == CSP_EINPUT)
-        fprintf(stderr, "clawspeak: %s: read error\n", args->file ? args->file : "stdin");
-    if (in != stdin)
-        fclose(in);
-    return rc;
+    return CSP_OK;
 }
 
 typedef struct progress_bar {
@@ -121,6 +116,9 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     o->play = args->play;
     o->device = args->device;
     o->jobs = args->jobs;
+    o->pause_ms = args->pause_ms_set ? (args->pause_ms == 0 ? -1 : args->pause_ms) : 0;
+    o->max_behind_s = args->max_behind;
+    o->markdown = args->markdown;
     /* the bar only on a terminal, and never when audio goes to stdout */
     if (!args->quiet && isatty(STDERR_FILENO) && !(args->output && !strcmp(args->output, "-"))) {
         o->progress = draw_progress;
@@ -156,16 +154,22 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
         }
         options.progress = NULL;
         rc = csp_say_lines(client, STDIN_FILENO, &options);
-    } else {
+    } else if (args->word_count) {
         char *text = NULL;
         size_t len = 0;
-        rc = say_text(args, &text, &len);
-        if (rc != CSP_OK) {
-            free(text);
-            return rc == CSP_ENOMEM ? (fprintf(stderr, "clawspeak: out of memory\n"), rc) : rc;
+        if ((rc = words_text(args, &text, &len)) != CSP_OK) {
+            fprintf(stderr, "clawspeak: out of memory\n");
+            return rc;
         }
         rc = csp_say(client, text, len, &options);
         free(text);
+    } else {
+        int fd;
+        if ((rc = open_input(args, &fd)) != CSP_OK)
+            return rc;
+        rc = csp_say_fd(client, fd, &options);
+        if (fd != STDIN_FILENO)
+            close(fd);
     }
     if (bar.shown)
         fputc('\n', stderr);

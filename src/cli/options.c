@@ -22,10 +22,13 @@ const cli_option cli_options[] = {
     {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
     {"json", 0, NULL, CLI_CONFIG, "print the settings as JSON", NULL},
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
+    {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
+    {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},
     {"max-text-length", 0, "N", SPEAKS, "at most N characters per speech request (default 4096)", "max_text_length"},
     {"model", 0, "ID", SPEAKS | CLI_CONFIG, "speech model (say) or chat model ref (ask)", "model"},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
+    {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
     {"provider", 0, "NAME", SPEAKS | CLI_CONFIG, "speech provider: openrouter or local (espeak-ng)", "provider"},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
@@ -147,6 +150,21 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
     else if (!strcmp(n, "chat")) args->chat = 1;
     else if (!strcmp(n, "speak")) args->speak = 1;
     else if (!strcmp(n, "no-speak")) args->no_speak = 1;
+    else if (!strcmp(n, "markdown")) args->markdown = 1;
+    else if (!strcmp(n, "pause-ms")) {
+        char *end;
+        long ms = strtol(value, &end, 10);
+        if (!*value || *end || ms < 0 || ms > 600000)
+            return usage_error(args, "--pause-ms: expected milliseconds from 0 to 600000, got '%s'", value);
+        args->pause_ms = (int)ms;
+        args->pause_ms_set = 1;
+    } else if (!strcmp(n, "max-behind")) {
+        char *end;
+        double seconds = strtod(value, &end);
+        if (!*value || *end || !(seconds > 0 && seconds <= 86400))
+            return usage_error(args, "--max-behind: expected seconds from 0 to 86400, got '%s'", value);
+        args->max_behind = seconds;
+    }
     else if (!strcmp(n, "jobs")) {
         char *end;
         long jobs = strtol(value, &end, 10);
@@ -234,6 +252,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         return usage_error(args, "--speak and --no-speak contradict each other%s", "");
     if (args->file && args->word_count)
         return usage_error(args, "give the text as arguments or with -f, not both%s", "");
+    if (args->max_behind > 0 && !args->lines)
+        return usage_error(args, "--max-behind goes with --lines%s", "");
     if (args->play && !args->output)
         return usage_error(args, "--play only makes sense with -o%s", "");
     return CSP_OK;

@@ -36,7 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < len; i++)
         if (!seen[i] && (unsigned char)text[i] < 0x80)
             assert(space((unsigned char)text[i]));
-    (void)csp__text_sentence_end(text, len);
+    size_t trim_start = 0, trim_end = len;
+    csp__text_trim(text, &trim_start, &trim_end);
+    assert(trim_start <= trim_end && trim_end <= len);
     free(seen);
     return 0;
 }

@@ -5,7 +5,7 @@ import os
 
 from harness import KEY, MockTestCase, audioinfo, run
 
-REPLY40 = ("The first sentence is short and done. " + " ".join("word%d" % i for i in range(28))
+REPLY40 = ("The first sentence is short and done. Then " + " ".join("word%d" % i for i in range(27))
            + " and then the reply ends.")
 
 

@@ -19,6 +19,7 @@ error_message (any text: keys, escapes), huge (a /models list over any
 sane cap), voices (the voice names /models lists), reply with "{AUTH}"
 (the chat reply echoes the Authorization header) and token_chars (the
 reply in pieces of that many characters, so a key straddles pieces).
+Benchmarks: canned (one short clip for any text, no synthesis).
 
 Run: mock_openrouter.py --port-file F [--tls-cert C --tls-key K]
 """
@@ -271,7 +272,9 @@ class Handler(BaseHTTPRequestHandler):
         rule = pick_rule("speech", text)
         fmt = body.get("response_format", "pcm") if isinstance(body, dict) else "pcm"
         entry = self.record(body, {"frames": 0, "rule": rule})  # arrival time
-        if not rule.get("status") and not rule.get("redirect") and text:
+        if rule.get("canned"):  # the same short clip for any text: no synthesis cost
+            mp3, pcm, entry["frames"] = synthesize("Canned audio.")
+        elif not rule.get("status") and not rule.get("redirect") and text:
             mp3, pcm, entry["frames"] = synthesize(text)
         if self.apply_error_rules(rule):
             return

@@ -48,7 +48,38 @@ static const struct {
     {"A [bracket] stays.", "A [bracket] stays.", "A [bracket] stays.\n", ""},
     {"---\nText", NULL, "Text\n", ""},
     {"~~old~~ new", NULL, "old new\n", ""},
+    /* HTML, entities, bare URLs, reference links (issue 10) */
+    {"See <b>bold</b> text &amp; more &#8212; end &bogus; 3 < 4.", NULL,
+     "See bold text & more \xe2\x80\x94 end &bogus; 3 < 4.\n", ""},
+    {"Line one<br/>line two.", NULL, "Line one line two.\n", ""},
+    {"Visit https://www.example.com/docs/page?x=1. Then go.", NULL, "Visit example.com. Then go.\n", ""},
+    {"Or (http://test.org/a) and <https://docs.rs/x>.", NULL, "Or (test.org) and docs.rs.\n", ""},
+    {"Read [the guide][1] first.\n\n[1]: https://example.com/guide", NULL,
+     "Read the guide first.\n\n", ""},
+    {"Before.\n```\nlong code\n```\nAfter.", NULL, "Before.\nAfter.\n", ""},
 };
+
+/* say --markdown: a skipped code block leaves a short spoken note; or it is read */
+static void check_code_modes(void)
+{
+    static const char reply[] = "Try this:\n```sh\nmake test\n```\nDone.";
+    for (int read = 0; read < 2; read++)
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            csp_normalizer n;
+            csp_normalizer_ops ops = {on_show, on_speak, on_directive};
+            out o;
+            memset(&o, 0, sizeof o);
+            csp__normalizer_init(&n, &ops, &o);
+            n.code_note = "Code block skipped.";
+            n.read_code = read;
+            for (size_t k = 0; reply[k]; k += bytewise ? 1 : sizeof reply - 1)
+                csp__normalizer_feed(&n, reply + k, bytewise ? 1 : sizeof reply - 1);
+            csp__normalizer_finish(&n);
+            csp__normalizer_free(&n);
+            CHECK_STR(o.spoken, read ? "Try this:\nmake test\nDone.\n"
+                                     : "Try this:\nCode block skipped.\nDone.\n");
+        }
+}
 
 static void run(size_t i, int bytewise, out *o)
 {
@@ -68,6 +99,7 @@ static void run(size_t i, int bytewise, out *o)
 
 int main(void)
 {
+    check_code_modes();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int bytewise = 0; bytewise < 2; bytewise++) {
             out o;

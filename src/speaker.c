@@ -1,0 +1,395 @@
+/*
+ * speaker.c: the streaming speaker. Threads: the producer calls write,
+ * flush and finish from one thread; the pipeline's consumer (decode and
+ * sink) runs on a thread the speaker starts, its requests on another.
+ *
+ * Text flow: bytes -> UTF-8 check (a sequence cut by a piece waits for the
+ * rest) -> pending text -> sentence splitter -> whole sentences to the
+ * pipeline's outbox, where waiting ones are merged into requests. Pending
+ * text goes on without a sentence end when the producer flushes (a pause,
+ * a blank line, the end) or when it reaches the request size limit.
+ */
+#include "speaker.h"
+
+#include "alloc.h"
+#include "client.h"
+#include "normalize.h"
+#include "pipeline.h"
+#include "sentences.h"
+#include "text.h"
+#include "utf8.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+
+struct csp_speaker {
+    csp_client *client;
+    csp_pipeline *pipeline;
+    pthread_t consumer;
+    int consumer_started;
+    atomic_int consumer_done;
+    csp_code consumer_rc;
+    csp_sentences *splitter;
+    csp_buf pending;         /* text not yet known to be a whole sentence */
+    char carry[4];           /* the start of a UTF-8 sequence cut by the last piece */
+    size_t carry_len;
+    size_t offset;           /* bytes accepted so far, for error messages */
+    csp_buf held;            /* a piece with no letter or digit, waiting for its neighbour */
+    csp_voice_params params; /* the voice for what is written from now on */
+    size_t queued;           /* sentences handed to the pipeline */
+    csp_normalizer *markdown; /* say --markdown: text is stripped on its way in */
+    int markdown_failed;
+    int allow_empty;
+    csp_code rc;             /* sticky: the first failure */
+};
+
+typedef enum { RELEASE_SENTENCES, RELEASE_IF_COMPLETE, RELEASE_ALL } release_mode;
+
+static void *consumer_main(void *arg)
+{
+    csp_speaker *s = arg;
+    s->consumer_rc = csp__pipeline_run(s->pipeline);
+    atomic_store(&s->consumer_done, 1);
+    return NULL;
+}
+
+/* The splitter's language: the voice's, else the locale's (LANG, as setlocale would). */
+static const char *splitter_language(const csp_settings *settings, char *buf, size_t size)
+{
+    const char *language = csp__voice_language(settings->voice);
+    if (language)
+        return language;
+    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) {
+            size_t n = strcspn(v, "._@");
+            if (n >= size || !strncmp(v, "C", n) || !strncmp(v, "POSIX", n))
+                break;
+            memcpy(buf, v, n);
+            buf[n] = '\0';
+            return buf;
+        }
+    }
+    return "en"; /* ICU's rules are largely language-neutral; scripts without spaces work too */
+}
+
+static void markdown_speak(void *userdata, const char *text, size_t len)
+{
+    csp_speaker *s = userdata;
+    if (csp__buf_append(&s->pending, text, len) < 0)
+        s->markdown_failed = 1;
+}
+
+static void markdown_show(void *userdata, const char *text, size_t len)
+{
+    (void)userdata, (void)text, (void)len; /* say prints nothing */
+}
+
+csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp_speaker **out)
+{
+    *out = NULL;
+    csp_code rc = csp__choose_provider(client);
+    if (rc != CSP_OK)
+        return rc;
+    csp_speaker *s = csp__calloc(1, sizeof *s);
+    if (!s)
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    s->client = client;
+    csp__buf_init(&s->pending, SIZE_MAX / 2); /* bounded by the request size: see release */
+    csp__buf_init(&s->held, 1 << 16);
+    char language[32];
+    if (!(s->splitter = csp__sentences_new(splitter_language(&client->settings, language,
+                                                               sizeof language)))) {
+        csp_speaker_free(s);
+        return csp__fail(client, CSP_ENOMEM, "out of memory");
+    }
+    if (options->markdown) {
+        static const csp_normalizer_ops ops = {markdown_show, markdown_speak, NULL};
+        if (!(s->markdown = csp__calloc(1, sizeof *s->markdown))) {
+            csp_speaker_free(s);
+            return csp__fail(client, CSP_ENOMEM, "out of memory");
+        }
+        csp__normalizer_init(s->markdown, &ops, s);
+        s->markdown->code_note = "Code block skipped.";
+    }
+    if ((rc = csp__pipeline_new(client, options, &s->pipeline)) != CSP_OK) {
+        csp_speaker_free(s);
+        return rc;
+    }
+    /* a producer faster than speech waits: twice the requests in flight, of the long size */
+    int jobs = options->jobs > 0 ? options->jobs : 3;
+    csp__pipeline_limit_waiting(s->pipeline, (size_t)jobs * 2 * CSP_PREFERRED_CHUNK_CHARS * 4);
+    if (pthread_create(&s->consumer, NULL, consumer_main, s) != 0) {
+        csp_speaker_free(s);
+        return csp__fail(client, CSP_ENOMEM, "cannot start the audio thread");
+    }
+    s->consumer_started = 1;
+    *out = s;
+    return CSP_OK;
+}
+
+static csp_code fail(csp_speaker *s, csp_code code)
+{
+    if (s->rc == CSP_OK)
+        s->rc = code;
+    return s->rc;
+}
+
+static int has_letter_or_digit(const char *text, size_t len)
+{
+    size_t n;
+    for (size_t i = 0; i < len; i += n) {
+        uint32_t cp = 0;
+        n = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
+        if (!n)
+            n = 1;
+        else if (u_isalnum((UChar32)cp))
+            return 1;
+    }
+    return 0;
+}
+
+/* One sentence (or flushed text) to the pipeline; a piece with nothing to say joins the next. */
+static csp_code emit(csp_speaker *s, const char *text, size_t len)
+{
+    size_t start = 0, end = len;
+    csp__text_trim(text, &start, &end);
+    text += start;
+    len = end - start;
+    if (len == 0)
+        return CSP_OK;
+    if (!has_letter_or_digit(text, len)) {
+        if ((s->held.len && csp__buf_append(&s->held, " ", 1) < 0) ||
+            csp__buf_append(&s->held, text, len) < 0)
+            s->held.len = 0; /* a flood of punctuation: drop it, it says nothing */
+        return CSP_OK;
+    }
+    csp_code rc;
+    if (s->held.len) {
+        if (csp__buf_append(&s->held, " ", 1) < 0 || csp__buf_append(&s->held, text, len) < 0)
+            return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+        rc = csp__pipeline_add(s->pipeline, s->held.data, s->held.len, &s->params);
+        s->held.len = 0;
+    } else {
+        rc = csp__pipeline_add(s->pipeline, text, len, &s->params);
+    }
+    if (rc != CSP_OK)
+        return fail(s, rc);
+    s->queued++;
+    return CSP_OK;
+}
+
+/* A blank line ends a paragraph: what came before it goes now. */
+static int ends_paragraph(const char *text, size_t len)
+{
+    int newlines = 0;
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                       text[len - 1] == '\n'))
+        newlines += text[--len] == '\n';
+    return newlines >= 2;
+}
+
+static csp_code release(csp_speaker *s, release_mode mode)
+{
+    size_t breaks[64];
+    int found;
+    do {
+        found = csp__sentence_breaks(s->splitter, s->pending.data ? s->pending.data : "",
+                                     s->pending.len, breaks, 64);
+        if (found < 0)
+            return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+        size_t from = 0;
+        for (int i = 0; i < found; i++) {
+            csp_code rc = emit(s, s->pending.data + from, breaks[i] - from);
+            if (rc != CSP_OK)
+                return rc;
+            from = breaks[i];
+        }
+        csp__buf_consume(&s->pending, from);
+    } while (found == 64);
+    const char *text = s->pending.data;
+    size_t len = s->pending.len;
+    if (len && (mode == RELEASE_ALL || ends_paragraph(text, len) ||
+                (mode == RELEASE_IF_COMPLETE && csp__sentence_complete(s->splitter, text, len)))) {
+        csp_code rc = emit(s, text, len);
+        s->pending.len = 0;
+        return rc;
+    }
+    /* a sentence longer than a request: send its first part, cut at a clause or a word */
+    size_t limit = (size_t)s->client->settings.max_text_length;
+    while (s->pending.len && csp__utf8_count(s->pending.data, s->pending.len) > limit) {
+        size_t start, end;
+        size_t next = csp__text_next_chunk(s->pending.data, s->pending.len, 0, limit, &start, &end);
+        csp_code rc = emit(s, s->pending.data + start, end - start);
+        if (rc != CSP_OK)
+            return rc;
+        csp__buf_consume(&s->pending, next);
+    }
+    return CSP_OK;
+}
+
+/* How many bytes at the end of data begin a UTF-8 sequence that the next piece completes. */
+static size_t incomplete_tail(const char *data, size_t len)
+{
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char c = (unsigned char)data[len - back];
+        if ((c & 0xC0) == 0x80)
+            continue; /* a continuation byte: look further back for the lead */
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        return need > back ? back : 0;
+    }
+    return 0;
+}
+
+static csp_code stopped(csp_speaker *s)
+{
+    if (s->rc != CSP_OK)
+        return s->rc;
+    if (atomic_load(&s->consumer_done))
+        return s->consumer_rc != CSP_OK ? s->consumer_rc : CSP_ECANCELED;
+    return csp__canceled(s->client) ? CSP_ECANCELED : CSP_OK;
+}
+
+csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
+{
+    csp_code rc = stopped(s);
+    if (rc != CSP_OK)
+        return rc;
+    while (len > 0) {
+        /* the carried bytes and the piece, checked together */
+        char block[4096];
+        size_t take = len < sizeof block - s->carry_len ? len : sizeof block - s->carry_len;
+        memcpy(block, s->carry, s->carry_len);
+        memcpy(block + s->carry_len, text, take);
+        size_t n = s->carry_len + take;
+        size_t tail = incomplete_tail(block, n);
+        size_t bad;
+        if (csp__text_check(block, n - tail, &bad) < 0) {
+            csp__fail(s->client, CSP_EINPUT,
+                      "the input is not valid UTF-8 text: %s at byte offset %zu",
+                      block[bad] == '\0' ? "NUL byte" : "invalid byte",
+                      s->offset + bad - s->carry_len);
+            return fail(s, CSP_EINPUT);
+        }
+        int nomem = s->markdown ? csp__normalizer_feed(s->markdown, block, n - tail) < 0 ||
+                                      s->markdown_failed
+                                : csp__buf_append(&s->pending, block, n - tail) < 0;
+        if (nomem)
+            return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+        s->offset += take;
+        memcpy(s->carry, block + n - tail, tail);
+        s->carry_len = tail;
+        text += take;
+        len -= take;
+        if ((rc = release(s, RELEASE_SENTENCES)) != CSP_OK)
+            return rc;
+    }
+    return CSP_OK;
+}
+
+csp_code csp_speaker_flush(csp_speaker *s)
+{
+    csp_code rc = stopped(s);
+    return rc != CSP_OK ? rc : release(s, RELEASE_ALL);
+}
+
+csp_code csp__speaker_idle(csp_speaker *s)
+{
+    csp_code rc = stopped(s);
+    return rc != CSP_OK ? rc : release(s, RELEASE_IF_COMPLETE);
+}
+
+csp_code csp__speaker_set_params(csp_speaker *s, const csp_voice_params *params)
+{
+    char *voice = params->voice ? csp__strdup(params->voice) : NULL;
+    char *model = params->model ? csp__strdup(params->model) : NULL;
+    if ((params->voice && !voice) || (params->model && !model)) {
+        csp__free(voice);
+        csp__free(model);
+        return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+    }
+    csp__free(s->params.voice);
+    csp__free(s->params.model);
+    s->params.voice = voice;
+    s->params.model = model;
+    s->params.speed = params->speed;
+    s->params.has_speed = params->has_speed;
+    return CSP_OK;
+}
+
+void csp__speaker_allow_empty(csp_speaker *s) { s->allow_empty = 1; }
+
+void csp__speaker_limit_backlog(csp_speaker *s, size_t bytes)
+{
+    csp__pipeline_limit_waiting(s->pipeline, bytes);
+}
+int csp__speaker_spoke(const csp_speaker *s) { return s->queued > 0; }
+
+static csp_code join_consumer(csp_speaker *s)
+{
+    if (s->consumer_started) {
+        pthread_join(s->consumer, NULL);
+        s->consumer_started = 0;
+    }
+    return s->consumer_rc;
+}
+
+csp_code csp_speaker_finish(csp_speaker *s)
+{
+    csp_code rc = stopped(s);
+    if (rc == CSP_OK && s->carry_len) {
+        csp__fail(s->client, CSP_EINPUT,
+                  "the input is not valid UTF-8 text: it ends inside a character at byte offset %zu",
+                  s->offset - s->carry_len);
+        rc = fail(s, CSP_EINPUT);
+    }
+    if (rc == CSP_OK && s->markdown &&
+        (csp__normalizer_finish(s->markdown) < 0 || s->markdown_failed))
+        rc = fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+    if (rc == CSP_OK)
+        rc = release(s, RELEASE_ALL);
+    if (rc != CSP_OK && rc != CSP_ECANCELED)
+        csp__pipeline_abort(s->pipeline, rc); /* bad input: no half-written file */
+    csp__pipeline_close(s->pipeline);
+    csp_code spoken = join_consumer(s);
+    if (rc == CSP_OK)
+        rc = spoken;
+    if (rc == CSP_OK && !s->queued && !s->allow_empty)
+        rc = csp__fail(s->client, CSP_EINPUT,
+                       "nothing to say: the input is empty, or only whitespace and invisible "
+                       "characters");
+    return fail(s, rc);
+}
+
+void csp__speaker_abort(csp_speaker *s, csp_code code)
+{
+    if (s && s->pipeline)
+        csp__pipeline_abort(s->pipeline, code);
+}
+
+void csp_speaker_cancel(csp_speaker *s) { csp__speaker_abort(s, CSP_ECANCELED); }
+
+void csp_speaker_free(csp_speaker *s)
+{
+    if (!s)
+        return;
+    if (s->consumer_started) {
+        csp__pipeline_abort(s->pipeline, s->rc != CSP_OK ? s->rc : CSP_ECANCELED);
+        csp__pipeline_close(s->pipeline);
+        join_consumer(s);
+    }
+    csp__pipeline_free(s->pipeline);
+    csp__sentences_free(s->splitter);
+    if (s->markdown)
+        csp__normalizer_free(s->markdown);
+    csp__free(s->markdown);
+    csp__buf_free(&s->pending);
+    csp__buf_free(&s->held);
+    csp__free(s->params.voice);
+    csp__free(s->params.model);
+    csp__free(s);
+}

@@ -1,0 +1,29 @@
+/*
+ * speaker.h: the one text path for every input. Text arrives in pieces of
+ * any size (a piece may end inside a UTF-8 sequence or a word); whole
+ * sentences go on to the pipeline as soon as they are known to be whole,
+ * where waiting ones are merged into requests. say (arguments, files,
+ * pipes), --lines and ask all feed a speaker (csp_speaker_* in
+ * clawspeak.h); these are the library's internal extras.
+ */
+#ifndef CSP_SPEAKER_H
+#define CSP_SPEAKER_H
+#include "clawspeak.h"
+#include "speech.h"
+
+/* The voice for text written from now on (a reply's [[tts:...]] directive). */
+csp_code csp__speaker_set_params(csp_speaker *speaker, const csp_voice_params *params);
+/*
+ * The producer has nothing more to give right now (a read would block):
+ * a sentence that ends with a sentence mark and a space goes at once.
+ */
+csp_code csp__speaker_idle(csp_speaker *speaker);
+/* Stop from any thread with code (its message already recorded); nothing is committed. */
+void csp__speaker_abort(csp_speaker *speaker, csp_code code);
+/* Backpressure: writes wait while this many bytes wait for a request (1: none may wait). */
+void csp__speaker_limit_backlog(csp_speaker *speaker, size_t bytes);
+/* Finishing with nothing spoken is fine (an agent reply that is not spoken). */
+void csp__speaker_allow_empty(csp_speaker *speaker);
+/* True once nothing was ever queued (for "nothing to say"). */
+int csp__speaker_spoke(const csp_speaker *speaker);
+#endif
