@@ -14,6 +14,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * The kernel's fs.protected_symlinks rule, applied because we follow links
+ * ourselves: in a sticky, world-writable directory (/tmp), a link is only
+ * followed when it belongs to us or to the directory's owner. Otherwise
+ * another user could point our output at any file we may write.
+ */
+static int may_follow(const char *link, const struct stat *link_st)
+{
+    char *dir = csp__strdup(link);
+    if (!dir)
+        return 0;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    struct stat dir_st;
+    int ok = stat(dir, &dir_st) != 0 || !(dir_st.st_mode & S_ISVTX) ||
+             !(dir_st.st_mode & S_IWOTH) || link_st->st_uid == geteuid() ||
+             link_st->st_uid == dir_st.st_uid;
+    csp__free(dir);
+    return ok;
+}
+
 char *csp__resolve_links(const char *path)
 {
     char *current = csp__strdup(path);
@@ -22,6 +48,11 @@ char *csp__resolve_links(const char *path)
         struct stat st;
         if (lstat(current, &st) != 0 || !S_ISLNK(st.st_mode))
             return current;
+        if (!may_follow(current, &st)) {
+            csp__free(current);
+            errno = EACCES;
+            return NULL;
+        }
         char target[PATH_MAX];
         ssize_t n = readlink(current, target, sizeof target - 1);
         if (n < 0)
@@ -48,15 +79,18 @@ int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, con
     f->fd = -1;
     f->cleanup_slot = -1;
     *step = "resolve the path";
-    if (!(f->target = csp__resolve_links(path)))
+    if (!(f->target = csp__resolve_links(path))) {
+        if (errno == EACCES)
+            *step = "follow a link that another user owns in a shared directory";
         return errno;
+    }
     struct stat st;
     if (stat(f->target, &st) == 0) {
         *step = "replace it";
         if (faccessat(AT_FDCWD, f->target, W_OK, AT_EACCESS) != 0)
             return errno;
         f->existed = 1;
-        f->mode = st.st_mode & 07777;
+        f->mode = st.st_mode & 0777; /* never carry set-user-ID or set-group-ID onto audio */
         f->uid = st.st_uid;
         f->gid = st.st_gid;
     } else {
@@ -66,6 +100,8 @@ int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, con
     }
     *step = "write here";
     const char *slash = strrchr(f->target, '/');
+    if (strlen(slash ? slash + 1 : f->target) > NAME_MAX)
+        return ENAMETOOLONG; /* found now, not at the rename after every request */
     f->tmp_path = slash ? csp__printf("%.*s.clawspeak-XXXXXX", (int)(slash - f->target + 1),
                                       f->target)
                         : csp__strdup(".clawspeak-XXXXXX");

@@ -37,7 +37,7 @@ static size_t secret_run(const char *text, size_t len, size_t at, const csp_secr
         if (!key)
             continue;
         size_t key_len = strlen(key);
-        if (key_len < CSP_SECRET_MIN_RUN)
+        if (key_len < 4)
             continue; /* not a real key: masking it would eat ordinary words */
         for (size_t j = 0; j < key_len; j++) {
             if (key[j] != text[at])
@@ -64,7 +64,7 @@ void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
     while (i < len) {
         const char *key = NULL;
         size_t run = secret_run(text, len, i, secrets, &key);
-        if (run >= CSP_SECRET_MIN_RUN) {
+        if (run >= CSP_SECRET_MIN_RUN || (key && run == strlen(key) && run >= 4)) {
             char masked[CSP_REDACTED_MAX];
             csp__redact_key(key, masked);
             size_t m = strlen(masked);
@@ -78,8 +78,12 @@ void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
         unsigned char c = (unsigned char)text[i];
         uint32_t cp = c;
         size_t n = c < 0x80 ? 1 : csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
-        /* C0, DEL, C1, and bytes that are not UTF-8: never copied as they are */
-        int control = n == 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0);
+        /* C0, DEL, C1, bytes that are not UTF-8, and the invisible marks that reorder or
+           break lines (bidi overrides, U+2028): never copied as they are */
+        int control = n == 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0) ||
+                      (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+                      cp == 0x2028 || cp == 0x2029 || cp == 0x200E || cp == 0x200F ||
+                      cp == 0x061C;
         if (n == 0)
             n = 1;
         if (control && keep_newlines && (c == '\n' || c == '\t'))

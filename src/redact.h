@@ -3,7 +3,8 @@
  * printable text. A key prints as "sk-or-...1234" at most. Any run of 8 or
  * more characters that appears inside a key is masked too, so a key cut by
  * a buffer, shifted by a character or split across stream pieces never
- * shows. Masking happens on the whole text, before anything is cut.
+ * shows; a short key (4-7 characters) is masked where it appears whole.
+ * Masking happens on the whole text, before anything is cut.
  */
 #ifndef CSP_REDACT_H
 #define CSP_REDACT_H
@@ -23,7 +24,8 @@ void csp__redact_key(const char *key, char out[CSP_REDACTED_MAX]);
 /*
  * Copy text into out (size bytes, always terminated), masking secrets
  * first and cutting after, never inside a UTF-8 sequence. Control
- * characters (C0, DEL, C1) and bytes that are not UTF-8 become '?', except
+ * characters (C0, DEL, C1), bidirectional overrides, line and paragraph
+ * separators, and bytes that are not UTF-8 become '?', except
  * '\n' and '\t' when keep_newlines is set: server bytes never reach a
  * terminal as escapes.
  */

@@ -455,6 +455,25 @@ out:
     csp__buf_free(&shown);
 }
 
+/* Every displayed value, masked against every key: a key can hide in a base URL or an arg. */
+static void redact_shown(resolver *r)
+{
+    csp_secrets secrets;
+    csp__settings_secrets(r->out, &secrets);
+    for (size_t i = 0; i < r->out->shown_count && r->rc == CSP_OK; i++) {
+        csp_setting *slot = &r->out->shown[i];
+        size_t size = strlen(slot->value) * 2 + CSP_REDACTED_MAX;
+        char *clean = csp__malloc(size);
+        if (!clean) {
+            r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+            return;
+        }
+        csp__redact_text(slot->value, strlen(slot->value), &secrets, 0, clean, size);
+        csp__free(slot->value);
+        slot->value = clean;
+    }
+}
+
 csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_settings *out)
 {
     resolver r = {client, cfg, out, CSP_OK};
@@ -480,7 +499,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     if (r.rc == CSP_OK)
         out->provider_explicit = strcmp(out->shown[out->shown_count - 1].source, "default") != 0;
     check_enum(&r, "provider", out->provider ? out->provider : "", providers,
-               "openrouter or tts-local-cli");
+               "openrouter, local or tts-local-cli");
 
     const char *model_alias[] = {"providers.openrouter.model", "providers.openrouter.modelId"};
     resolve_string(&r, "model", model_alias, 2, CSP_DEFAULT_MODEL, &out->model);
@@ -548,6 +567,8 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     csp__free(chat_key_source);
     resolve_openai_key(&r);
     resolve_local(&r);
+    if (r.rc == CSP_OK)
+        redact_shown(&r);
     return r.rc;
 }
 

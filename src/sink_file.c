@@ -284,6 +284,20 @@ static int can_seek(int fd, off_t *start)
 /* Open a device or FIFO for writing. A FIFO waits for its reader; Ctrl-C ends the wait. */
 static csp_code open_direct(csp_client *client, file_sink *s, const char *path)
 {
+    /* a FIFO with no reader would block in silence: say what we wait for */
+    int probe = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (probe >= 0) {
+        int flags = fcntl(probe, F_GETFL);
+        if (flags >= 0 && fcntl(probe, F_SETFL, flags & ~O_NONBLOCK) == 0) {
+            s->fd = probe;
+            s->own_fd = 1;
+            return CSP_OK;
+        }
+        close(probe);
+    } else if (errno == ENXIO) {
+        csp__log(client, CSP_LOG_WARN, "%s is a FIFO with no reader yet; waiting for one "
+                 "(Ctrl-C to stop)", path);
+    }
     for (;;) {
         s->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (s->fd >= 0)
@@ -298,11 +312,38 @@ static csp_code open_direct(csp_client *client, file_sink *s, const char *path)
     return CSP_OK;
 }
 
+/*
+ * A name for a descriptor this process already has (/dev/stdout, /dev/fd/1,
+ * /proc/self/fd/1): write to that descriptor as "-" does, at its offset,
+ * never replace the file behind it. Returns the descriptor or -1.
+ */
+static int inherited_fd(const char *path)
+{
+    static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
+    if (!strcmp(path, "/dev/stdout"))
+        return STDOUT_FILENO;
+    if (!strcmp(path, "/dev/stderr"))
+        return STDERR_FILENO;
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (!strncmp(path, prefixes[i], n) && path[n]) {
+            char *end;
+            long fd = strtol(path + n, &end, 10);
+            if (!*end && fd >= 0 && fd < 1024 && fcntl((int)fd, F_GETFD) != -1)
+                return (int)fd;
+        }
+    }
+    return -1;
+}
+
 csp_code csp__sink_file_new(csp_client *client, const char *path, const char *format,
                             csp_sink **out)
 {
     *out = NULL;
-    int to_stdout = strcmp(path, "-") == 0;
+    if (!*path)
+        return csp__fail(client, CSP_EUSAGE, "the output path is empty; give -o FILE or -o -");
+    int inherited = inherited_fd(path);
+    int to_stdout = strcmp(path, "-") == 0 || inherited >= 0;
     struct stat st;
     int exists = !to_stdout && stat(path, &st) == 0;
     int direct = exists && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode));
@@ -330,11 +371,12 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
         return csp__fail(client, CSP_EUSAGE,
                          "unknown output format '%s' (use --format wav, flac, ogg, opus, mp3 or raw)",
                          name);
-    if (to_stdout && isatty(STDOUT_FILENO))
+    int fd_out = inherited >= 0 ? inherited : STDOUT_FILENO;
+    if (to_stdout && isatty(fd_out))
         return csp__fail(client, CSP_EUSAGE,
                          "refusing to write audio to a terminal; redirect standard output or use -o FILE");
     file_sink *s = csp__calloc(1, sizeof *s);
-    if (!s || !(s->name = csp__strdup(to_stdout ? "standard output" : path))) {
+    if (!s || !(s->name = csp__strdup(!strcmp(path, "-") ? "standard output" : path))) {
         csp__free(s);
         return csp__fail(client, CSP_ENOMEM, "out of memory");
     }
@@ -345,7 +387,7 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
     s->fd = -1;
     csp_code rc = CSP_OK;
     if (to_stdout) {
-        s->fd = STDOUT_FILENO;
+        s->fd = fd_out;
         s->seekable = can_seek(s->fd, &s->start);
     } else if (direct) {
         rc = open_direct(client, s, path);

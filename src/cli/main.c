@@ -93,12 +93,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "clawspeak: %s\n", args.error);
         return CLI_EXIT_USAGE;
     }
-    if (args.version) {
-        printf("clawspeak %s\n", csp_version());
-        return CLI_EXIT_OK;
-    }
-    if (args.help) {
-        cli_print_help(args.command);
+    if (args.version || args.help) {
+        if (args.version)
+            printf("clawspeak %s\n", csp_version());
+        else
+            cli_print_help(args.command);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "clawspeak: cannot write to standard output\n");
+            return CLI_EXIT_OUTPUT;
+        }
         return CLI_EXIT_OK;
     }
     if (stdout_was_closed && args.output && strcmp(args.output, "-") == 0) {

@@ -190,7 +190,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
             const cli_option *o = find_long(a + 2, len);
             if (!o)
-                return usage_error(args, "unknown option '%s' (see --help)", a);
+                return usage_error(args, "unknown option '%s' (see --help; to say text that "
+                                         "starts with '-', put it after --)", a);
             const char *value = NULL;
             if (o->arg) {
                 if (eq)
@@ -208,8 +209,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             for (char *c = a + 1; *c; c++) {
                 const cli_option *o = find_short(*c);
                 if (!o) {
-                    char opt[3] = {'-', *c, '\0'};
-                    return usage_error(args, "unknown option '%s' (see --help)", opt);
+                    snprintf(args->error, sizeof args->error,
+                             "unknown option '-%c'%s%s%s (see --help; to say text that starts "
+                             "with '-', put it after --)", *c, c == a + 1 && !c[1] ? "" : " in '",
+                             c == a + 1 && !c[1] ? "" : a, c == a + 1 && !c[1] ? "" : "'");
+                    return CSP_EUSAGE;
                 }
                 const char *value = NULL;
                 if (o->arg) {

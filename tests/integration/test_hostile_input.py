@@ -530,6 +530,81 @@ class Environment(MockTestCase):
         self.assertLess(rss, 120_000, "memory stays flat (kB)")
 
 
+class FreshEyes(MockTestCase):
+    """What a fresh-clone review found after the first round of fixes."""
+
+    def test_dev_stdout_is_the_descriptor_not_the_file_behind_it(self):
+        out = os.path.join(self.home, "log.bin")
+        with open(out, "w") as f:
+            f.write("PREV\n")
+        with open(out, "ab") as f:
+            p = subprocess.run(WRAPPER + [BIN, "say", "-q", "--format", "wav", "-o", "/dev/stdout", TEXT],
+                               stdout=f, stderr=subprocess.PIPE, env=self.env(), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out, "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"PREV\nRIFF"), data[:12])
+        p = subprocess.run(["sh", "-c", 'echo HEADER; "$@"; echo TRAILER', "sh"] + WRAPPER +
+                           [BIN, "say", "-q", "--format", "wav", "-o", "/proc/self/fd/1", TEXT],
+                           capture_output=True, env=self.env(), timeout=60)
+        self.assertTrue(p.stdout.startswith(b"HEADER\nRIFF") and p.stdout.endswith(b"TRAILER\n"))
+
+    @unittest.skipUnless(as_root(), "needs root to own a link as another user")
+    def test_another_users_link_in_a_sticky_directory_is_not_followed(self):
+        shared = os.path.join(self.home, "shared")
+        os.makedirs(shared)
+        os.chmod(shared, 0o1777)
+        victim = os.path.join(self.home, "victim.wav")
+        with open(victim, "w") as f:
+            f.write("precious")
+        link = os.path.join(shared, "out.wav")
+        os.symlink(victim, link)
+        os.lchown(link, 65534, 65534)
+        code, _, err = run(["say", "-q", "-o", link, TEXT], self.env())
+        self.assertEqual(code, 8, err)
+        self.assertIn("another user", err)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+        self.assertEqual(self.mock.requests(), [])
+
+    def test_setuid_bits_are_not_carried_over(self):
+        target = os.path.join(self.home, "suid.wav")
+        with open(target, "w") as f:
+            f.write("x")
+        os.chmod(target, 0o4755)
+        code, _, err = run(["say", "-q", "-o", target, TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o755)
+
+    def test_name_too_long_is_refused_before_any_request(self):
+        code, _, err = run(["say", "-q", "-o", os.path.join(self.home, "a" * 256 + ".wav"), TEXT],
+                           self.env())
+        self.assertEqual(code, 8, err)
+        self.assertIn("too long", err)
+        self.assertEqual(self.mock.requests(), [])
+        code, _, err = run(["say", "-q", "-o", "", TEXT], self.env())
+        self.assertEqual(code, 2, err)
+        self.assertIn("empty", err)
+
+    def test_key_inside_a_base_url_is_masked_in_config(self):
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: 'http://%s@127.0.0.1:%d/api/v1?k=%s'}}}}"
+                          % (KEY, KEY, self.mock.port, KEY))
+        code, out, err = run(["config", "--json"], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(key_runs(out + err.encode()), [])
+
+    def test_short_keys_and_bidi_marks(self):
+        short = "sk12345"
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}" % (short, self.mock.url))
+        self.mock.script({"path": "speech", "status": 400,
+                          "error_message": "key " + short + " \u202eevil\u202c \u2028next"})
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), TEXT], self.env())
+        self.assertEqual(code, 5, err)
+        self.assertNotIn(short, err)
+        for mark in ("\u202e", "\u202c", "\u2028"):
+            self.assertNotIn(mark, err)
+
+
 class ConfigScale(CliTestCase):
     """Finding 7: 100k keys parse in well under a second (the benchmark prints the figure)."""
 

@@ -27,6 +27,8 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -52,7 +54,8 @@ def synthesize(text):
     with LOCK:
         if key in AUDIO_CACHE:
             return AUDIO_CACHE[key]
-    base = os.path.join(AUDIO_DIR, key)
+    # a name per call: two requests with the same text at once must not share files
+    base = os.path.join(AUDIO_DIR, "%s-%d" % (key, threading.get_ident()))
     subprocess.run(["espeak-ng", "-w", base + ".raw.wav", "--", text], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run(["sox", base + ".raw.wav", "-r", str(RATE), "-c", "1", "-b", "16",
@@ -63,6 +66,8 @@ def synthesize(text):
         pcm = w.readframes(frames)
     with open(base + ".mp3", "rb") as f:
         mp3 = f.read()
+    for ext in (".raw.wav", ".wav", ".mp3"):
+        os.unlink(base + ext)
     result = (mp3, pcm, frames)
     with LOCK:
         AUDIO_CACHE[key] = result
@@ -361,10 +366,13 @@ def main():
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))
     os.replace(tmp, args.port_file)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        shutil.rmtree(AUDIO_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":
