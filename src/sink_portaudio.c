@@ -1,7 +1,10 @@
 /*
  * sink_portaudio.c: playback with PortAudio's blocking write API. Writes go
  * in small blocks so a cancel (Ctrl-C) is noticed within a few milliseconds,
- * and abort drops what is queued instead of playing it out.
+ * and abort drops what is queued instead of playing it out. The stream
+ * starts only once one device latency of audio is queued: started empty, a
+ * device plays silence (an underrun) whenever the next decoded frames are a
+ * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
 #include "client.h"
@@ -9,6 +12,7 @@
 
 #include <fcntl.h>
 #include <portaudio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +22,9 @@ typedef struct pa_sink {
     PaDeviceIndex device;
     PaStream *stream;
     int initialized;
+    int started;
+    int16_t *prefill; /* audio held until the stream starts */
+    size_t prefill_frames, prefill_cap;
 } pa_sink;
 
 /* ALSA prints probe noise on stderr while PortAudio scans devices; hide it. */
@@ -74,8 +81,14 @@ static csp_code pa_open(csp_sink *sink, long rate, int channels)
     out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultHighOutputLatency;
     PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
-    if (err == paNoError)
-        err = Pa_StartStream(s->stream);
+    if (err == paNoError) {
+        s->prefill_cap = (size_t)((double)rate * out.suggestedLatency) + 1;
+        if (!(s->prefill = csp__malloc(s->prefill_cap * (size_t)channels * sizeof(int16_t)))) {
+            Pa_CloseStream(s->stream);
+            s->stream = NULL;
+            return csp__fail(sink->client, CSP_ENOMEM, "out of memory");
+        }
+    }
     if (err != paNoError) {
         s->stream = NULL;
         return csp__fail(sink->client, CSP_EAUDIO,
@@ -85,7 +98,43 @@ static csp_code pa_open(csp_sink *sink, long rate, int channels)
     return CSP_OK;
 }
 
+static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames);
+
+/* Start the stream with what was held back. */
+static csp_code start(pa_sink *s)
+{
+    s->started = 1;
+    PaError err = Pa_StartStream(s->stream);
+    if (err != paNoError)
+        return csp__fail(s->base.client, CSP_EAUDIO, "cannot start playback: %s; save to a file "
+                         "instead with -o FILE", Pa_GetErrorText(err));
+    csp_code rc = play(&s->base, s->prefill, s->prefill_frames);
+    s->prefill_frames = 0;
+    return rc;
+}
+
 static csp_code pa_write(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    pa_sink *s = (pa_sink *)sink;
+    if (!s->started) {
+        size_t take = s->prefill_cap - s->prefill_frames;
+        if (take > frames)
+            take = frames;
+        memcpy(s->prefill + s->prefill_frames * (size_t)sink->channels, samples,
+               take * (size_t)sink->channels * sizeof(int16_t));
+        s->prefill_frames += take;
+        samples += take * (size_t)sink->channels;
+        frames -= take;
+        if (s->prefill_frames < s->prefill_cap)
+            return CSP_OK;
+        csp_code rc = start(s);
+        if (rc != CSP_OK)
+            return rc;
+    }
+    return play(sink, samples, frames);
+}
+
+static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     pa_sink *s = (pa_sink *)sink;
     size_t block = (size_t)(sink->rate / 50); /* 20 ms: Ctrl-C stays instant */
@@ -107,16 +156,20 @@ static csp_code pa_finish(csp_sink *sink, int commit)
 {
     pa_sink *s = (pa_sink *)sink;
     csp_code rc = CSP_OK;
+    if (s->stream && commit && !s->started && !csp__canceled(sink->client))
+        rc = start(s); /* shorter than one latency: play it now */
     if (s->stream) {
         /* Stop plays out what is queued; Abort drops it at once */
         PaError err = commit && !csp__canceled(sink->client) ? Pa_StopStream(s->stream)
                                                              : Pa_AbortStream(s->stream);
-        if (err != paNoError && commit)
+        if (err != paNoError && commit && rc == CSP_OK && s->started)
             rc = csp__fail(sink->client, CSP_EAUDIO, "audio playback failed: %s",
                            Pa_GetErrorText(err));
         Pa_CloseStream(s->stream);
         s->stream = NULL;
     }
+    csp__free(s->prefill);
+    s->prefill = NULL;
     return rc;
 }
 
