@@ -115,7 +115,9 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
             rc = CSP_ECANCELED;
             break;
         }
-        int ready = wait_readable(fd, 50);
+        /* right after a read, look without waiting: "nothing more right now" must be
+           noticed at once, or every pause costs the sentence before it a poll period */
+        int ready = wait_readable(fd, idle_told ? 50 : 0);
         if (ready < 0) {
             rc = csp__fail(client, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
             break;

@@ -141,7 +141,7 @@ def bench_decode_cpu(mock, e):
 
 def bench_ask_first_audio(mock, e):
     print("ask: time to first audio, 40-word reply at 50 ms a token:")
-    reply = ("The first sentence is short and done. " + " ".join("word%d" % i for i in range(28))
+    reply = ("The first sentence is short and done. Then " + " ".join("word%d" % i for i in range(27))
              + " and then the reply ends.")
     mock.script({"path": "chat", "reply": reply, "token_ms": 50})
     subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", reply], env=e.env)  # warm
@@ -188,7 +188,82 @@ def bench_config_scale(mock, e):
     report("(400k - empty) / (100k - empty): linear is ~4", (big - empty) / max(small - empty, 1), 6, "x")
 
 
-BENCHES = {"config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
+def bench_slow_producer(mock, e):
+    """Issue 10: a producer that writes its first sentence at once and the rest 4 s later."""
+    print("slow producer (first sentence at once, the rest after 4 s), server first byte 200 ms:")
+    first = "The agent has started working on your request. "
+    rest = paragraph(300)
+    mock.script({"path": "speech", "first_byte_delay_ms": 200})
+    subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", first], env=e.env)  # warm
+
+    def measure(cmd, shell=False):
+        start = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=e.env, shell=shell)
+        p.stdin.write(first.encode())
+        p.stdin.flush()
+        got = {}
+
+        def reader():
+            p.stdout.read(1)
+            got["t"] = (time.monotonic() - start) * 1000
+            p.stdout.read()
+        import threading
+        t = threading.Thread(target=reader)
+        t.start()
+        time.sleep(4)
+        p.stdin.write(rest.encode())
+        p.stdin.close()
+        t.join(60)
+        p.wait()
+        return got.get("t", float("inf"))
+
+    ours = min(measure([BIN, "say", "-q", "-o", "-", "--format", "raw"]) for _ in range(3))
+    # curl needs the whole body before it can send: the text must end first
+    base = measure("python3 -c 'import json,sys; print(json.dumps({\"model\": \"m\", \"voice\": \"v\", "
+                   "\"response_format\": \"mp3\", \"input\": sys.stdin.read()}))' | curl -sN -X POST "
+                   "-H 'Content-Type: application/json' --data-binary @- %s/audio/speech | mpg123 -q -s -"
+                   % mock.url, shell=True)
+    print("  clawspeak: first audio %.0f ms   curl | mpg123 on the whole text: %.0f ms" % (ours, base))
+    report("first audio minus (first sentence at 0 ms + 200 ms server delay)", ours - 200, 50, " ms")
+    report("clawspeak / (curl | mpg123)", ours / base, 0.2, "x")
+
+
+def bench_stream_memory(mock, e):
+    """Issue 10: peak RSS does not grow with the input (canned audio: no synthesis cost)."""
+    print("peak memory, text to FLAC through a pipe, mock in canned-audio mode:")
+    mock.script({"path": "speech", "canned": True})
+    sentence = "This is one sentence of a very long book that streams through clawspeak. "
+    results = {}
+    for mb in (0.5, 5, 50):
+        path = os.path.join(e.home, "book-%s.txt" % mb)
+        with open(path, "w") as f:
+            f.write(sentence * int(mb * 1e6 / len(sentence)))
+        start = time.monotonic()
+        results[mb] = peak_rss_mib([BIN, "say", "-q", "-f", path, "-o", os.path.join(e.home, "s.flac")], e.env)
+        print("  %5.1f MB: %.1f MiB peak RSS, %.0f s" % (mb, results[mb], time.monotonic() - start))
+        os.unlink(path)
+    # 50 MB on a pipe, interrupted after a few seconds
+    path = os.path.join(e.home, "book-pipe.txt")
+    with open(path, "w") as f:
+        f.write(sentence * int(50e6 / len(sentence)))
+    p = subprocess.Popen("exec /usr/bin/time -f %%M %s say -q -o %s < %s"
+                         % (BIN, os.path.join(e.home, "i.flac"), path), shell=True, env=e.env,
+                         stderr=subprocess.PIPE)
+    time.sleep(5)
+    subprocess.run(["pkill", "-INT", "-f", "say -q -o %s" % os.path.join(e.home, "i.flac")])
+    _, err = p.communicate(timeout=60)
+    os.unlink(path)
+    interrupted = int(err.decode().strip().splitlines()[-1]) / 1024.0
+    print("  50 MB on a pipe, interrupted after 5 s: %.1f MiB peak RSS" % interrupted)
+    for mb in (0.5, 5, 50):
+        report("%.1f MB peak RSS" % mb, results[mb], 25, " MiB")
+    report("50 MB piped, interrupted, peak RSS", interrupted, 25, " MiB")
+    report("50 MB / 0.5 MB peak RSS", results[50] / results[0.5], 1.2, "x")
+
+
+BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
+           "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio}
 
 
