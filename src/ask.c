@@ -223,13 +223,13 @@ static void stream_chat(ask_state *a)
         set_error(a, CSP_ENOMEM, "out of memory");
         goto out;
     }
-    csp__log(a->client, CSP_LOG_INFO, "POST %s (model %s)", url, s->chat_model_id);
+    csp__log(&a->client->report, CSP_LOG_INFO, "POST %s (model %s)", url, s->chat_model_id);
     csp_http_request req = {.method = "POST", .url = url, .bearer = s->chat_api_key,
                             .body = body, .body_len = strlen(body),
                             .attribution = s->chat_base_is_openrouter,
                             .accept = "text/event-stream", .timeout_ms = s->timeout_ms,
                             .on_response = on_response, .userdata = a, .stop = &a->stop};
-    csp_code rc = csp__http_stream(a->client, &req, on_data, &r);
+    csp_code rc = csp__http_stream(&a->client->report, &req, on_data, &r);
     if (rc != CSP_OK) {
         set_error(a, rc, rc == CSP_ECANCELED ? "interrupted" : r.detail);
     } else if (a->rc != CSP_OK) {
@@ -295,13 +295,13 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
     if (reply)
         *reply = NULL;
     if (!client->loaded) {
-        rc = csp__fail(client, CSP_EUSAGE, "csp_client_load() was not called");
+        rc = csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
         goto out;
     }
     if (!s->chat_model_id) {
         const csp_setting *shown = csp__settings_find(s, "chat_model");
         int from_flag = shown && shown->source[0] == '-';
-        rc = csp__fail(client, from_flag ? CSP_EUSAGE : CSP_ECONFIG,
+        rc = csp__fail(&client->report, from_flag ? CSP_EUSAGE : CSP_ECONFIG,
                        "model ref '%s' is not an OpenRouter model; clawspeak speaks OpenRouter "
                        "only (use openrouter/auto or openrouter/<provider>/<model>)",
                        s->chat_model);
@@ -328,9 +328,9 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
     }
     /* the model's failure explains more than the speech's */
     if (a.rc != CSP_OK)
-        rc = csp__fail(client, a.rc, "%s", a.error);
+        rc = csp__fail(&client->report, a.rc, "%s", a.error);
     if (reply && rc == CSP_OK && !(*reply = csp__buf_steal(&a.reply)))
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
 out:
     csp_speaker_free(a.speaker);
     csp__normalizer_free(&a.norm);

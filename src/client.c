@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "sink.h"
 
 #include <string.h>
 
@@ -36,8 +37,10 @@ csp_client *csp_client_new(void)
     cJSON_Hooks hooks = {cjson_malloc, cjson_free};
     cJSON_InitHooks(&hooks);
     csp_client *client = csp__calloc(1, sizeof *client);
-    if (client)
-        client->log_max = CSP_LOG_WARN;
+    if (client) {
+        client->report.log_max = CSP_LOG_WARN;
+        client->report.settings = &client->settings;
+    }
     return client;
 }
 
@@ -45,9 +48,9 @@ void csp_client_free(csp_client *client)
 {
     if (!client)
         return;
-    for (size_t i = 0; i < client->override_count; i++) {
-        csp__free(client->overrides[i].name);
-        csp__free(client->overrides[i].value);
+    for (size_t i = 0; i < client->overrides.count; i++) {
+        csp__free(client->overrides.items[i].name);
+        csp__free(client->overrides.items[i].value);
     }
     csp__settings_free(&client->settings);
     csp__free(client);
@@ -56,9 +59,9 @@ void csp_client_free(csp_client *client)
 void csp_client_set_log(csp_client *client, csp_log_fn fn, csp_log_level max_level,
                         void *userdata)
 {
-    client->log_fn = fn;
-    client->log_max = max_level;
-    client->log_userdata = userdata;
+    client->report.log_fn = fn;
+    client->report.log_max = max_level;
+    client->report.log_userdata = userdata;
 }
 
 csp_code csp_client_override(csp_client *client, const char *name, const char *value)
@@ -70,18 +73,18 @@ csp_code csp_client_override(csp_client *client, const char *name, const char *v
     while (*k && strcmp(*k, name) != 0)
         k++;
     if (!*k)
-        return csp__fail(client, CSP_EUSAGE, "unknown setting '%s'", name);
-    if (client->override_count >= CSP_MAX_OVERRIDES)
-        return csp__fail(client, CSP_EUSAGE, "too many overrides");
+        return csp__fail(&client->report, CSP_EUSAGE, "unknown setting '%s'", name);
+    if (client->overrides.count >= CSP_MAX_OVERRIDES)
+        return csp__fail(&client->report, CSP_EUSAGE, "too many overrides");
     char *n = csp__strdup(name), *v = csp__strdup(value);
     if (!n || !v) {
         csp__free(n);
         csp__free(v);
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     }
-    client->overrides[client->override_count].name = n;
-    client->overrides[client->override_count].value = v;
-    client->override_count++;
+    client->overrides.items[client->overrides.count].name = n;
+    client->overrides.items[client->overrides.count].value = v;
+    client->overrides.count++;
     return CSP_OK;
 }
 
@@ -90,41 +93,46 @@ csp_code csp_client_load(csp_client *client, const char *config_path)
     csp_config cfg;
     csp__settings_free(&client->settings);
     client->loaded = 0;
-    client->error[0] = '\0';
-    csp_code rc = csp__config_load(client, config_path, &cfg);
+    client->report.error[0] = '\0';
+    csp_code rc = csp__config_load(&client->report, config_path, &cfg);
     if (rc == CSP_OK)
-        rc = csp__settings_resolve(client, &cfg, &client->settings);
+        rc = csp__settings_resolve(&client->report, &client->overrides, &cfg, &client->settings);
     if (rc == CSP_OK) {
         client->loaded = 1;
         if (cfg.others_can_read && csp__config_holds_key(&cfg))
-            csp__log(client, CSP_LOG_WARN,
+            csp__log(&client->report, CSP_LOG_WARN,
                      "%s holds an API key and other users can read it; run: chmod 600 %s",
                      cfg.path, cfg.path);
     } else {
         csp__settings_free(&client->settings);
     }
     csp__config_free(&cfg);
-    if (rc == CSP_OK && csp__canceled(client)) {
+    if (rc == CSP_OK && csp__canceled(&client->report)) {
         /* a signal while a large config was read: stop here, not after the whole run */
         csp__settings_free(&client->settings);
         client->loaded = 0;
-        rc = csp__fail(client, CSP_ECANCELED, "interrupted");
+        rc = csp__fail(&client->report, CSP_ECANCELED, "interrupted");
     }
     return rc;
 }
 
-const char *csp_client_error(const csp_client *client) { return client ? client->error : ""; }
+csp_code csp_list_devices(csp_client *client, char **out)
+{
+    return csp__sink_list_devices(&client->report, out);
+}
+
+const char *csp_client_error(const csp_client *client) { return client ? client->report.error : ""; }
 
 void csp_client_cancel(csp_client *client)
 {
     if (client)
-        atomic_store(&client->canceled, 1);
+        atomic_store(&client->report.canceled, 1);
 }
 
 void csp_client_clear_cancel(csp_client *client)
 {
     if (client)
-        atomic_store(&client->canceled, 0);
+        atomic_store(&client->report.canceled, 0);
 }
 
 size_t csp_setting_count(const csp_client *client) { return client->settings.shown_count; }

@@ -7,7 +7,7 @@
 #include "config.h"
 
 #include "alloc.h"
-#include "client.h"
+#include "report.h"
 #include "json5.h"
 
 #include <errno.h>
@@ -145,7 +145,7 @@ static int is_var_start(char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }
 static int is_var_char(char c) { return is_var_start(c) || (c >= '0' && c <= '9'); }
 
 typedef struct subst_ctx {
-    csp_client *client;
+    csp_report *report;
     csp_config *cfg;
     int use_inline; /* the inline env block itself is substituted from the process env only */
     csp_code rc;
@@ -183,7 +183,7 @@ static char *substitute(subst_ctx *ctx, const char *in, const char *where, int *
                             goto nomem;
                     } else {
                         *unresolved = 1;
-                        csp__log(ctx->client, CSP_LOG_WARN,
+                        csp__log(ctx->report, CSP_LOG_WARN,
                                  "config %s: ${%s} is not set; the value is left unresolved", where,
                                  var);
                         if (csp__buf_append(&out, p, n + 3) < 0)
@@ -252,34 +252,34 @@ static void walk(subst_ctx *ctx, cJSON *node, const char *where, const cJSON *sk
     }
 }
 
-csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_config *cfg)
+csp_code csp__config_load(csp_report *report, const char *explicit_path, csp_config *cfg)
 {
     csp_code rc = CSP_OK;
     char *text = NULL;
     size_t len = 0;
     memset(cfg, 0, sizeof *cfg);
     if (csp__config_find(explicit_path, &cfg->path, &cfg->path_source) < 0)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
     if (!cfg->path) {
         cfg->path = csp__strdup("(no config: HOME is unset and the user has no home directory)");
         cfg->root = cJSON_CreateObject();
-        return cfg->path && cfg->root ? CSP_OK : csp__fail(client, CSP_ENOMEM, "out of memory");
+        return cfg->path && cfg->root ? CSP_OK : csp__fail(report, CSP_ENOMEM, "out of memory");
     }
     int err = csp__read_file(cfg->path, CSP_CONFIG_MAX_BYTES, &text, &len);
     if (err == ENOENT) {
         /* no file means defaults, as in OpenClaw; a path the user typed gets a warning */
         if (strcmp(cfg->path_source, "--config") == 0)
-            csp__log(client, CSP_LOG_WARN, "config %s does not exist; using defaults", cfg->path);
+            csp__log(report, CSP_LOG_WARN, "config %s does not exist; using defaults", cfg->path);
         cfg->root = cJSON_CreateObject();
-        return cfg->root ? CSP_OK : csp__fail(client, CSP_ENOMEM, "out of memory");
+        return cfg->root ? CSP_OK : csp__fail(report, CSP_ENOMEM, "out of memory");
     }
     if (err == EFBIG)
-        return csp__fail(client, CSP_ECONFIG, "%s: config file is larger than %u MiB", cfg->path,
+        return csp__fail(report, CSP_ECONFIG, "%s: config file is larger than %u MiB", cfg->path,
                          CSP_CONFIG_MAX_BYTES >> 20);
     if (err == ENOMEM)
-        return csp__fail(client, CSP_ENOMEM, "out of memory reading %s", cfg->path);
+        return csp__fail(report, CSP_ENOMEM, "out of memory reading %s", cfg->path);
     if (err)
-        return csp__fail(client, CSP_ECONFIG, "%s: cannot read config: %s", cfg->path,
+        return csp__fail(report, CSP_ECONFIG, "%s: cannot read config: %s", cfg->path,
                          strerror(err));
     cfg->exists = 1;
     struct stat st;
@@ -287,7 +287,7 @@ csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_con
         cfg->others_can_read = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
     else if (stat(cfg->path, &st) == 0 && !S_ISREG(st.st_mode)) {
         csp__free(text);
-        return csp__fail(client, CSP_ECONFIG, "%s: not a regular file", cfg->path);
+        return csp__fail(report, CSP_ECONFIG, "%s: not a regular file", cfg->path);
     }
 
     csp_json5_error perr;
@@ -295,15 +295,15 @@ csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_con
     csp__free(text);
     if (!cfg->root) {
         if (perr.out_of_memory)
-            return csp__fail(client, CSP_ENOMEM, "out of memory parsing %s", cfg->path);
-        return csp__fail(client, CSP_ECONFIG, "%s:%zu:%zu: %s", cfg->path, perr.line,
+            return csp__fail(report, CSP_ENOMEM, "out of memory parsing %s", cfg->path);
+        return csp__fail(report, CSP_ECONFIG, "%s:%zu:%zu: %s", cfg->path, perr.line,
                          perr.column, perr.message);
     }
     if (!cJSON_IsObject(cfg->root))
-        return csp__fail(client, CSP_ECONFIG, "%s:1:1: the config must be an object", cfg->path);
+        return csp__fail(report, CSP_ECONFIG, "%s:1:1: the config must be an object", cfg->path);
 
     /* The env block first, from the process env only; then the rest, which may use it. */
-    subst_ctx ctx = {client, cfg, 0, CSP_OK};
+    subst_ctx ctx = {report, cfg, 0, CSP_OK};
     cJSON *env = cJSON_GetObjectItemCaseSensitive(cfg->root, "env");
     if (cJSON_IsObject(env))
         walk(&ctx, env, "env", NULL);
@@ -311,7 +311,7 @@ csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_con
     if (ctx.rc == CSP_OK)
         walk(&ctx, cfg->root, "", env);
     if (ctx.rc != CSP_OK)
-        rc = csp__fail(client, ctx.rc, "out of memory substituting variables in %s", cfg->path);
+        rc = csp__fail(report, ctx.rc, "out of memory substituting variables in %s", cfg->path);
     return rc;
 }
 

@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+struct csp_report;
+
 #define CSP_CONFIG_MAX_BYTES (16u << 20)
 
 typedef struct csp_config {
@@ -27,7 +29,7 @@ typedef struct csp_config {
  */
 int csp__config_find(const char *explicit_path, char **path, const char **source);
 /* Load and substitute. CSP_ECONFIG with file:line:column detail on a bad file. */
-csp_code csp__config_load(csp_client *client, const char *explicit_path, csp_config *cfg);
+csp_code csp__config_load(struct csp_report *report, const char *explicit_path, csp_config *cfg);
 void csp__config_free(csp_config *cfg);
 
 /* Read a whole file (capped). Returns 0, or errno. */

@@ -82,7 +82,7 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
     csp_json5_error err;
     cJSON *root = csp__json5_parse(text, len, &track, &err);
     if (!root)
-        return csp__fail(client, CSP_ECONFIG, "%s:%zu:%zu: %s", path, err.line, err.column,
+        return csp__fail(&client->report, CSP_ECONFIG, "%s:%zu:%zu: %s", path, err.line, err.column,
                          err.message);
     cJSON_Delete(root);
     size_t found = track.found; /* levels present: 1 = root only ... 5 = the value itself */
@@ -90,7 +90,7 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
         const csp_json5_level *lv = &track.level[MODEL_PATH_DEPTH];
         if (csp__buf_append(out, text, lv->value_start) < 0 || append_quoted(out, value) < 0 ||
             csp__buf_append(out, text + lv->value_end, len - lv->value_end) < 0)
-            return csp__fail(client, CSP_ENOMEM, "out of memory");
+            return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
         return CSP_OK;
     }
     const csp_json5_level *parent = &track.level[found - 1];
@@ -102,7 +102,7 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
                 snprintf(where + strlen(where), sizeof where - strlen(where), "%s%s",
                          i ? "." : "", model_path[i]);
         }
-        return csp__fail(client, CSP_ECONFIG, "%s: %s is not an object; cannot set %s", path,
+        return csp__fail(&client->report, CSP_ECONFIG, "%s: %s is not an object; cannot set %s", path,
                          where, "agents.defaults.model.primary");
     }
     /* Insert the missing members into the deepest existing object. */
@@ -135,7 +135,7 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
              csp__buf_append(out, " ", 1) == 0;
     if (ok)
         ok = csp__buf_append(out, text + cut, len - cut) == 0;
-    return ok ? CSP_OK : csp__fail(client, CSP_ENOMEM, "out of memory");
+    return ok ? CSP_OK : csp__fail(&client->report, CSP_ENOMEM, "out of memory");
 }
 
 static int mkdir_parents(const char *path)
@@ -181,9 +181,9 @@ static csp_code replace_file(csp_client *client, const char *path, const char *d
     else
         csp__atomic_abort(&f);
     if (err == ENOMEM)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     if (err)
-        return csp__fail(client, CSP_EOUTPUT, "%s: cannot %s: %s", path, step, strerror(err));
+        return csp__fail(&client->report, CSP_EOUTPUT, "%s: cannot %s: %s", path, step, strerror(err));
     return CSP_OK;
 }
 
@@ -196,14 +196,14 @@ csp_code csp_config_set_model(csp_client *client, const char *config_path, const
     csp__buf_init(&out, CSP_CONFIG_MAX_BYTES * 2);
     csp_code rc = CSP_OK;
     if (csp__config_find(config_path, &path, &source) < 0)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     if (!path)
-        return csp__fail(client, CSP_EUSAGE,
+        return csp__fail(&client->report, CSP_EUSAGE,
                          "no config to edit: HOME is unset and the user has no home directory; "
                          "give --config PATH");
     char *id = csp__chat_model_id(model_ref);
     if (!id) {
-        rc = csp__fail(client, CSP_EUSAGE,
+        rc = csp__fail(&client->report, CSP_EUSAGE,
                        "model ref '%s' is not an OpenRouter ref; use openrouter/<provider>/<model> "
                        "or openrouter/auto",
                        model_ref);
@@ -212,18 +212,18 @@ csp_code csp_config_set_model(csp_client *client, const char *config_path, const
     int err = csp__read_file(path, CSP_CONFIG_MAX_BYTES, &text, &len);
     if (err == ENOENT) {
         if ((err = mkdir_parents(path)) != 0) {
-            rc = csp__fail(client, CSP_EOUTPUT, "%s: cannot create its directory: %s", path,
+            rc = csp__fail(&client->report, CSP_EOUTPUT, "%s: cannot create its directory: %s", path,
                            strerror(err));
             goto out;
         }
         if (csp__buf_append(&out, "{\n  ", 4) < 0 ||
             append_nested(&out, 0, model_ref, "  ", "  ") < 0 ||
             csp__buf_append(&out, "\n}\n", 3) < 0) {
-            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
             goto out;
         }
     } else if (err) {
-        rc = csp__fail(client, CSP_ECONFIG, "%s: cannot read config: %s", path, strerror(err));
+        rc = csp__fail(&client->report, CSP_ECONFIG, "%s: cannot read config: %s", path, strerror(err));
         goto out;
     } else if ((rc = edit_text(client, path, text, len, model_ref, &out)) != CSP_OK) {
         goto out;

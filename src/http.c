@@ -8,7 +8,7 @@
 #include "http.h"
 
 #include "alloc.h"
-#include "client.h"
+#include "report.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -32,7 +32,7 @@ typedef struct transfer {
 } transfer;
 
 struct csp_http {
-    csp_client *client;
+    csp_report *report;
     CURLM *multi;
     struct curl_slist *resolve, *connect_to;
     char *ca_file;
@@ -71,7 +71,7 @@ static int env_list(const char *name, struct curl_slist **list)
     return 0;
 }
 
-csp_http *csp__http_new(csp_client *client)
+csp_http *csp__http_new(csp_report *report)
 {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
@@ -79,7 +79,7 @@ csp_http *csp__http_new(csp_client *client)
     csp_http *http = csp__calloc(1, sizeof *http);
     if (!http)
         return NULL;
-    http->client = client;
+    http->report = report;
     http->multi = curl_multi_init();
     if (!http->multi)
         goto fail;
@@ -166,7 +166,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
 {
     (void)dltotal, (void)ultotal;
     transfer *t = userdata;
-    if (csp__canceled(t->http->client) || (t->req.stop && atomic_load(t->req.stop))) {
+    if (csp__canceled(t->http->report) || (t->req.stop && atomic_load(t->req.stop))) {
         t->aborted = 1;
         return 1;
     }
@@ -379,7 +379,7 @@ static void stream_done(void *userdata, const csp_http_result *result)
     s->done = 1;
 }
 
-csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
+csp_code csp__http_stream(csp_report *report, const csp_http_request *request,
                           int (*on_data)(void *userdata, const char *data, size_t len),
                           csp_http_result *result)
 {
@@ -389,7 +389,7 @@ csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
     req.on_data = on_data;
     req.on_done = stream_done;
     /* on_done needs its own state; on_response and on_data keep the caller's */
-    csp_http *http = csp__http_new(client);
+    csp_http *http = csp__http_new(report);
     csp_code rc = CSP_OK;
     req.done_userdata = &state;
     memset(result, 0, sizeof *result);
@@ -403,7 +403,7 @@ csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
     while (!state.done)
         csp__http_poll(http, 100);
     *result = state.result;
-    if (csp__canceled(client))
+    if (csp__canceled(report))
         rc = CSP_ECANCELED;
 out:
     csp__http_free(http);
@@ -425,7 +425,7 @@ static int fetch_data(void *userdata, const char *data, size_t len)
     return 0;
 }
 
-csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, size_t max_body,
+csp_code csp__http_fetch(csp_report *report, const csp_http_request *request, size_t max_body,
                          char **body, size_t *body_len, csp_http_result *result)
 {
     fetch_state s;
@@ -433,16 +433,16 @@ csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, si
     csp__buf_init(&s.body, max_body);
     csp_http_request req = *request;
     req.userdata = &s;
-    csp_code rc = csp__http_stream(client, &req, fetch_data, result);
+    csp_code rc = csp__http_stream(report, &req, fetch_data, result);
     if (rc == CSP_OK && s.overflow == TOO_LARGE)
-        rc = csp__fail(client, CSP_EAPI, "the response from %s is too large (over %zu bytes)",
+        rc = csp__fail(report, CSP_EAPI, "the response from %s is too large (over %zu bytes)",
                        result->url, max_body);
     else if (rc == CSP_OK && s.overflow == OUT_OF_MEMORY)
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory reading the response from %s",
+        rc = csp__fail(report, CSP_ENOMEM, "out of memory reading the response from %s",
                        result->url);
     *body_len = s.body.len;
     *body = csp__buf_steal(&s.body);
     if (!*body && rc == CSP_OK)
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+        rc = csp__fail(report, CSP_ENOMEM, "out of memory");
     return rc;
 }

@@ -51,7 +51,8 @@ typedef struct csp_http_request {
 
 typedef struct csp_http csp_http;
 
-csp_http *csp__http_new(csp_client *client);
+struct csp_report;
+csp_http *csp__http_new(struct csp_report *report);
 void csp__http_free(csp_http *http); /* aborts transfers still running, without on_done */
 /* Start a transfer. Returns 0, or -1 (no memory). */
 int csp__http_start(csp_http *http, const csp_http_request *request);
@@ -64,10 +65,10 @@ void csp__http_wakeup(csp_http *http);
 
 /* Run one request to the end on this thread, its body to on_data. Checks the cancel flag.
    Records no error on the client (it may run on a worker thread): see result->detail. */
-csp_code csp__http_stream(csp_client *client, const csp_http_request *request,
+csp_code csp__http_stream(struct csp_report *report, const csp_http_request *request,
                           int (*on_data)(void *userdata, const char *data, size_t len),
                           csp_http_result *result);
 /* Run one request to the end, collecting the body (capped). */
-csp_code csp__http_fetch(csp_client *client, const csp_http_request *request, size_t max_body,
+csp_code csp__http_fetch(struct csp_report *report, const csp_http_request *request, size_t max_body,
                          char **body, size_t *body_len, csp_http_result *result);
 #endif

@@ -10,7 +10,8 @@
 #include "local_tts.h"
 
 #include "cleanup.h"
-#include "client.h"
+#include "report.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,7 +113,7 @@ static int write_text_file(const char *path, const char *text, size_t len)
 }
 
 /* Wait for the command; on cancel, stop it. */
-static csp_code wait_child(csp_client *client, pid_t pid, int *status, char *error, size_t size)
+static csp_code wait_child(csp_report *report, pid_t pid, int *status, char *error, size_t size)
 {
     for (;;) {
         pid_t done = waitpid(pid, status, WNOHANG);
@@ -121,7 +122,7 @@ static csp_code wait_child(csp_client *client, pid_t pid, int *status, char *err
         if (done < 0 && errno != EINTR)
             return local_fail(error, size, CSP_ELOCAL, "lost the local speech command: %s",
                               strerror(errno));
-        if (csp__canceled(client)) {
+        if (csp__canceled(report)) {
             kill(-pid, SIGTERM); /* the whole group: a wrapper script's children too */
             waitpid(pid, status, 0);
             return local_fail(error, size, CSP_ECANCELED, "interrupted");
@@ -131,10 +132,9 @@ static csp_code wait_child(csp_client *client, pid_t pid, int *status, char *err
     }
 }
 
-csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
-                        long *rate, int *channels, char *error, size_t size)
+csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *text, size_t len,
+                        csp_buf *pcm, long *rate, int *channels, char *error, size_t size)
 {
-    const csp_settings *s = &client->settings;
     char dir[] = "/tmp/clawspeak-XXXXXX";
     char *wav = NULL, *input = NULL, *text_copy = NULL, **argv = NULL;
     int slots[4] = {-1, -1, -1, -1};
@@ -187,7 +187,7 @@ csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_bu
     }
     slots[3] = csp__cleanup_add_child(pid);
     int status = 0;
-    rc = wait_child(client, pid, &status, error, size);
+    rc = wait_child(report, pid, &status, error, size);
     csp__cleanup_remove(slots[3]);
     if (rc != CSP_OK)
         goto out;

@@ -9,7 +9,10 @@
 #include "clawspeak.h"
 #include "alloc.h"
 
+struct csp_settings;
+struct csp_report;
 /* Synthesize text; *pcm receives s16 interleaved samples; a failure is described in error. */
-csp_code csp__local_tts(csp_client *client, const char *text, size_t len, csp_buf *pcm,
-                        long *rate, int *channels, char *error, size_t size);
+csp_code csp__local_tts(const struct csp_settings *settings, struct csp_report *report,
+                        const char *text, size_t len, csp_buf *pcm, long *rate, int *channels,
+                        char *error, size_t size);
 #endif

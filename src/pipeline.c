@@ -151,7 +151,7 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     const csp_settings *s = &client->settings;
     csp_pipeline *p = csp__calloc(1, sizeof *p);
     if (!p)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     p->client = client;
     p->settings = s;
     p->jobs = options->jobs > 0 ? options->jobs : 3;
@@ -165,12 +165,12 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     csp_code rc = CSP_OK;
     if (!p->local) {
         if (!(p->url = csp__printf("%s/audio/speech", s->base_url)) ||
-            !(p->http = csp__http_new(client))) {
-            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            !(p->http = csp__http_new(&client->report))) {
+            rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
             goto fail;
         }
     }
-    if ((rc = csp__sink_for_options(client, options, &p->sink)) != CSP_OK)
+    if ((rc = csp__sink_for_options(&client->report, options, &p->sink)) != CSP_OK)
         goto fail;
     *out = p;
     return CSP_OK;
@@ -241,7 +241,7 @@ static csp_code stop_code(const csp_pipeline *p)
 {
     if (p->aborted != CSP_OK)
         return p->aborted;
-    return csp__canceled(p->client) ? CSP_ECANCELED : CSP_OK;
+    return csp__canceled(&p->client->report) ? CSP_ECANCELED : CSP_OK;
 }
 
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
@@ -250,7 +250,7 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
     segment *g = csp__calloc(1, sizeof *g);
     if (!g || !(g->text = csp__strndup(text, len)) || copy_params(&g->params, params) < 0) {
         segment_free(g);
-        return csp__fail(p->client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
     }
     g->len = len;
     pthread_mutex_lock(&p->lock);
@@ -380,7 +380,7 @@ static void fail_chunk(chunk *c, csp_code code, const char *fmt, const char *det
 static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry_after_s,
                           csp_code code)
 {
-    if (c->attempts >= MAX_ATTEMPTS || csp__canceled(p->client)) {
+    if (c->attempts >= MAX_ATTEMPTS || csp__canceled(&p->client->report)) {
         fail_chunk(c, code, "%s (gave up after 3 attempts)", why);
         return;
     }
@@ -388,7 +388,7 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
     delay += rand_r(&p->jitter_seed) % 250;       /* jitter: clients do not retry in step */
     if (retry_after_s >= 0)
         delay = retry_after_s * 1000 > RETRY_AFTER_CAP_MS ? RETRY_AFTER_CAP_MS : retry_after_s * 1000;
-    csp__log(p->client, CSP_LOG_WARN, "chunk %zu: %s; retrying in %.1f s (attempt %d of %d)",
+    csp__log(&p->client->report, CSP_LOG_WARN, "chunk %zu: %s; retrying in %.1f s (attempt %d of %d)",
              c->index + 1, why, (double)delay / 1000.0, c->attempts + 1, MAX_ATTEMPTS);
     c->state = CHUNK_QUEUED;
     c->not_before_ms = now_ms() + delay;
@@ -502,7 +502,7 @@ static int start_fetch(csp_pipeline *p, chunk *c)
             .body_len = strlen(body), .attribution = s->base_is_openrouter,
             .accept = "audio/*, application/json", .timeout_ms = s->timeout_ms,
             .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = &c->ref};
-        csp__log(p->client, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
+        csp__log(&p->client->report, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
                  c->index + 1, p->url, c->text_len, c->attempts);
         rc = csp__http_start(p->http, &req);
     }
@@ -518,7 +518,7 @@ static void run_local(csp_pipeline *p, chunk *c)
     int channels = 0;
     csp__buf_init(&pcm, audio_cap(c->text_len, LOCAL_MAX_BYTES_PER_SECOND));
     char error[sizeof c->error];
-    csp_code rc = csp__local_tts(p->client, c->text, c->text_len, &pcm, &rate, &channels, error,
+    csp_code rc = csp__local_tts(p->settings, &p->client->report, c->text, c->text_len, &pcm, &rate, &channels, error,
                                  sizeof error);
     pthread_mutex_lock(&p->lock);
     if (rc == CSP_OK) {
@@ -648,12 +648,12 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
     if (!p->sink->opened && (e->rc = csp__sink_open(p->sink, rate, channels)) != CSP_OK)
         return 1;
     if (rate != p->sink->rate || channels != p->sink->channels) {
-        e->rc = csp__fail(p->client, CSP_EDECODE, "audio format changed mid-stream");
+        e->rc = csp__fail(&p->client->report, CSP_EDECODE, "audio format changed mid-stream");
         return 1;
     }
     if (p->first_audio_ms < 0) {
         p->first_audio_ms = (long)(now_ms() - p->started_ms);
-        csp__log(p->client, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+        csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
     }
     e->rc = csp__sink_write(p->sink, samples + skip * (size_t)channels, frames - skip);
     e->frames_written = e->frames_this_attempt;
@@ -671,7 +671,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
     char *scratch = csp__malloc(scratch_size);
     csp_code rc = CSP_OK;
     if (!scratch)
-        return csp__fail(p->client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (stop_code(p) == CSP_OK && c->state != CHUNK_FAILED &&
@@ -684,7 +684,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             break;
         }
         if (c->state == CHUNK_FAILED) {
-            rc = csp__fail(p->client, c->code, "%s", c->error);
+            rc = csp__fail(&p->client->report, c->code, "%s", c->error);
             pthread_mutex_unlock(&p->lock);
             break;
         }
@@ -706,7 +706,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             dec = csp__decoder_new(&media, p->sink->opened ? p->sink->rate : 0,
                                    p->sink->opened ? p->sink->channels : 0, &why);
             if (!dec) {
-                rc = csp__fail(p->client, strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
+                rc = csp__fail(&p->client->report, strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
                                "chunk %zu: %s", c->index + 1, why);
                 break;
             }
@@ -719,13 +719,13 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             break;
         }
         if (d < 0) {
-            rc = csp__fail(p->client, CSP_EDECODE, "chunk %zu: the server's audio is broken: %s",
+            rc = csp__fail(&p->client->report, CSP_EDECODE, "chunk %zu: the server's audio is broken: %s",
                            c->index + 1, csp__decoder_error(dec));
             break;
         }
         if (last) {
             if (e.frames_written == 0)
-                rc = csp__fail(p->client, CSP_EDECODE,
+                rc = csp__fail(&p->client->report, CSP_EDECODE,
                                "chunk %zu: the server's response held no playable audio",
                                c->index + 1);
             break;
@@ -742,7 +742,7 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     csp_code rc = CSP_OK;
     p->started_ms = now_ms();
     if (pthread_create(&network, NULL, network_main, p) != 0)
-        return csp__fail(p->client, CSP_ENOMEM, "cannot start the network thread");
+        return csp__fail(&p->client->report, CSP_ENOMEM, "cannot start the network thread");
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (!p->head && (!p->input_closed || p->outbox) && stop_code(p) == CSP_OK) {
@@ -786,6 +786,6 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     if (rc == CSP_OK)
         rc = finish;
     if (rc == CSP_ECANCELED)
-        csp__fail(p->client, CSP_ECANCELED, "interrupted");
+        csp__fail(&p->client->report, CSP_ECANCELED, "interrupted");
     return rc;
 }

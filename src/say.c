@@ -21,7 +21,7 @@ csp_code csp__require_key(csp_client *client, const char *key, const char *purpo
 {
     if (key)
         return CSP_OK;
-    return csp__fail(client, CSP_EKEY,
+    return csp__fail(&client->report, CSP_EKEY,
                      "no OpenRouter API key%s: set %s in %s, or the OPENROUTER_API_KEY "
                      "environment variable",
                      purpose, config_places, client->settings.config_path);
@@ -32,7 +32,7 @@ csp_code csp__choose_provider(csp_client *client)
 {
     csp_settings *s = &client->settings;
     if (!client->loaded)
-        return csp__fail(client, CSP_EUSAGE, "csp_client_load() was not called");
+        return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
     if (strcmp(s->provider, "openrouter") != 0 || s->api_key)
         return CSP_OK;
     if (s->provider_explicit)
@@ -41,10 +41,10 @@ csp_code csp__choose_provider(csp_client *client)
                                 "models.providers.openrouter.apiKey");
     char *local = csp__strdup("tts-local-cli");
     if (!local)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     csp__free(s->provider);
     s->provider = local;
-    csp__log(client, CSP_LOG_WARN,
+    csp__log(&client->report, CSP_LOG_WARN,
              "no OpenRouter API key found; speaking with the local engine (%s)", s->local_command);
     return CSP_OK;
 }
@@ -53,10 +53,10 @@ static csp_code check_text(csp_client *client, const char *text, size_t len)
 {
     size_t bad;
     if (csp__text_check(text, len, &bad) < 0)
-        return csp__fail(client, CSP_EINPUT, "the input is not valid UTF-8 text: %s at byte offset %zu",
+        return csp__fail(&client->report, CSP_EINPUT, "the input is not valid UTF-8 text: %s at byte offset %zu",
                          text[bad] == '\0' ? "NUL byte" : "invalid byte", bad);
     if (csp__text_blank(text, len))
-        return csp__fail(client, CSP_EINPUT,
+        return csp__fail(&client->report, CSP_EINPUT,
                          "nothing to say: the input is empty, or only whitespace and invisible "
                          "characters");
     return CSP_OK;
@@ -109,9 +109,9 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
     long long last_data = now_ms();
     int idle_told = 1, flushed = 1;
     if (!block)
-        rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     while (rc == CSP_OK) {
-        if (csp__canceled(client)) {
+        if (csp__canceled(&client->report)) {
             rc = CSP_ECANCELED;
             break;
         }
@@ -119,7 +119,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
            noticed at once, or every pause costs the sentence before it a poll period */
         int ready = wait_readable(fd, idle_told ? 50 : 0);
         if (ready < 0) {
-            rc = csp__fail(client, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+            rc = csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
             break;
         }
         if (ready == 0) {
@@ -138,7 +138,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0) {
-            rc = csp__fail(client, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+            rc = csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
             break;
         }
         if (n == 0)
@@ -154,7 +154,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
     if (rc == CSP_OK)
         rc = finished;
     if (rc == CSP_ECANCELED)
-        csp__fail(client, CSP_ECANCELED, "interrupted");
+        csp__fail(&client->report, CSP_ECANCELED, "interrupted");
     csp_speaker_free(speaker);
     return rc;
 }
@@ -195,7 +195,7 @@ static int line_ok(line_reader *r, const char *text, size_t len, size_t number)
     size_t bad;
     if (csp__text_check(text, len, &bad) == 0)
         return 1;
-    csp__log(r->client, CSP_LOG_WARN, "line %zu: %s at byte %zu; line skipped", number,
+    csp__log(&r->client->report, CSP_LOG_WARN, "line %zu: %s at byte %zu; line skipped", number,
              text[bad] == '\0' ? "a NUL byte" : "not valid UTF-8", bad + 1);
     return 0;
 }
@@ -212,9 +212,9 @@ static csp_code read_lines(line_reader *r, csp_code (*on_line)(line_reader *, ch
     csp_buf pending;
     csp__buf_init(&pending, 1 << 24);
     char *block = csp__malloc(READ_BLOCK);
-    csp_code rc = block ? CSP_OK : csp__fail(r->client, CSP_ENOMEM, "out of memory");
+    csp_code rc = block ? CSP_OK : csp__fail(&r->client->report, CSP_ENOMEM, "out of memory");
     while (rc == CSP_OK) {
-        if (csp__canceled(r->client) || r->stop) {
+        if (csp__canceled(&r->client->report) || r->stop) {
             rc = CSP_ECANCELED;
             break;
         }
@@ -227,7 +227,7 @@ static csp_code read_lines(line_reader *r, csp_code (*on_line)(line_reader *, ch
         if (n <= 0)
             break;
         if (csp__buf_append(&pending, block, (size_t)n) < 0) {
-            rc = csp__fail(r->client, CSP_EINPUT, "line %zu is longer than 16 MiB", r->number + 1);
+            rc = csp__fail(&r->client->report, CSP_EINPUT, "line %zu is longer than 16 MiB", r->number + 1);
             break;
         }
         char *nl;
@@ -261,7 +261,7 @@ static csp_code line_queued(line_reader *r, char *text, size_t len)
         return CSP_OK;
     line l = {csp__strndup(text, len), len, r->number, now_ms()};
     if (!l.text)
-        return csp__fail(r->client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&r->client->report, CSP_ENOMEM, "out of memory");
     pthread_mutex_lock(&r->lock);
     if (r->count == LINE_RING) { /* full: the oldest line is the one to skip */
         csp__free(r->ring[r->head].text);
@@ -295,7 +295,7 @@ static csp_code speak_recent_lines(line_reader *r)
     csp_code rc = CSP_OK;
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        while (!r->count && !r->eof && !csp__canceled(r->client)) {
+        while (!r->count && !r->eof && !csp__canceled(&r->client->report)) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += 100 * 1000000L;
@@ -303,9 +303,9 @@ static csp_code speak_recent_lines(line_reader *r)
                 until.tv_sec++, until.tv_nsec -= 1000000000L;
             pthread_cond_timedwait(&r->changed, &r->lock, &until);
         }
-        if (csp__canceled(r->client) || (!r->count && r->eof)) {
+        if (csp__canceled(&r->client->report) || (!r->count && r->eof)) {
             pthread_mutex_unlock(&r->lock);
-            return csp__canceled(r->client) ? CSP_ECANCELED : r->rc;
+            return csp__canceled(&r->client->report) ? CSP_ECANCELED : r->rc;
         }
         line l = r->ring[r->head];
         r->head = (r->head + 1) % LINE_RING;
@@ -318,7 +318,7 @@ static csp_code speak_recent_lines(line_reader *r)
             r->skipped = 0;
         pthread_mutex_unlock(&r->lock);
         if (skipped)
-            csp__log(r->client, CSP_LOG_WARN, "skipped %zu line%s to keep up (--max-behind)",
+            csp__log(&r->client->report, CSP_LOG_WARN, "skipped %zu line%s to keep up (--max-behind)",
                      skipped, skipped == 1 ? "" : "s");
         if (!late)
             rc = speak_line(r, l.text, l.len);
@@ -348,7 +348,7 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
         pthread_mutex_init(&r.lock, NULL);
         pthread_cond_init(&r.changed, NULL);
         if (pthread_create(&thread, NULL, reader_main, &r) != 0) {
-            rc = csp__fail(client, CSP_ENOMEM, "cannot start the input thread");
+            rc = csp__fail(&client->report, CSP_ENOMEM, "cannot start the input thread");
         } else {
             rc = speak_recent_lines(&r);
             r.stop = 1;
@@ -365,7 +365,7 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
     if (rc == CSP_OK)
         rc = finished;
     if (rc == CSP_ECANCELED)
-        csp__fail(client, CSP_ECANCELED, "interrupted");
+        csp__fail(&client->report, CSP_ECANCELED, "interrupted");
     csp_speaker_free(r.speaker);
     return rc;
 }

@@ -6,7 +6,7 @@
 #include "settings.h"
 
 #include "alloc.h"
-#include "client.h"
+#include "report.h"
 #include "config.h"
 #include "redact.h"
 
@@ -18,18 +18,19 @@
 #include <string.h>
 
 typedef struct resolver {
-    csp_client *client;
+    csp_report *report;
+    const csp_overrides *overrides;
     const csp_config *cfg;
     csp_settings *out;
     csp_code rc;
 } resolver;
 
-static const char *override_of(const csp_client *client, const char *name)
+static const char *override_of(const resolver *r, const char *name)
 {
     const char *value = NULL;
-    for (size_t i = 0; i < client->override_count; i++)
-        if (strcmp(client->overrides[i].name, name) == 0)
-            value = client->overrides[i].value; /* the last flag wins */
+    for (size_t i = 0; i < r->overrides->count; i++)
+        if (strcmp(r->overrides->items[i].name, name) == 0)
+            value = r->overrides->items[i].value; /* the last flag wins */
     return value;
 }
 
@@ -37,7 +38,7 @@ static const char *override_of(const csp_client *client, const char *name)
 static char *need(resolver *r, char *label)
 {
     if (!label && r->rc == CSP_OK)
-        r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
     return label;
 }
 
@@ -71,7 +72,7 @@ static void show(resolver *r, const char *name, const char *value, char *source)
     if (!slot->value || !slot->source) {
         csp__free(slot->value);
         csp__free(slot->source);
-        r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
         return;
     }
     s->shown_count++;
@@ -90,7 +91,7 @@ static const char *type_name(const cJSON *item)
 static void type_error(resolver *r, const char *keypath, const cJSON *item, const char *want)
 {
     if (r->rc == CSP_OK)
-        r->rc = csp__fail(r->client, CSP_ECONFIG, "%s: %s must be %s, not %s", r->cfg->path,
+        r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s must be %s, not %s", r->cfg->path,
                           keypath, want, type_name(item));
 }
 
@@ -147,7 +148,7 @@ static int set_copy(resolver *r, char **slot, const char *value)
 {
     *slot = value ? csp__strdup(value) : NULL;
     if (value && !*slot) {
-        r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
         return -1;
     }
     return 0;
@@ -158,7 +159,7 @@ static void resolve_string(resolver *r, const char *name, const char *const *ali
                            size_t count, const char *fallback, char **slot)
 {
     char *source = NULL;
-    const char *v = override_of(r->client, name);
+    const char *v = override_of(r, name);
     if (v)
         source = flag_source(r, name);
     else if (!(v = tts_string(r, aliases, count, &source)))
@@ -198,14 +199,14 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
 {
     char keypath[256], shown_value[64], expect[96];
     char *source = NULL;
-    const char *flag = override_of(r->client, name);
+    const char *flag = override_of(r, name);
     snprintf(expect, sizeof expect, "%s from %.15g to %.15g", range->integer ? "a whole number" : "a number",
              range->min, range->max);
     *has_value = 1;
     if (flag) {
         source = flag_source(r, name);
         if (source && (parse_number_text(flag, value) < 0 || !in_range(*value, range))) {
-            r->rc = csp__fail(r->client, CSP_EUSAGE, "%s: expected %s, got '%s'", source, expect,
+            r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: expected %s, got '%s'", source, expect,
                               flag);
             csp__free(source);
             return;
@@ -215,7 +216,7 @@ static void resolve_number(resolver *r, const char *name, const char *rel, doubl
         if (item) {
             if (!cJSON_IsNumber(item) || !in_range(item->valuedouble, range)) {
                 if (r->rc == CSP_OK)
-                    r->rc = csp__fail(r->client, CSP_ECONFIG, "%s: %s must be %s", r->cfg->path,
+                    r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s must be %s", r->cfg->path,
                                       keypath, expect);
                 return;
             }
@@ -249,7 +250,7 @@ static void check_enum(resolver *r, const char *name, const char *value,
         return;
     const char *src = r->out->shown[r->out->shown_count - 1].source;
     int from_flag = src[0] == '-';
-    r->rc = csp__fail(r->client, from_flag ? CSP_EUSAGE : CSP_ECONFIG,
+    r->rc = csp__fail(r->report, from_flag ? CSP_EUSAGE : CSP_ECONFIG,
                       "%s: %s '%s' is not supported (use %s)", src, name, value, list);
 }
 
@@ -334,7 +335,7 @@ static void resolve_base_url(resolver *r, const char *name, const char *const *p
                              size_t count, char **slot)
 {
     char *source = NULL;
-    const char *v = override_of(r->client, "base_url");
+    const char *v = override_of(r, "base_url");
     if (v)
         source = flag_source(r, "base_url");
     else if (!(v = first_string(r, paths, count, &source)))
@@ -346,11 +347,11 @@ static void resolve_base_url(resolver *r, const char *name, const char *const *p
     *slot = csp__normalize_base_url(v);
     if (!*slot) {
         csp__free(source);
-        r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
         return;
     }
     if (strncmp(*slot, "http://", 7) != 0 && strncmp(*slot, "https://", 8) != 0) {
-        r->rc = csp__fail(r->client, source ? CSP_ECONFIG : CSP_EUSAGE,
+        r->rc = csp__fail(r->report, source ? CSP_ECONFIG : CSP_EUSAGE,
                           "%s: base URL '%s' must start with http:// or https://",
                           source ? source : "--base-url", *slot);
         csp__free(source);
@@ -373,7 +374,7 @@ static void resolve_routing(resolver *r)
     }
     r->out->routing_json = cJSON_PrintUnformatted(item);
     if (!r->out->routing_json) {
-        r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
         return;
     }
     show(r, "routing", r->out->routing_json, config_source(r, keypath));
@@ -449,7 +450,7 @@ static void resolve_local(resolver *r)
     source = NULL;
     goto out;
 nomem:
-    r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+    r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
 out:
     csp__free(source);
     csp__buf_free(&shown);
@@ -465,7 +466,7 @@ static void redact_shown(resolver *r)
         size_t size = strlen(slot->value) * 2 + CSP_REDACTED_MAX;
         char *clean = csp__malloc(size);
         if (!clean) {
-            r->rc = csp__fail(r->client, CSP_ENOMEM, "out of memory");
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
             return;
         }
         csp__redact_text(slot->value, strlen(slot->value), &secrets, 0, clean, size);
@@ -474,9 +475,10 @@ static void redact_shown(resolver *r)
     }
 }
 
-csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_settings *out)
+csp_code csp__settings_resolve(csp_report *report, const csp_overrides *overrides,
+                               const csp_config *cfg, csp_settings *out)
 {
-    resolver r = {client, cfg, out, CSP_OK};
+    resolver r = {report, overrides, cfg, out, CSP_OK};
     static const char *const formats[] = {"mp3", "pcm", NULL};
     static const char *const autos[] = {"off", "always", "inbound", "tagged", NULL};
     static const char *const providers[] = {"openrouter", "tts-local-cli", NULL};
@@ -485,7 +487,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     out->config_path = csp__strdup(cfg->path);
     out->config_exists = cfg->exists;
     if (!out->config_path)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
     show(&r, "config", cfg->path,
          need(&r, csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)")));
 
@@ -542,7 +544,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
     resolve_routing(&r);
 
     char *source = NULL;
-    const char *chat = override_of(client, "chat_model");
+    const char *chat = override_of(&r, "chat_model");
     const char *chat_path[] = {"agents.defaults.model.primary"};
     if (chat)
         source = flag_source(&r, "model");
@@ -552,7 +554,7 @@ csp_code csp__settings_resolve(csp_client *client, const csp_config *cfg, csp_se
         out->chat_model_id = csp__chat_model_id(chat);
         /* NULL is "not an OpenRouter ref" only when the ref has no model after the prefix */
         if (!out->chat_model_id && strncmp(chat, "openrouter/", 11) == 0 && chat[11])
-            r.rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            r.rc = csp__fail(report, CSP_ENOMEM, "out of memory");
         show(&r, "chat_model", chat, source);
     } else {
         csp__free(source);

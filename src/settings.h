@@ -48,10 +48,20 @@ typedef struct csp_settings {
     size_t local_argc;
 } csp_settings;
 
+/* Values given as command-line flags (csp_client_override): they beat the config. */
+#define CSP_MAX_OVERRIDES 16
+typedef struct csp_overrides {
+    struct {
+        char *name, *value;
+    } items[CSP_MAX_OVERRIDES];
+    size_t count;
+} csp_overrides;
+
 struct csp_config;
+struct csp_report;
 /* Resolve everything. CSP_ECONFIG names the key path of a wrong value. */
-csp_code csp__settings_resolve(csp_client *client, const struct csp_config *cfg,
-                               csp_settings *out);
+csp_code csp__settings_resolve(struct csp_report *report, const csp_overrides *overrides,
+                               const struct csp_config *cfg, csp_settings *out);
 void csp__settings_free(csp_settings *settings);
 struct csp_secrets;
 /* Every key the settings know, for masking what is printed or spoken. */

@@ -2,7 +2,7 @@
 #include "sink.h"
 
 #include "alloc.h"
-#include "client.h"
+#include "report.h"
 
 csp_code csp__sink_open(csp_sink *sink, long rate, int channels)
 {
@@ -67,40 +67,40 @@ static void tee_free(csp_sink *sink)
 static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free};
 
 /* Play and save at once: takes ownership of a and b. */
-static csp_code tee_new(csp_client *client, csp_sink *a, csp_sink *b, csp_sink **out)
+static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)
 {
     tee_sink *t = csp__calloc(1, sizeof *t);
     if (!t) {
         csp__sink_free(a);
         csp__sink_free(b);
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
     t->base.ops = &tee_ops;
-    t->base.client = client;
+    t->base.report = report;
     t->a = a;
     t->b = b;
     *out = &t->base;
     return CSP_OK;
 }
 
-csp_code csp__sink_for_options(csp_client *client, const csp_say_options *options,
+csp_code csp__sink_for_options(csp_report *report, const csp_say_options *options,
                                csp_sink **out)
 {
     csp_sink *file = NULL, *play = NULL;
     csp_code rc;
     *out = NULL;
     if (!options->output_path)
-        return csp__sink_portaudio_new(client, options->device, out);
-    rc = csp__sink_file_new(client, options->output_path, options->output_format, &file);
+        return csp__sink_portaudio_new(report, options->device, out);
+    rc = csp__sink_file_new(report, options->output_path, options->output_format, &file);
     if (rc != CSP_OK || !options->play) {
         *out = file;
         return rc;
     }
-    rc = csp__sink_portaudio_new(client, options->device, &play);
+    rc = csp__sink_portaudio_new(report, options->device, &play);
     if (rc != CSP_OK) {
         csp__sink_finish(file, 0);
         csp__sink_free(file);
         return rc;
     }
-    return tee_new(client, file, play, out);
+    return tee_new(report, file, play, out);
 }

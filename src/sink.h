@@ -22,24 +22,27 @@ typedef struct csp_sink_ops {
 
 struct csp_sink {
     const csp_sink_ops *ops;
-    csp_client *client;
+    struct csp_report *report;
     long rate;
     int channels;
     int opened;
 };
 
 /* Play through PortAudio. device: NULL, an index, or a name prefix. */
-csp_code csp__sink_portaudio_new(csp_client *client, const char *device, csp_sink **out);
+csp_code csp__sink_portaudio_new(struct csp_report *report, const char *device, csp_sink **out);
 /*
  * Write a file through libsndfile. path "-" is standard output (refused on
  * a terminal). The temporary file is created now, so an unwritable target
  * fails before any request is sent.
  */
-csp_code csp__sink_file_new(csp_client *client, const char *path, const char *format,
+csp_code csp__sink_file_new(struct csp_report *report, const char *path, const char *format,
                             csp_sink **out);
 
+/* Output devices, "index\tname\n" each (csp_list_devices). */
+csp_code csp__sink_list_devices(struct csp_report *report, char **out);
+
 /* Create the sink the options ask for. */
-csp_code csp__sink_for_options(csp_client *client, const csp_say_options *options,
+csp_code csp__sink_for_options(struct csp_report *report, const csp_say_options *options,
                                csp_sink **out);
 
 csp_code csp__sink_open(csp_sink *sink, long rate, int channels);

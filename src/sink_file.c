@@ -13,7 +13,7 @@
  */
 #include "alloc.h"
 #include "atomic_file.h"
-#include "client.h"
+#include "report.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -180,8 +180,8 @@ static SF_VIRTUAL_IO fd_io = {vio_filelen, vio_seek, vio_read, vio_write, vio_te
 static csp_code output_error(file_sink *s, const char *what, int err)
 {
     if (err == EPIPE && !s->is_atomic)
-        return csp__fail(s->base.client, CSP_EPIPE, "%s: the reader went away", s->name);
-    return csp__fail(s->base.client, CSP_EOUTPUT, "%s: %s: %s", s->name, what,
+        return csp__fail(s->base.report, CSP_EPIPE, "%s: the reader went away", s->name);
+    return csp__fail(s->base.report, CSP_EOUTPUT, "%s: %s: %s", s->name, what,
                      err ? strerror(err) : sf_strerror(s->sf));
 }
 
@@ -194,13 +194,13 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
     info.channels = channels;
     info.format = s->major_format | s->sub_format;
     if (!sf_format_check(&info))
-        return csp__fail(sink->client, CSP_EOUTPUT,
+        return csp__fail(sink->report, CSP_EOUTPUT,
                          "%s: this format cannot hold %ld Hz, %d channel audio", s->name, rate,
                          channels);
     s->sf = sf_open_virtual(&fd_io, SFM_WRITE, &info, s);
     if (!s->sf)
         return s->write_error ? output_error(s, "write failed", s->write_error)
-                              : csp__fail(sink->client, CSP_EOUTPUT,
+                              : csp__fail(sink->report, CSP_EOUTPUT,
                                           "%s: cannot start the audio file: %s", s->name,
                                           sf_strerror(NULL));
     return CSP_OK;
@@ -233,7 +233,7 @@ static csp_code file_finish(csp_sink *sink, int commit)
     file_sink *s = (file_sink *)sink;
     if (!commit || !s->sf) {
         discard(s);
-        return commit ? csp__fail(sink->client, CSP_EOUTPUT, "no audio was produced") : CSP_OK;
+        return commit ? csp__fail(sink->report, CSP_EOUTPUT, "no audio was produced") : CSP_OK;
     }
     int rc = sf_close(s->sf);
     s->sf = NULL;
@@ -282,7 +282,7 @@ static int can_seek(int fd, off_t *start)
 }
 
 /* Open a device or FIFO for writing. A FIFO waits for its reader; Ctrl-C ends the wait. */
-static csp_code open_direct(csp_client *client, file_sink *s, const char *path)
+static csp_code open_direct(csp_report *report, file_sink *s, const char *path)
 {
     /* a FIFO with no reader would block in silence: say what we wait for */
     int probe = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -295,7 +295,7 @@ static csp_code open_direct(csp_client *client, file_sink *s, const char *path)
         }
         close(probe);
     } else if (errno == ENXIO) {
-        csp__log(client, CSP_LOG_WARN, "%s is a FIFO with no reader yet; waiting for one "
+        csp__log(report, CSP_LOG_WARN, "%s is a FIFO with no reader yet; waiting for one "
                  "(Ctrl-C to stop)", path);
     }
     for (;;) {
@@ -303,10 +303,10 @@ static csp_code open_direct(csp_client *client, file_sink *s, const char *path)
         if (s->fd >= 0)
             break;
         if (errno != EINTR)
-            return csp__fail(client, CSP_EOUTPUT, "%s: cannot open for writing: %s", path,
+            return csp__fail(report, CSP_EOUTPUT, "%s: cannot open for writing: %s", path,
                              strerror(errno));
-        if (csp__canceled(client))
-            return csp__fail(client, CSP_ECANCELED, "interrupted");
+        if (csp__canceled(report))
+            return csp__fail(report, CSP_ECANCELED, "interrupted");
     }
     s->own_fd = 1;
     return CSP_OK;
@@ -336,12 +336,12 @@ static int inherited_fd(const char *path)
     return -1;
 }
 
-csp_code csp__sink_file_new(csp_client *client, const char *path, const char *format,
+csp_code csp__sink_file_new(csp_report *report, const char *path, const char *format,
                             csp_sink **out)
 {
     *out = NULL;
     if (!*path)
-        return csp__fail(client, CSP_EUSAGE, "the output path is empty; give -o FILE or -o -");
+        return csp__fail(report, CSP_EUSAGE, "the output path is empty; give -o FILE or -o -");
     int inherited = inherited_fd(path);
     int to_stdout = strcmp(path, "-") == 0 || inherited >= 0;
     struct stat st;
@@ -349,10 +349,10 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
     int direct = exists && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode));
     size_t len = strlen(path);
     if (exists && S_ISDIR(st.st_mode))
-        return csp__fail(client, CSP_EOUTPUT, "%s: is a directory; give a file name (-o DIR/NAME.wav)",
+        return csp__fail(report, CSP_EOUTPUT, "%s: is a directory; give a file name (-o DIR/NAME.wav)",
                          path);
     if (len && path[len - 1] == '/')
-        return csp__fail(client, CSP_EOUTPUT, "%s: ends in '/', so it names a directory; give a "
+        return csp__fail(report, CSP_EOUTPUT, "%s: ends in '/', so it names a directory; give a "
                          "file name (-o DIR/NAME.wav)", path);
     const char *name = format;
     if (!name) {
@@ -362,26 +362,26 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
         else if (to_stdout || direct)
             name = "wav"; /* streams and devices: WAV with a streaming header */
         else
-            return csp__fail(client, CSP_EUSAGE,
+            return csp__fail(report, CSP_EUSAGE,
                              "%s: cannot tell the format from the name; add an extension or "
                              "--format wav, flac, ogg, opus, mp3 or raw", path);
     }
     int major, sub;
     if (lookup_format(name, &major, &sub) < 0)
-        return csp__fail(client, CSP_EUSAGE,
+        return csp__fail(report, CSP_EUSAGE,
                          "unknown output format '%s' (use --format wav, flac, ogg, opus, mp3 or raw)",
                          name);
     int fd_out = inherited >= 0 ? inherited : STDOUT_FILENO;
     if (to_stdout && isatty(fd_out))
-        return csp__fail(client, CSP_EUSAGE,
+        return csp__fail(report, CSP_EUSAGE,
                          "refusing to write audio to a terminal; redirect standard output or use -o FILE");
     file_sink *s = csp__calloc(1, sizeof *s);
     if (!s || !(s->name = csp__strdup(!strcmp(path, "-") ? "standard output" : path))) {
         csp__free(s);
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
     s->base.ops = &file_ops;
-    s->base.client = client;
+    s->base.report = report;
     s->major_format = major;
     s->sub_format = sub;
     s->fd = -1;
@@ -390,7 +390,7 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
         s->fd = fd_out;
         s->seekable = can_seek(s->fd, &s->start);
     } else if (direct) {
-        rc = open_direct(client, s, path);
+        rc = open_direct(report, s, path);
     } else {
         const char *step;
         int err = csp__atomic_begin(&s->atomic, path, 0666, &step);
@@ -398,9 +398,9 @@ csp_code csp__sink_file_new(csp_client *client, const char *path, const char *fo
         s->fd = s->atomic.fd;
         s->seekable = 1;
         if (err == ENOMEM)
-            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            rc = csp__fail(report, CSP_ENOMEM, "out of memory");
         else if (err)
-            rc = csp__fail(client, CSP_EOUTPUT, "%s: cannot %s: %s", path, step, strerror(err));
+            rc = csp__fail(report, CSP_EOUTPUT, "%s: cannot %s: %s", path, step, strerror(err));
     }
     if (rc != CSP_OK) {
         file_free(&s->base);

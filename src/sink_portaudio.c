@@ -7,7 +7,7 @@
  * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
-#include "client.h"
+#include "report.h"
 #include "sink.h"
 
 #include <fcntl.h>
@@ -44,9 +44,9 @@ static PaError quiet_initialize(void)
     return err;
 }
 
-static csp_code no_device(csp_client *client, const char *why)
+static csp_code no_device(csp_report *report, const char *why)
 {
-    return csp__fail(client, CSP_EAUDIO,
+    return csp__fail(report, CSP_EAUDIO,
                      "no audio output device (%s); save to a file instead with -o FILE", why);
 }
 
@@ -86,12 +86,12 @@ static csp_code pa_open(csp_sink *sink, long rate, int channels)
         if (!(s->prefill = csp__malloc(s->prefill_cap * (size_t)channels * sizeof(int16_t)))) {
             Pa_CloseStream(s->stream);
             s->stream = NULL;
-            return csp__fail(sink->client, CSP_ENOMEM, "out of memory");
+            return csp__fail(sink->report, CSP_ENOMEM, "out of memory");
         }
     }
     if (err != paNoError) {
         s->stream = NULL;
-        return csp__fail(sink->client, CSP_EAUDIO,
+        return csp__fail(sink->report, CSP_EAUDIO,
                          "cannot play %ld Hz audio on '%s': %s; save to a file instead with -o FILE",
                          rate, Pa_GetDeviceInfo(s->device)->name, Pa_GetErrorText(err));
     }
@@ -106,7 +106,7 @@ static csp_code start(pa_sink *s)
     s->started = 1;
     PaError err = Pa_StartStream(s->stream);
     if (err != paNoError)
-        return csp__fail(s->base.client, CSP_EAUDIO, "cannot start playback: %s; save to a file "
+        return csp__fail(s->base.report, CSP_EAUDIO, "cannot start playback: %s; save to a file "
                          "instead with -o FILE", Pa_GetErrorText(err));
     csp_code rc = play(&s->base, s->prefill, s->prefill_frames);
     s->prefill_frames = 0;
@@ -139,12 +139,12 @@ static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames)
     pa_sink *s = (pa_sink *)sink;
     size_t block = (size_t)(sink->rate / 50); /* 20 ms: Ctrl-C stays instant */
     while (frames > 0) {
-        if (csp__canceled(sink->client))
+        if (csp__canceled(sink->report))
             return CSP_ECANCELED;
         size_t n = frames < block ? frames : block;
         PaError err = Pa_WriteStream(s->stream, samples, (unsigned long)n);
         if (err != paNoError && err != paOutputUnderflowed)
-            return csp__fail(sink->client, CSP_EAUDIO, "audio playback failed: %s",
+            return csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
                              Pa_GetErrorText(err));
         samples += n * (size_t)sink->channels;
         frames -= n;
@@ -156,14 +156,14 @@ static csp_code pa_finish(csp_sink *sink, int commit)
 {
     pa_sink *s = (pa_sink *)sink;
     csp_code rc = CSP_OK;
-    if (s->stream && commit && !s->started && !csp__canceled(sink->client))
+    if (s->stream && commit && !s->started && !csp__canceled(sink->report))
         rc = start(s); /* shorter than one latency: play it now */
     if (s->stream) {
         /* Stop plays out what is queued; Abort drops it at once */
-        PaError err = commit && !csp__canceled(sink->client) ? Pa_StopStream(s->stream)
+        PaError err = commit && !csp__canceled(sink->report) ? Pa_StopStream(s->stream)
                                                              : Pa_AbortStream(s->stream);
         if (err != paNoError && commit && rc == CSP_OK && s->started)
-            rc = csp__fail(sink->client, CSP_EAUDIO, "audio playback failed: %s",
+            rc = csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
                            Pa_GetErrorText(err));
         Pa_CloseStream(s->stream);
         s->stream = NULL;
@@ -186,42 +186,42 @@ static void pa_free(csp_sink *sink)
 
 static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free};
 
-csp_code csp__sink_portaudio_new(csp_client *client, const char *device, csp_sink **out)
+csp_code csp__sink_portaudio_new(csp_report *report, const char *device, csp_sink **out)
 {
     pa_sink *s = csp__calloc(1, sizeof *s);
     *out = NULL;
     if (!s)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
     s->base.ops = &pa_ops;
-    s->base.client = client;
+    s->base.report = report;
     PaError err = quiet_initialize();
     if (err != paNoError) {
         csp__free(s);
-        return no_device(client, Pa_GetErrorText(err));
+        return no_device(report, Pa_GetErrorText(err));
     }
     s->initialized = 1;
     s->device = device ? find_device(device) : Pa_GetDefaultOutputDevice();
     if (s->device == paNoDevice) {
         pa_free(&s->base);
         if (device)
-            return csp__fail(client, CSP_EAUDIO,
+            return csp__fail(report, CSP_EAUDIO,
                              "no output device matches '%s' (see 'clawspeak devices'), or save "
                              "to a file with -o FILE",
                              device);
-        return no_device(client, "PortAudio found none");
+        return no_device(report, "PortAudio found none");
     }
     *out = &s->base;
     return CSP_OK;
 }
 
-csp_code csp_list_devices(csp_client *client, char **out)
+csp_code csp__sink_list_devices(csp_report *report, char **out)
 {
     csp_buf buf;
     csp__buf_init(&buf, 1 << 20);
     *out = NULL;
     PaError err = quiet_initialize();
     if (err != paNoError)
-        return no_device(client, Pa_GetErrorText(err));
+        return no_device(report, Pa_GetErrorText(err));
     PaDeviceIndex def = Pa_GetDefaultOutputDevice();
     csp_code rc = CSP_OK;
     for (PaDeviceIndex i = 0; i < Pa_GetDeviceCount(); i++) {
@@ -229,13 +229,13 @@ csp_code csp_list_devices(csp_client *client, char **out)
         if (!info || info->maxOutputChannels <= 0)
             continue;
         if (csp__buf_appendf(&buf, "%d\t%s%s\n", i, info->name, i == def ? "\t(default)" : "") < 0) {
-            rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+            rc = csp__fail(report, CSP_ENOMEM, "out of memory");
             break;
         }
     }
     Pa_Terminate();
     if (rc == CSP_OK && buf.len == 0)
-        rc = no_device(client, "PortAudio found none");
+        rc = no_device(report, "PortAudio found none");
     if (rc == CSP_OK)
         *out = csp__buf_steal(&buf);
     csp__buf_free(&buf);

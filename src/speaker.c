@@ -97,7 +97,7 @@ csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp
         return rc;
     csp_speaker *s = csp__calloc(1, sizeof *s);
     if (!s)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     s->client = client;
     csp__buf_init(&s->pending, SIZE_MAX / 2); /* bounded by the request size: see release */
     csp__buf_init(&s->held, 1 << 16);
@@ -105,13 +105,13 @@ csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp
     if (!(s->splitter = csp__sentences_new(splitter_language(&client->settings, language,
                                                                sizeof language)))) {
         csp_speaker_free(s);
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     }
     if (options->markdown) {
         static const csp_normalizer_ops ops = {markdown_show, markdown_speak, NULL};
         if (!(s->markdown = csp__calloc(1, sizeof *s->markdown))) {
             csp_speaker_free(s);
-            return csp__fail(client, CSP_ENOMEM, "out of memory");
+            return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
         }
         csp__normalizer_init(s->markdown, &ops, s);
         s->markdown->code_note = "Code block skipped.";
@@ -125,7 +125,7 @@ csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp
     csp__pipeline_limit_waiting(s->pipeline, (size_t)jobs * 2 * CSP_PREFERRED_CHUNK_CHARS * 4);
     if (pthread_create(&s->consumer, NULL, consumer_main, s) != 0) {
         csp_speaker_free(s);
-        return csp__fail(client, CSP_ENOMEM, "cannot start the audio thread");
+        return csp__fail(&client->report, CSP_ENOMEM, "cannot start the audio thread");
     }
     s->consumer_started = 1;
     *out = s;
@@ -171,7 +171,7 @@ static csp_code emit(csp_speaker *s, const char *text, size_t len)
     csp_code rc;
     if (s->held.len) {
         if (csp__buf_append(&s->held, " ", 1) < 0 || csp__buf_append(&s->held, text, len) < 0)
-            return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+            return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
         rc = csp__pipeline_add(s->pipeline, s->held.data, s->held.len, &s->params);
         s->held.len = 0;
     } else {
@@ -201,7 +201,7 @@ static csp_code release(csp_speaker *s, release_mode mode)
         found = csp__sentence_breaks(s->splitter, s->pending.data ? s->pending.data : "",
                                      s->pending.len, breaks, 64);
         if (found < 0)
-            return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+            return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
         size_t from = 0;
         for (int i = 0; i < found; i++) {
             csp_code rc = emit(s, s->pending.data + from, breaks[i] - from);
@@ -251,7 +251,7 @@ static csp_code stopped(csp_speaker *s)
         return s->rc;
     if (atomic_load(&s->consumer_done))
         return s->consumer_rc != CSP_OK ? s->consumer_rc : CSP_ECANCELED;
-    return csp__canceled(s->client) ? CSP_ECANCELED : CSP_OK;
+    return csp__canceled(&s->client->report) ? CSP_ECANCELED : CSP_OK;
 }
 
 csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
@@ -269,7 +269,7 @@ csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
         size_t tail = incomplete_tail(block, n);
         size_t bad;
         if (csp__text_check(block, n - tail, &bad) < 0) {
-            csp__fail(s->client, CSP_EINPUT,
+            csp__fail(&s->client->report, CSP_EINPUT,
                       "the input is not valid UTF-8 text: %s at byte offset %zu",
                       block[bad] == '\0' ? "NUL byte" : "invalid byte",
                       s->offset + bad - s->carry_len);
@@ -279,7 +279,7 @@ csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
                                       s->markdown_failed
                                 : csp__buf_append(&s->pending, block, n - tail) < 0;
         if (nomem)
-            return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+            return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
         s->offset += take;
         memcpy(s->carry, block + n - tail, tail);
         s->carry_len = tail;
@@ -310,7 +310,7 @@ csp_code csp__speaker_set_params(csp_speaker *s, const csp_voice_params *params)
     if ((params->voice && !voice) || (params->model && !model)) {
         csp__free(voice);
         csp__free(model);
-        return fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+        return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
     }
     csp__free(s->params.voice);
     csp__free(s->params.model);
@@ -342,14 +342,14 @@ csp_code csp_speaker_finish(csp_speaker *s)
 {
     csp_code rc = stopped(s);
     if (rc == CSP_OK && s->carry_len) {
-        csp__fail(s->client, CSP_EINPUT,
+        csp__fail(&s->client->report, CSP_EINPUT,
                   "the input is not valid UTF-8 text: it ends inside a character at byte offset %zu",
                   s->offset - s->carry_len);
         rc = fail(s, CSP_EINPUT);
     }
     if (rc == CSP_OK && s->markdown &&
         (csp__normalizer_finish(s->markdown) < 0 || s->markdown_failed))
-        rc = fail(s, csp__fail(s->client, CSP_ENOMEM, "out of memory"));
+        rc = fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
     if (rc == CSP_OK)
         rc = release(s, RELEASE_ALL);
     if (rc != CSP_OK && rc != CSP_ECANCELED)
@@ -359,7 +359,7 @@ csp_code csp_speaker_finish(csp_speaker *s)
     if (rc == CSP_OK)
         rc = spoken;
     if (rc == CSP_OK && !s->queued && !s->allow_empty)
-        rc = csp__fail(s->client, CSP_EINPUT,
+        rc = csp__fail(&s->client->report, CSP_EINPUT,
                        "nothing to say: the input is empty, or only whitespace and invisible "
                        "characters");
     return fail(s, rc);

@@ -34,31 +34,31 @@ csp_code csp_list_voices(csp_client *client, char **out)
     csp__buf_init(&list, 1 << 20);
     *out = NULL;
     if (!url)
-        return csp__fail(client, CSP_ENOMEM, "out of memory");
+        return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     csp_http_request req = {.method = "GET", .url = url, .bearer = s->api_key,
                             .attribution = s->base_is_openrouter, .accept = "application/json",
                             .timeout_ms = s->timeout_ms};
-    rc = csp__http_fetch(client, &req, 16u << 20, &body, &len, &r);
+    rc = csp__http_fetch(&client->report, &req, 16u << 20, &body, &len, &r);
     if (rc != CSP_OK) {
         if (!*csp_client_error(client))
-            csp__fail(client, rc, "%s", rc == CSP_ECANCELED ? "interrupted" : r.detail);
+            csp__fail(&client->report, rc, "%s", rc == CSP_ECANCELED ? "interrupted" : r.detail);
         goto out;
     }
     if (r.outcome != CSP_HTTP_DONE) {
-        rc = csp__fail(client, csp__http_outcome_code(r.outcome), "%s", r.detail);
+        rc = csp__fail(&client->report, csp__http_outcome_code(r.outcome), "%s", r.detail);
         goto out;
     }
     if (r.status != 200) {
         char text[300];
         csp__api_error_text(s, body, len, text, sizeof text);
-        rc = csp__fail(client, csp__status_code(r.status), "HTTP %ld from %s: %s", r.status, r.url,
+        rc = csp__fail(&client->report, csp__status_code(r.status), "HTTP %ld from %s: %s", r.status, r.url,
                        text);
         goto out;
     }
     root = cJSON_ParseWithLength(body, len);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (!cJSON_IsArray(data)) {
-        rc = csp__fail(client, CSP_EAPI, "%s did not return a model list", url);
+        rc = csp__fail(&client->report, CSP_EAPI, "%s did not return a model list", url);
         goto out;
     }
     const cJSON *model;
@@ -82,7 +82,7 @@ csp_code csp_list_voices(csp_client *client, char **out)
         goto nomem;
     goto out;
 nomem:
-    rc = csp__fail(client, CSP_ENOMEM, "out of memory");
+    rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
 out:
     cJSON_Delete(root);
     csp__buf_free(&list);
