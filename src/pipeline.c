@@ -98,6 +98,8 @@ struct csp_pipeline {
     segment *outbox, *outbox_tail; /* chunks are cut from here when a request can start */
     size_t outbox_bytes;
     size_t max_waiting; /* backpressure: producers wait while this many bytes wait; 0: none */
+    int producing;      /* writes under way (nested holds count): cut only full chunks */
+    int producer_waiting; /* a producer waits for room (backpressure) */
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
@@ -256,8 +258,12 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
     pthread_mutex_lock(&p->lock);
     /* backpressure: a producer faster than speech waits here, so memory stays flat */
     while (p->max_waiting && p->outbox_bytes >= p->max_waiting && !p->stop &&
-           stop_code(p) == CSP_OK)
+           stop_code(p) == CSP_OK) {
+        p->producer_waiting = 1; /* cut what there is: the producer cannot add more */
+        wake(p);
         wait_for_change(p, 100);
+    }
+    p->producer_waiting = 0;
     if (p->outbox_tail)
         p->outbox_tail->next = g;
     else
@@ -274,6 +280,21 @@ static int same_params(const csp_voice_params *a, const csp_voice_params *b)
     return a->has_speed == b->has_speed && (!a->has_speed || a->speed == b->speed) &&
            !strcmp(a->voice ? a->voice : "", b->voice ? b->voice : "") &&
            !strcmp(a->model ? a->model : "", b->model ? b->model : "");
+}
+
+/*
+ * Called with the lock held. While a producer is in the middle of a write,
+ * the outbox is still growing: cut only when a full chunk waits (4 bytes a
+ * character at most), so the same text always makes the same requests,
+ * whatever the threads' timing.
+ */
+static int chunk_settled(const csp_pipeline *p)
+{
+    if (!p->producing || p->producer_waiting)
+        return 1;
+    size_t max = (size_t)p->settings->max_text_length;
+    size_t want = p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS : CSP_PREFERRED_CHUNK_CHARS;
+    return p->outbox_bytes >= 4 * (max < want ? max : want);
 }
 
 /*
@@ -348,6 +369,14 @@ nomem:
 }
 
 void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max_bytes) { p->max_waiting = max_bytes; }
+
+void csp__pipeline_producing(csp_pipeline *p, int producing)
+{
+    pthread_mutex_lock(&p->lock);
+    p->producing += producing ? 1 : -1;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
 
 void csp__pipeline_close(csp_pipeline *p)
 {
@@ -570,7 +599,7 @@ static void *network_main(void *arg)
         }
         /* a request could start now: cut the next chunk from what waits */
         while (!local_job && p->outbox && p->in_flight < p->jobs &&
-               p->chunks_added < p->consumer_index + (size_t)p->jobs) {
+               p->chunks_added < p->consumer_index + (size_t)p->jobs && chunk_settled(p)) {
             chunk *c = cut_chunk(p);
             if (!c) {
                 p->aborted = CSP_ENOMEM; /* the consumer reports it */

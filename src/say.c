@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,7 +70,7 @@ csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say
     if (rc == CSP_OK)
         rc = csp_speaker_new(client, options, &speaker);
     if (rc == CSP_OK)
-        rc = csp_speaker_write(speaker, text, len);
+        rc = csp__speaker_write_all(speaker, text, len);
     if (speaker) {
         csp_code finished = csp_speaker_finish(speaker);
         if (rc == CSP_OK)
@@ -105,6 +106,10 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
     if (rc != CSP_OK)
         return rc;
     int pause = options->pause_ms == 0 ? 700 : options->pause_ms;
+    struct stat st;
+    int whole_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (whole_file)
+        csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
     char *block = csp__malloc(READ_BLOCK);
     long long last_data = now_ms();
     int idle_told = 1, flushed = 1;
@@ -148,6 +153,10 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
         idle_told = flushed = 0;
     }
     csp__free(block);
+    if (rc == CSP_OK && whole_file)
+        rc = csp_speaker_flush(speaker);
+    if (whole_file)
+        csp__speaker_hold(speaker, 0);
     if (rc != CSP_OK)
         csp__speaker_abort(speaker, rc); /* nothing half-written */
     csp_code finished = csp_speaker_finish(speaker);

@@ -254,11 +254,22 @@ static csp_code stopped(csp_speaker *s)
     return csp__canceled(&s->client->report) ? CSP_ECANCELED : CSP_OK;
 }
 
+static csp_code write_text(csp_speaker *s, const char *text, size_t len);
+
 csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
 {
     csp_code rc = stopped(s);
     if (rc != CSP_OK)
         return rc;
+    csp__pipeline_producing(s->pipeline, 1);
+    rc = write_text(s, text, len);
+    csp__pipeline_producing(s->pipeline, 0);
+    return rc;
+}
+
+static csp_code write_text(csp_speaker *s, const char *text, size_t len)
+{
+    csp_code rc = CSP_OK;
     while (len > 0) {
         /* the carried bytes and the piece, checked together */
         char block[4096];
@@ -294,7 +305,28 @@ csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
 csp_code csp_speaker_flush(csp_speaker *s)
 {
     csp_code rc = stopped(s);
-    return rc != CSP_OK ? rc : release(s, RELEASE_ALL);
+    if (rc != CSP_OK)
+        return rc;
+    csp__pipeline_producing(s->pipeline, 1);
+    rc = release(s, RELEASE_ALL);
+    csp__pipeline_producing(s->pipeline, 0);
+    return rc;
+}
+
+void csp__speaker_hold(csp_speaker *s, int hold) { csp__pipeline_producing(s->pipeline, hold); }
+
+csp_code csp__speaker_write_all(csp_speaker *s, const char *text, size_t len)
+{
+    csp_code rc = stopped(s);
+    if (rc != CSP_OK)
+        return rc;
+    /* one hold from the first sentence to the last: the same text, the same requests */
+    csp__pipeline_producing(s->pipeline, 1);
+    rc = write_text(s, text, len);
+    if (rc == CSP_OK)
+        rc = release(s, RELEASE_ALL);
+    csp__pipeline_producing(s->pipeline, 0);
+    return rc;
 }
 
 csp_code csp__speaker_idle(csp_speaker *s)

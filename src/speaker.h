@@ -11,6 +11,11 @@
 #include "clawspeak.h"
 #include "speech.h"
 
+/* Hold (1) or release (0) chunk cutting across many writes: a regular file is all there
+   already, so its requests must not depend on how it was read. */
+void csp__speaker_hold(csp_speaker *speaker, int hold);
+/* All the text there will be, in one piece: written and flushed as one (csp_say). */
+csp_code csp__speaker_write_all(csp_speaker *speaker, const char *text, size_t len);
 /* The voice for text written from now on (a reply's [[tts:...]] directive). */
 csp_code csp__speaker_set_params(csp_speaker *speaker, const csp_voice_params *params);
 /*
