@@ -10,6 +10,7 @@
 #include "local_tts.h"
 
 #include "cleanup.h"
+#include "provider.h"
 #include "report.h"
 #include "settings.h"
 
@@ -213,4 +214,55 @@ out:
     csp__free(input);
     csp__free(text_copy);
     return rc;
+}
+
+/* --- the provider: one chunk at a time, synchronously, on the network thread --- */
+
+typedef struct local_provider {
+    csp_provider base;
+    const csp_settings *settings;
+    csp_report *report;
+} local_provider;
+
+static int local_start(csp_provider *base, const csp_chunk_request *request,
+                       const csp_chunk_events *events)
+{
+    local_provider *l = (local_provider *)base;
+    csp_buf pcm;
+    long rate = 0;
+    int channels = 0;
+    csp_attempt_result result;
+    memset(&result, 0, sizeof result);
+    result.retry_after_s = -1;
+    /* the local engine's audio is capped like the network's: by what the text can make */
+    csp__buf_init(&pcm, csp__audio_cap(request->len, CSP_LOCAL_MAX_BYTES_PER_SECOND));
+    csp_code rc = csp__local_tts(l->settings, l->report, request->text, request->len, &pcm, &rate,
+                                 &channels, result.why, sizeof result.why);
+    if (rc == CSP_OK) {
+        csp_media media = {CSP_MEDIA_PCM, rate, channels};
+        events->on_audio_start(events->ctx, &media);
+        events->on_audio(events->ctx, pcm.data ? pcm.data : "", pcm.len);
+        result.status = CSP_ATTEMPT_OK;
+    } else {
+        result.status = CSP_ATTEMPT_FAIL;
+        result.code = rc;
+    }
+    csp__buf_free(&pcm);
+    events->on_done(events->ctx, &result);
+    return 0;
+}
+
+static void local_poll(csp_provider *base, int wait_ms) { (void)base, (void)wait_ms; }
+static void local_wakeup(csp_provider *base) { (void)base; }
+static void local_free(csp_provider *base) { csp__free(base); }
+
+csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *report)
+{
+    local_provider *l = csp__calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->base = (csp_provider){"tts-local-cli", 1, local_start, local_poll, local_wakeup, local_free};
+    l->settings = settings;
+    l->report = report;
+    return &l->base;
 }

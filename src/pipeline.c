@@ -12,10 +12,8 @@
 
 #include "alloc.h"
 #include "client.h"
-#include "content_type.h"
 #include "decode.h"
-#include "http.h"
-#include "local_tts.h"
+#include "provider.h"
 #include "sink.h"
 #include "text.h"
 #include "utf8.h"
@@ -30,17 +28,6 @@
 
 #define MAX_ATTEMPTS 3
 #define RETRY_AFTER_CAP_MS 30000
-/*
- * A chunk's audio is capped by what its text can make: half a second per
- * byte of text plus 5 s (speech runs at about 15 characters a second; even
- * speed 0.25 stays far below), at the stream's byte rate (mp3 at up to 320
- * kbps). A server that never stops sending is an error, not a memory leak.
- */
-#define AUDIO_SECONDS_PER_TEXT_BYTE 0.5
-#define AUDIO_SLACK_SECONDS 5.0
-#define MP3_MAX_BYTES_PER_SECOND 40000.0
-#define LOCAL_MAX_BYTES_PER_SECOND (48000.0 * 2 * 2) /* 48 kHz stereo, 16 bit */
-#define ERROR_BODY_CAP (64u << 10)
 
 typedef enum { CHUNK_QUEUED, CHUNK_FETCHING, CHUNK_DONE, CHUNK_FAILED } chunk_state;
 
@@ -55,8 +42,6 @@ typedef struct chunk {
     /* the current attempt */
     int generation;
     int responded;
-    int is_error_body; /* bytes are an error text, not audio */
-    long status;
     csp_media media;
     csp_buf data;
     size_t received, audio_cap; /* bytes of audio this attempt, and the most its text can make */
@@ -68,7 +53,7 @@ typedef struct chunk {
     struct chunk_ref {
         struct csp_pipeline *pipeline;
         struct chunk *chunk;
-    } ref; /* the transfer's userdata: no allocation to lose on cancel */
+    } ref; /* the provider's event context: no allocation to lose on cancel */
 } chunk;
 
 /* Text waiting for a request: whole sentences (or flushed text), with their voice. */
@@ -84,8 +69,7 @@ struct csp_pipeline {
     const csp_settings *settings;
     csp_sink *sink;
     int jobs;
-    int local;
-    char *url;
+    csp_provider *provider;
     csp_progress_fn progress;
     void *progress_userdata;
 
@@ -103,7 +87,6 @@ struct csp_pipeline {
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
-    csp_http *http;
 
     long long started_ms;
     long first_audio_ms;
@@ -117,12 +100,6 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static size_t audio_cap(size_t text_bytes, double bytes_per_second)
-{
-    double seconds = AUDIO_SLACK_SECONDS + AUDIO_SECONDS_PER_TEXT_BYTE * (double)text_bytes;
-    return (size_t)(seconds * bytes_per_second);
 }
 
 static void segment_free(segment *g)
@@ -161,17 +138,18 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     p->progress_userdata = options->progress_userdata;
     p->first_audio_ms = -1;
     p->jitter_seed = (unsigned)now_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
-    p->local = strcmp(s->provider, "tts-local-cli") == 0;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->changed, NULL);
     csp_code rc = CSP_OK;
-    if (!p->local) {
-        if (!(p->url = csp__printf("%s/audio/speech", s->base_url)) ||
-            !(p->http = csp__http_new(&client->report))) {
-            rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
-            goto fail;
-        }
+    p->provider = strcmp(s->provider, "tts-local-cli") == 0
+                      ? csp__provider_local_new(s, &client->report)
+                      : csp__provider_openrouter_new(s, &client->report);
+    if (!p->provider) {
+        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+        goto fail;
     }
+    if (p->jobs > p->provider->max_parallel)
+        p->jobs = p->provider->max_parallel;
     if ((rc = csp__sink_for_options(&client->report, options, &p->sink)) != CSP_OK)
         goto fail;
     *out = p;
@@ -195,12 +173,12 @@ void csp__pipeline_free(csp_pipeline *p)
         p->outbox = g->next;
         segment_free(g);
     }
-    csp__http_free(p->http);
+    if (p->provider)
+        p->provider->free(p->provider);
     if (p->sink) {
         csp__sink_finish(p->sink, 0);
         csp__sink_free(p->sink);
     }
-    csp__free(p->url);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->changed);
     csp__free(p);
@@ -220,8 +198,8 @@ static void wait_for_change(csp_pipeline *p, long ms)
 static void wake(csp_pipeline *p)
 {
     pthread_cond_broadcast(&p->changed);
-    if (p->http)
-        csp__http_wakeup(p->http);
+    if (p->provider)
+        p->provider->wakeup(p->provider);
 }
 
 static int copy_params(csp_voice_params *dst, const csp_voice_params *src)
@@ -423,50 +401,34 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
     c->not_before_ms = now_ms() + delay;
     c->generation++;
     c->responded = 0;
-    c->is_error_body = 0;
     c->complete = 0;
     c->received = 0;
     c->data.len = 0;
 }
 
-static int on_response(void *userdata, long status, const char *content_type)
+/* --- events from the provider (on the network thread) --- */
+
+static void on_audio_start(void *ctx, const csp_media *media)
 {
-    chunk *c = ((struct chunk_ref *)userdata)->chunk;
-    csp_pipeline *p = ((struct chunk_ref *)userdata)->pipeline;
+    chunk *c = ((struct chunk_ref *)ctx)->chunk;
+    csp_pipeline *p = ((struct chunk_ref *)ctx)->pipeline;
     pthread_mutex_lock(&p->lock);
     c->responded = 1;
-    c->status = status;
-    csp_media media;
-    int bad_pcm = csp__parse_content_type(content_type, &media) < 0;
-    if (status != 200 || media.kind == CSP_MEDIA_OTHER || bad_pcm) {
-        c->is_error_body = 1; /* collect the text to report it */
-        if (status == 200 && bad_pcm) {
-            fail_chunk(c, CSP_EAPI, "the server sent PCM without rate and channels (%s)",
-                       content_type);
-            pthread_mutex_unlock(&p->lock);
-            return 1;
-        }
-    } else {
-        c->media = media;
-        c->audio_cap = audio_cap(c->text_len, media.kind == CSP_MEDIA_PCM
-                                                  ? (double)media.rate * media.channels * 2
-                                                  : MP3_MAX_BYTES_PER_SECOND);
-    }
+    c->media = *media;
+    c->audio_cap = csp__audio_cap(c->text_len, media->kind == CSP_MEDIA_PCM
+                                                   ? (double)media->rate * media->channels * 2
+                                                   : CSP_MP3_MAX_BYTES_PER_SECOND);
     wake(p);
     pthread_mutex_unlock(&p->lock);
-    return 0;
 }
 
-static int on_data(void *userdata, const char *data, size_t len)
+static int on_audio(void *ctx, const char *data, size_t len)
 {
-    chunk *c = ((struct chunk_ref *)userdata)->chunk;
-    csp_pipeline *p = ((struct chunk_ref *)userdata)->pipeline;
+    chunk *c = ((struct chunk_ref *)ctx)->chunk;
+    csp_pipeline *p = ((struct chunk_ref *)ctx)->pipeline;
     int stop = 0;
     pthread_mutex_lock(&p->lock);
-    if (c->is_error_body) {
-        if (c->data.len < ERROR_BODY_CAP)
-            csp__buf_append(&c->data, data, len < ERROR_BODY_CAP ? len : ERROR_BODY_CAP);
-    } else if ((c->received += len) > c->audio_cap) {
+    if ((c->received += len) > c->audio_cap) {
         char why[256];
         snprintf(why, sizeof why, "the server sent more audio than %zu characters of text can make "
                  "(over %zu bytes); it may be misbehaving", c->text_len, c->audio_cap);
@@ -481,97 +443,61 @@ static int on_data(void *userdata, const char *data, size_t len)
     return stop;
 }
 
-static void on_done(void *userdata, const csp_http_result *r)
+static void on_done(void *ctx, const csp_attempt_result *r)
 {
-    chunk *c = ((struct chunk_ref *)userdata)->chunk;
-    csp_pipeline *p = ((struct chunk_ref *)userdata)->pipeline;
+    chunk *c = ((struct chunk_ref *)ctx)->chunk;
+    csp_pipeline *p = ((struct chunk_ref *)ctx)->pipeline;
     pthread_mutex_lock(&p->lock);
     p->in_flight--;
     if (c->state == CHUNK_FAILED) {
-        /* already decided (out of memory, bad pcm header) */
-    } else if (r->outcome == CSP_HTTP_DONE && c->status == 200 && !c->is_error_body) {
+        /* already decided (the audio cap, out of memory) */
+    } else if (r->status == CSP_ATTEMPT_OK) {
         c->state = CHUNK_DONE;
         c->complete = 1;
-    } else if (r->outcome == CSP_HTTP_DONE) {
-        char text[300], why[900];
-        csp__api_error_text(p->settings, c->data.data, c->data.len, text, sizeof text);
-        if (r->status == 200)
-            snprintf(why, sizeof why, "the server answered 200 but sent %s, not audio: %s",
-                     r->content_type[0] ? r->content_type : "no content type", text);
-        else
-            snprintf(why, sizeof why, "HTTP %ld from %s: %s", r->status, r->url,
-                     text[0] ? text : "(no message)");
-        if (r->status != 200 && csp__status_retryable(r->status))
-            retry_or_fail(p, c, why, r->retry_after_s, CSP_EAPI);
-        else if (r->status == 401 || r->status == 403)
-            fail_chunk(c, CSP_EKEY, "%s (check the API key: 'clawspeak config' shows where it comes from)", why);
-        else if (r->status == 402)
-            fail_chunk(c, CSP_EAPI, "%s (add credits at https://openrouter.ai/settings/credits)", why);
-        else
-            fail_chunk(c, CSP_EAPI, "%s", why);
-    } else if (r->outcome == CSP_HTTP_BROKEN || r->outcome == CSP_HTTP_CONNECT) {
-        retry_or_fail(p, c, r->detail, -1, CSP_ENET);
+    } else if (r->status == CSP_ATTEMPT_RETRY) {
+        retry_or_fail(p, c, r->why, r->retry_after_s, r->code);
     } else {
-        fail_chunk(c, csp__http_outcome_code(r->outcome), "%s", r->detail);
+        fail_chunk(c, r->code, "%s", r->why);
     }
     wake(p);
     pthread_mutex_unlock(&p->lock);
 }
 
-static int start_fetch(csp_pipeline *p, chunk *c)
+static const csp_chunk_events chunk_events = {on_audio_start, on_audio, on_done, NULL};
+
+/* Called with the lock held: may this chunk start an attempt now? */
+static int may_start(const csp_pipeline *p, const chunk *c, long long now)
 {
-    const csp_settings *s = p->settings;
-    char *body = csp__speech_body(s, &c->params, c->text, c->text_len);
-    int rc = -1;
-    c->ref.pipeline = p;
-    c->ref.chunk = c;
-    if (body) {
-        csp_http_request req = {
-            .method = "POST", .url = p->url, .bearer = s->api_key, .body = body,
-            .body_len = strlen(body), .attribution = s->base_is_openrouter,
-            .accept = "audio/*, application/json", .timeout_ms = s->timeout_ms,
-            .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = &c->ref};
-        csp__log(&p->client->report, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
-                 c->index + 1, p->url, c->text_len, c->attempts);
-        rc = csp__http_start(p->http, &req);
-    }
-    csp__free(body);
-    return rc;
+    return c->state == CHUNK_QUEUED && c->index < p->consumer_index + (size_t)p->jobs &&
+           c->not_before_ms <= now && p->in_flight < p->jobs;
 }
 
-/* The local engine runs synchronously on the network thread, one chunk ahead. */
-static void run_local(csp_pipeline *p, chunk *c)
+/* Start attempts outside the lock: a synchronous provider works inside start. */
+static void start_attempts(csp_pipeline *p, chunk **starting, size_t count)
 {
-    csp_buf pcm;
-    long rate = 0;
-    int channels = 0;
-    csp__buf_init(&pcm, audio_cap(c->text_len, LOCAL_MAX_BYTES_PER_SECOND));
-    char error[sizeof c->error];
-    csp_code rc = csp__local_tts(p->settings, &p->client->report, c->text, c->text_len, &pcm, &rate, &channels, error,
-                                 sizeof error);
-    pthread_mutex_lock(&p->lock);
-    if (rc == CSP_OK) {
-        csp__buf_free(&c->data);
-        c->data = pcm;
-        c->media.kind = CSP_MEDIA_PCM;
-        c->media.rate = rate;
-        c->media.channels = channels;
-        c->responded = 1;
-        c->complete = 1;
-        c->state = CHUNK_DONE;
-    } else {
-        csp__buf_free(&pcm);
-        fail_chunk(c, rc, "%s", error);
+    for (size_t i = 0; i < count; i++) {
+        chunk *c = starting[i];
+        csp_chunk_events events = chunk_events;
+        c->ref.pipeline = p;
+        c->ref.chunk = c;
+        events.ctx = &c->ref;
+        csp_chunk_request request = {c->text, c->text_len, &c->params, c->index, c->attempts};
+        if (p->provider->start(p->provider, &request, &events) < 0) {
+            pthread_mutex_lock(&p->lock);
+            p->in_flight--;
+            fail_chunk(c, CSP_ENOMEM, "%s", "out of memory starting a request");
+            wake(p);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    wake(p);
-    pthread_mutex_unlock(&p->lock);
 }
 
 static void *network_main(void *arg)
 {
     csp_pipeline *p = arg;
+    chunk *starting[64];
     for (;;) {
-        chunk *local_job = NULL;
+        size_t count = 0;
         pthread_mutex_lock(&p->lock);
         if (p->stop || stop_code(p) != CSP_OK) {
             pthread_mutex_unlock(&p->lock);
@@ -579,26 +505,18 @@ static void *network_main(void *arg)
         }
         long long now = now_ms();
         int pending = 0;
-        for (chunk *c = p->head; c; c = c->next) {
+        for (chunk *c = p->head; c && count < 64; c = c->next) {
             if (c->state == CHUNK_QUEUED || c->state == CHUNK_FETCHING)
                 pending = 1;
-            if (c->state != CHUNK_QUEUED || c->index >= p->consumer_index + (size_t)p->jobs)
-                continue;
-            if (c->not_before_ms > now || p->in_flight >= p->jobs)
+            if (!may_start(p, c, now))
                 continue;
             c->attempts++;
             c->state = CHUNK_FETCHING;
-            if (p->local) {
-                local_job = c;
-                break;
-            }
-            if (start_fetch(p, c) < 0)
-                fail_chunk(c, CSP_ENOMEM, "%s", "out of memory starting a request");
-            else
-                p->in_flight++;
+            p->in_flight++;
+            starting[count++] = c;
         }
         /* a request could start now: cut the next chunk from what waits */
-        while (!local_job && p->outbox && p->in_flight < p->jobs &&
+        while (count < 64 && p->outbox && p->in_flight < p->jobs &&
                p->chunks_added < p->consumer_index + (size_t)p->jobs && chunk_settled(p)) {
             chunk *c = cut_chunk(p);
             if (!c) {
@@ -609,24 +527,20 @@ static void *network_main(void *arg)
             pending = 1;
             c->attempts++;
             c->state = CHUNK_FETCHING;
-            if (p->local) {
-                local_job = c;
-                break;
-            }
-            if (start_fetch(p, c) < 0)
-                fail_chunk(c, CSP_ENOMEM, "%s", "out of memory starting a request");
-            else
-                p->in_flight++;
+            p->in_flight++;
+            starting[count++] = c;
         }
         int finished = p->input_closed && !p->outbox && !pending && p->in_flight == 0;
+        int busy = p->in_flight > 0;
         pthread_mutex_unlock(&p->lock);
         if (finished)
             break;
-        if (local_job)
-            run_local(p, local_job);
-        else if (p->http)
-            csp__http_poll(p->http, 50);
-        else {
+        start_attempts(p, starting, count);
+        if (count)
+            continue; /* look again at once: a synchronous provider has finished */
+        if (busy) {
+            p->provider->poll(p->provider, 50);
+        } else {
             pthread_mutex_lock(&p->lock);
             wait_for_change(p, 50);
             pthread_mutex_unlock(&p->lock);
@@ -704,7 +618,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (stop_code(p) == CSP_OK && c->state != CHUNK_FAILED &&
-               !(c->generation != generation && c->responded && !c->is_error_body) &&
+               !(c->generation != generation && c->responded) &&
                !(c->generation == generation && (c->data.len > 0 || c->complete))) {
             wait_for_change(p, 100);
         }

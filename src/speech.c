@@ -68,6 +68,12 @@ void csp__api_error_text(const csp_settings *settings, const char *body, size_t 
     cJSON_Delete(root);
 }
 
+size_t csp__audio_cap(size_t text_bytes, double bytes_per_second)
+{
+    double seconds = 5.0 + 0.5 * (double)text_bytes;
+    return (size_t)(seconds * bytes_per_second);
+}
+
 csp_code csp__status_code(long status)
 {
     return (status == 401 || status == 403) ? CSP_EKEY : CSP_EAPI;

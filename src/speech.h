@@ -26,6 +26,15 @@ char *csp__speech_body(const csp_settings *settings, const csp_voice_params *par
  */
 void csp__api_error_text(const csp_settings *settings, const char *body, size_t len, char *out,
                          size_t size);
+/*
+ * The most audio a chunk's text can make, in bytes: half a second per byte
+ * of text plus 5 s (speech runs at about 15 characters a second; even speed
+ * 0.25 stays far below), at the stream's byte rate. A server that never
+ * stops sending is an error, not a memory leak.
+ */
+#define CSP_MP3_MAX_BYTES_PER_SECOND 40000.0            /* 320 kbps */
+#define CSP_LOCAL_MAX_BYTES_PER_SECOND (48000.0 * 2 * 2) /* 48 kHz stereo, 16 bit */
+size_t csp__audio_cap(size_t text_bytes, double bytes_per_second);
 /* 401/403: the key; everything else: the API. */
 csp_code csp__status_code(long status);
 int csp__status_retryable(long status);
