@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clawspeak.h: the one public header of libclawspeak.
  *

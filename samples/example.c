@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * example.c: the smallest program using libclawspeak: resolve settings the
  * way OpenClaw does and save a sentence to a WAV file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.c: the allocation wrappers and the capped growable buffer.
  * The countdown lets tests fail every allocation in turn; it is process-wide

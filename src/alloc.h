@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.h: every library allocation goes through these wrappers, so a test
  * build can fail allocation N (SQLite's test_malloc idea) and prove that each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ask.c: csp_ask: stream an OpenRouter chat reply and speak it while the
  * model is still writing. The chat stream runs on its own thread; each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* atomic_file.c: see atomic_file.h. */
 #define _GNU_SOURCE /* mkostemp */
 #include "atomic_file.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * atomic_file.h: replace a file so that readers see the old version or the
  * new one, never half of either. Shared by audio files and config edits.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cleanup.c: a fixed table of things to undo if the process must end now.
  * Fixed-size and lock-free: csp_emergency_cleanup() runs in a signal

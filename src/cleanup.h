@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cleanup.h: what a run leaves on disk or running while it works (a
  * temporary file beside the target, the local engine's private directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.c: the csp_client handle: overrides, loading the config and
  * resolving settings, reading them back, and the small shared helpers of

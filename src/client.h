@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.h: the csp_client handle shared by the library's modules: logging,
  * the last error, the resolved settings and the cancel flag.

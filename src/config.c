@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c: reads the OpenClaw config. Substitution follows OpenClaw: only
  * ${UPPER_CASE} names, $${X} escapes to a literal ${X}, and a missing or

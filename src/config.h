@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.h: finding and reading the OpenClaw config file: path search,
  * JSON5, ${VAR} substitution and the inline env block (both layouts).

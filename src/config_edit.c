@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config_edit.c: `clawspeak models set REF` writes agents.defaults.model.primary
  * by editing the source text in place. OpenClaw rewrites the whole file as

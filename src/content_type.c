@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* content_type.c: a forgiving reader of media types (case, spaces, quotes). */
 #include "content_type.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * content_type.h: what a /audio/speech response holds, read from its
  * Content-Type. PCM rate and channels come from the header, never guessed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * decode.c: mpg123 (API 47: mpg123_open_feed / mpg123_feed / mpg123_read)
  * and PCM pass-through behind one interface.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * decode.h: turns response bytes into signed 16-bit interleaved samples.
  * MP3 goes through mpg123's feed API with gapless decoding, so encoder

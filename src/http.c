@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http.c: libcurl multi wrapper. Each transfer owns its easy handle and
  * header list; the multi handle keeps the connection cache, so chunk

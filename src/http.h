@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http.h: the one module that talks to libcurl. Transfers run on a multi
  * handle (concurrent, connection reuse); bodies stream to callbacks as they

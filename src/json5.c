@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * json5.c: recursive-descent JSON5 reader (https://spec.json5.org/).
  * Strict: the whole input must be valid UTF-8 and exactly one value; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * json5.h: a small, strict JSON5 reader that builds cJSON trees.
  * Debian ships no maintained C JSON5 library. Errors carry line and column

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * local_tts.c: the tts-local-cli provider. The command runs with its
  * output to a private temporary directory; the WAV it writes is read with

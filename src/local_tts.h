@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * local_tts.h: OpenClaw's tts-local-cli provider: run a command with
  * {{Text}} and {{OutputPath}} placeholders in its arguments and read the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* normalize.c: see normalize.h. Works on whole lines' starts and inline marks. */
 #include "normalize.h"
 

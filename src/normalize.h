@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * normalize.h: turns a streamed agent reply into what is shown and what is
  * spoken, as the pieces arrive. Shown: the reply minus [[tts:...]] directives

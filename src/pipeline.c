@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pipeline.c: see pipeline.h. Locking: one mutex guards the chunk queue and
  * every chunk's fields; the decoder and sink are touched only by the

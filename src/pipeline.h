@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pipeline.h: text in, audio out, in order. Text is cut into chunks; a
  * network thread fetches up to `jobs` chunks at once (or runs the local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * provider.h: a speech provider behind one small interface. The pipeline
  * keeps the policy that holds for any provider (request order, retries with

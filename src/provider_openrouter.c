@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * provider_openrouter.c: POST {baseUrl}/audio/speech on one libcurl multi
  * handle (concurrent, connections reused). What OpenRouter's answers mean

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redact.c: key masking and control-character scrubbing for everything
  * the library prints. See redact.h for the rules.

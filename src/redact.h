@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redact.h: the one place secrets and hostile bytes are turned into
  * printable text. A key prints as "sk-or-...1234" at most. Any run of 8 or

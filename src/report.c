@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.c: logging and error details. Everything that leaves the
  * library as text is formatted whole, then masked against every key the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.h: what a lower module needs to report back, and nothing more:
  * the log callback, the error buffer, the settings whose keys are masked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * say.c: csp_say, csp_say_fd and csp_say_lines: read the input and feed a
  * speaker; and picking the provider (the local engine when no key exists

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sentences.c: see sentences.h. */
 #include "sentences.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sentences.h: sentence boundaries for speech. ICU's sentence break
  * iterator with CLDR's abbreviation suppressions ("@ss=standard") finds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings.c: OpenClaw's TTS and chat settings resolution, in one place.
  * Each value records where it came from, for `clawspeak config` and for

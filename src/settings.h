@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings.h: every setting clawspeak uses, resolved in one place with the
  * source of each value recorded. Precedence: defaults < config (messages.tts

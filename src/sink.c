@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink.c: the sink dispatch, and the tee that plays and saves at once. */
 #include "sink.h"
 

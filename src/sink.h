@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sink.h: where decoded audio goes. One small interface: open (the format
  * is known at the first decoded frames), write, finish (commit or abort).

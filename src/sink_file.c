@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sink_file.c: audio files through libsndfile, always through its virtual
  * I/O onto a descriptor we own, so that every byte written is checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sink_portaudio.c: playback with PortAudio's blocking write API. Writes go
  * in small blocks so a cancel (Ctrl-C) is noticed within a few milliseconds,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * speaker.c: the streaming speaker. Threads: the producer calls write,
  * flush and finish from one thread; the pipeline's consumer (decode and

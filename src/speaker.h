@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * speaker.h: the one text path for every input. Text arrives in pieces of
  * any size (a piece may end inside a UTF-8 sequence or a word); whole

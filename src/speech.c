@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* speech.c: request bodies and API error text for OpenRouter. */
 #include "speech.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * speech.h: the /audio/speech request (body, URL) and reading API errors,
  * shared with the chat path (the error shape and status mapping are the same).

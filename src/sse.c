@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sse.c: see sse.h; the line rules are those of the WHATWG EventSource spec. */
 #include "sse.h"
 

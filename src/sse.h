@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sse.h: an incremental parser for server-sent events. Bytes may be split
  * anywhere (inside a line, between \r and \n); comment lines are skipped,

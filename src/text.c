@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* text.c: UTF-8 checks and the chunker. */
 #include "text.h"
 

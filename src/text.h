@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * text.h: input checks and chunking. Chunks are cut at paragraph, then
  * sentence, then clause, then word boundaries, never inside a UTF-8

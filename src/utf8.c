@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* utf8.c: strict UTF-8 per RFC 3629. */
 #include "utf8.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * utf8.h: strict UTF-8 decoding (no overlongs, no surrogates, <= U+10FFFF),
  * shared by the JSON5 reader and the text chunker.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * voices.c: `clawspeak voices`: the speech models OpenRouter lists with
  * output_modalities=speech, and each one's supported_voices.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h: the command-line tool's parts. The tool uses only the public
  * header; exit codes are mapped from csp_code in one place (main.c).

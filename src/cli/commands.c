@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * commands.c: the subcommands. Each reads its input, calls the library and
  * prints results; audio goes to stdout only with -o -, all else to stderr.

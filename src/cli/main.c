@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c: the clawspeak command. Parses, installs the log and signal
  * handlers, runs the subcommand and maps its result to an exit code.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * options.c: the option table (sorted by long name) and the parser it
  * drives. The same table prints --help, so they cannot disagree.

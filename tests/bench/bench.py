@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """clawspeak benchmarks. Each prints figures and a ratio against a baseline
 measured in the same run, on the same mock server. Run: ctest -L bench
 (or python3 bench.py [name...]). Targets from the issues are printed beside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_config.c: a fuzzed file through the whole config path: JSON5,
    ${VAR} substitution, both layouts, the settings resolver. Then `models
    set` edits it in place; when that succeeds the file must read back with

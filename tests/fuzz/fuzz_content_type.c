@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_content_type.c: any header parses without a crash; PCM always has its format. */
 #include "content_type.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_decode.c: arbitrary bytes into the mp3 and PCM decoders, in pieces. */
 #include "decode.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_json5.c: the JSON5 reader never crashes; errors carry a position; a
    parsed tree prints as JSON that parses back to the same tree. */
 #include "json5.h"

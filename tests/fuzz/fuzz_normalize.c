@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_normalize.c: the reply normaliser, fed in pieces, never crashes; a
    reply with no directive shows exactly as it came. */
 #include "normalize.h"

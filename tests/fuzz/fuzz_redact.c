@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_redact.c: random text holding the key at random offsets, cut at random
    lengths and streamed in random pieces: no 8-character run of the key ever
    survives, whole or streamed, and the output is always terminated. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_sse.c: the SSE parser gives the same events however the stream is split. */
 #include "sse.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_text.c: for valid UTF-8 input, the chunks rebuild the text (whitespace
    at the joins aside), respect the limit, and never split a code point. */
 #include "text.h"

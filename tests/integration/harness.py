@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared pieces of clawspeak's integration tests: run the CLI, start the
 mock OpenRouter on a free loopback port, read audio back with libsndfile."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Countdown allocator (sanitizer build only): fail library allocation N for
 N = 1..total on representative say and ask runs. Each must end with exit 1 and
 an out-of-memory message: no crash, no sanitizer report (leaks included), no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """clawspeak ask: the streamed chat path, auto modes, and speech that starts
 while the model is still writing."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The command line: help, version, usage errors and exit codes."""
 import os
 import re

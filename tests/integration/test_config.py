@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Config reading and settings precedence, through `clawspeak config --json`."""
 import json
 import re

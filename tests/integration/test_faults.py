@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every server fault ends with the documented exit code and message, retries
 as documented, and leaves no file (and no temporary file) at the target."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Secrets never leak; hostile config files never crash. (Issue 5.)"""
 import os
 

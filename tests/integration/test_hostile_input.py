@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Issue 9: one test per finding of the hostile test run. Hostile text, a
 hostile server (the mock's hostile modes), hostile environments (no HOME,
 closed descriptors, full disks, signals) and hostile targets."""

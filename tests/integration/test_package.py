@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Install clawspeak to a temporary prefix and build samples/example.c against
 it twice: with pkg-config and with CMake's find_package. Then run it, and check
 the sample configs resolve."""

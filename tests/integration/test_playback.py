@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real playback: PortAudio -> ALSA -> a PulseAudio null sink that the test
 starts itself, captured with parec and compared with the expected audio;
 and PortAudio into ALSA's file plugin, compared sample for sample."""

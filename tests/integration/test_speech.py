@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The speech pipeline against the mock: requests, formats, chunks, stdout, TLS."""
 import json
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Issue 10: one text stream for every input. Speech starts while the
 producer is still writing, memory stays flat (backpressure), sentences
 survive abbreviations, --lines skips bad lines, markdown is stripped even

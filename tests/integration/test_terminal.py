@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What only shows on a terminal or a sound device: the progress bar, the
 refusal to write audio to a terminal, device selection, no device, Ctrl-C
 while playing and while the model streams."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A mock OpenRouter for clawspeak's tests: real HTTP on loopback.
 
 /audio/speech synthesises real speech for the request's text (espeak-ng,

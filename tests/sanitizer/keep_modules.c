@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * keep_modules.c: preloaded only in the sanitizer run of the playback tests.
  * ALSA loads its plugins (pulse, file) with dlopen and unloads them at exit;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * audioinfo.c: test helper that reads an audio file back with libsndfile.
  * Prints "frames rate channels format"; with --dump FILE also writes the

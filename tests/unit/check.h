@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check.h: assertion macros for the unit tests, printing both values on
  * failure (after libuv's test/task.h). A test program exits 1 if any failed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_decode.c: the mp3 feed decoder on audio/tone.mp3, fed whole and in
  * awkward pieces, gives exactly the frames of audio/tone.wav (gapless: no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_json5.c: the JSON5 reader against the grammar, table-driven. */
 #include "check.h"
 #include "json5.h"

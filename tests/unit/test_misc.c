@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_misc.c: Content-Type parsing, key redaction, model refs, base URLs, buffers. */
 #include "alloc.h"
 #include "check.h"

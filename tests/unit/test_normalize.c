@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_normalize.c: reply normalisation, fed whole and one byte at a time. */
 #include "check.h"
 #include "normalize.h"

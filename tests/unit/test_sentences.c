@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sentences.c: the sentence splitter against the corpus in
  * tests/data/sentences (one sentence a line, paragraphs split by blank

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sse.c: the SSE parser under every split of a hostile stream. */
 #include "check.h"
 #include "sse.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_text.c: the chunker rebuilds its input, respects limits and boundaries. */
 #include "check.h"
 #include "text.h"
