@@ -155,16 +155,31 @@ static int set_copy(resolver *r, char **slot, const char *value)
     return 0;
 }
 
+static int blank(const char *v)
+{
+    while (isspace((unsigned char)*v))
+        v++;
+    return *v == '\0';
+}
+
 /* A string setting: flag, then config aliases, then default. */
 static void resolve_string(resolver *r, const char *name, const char *const *aliases,
                            size_t count, const char *fallback, char **slot)
 {
     char *source = NULL;
     const char *v = override_of(r, name);
-    if (v)
+    if (v) {
         source = flag_source(r, name);
-    else if (!(v = tts_string(r, aliases, count, &source)))
+        if (source && !blank(v)) {
+            /* given */
+        } else if (source) {
+            r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: the value is empty", source);
+            csp__free(source);
+            return;
+        }
+    } else if (!(v = tts_string(r, aliases, count, &source))) {
         v = fallback;
+    }
     if (r->rc == CSP_OK && set_copy(r, slot, v) == 0)
         show(r, name, v, source);
     else
@@ -351,9 +366,10 @@ static void resolve_base_url(resolver *r, const char *name, const char *const *p
         r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
         return;
     }
-    if (strncmp(*slot, "http://", 7) != 0 && strncmp(*slot, "https://", 8) != 0) {
-        r->rc = csp__fail(r->report, source ? CSP_ECONFIG : CSP_EUSAGE,
-                          "%s: base URL '%s' must start with http:// or https://",
+    const char *host = !strncmp(*slot, "http://", 7) ? *slot + 7 : !strncmp(*slot, "https://", 8) ? *slot + 8 : NULL;
+    if (!host || !*host || *host == '/' || *host == ':' || strchr(host, ' ')) {
+        r->rc = csp__fail(r->report, source && source[0] != '-' ? CSP_ECONFIG : CSP_EUSAGE,
+                          "%s: base URL '%s' must be http(s)://host[:port][/path]",
                           source ? source : "--base-url", *slot);
         csp__free(source);
         return;
@@ -512,6 +528,8 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
     resolve_string(&r, "voice", voice_alias, 4, CSP_DEFAULT_VOICE, &out->voice);
     const char *format_alias[] = {"providers.openrouter.responseFormat"};
     resolve_string(&r, "response_format", format_alias, 1, "mp3", &out->response_format);
+    for (char *c = out->response_format; r.rc == CSP_OK && c && *c; c++)
+        *c = (char)tolower((unsigned char)*c); /* "MP3" works, as in OpenClaw */
     check_enum(&r, "response_format", out->response_format ? out->response_format : "", formats,
                "mp3 or pcm");
 

@@ -224,7 +224,14 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
 {
     *rc = CSP_OK;
     if (args->word_count) {
-        size_t total = 1;
+        size_t total = 1, blank = 1;
+        for (size_t i = 0; i < args->word_count; i++)
+            blank = blank && !args->words[i][strspn(args->words[i], " \t\r\n")];
+        if (blank) {
+            fprintf(stderr, "clawspeak: the prompt is empty; give a question to ask\n");
+            *rc = CSP_EUSAGE;
+            return NULL;
+        }
         for (size_t i = 0; i < args->word_count; i++)
             total += strlen(args->words[i]) + 1;
         char *prompt = calloc(1, total);

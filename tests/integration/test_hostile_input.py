@@ -410,6 +410,26 @@ class Environment(MockTestCase):
                 self.assertIn(flag, err)
         self.assertEqual(self.mock.requests(), [])
 
+    def test_validation_before_any_request(self):
+        out = os.path.join(self.home, "x.wav")
+        for args, fragment in ((["--voice", ""], "--voice: the value is empty"),
+                               (["--model", "  "], "--model: the value is empty"),
+                               (["--base-url", "http:///v1"], "must be http(s)://host"),
+                               (["--base-url", "ftp://example.com"], "must be http(s)://host")):
+            with self.subTest(args=args):
+                code, _, err = run(["say", "-o", out] + args + [TEXT], self.env())
+                self.assertEqual(code, 2, err)
+                self.assertIn(fragment, err)
+        code, _, err = run(["ask", "   "], self.env())
+        self.assertEqual(code, 2, err)
+        self.assertEqual(self.mock.requests(), [])
+        self.assertEqual(self.mock.requests("/chat"), [])
+        # OpenClaw compares responseFormat without case
+        self.write_mock_config("tts: {providers: {openrouter: {responseFormat: 'MP3'}}}")
+        code, _, err = run(["say", "-q", "-o", out, TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.mock.requests()[-1]["body"]["response_format"], "mp3")
+
     def test_invisible_text_is_blank(self):
         for text in ("\u200b\u200c\u200d", "\u2060\ufeff \u200b", "\u00ad\u200e"):
             code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), text], self.env())
