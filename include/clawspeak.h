@@ -146,7 +146,8 @@ typedef struct csp_say_options {
     /* csp_say_lines: lines that waited longer than this many seconds are skipped with a
        notice, so speech keeps up with a live log; 0: no line is ever skipped. */
     double max_behind_s;
-    int markdown; /* strip markdown (and HTML) as agent replies are stripped */
+    int markdown;  /* strip markdown (and HTML) as agent replies are stripped */
+    int read_code; /* with markdown: read code blocks aloud instead of a short note */
 } csp_say_options;
 
 /* Speak text (UTF-8, any length). CSP_EINPUT for invalid UTF-8, NUL or blank text. */

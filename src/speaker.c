@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 
 struct csp_speaker {
     csp_client *client;
@@ -44,6 +45,7 @@ struct csp_speaker {
     csp_normalizer *markdown; /* say --markdown: text is stripped on its way in */
     int markdown_failed;
     int allow_empty;
+    int script_decides;      /* no voice or locale chose the language: the first letter does */
     csp_code rc;             /* sticky: the first failure */
 };
 
@@ -57,7 +59,10 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
-/* The splitter's language: the voice's, else the locale's (LANG, as setlocale would). */
+/*
+ * The splitter's language: the voice's, else the locale's (LANG, as
+ * setlocale would); NULL when neither says, and the text's script decides.
+ */
 static const char *splitter_language(const csp_settings *settings, char *buf, size_t size)
 {
     const char *language = csp__voice_language(settings->voice);
@@ -75,7 +80,37 @@ static const char *splitter_language(const csp_settings *settings, char *buf, si
             return buf;
         }
     }
-    return "en"; /* ICU's rules are largely language-neutral; scripts without spaces work too */
+    return NULL;
+}
+
+/* The language the first letter's script implies, for a splitter no setting chose. */
+static const char *script_language(const char *text, size_t len)
+{
+    size_t n;
+    for (size_t i = 0; i < len; i += n) {
+        uint32_t cp = 0;
+        n = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
+        if (!n) {
+            n = 1;
+            continue;
+        }
+        if (!u_isalpha((UChar32)cp))
+            continue;
+        UErrorCode err = U_ZERO_ERROR;
+        switch (uscript_getScript((UChar32)cp, &err)) {
+        case USCRIPT_HAN: return "zh";
+        case USCRIPT_HIRAGANA: case USCRIPT_KATAKANA: return "ja";
+        case USCRIPT_HANGUL: return "ko";
+        case USCRIPT_CYRILLIC: return "ru";
+        case USCRIPT_GREEK: return "el";
+        case USCRIPT_ARABIC: return "ar";
+        case USCRIPT_HEBREW: return "he";
+        case USCRIPT_THAI: return "th";
+        case USCRIPT_DEVANAGARI: return "hi";
+        default: return "en";
+        }
+    }
+    return NULL;
 }
 
 static void markdown_speak(void *userdata, const char *text, size_t len)
@@ -103,8 +138,9 @@ csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp
     csp__buf_init(&s->pending, SIZE_MAX / 2); /* bounded by the request size: see release */
     csp__buf_init(&s->held, 1 << 16);
     char language[32];
-    if (!(s->splitter = csp__sentences_new(splitter_language(&client->settings, language,
-                                                               sizeof language)))) {
+    const char *chosen = splitter_language(&client->settings, language, sizeof language);
+    s->script_decides = chosen == NULL;
+    if (!(s->splitter = csp__sentences_new(chosen ? chosen : "en"))) {
         csp_speaker_free(s);
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     }
@@ -116,6 +152,7 @@ csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp
         }
         csp__normalizer_init(s->markdown, &ops, s);
         s->markdown->code_note = "Code block skipped.";
+        s->markdown->read_code = options->read_code;
     }
     if ((rc = csp__pipeline_new(client, options, &s->pipeline)) != CSP_OK) {
         csp_speaker_free(s);
@@ -280,6 +317,15 @@ static csp_code write_text(csp_speaker *s, const char *text, size_t len)
         size_t n = s->carry_len + take;
         size_t tail = incomplete_tail(block, n);
         size_t bad;
+        const char *by_script;
+        if (s->script_decides && (by_script = script_language(block, n - tail))) {
+            csp_sentences *splitter = csp__sentences_new(by_script);
+            if (!splitter)
+                return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
+            csp__sentences_free(s->splitter);
+            s->splitter = splitter;
+            s->script_decides = 0;
+        }
         if (csp__text_check(block, n - tail, &bad) < 0) {
             csp__fail(&s->client->report, CSP_EINPUT,
                       "the input is not valid UTF-8 text: %s at byte offset %zu",

@@ -39,7 +39,7 @@ typedef struct cli_args {
     int help, version, quiet, verbose;
     const char *config_path;
     const char *file, *output, *format, *device, *system_prompt;
-    int jobs, lines, play, json, chat, speak, no_speak, markdown;
+    int jobs, lines, play, json, chat, speak, no_speak, markdown, read_code;
     int pause_ms, pause_ms_set;
     double max_behind;
     const char *words[CLI_MAX_WORDS]; /* positional arguments after the subcommand */

@@ -33,6 +33,7 @@ const cli_option cli_options[] = {
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
     {"provider", 0, "NAME", SPEAKS | CLI_CONFIG, "speech provider: openrouter or local (espeak-ng)", "provider"},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
+    {"read-code", 0, NULL, CLI_SAY, "with --markdown: read code blocks aloud (default: a short note)", NULL},
     {"response-format", 0, "FMT", SPEAKS | CLI_CONFIG, "audio requested from the API: mp3 or pcm", "response_format"},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
     {"speed", 0, "X", SPEAKS | CLI_CONFIG, "speaking speed (sent only when set)", "speed"},
@@ -152,6 +153,7 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
     else if (!strcmp(n, "speak")) args->speak = 1;
     else if (!strcmp(n, "no-speak")) args->no_speak = 1;
     else if (!strcmp(n, "markdown")) args->markdown = 1;
+    else if (!strcmp(n, "read-code")) args->read_code = 1;
     else if (!strcmp(n, "pause-ms")) {
         char *end;
         long ms = strtol(value, &end, 10);
@@ -257,6 +259,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         return usage_error(args, "--speak and --no-speak contradict each other%s", "");
     if (args->file && args->word_count)
         return usage_error(args, "give the text as arguments or with -f, not both%s", "");
+    if (args->read_code && !args->markdown)
+        return usage_error(args, "--read-code goes with --markdown%s", "");
     if (args->max_behind > 0 && !args->lines)
         return usage_error(args, "--max-behind goes with --lines%s", "");
     if (args->play && !args->output)

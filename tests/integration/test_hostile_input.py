@@ -491,6 +491,29 @@ class Environment(MockTestCase):
         self.assertFalse(os.path.exists(out))
         self.assertNoLeftovers(self.home)
 
+    def test_chat_ctrl_c_stops_only_the_reply(self):
+        self.mock.script({"path": "chat", "reply": " ".join("word%d" % i for i in range(60)) + ".",
+                          "token_ms": 50, "times": 1},
+                         {"path": "chat", "reply": "The second answer arrives whole."})
+        p = self.spawn(["ask", "--chat", "--no-speak"], stdin=subprocess.PIPE)
+        p.stdin.write(b"first question\n")
+        p.stdin.flush()
+        deadline = time.time() + 10
+        while not self.mock.requests("/chat") and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        out, err = p.communicate(b"second question\n", timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn(b"reply stopped", err)
+        self.assertIn(b"The second answer arrives whole.", out)
+        self.assertNotIn(b"word59", out)
+        chats = self.mock.requests("/chat")
+        self.assertEqual(len(chats), 2)
+        # the stopped turn is not part of the history sent next
+        self.assertEqual([m["content"] for m in chats[1]["body"]["messages"]], ["second question"])
+
     def test_signal_while_reading_slow_stdin(self):
         p = self.spawn(["say", "-q", "-o", os.path.join(self.home, "x.wav")], stdin=subprocess.PIPE)
         p.stdin.write(b"some text but no end yet ")

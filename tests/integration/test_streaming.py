@@ -188,6 +188,18 @@ class Streaming(MockTestCase):
         self.assertIn("Code block skipped.", joined)
         self.assertIn("test it & ship it.", joined)
 
+    def test_markdown_read_code_and_script_language(self):
+        code, _, err = run(["say", "--markdown", "--read-code", "-o", os.path.join(self.home, "r.wav")],
+                           self.env(), stdin=b"Run this:\n```\nmake all\n```\nDone.\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("make all", " ".join(self.texts()))
+        # no Kokoro voice and a C locale: the text's script picks the rules (Japanese quotes)
+        self.mock.script()
+        code, _, err = run(["say", "--voice", "alloy", "-j", "1", "-o", os.path.join(self.home, "j.wav")],
+                           self.env(LANG="C"), stdin="先生は「明日は休みです。」と言った。".encode())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.texts(), ["先生は「明日は休みです。」と言った。"])
+
     def test_ctrl_c_mid_stream_leaves_nothing(self):
         self.mock.script({"path": "speech", "bytes_per_s": 4000})
         out = os.path.join(self.home, "c.flac")
