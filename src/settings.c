@@ -473,6 +473,28 @@ out:
     csp__buf_free(&shown);
 }
 
+/*
+ * Say what say will really use: with no key anywhere and no provider
+ * chosen, the local engine (csp__choose_provider switches at run time).
+ */
+static void show_local_fallback(resolver *r)
+{
+    csp_setting *shown = (csp_setting *)csp__settings_find(r->out, "provider");
+    char *value = csp__strdup("tts-local-cli");
+    char *source = csp__strdup("no OpenRouter key found (tts.providers.openrouter.apiKey, "
+                               "models.providers.openrouter.apiKey, OPENROUTER_API_KEY)");
+    if (!shown || !value || !source) {
+        csp__free(value);
+        csp__free(source);
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        return;
+    }
+    csp__free(shown->value);
+    csp__free(shown->source);
+    shown->value = value;
+    shown->source = source;
+}
+
 /* Every displayed value, masked against every key: a key can hide in a base URL or an arg. */
 static void redact_shown(resolver *r)
 {
@@ -560,6 +582,8 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
                              "messages.tts.providers.openrouter.apiKey",
                              "models.providers.openrouter.apiKey"};
     resolve_key(&r, "api_key", tts_key, 3, &out->api_key, &out->api_key_source);
+    if (r.rc == CSP_OK && !out->provider_explicit && !out->api_key)
+        show_local_fallback(&r);
     resolve_routing(&r);
 
     char *source = NULL;
