@@ -284,6 +284,12 @@ static const struct {
     {"copy", "\xC2\xA9"}, {"reg", "\xC2\xAE"}, {"trade", "\xE2\x84\xA2"}, {"euro", "\xE2\x82\xAC"},
     {"laquo", "\xC2\xAB"}, {"raquo", "\xC2\xBB"}, {"ldquo", "\xE2\x80\x9C"}, {"rdquo", "\xE2\x80\x9D"},
     {"lsquo", "\xE2\x80\x98"}, {"rsquo", "\xE2\x80\x99"},
+    /* the accented letters HTML writers most often escape */
+    {"eacute", "\xC3\xA9"}, {"egrave", "\xC3\xA8"}, {"ecirc", "\xC3\xAA"}, {"agrave", "\xC3\xA0"},
+    {"aacute", "\xC3\xA1"}, {"acirc", "\xC3\xA2"}, {"ccedil", "\xC3\xA7"}, {"iacute", "\xC3\xAD"},
+    {"oacute", "\xC3\xB3"}, {"uacute", "\xC3\xBA"}, {"ntilde", "\xC3\xB1"}, {"auml", "\xC3\xA4"},
+    {"ouml", "\xC3\xB6"}, {"uuml", "\xC3\xBC"}, {"Auml", "\xC3\x84"}, {"Ouml", "\xC3\x96"},
+    {"Uuml", "\xC3\x9C"}, {"szlig", "\xC3\x9F"}, {"Eacute", "\xC3\x89"}, {"deg", "\xC2\xB0"},
 };
 
 /*
@@ -393,6 +399,13 @@ static int process(csp_normalizer *n, int final)
             if (!image)
                 speak(n, p, 1);
             i++;
+        } else if (c == '\\' && rest == 1 && !final) {
+            break; /* the next byte tells an escape */
+        } else if (c == '\\' && rest >= 2 && ispunct((unsigned char)p[1])) {
+            /* markdown's backslash escape: \* says a star, not emphasis */
+            show(n, p, 2);
+            speak(n, p + 1, 1);
+            i += 2;
         } else if ((c == '<' || c == '&') && rest == 1 && !final) {
             break; /* the next byte tells a tag or an entity */
         } else if ((c == 'h' || c == 'w') && !final && may_start_url(p, rest) &&
@@ -469,7 +482,7 @@ static int process(csp_normalizer *n, int final)
             i += k;
         } else {
             size_t run = 1;
-            while (run < rest && !strchr("\n[!*`~_|<&", p[run]) &&
+            while (run < rest && !strchr("\n[!*`~_|<&\\", p[run]) &&
                    !((p[run] == 'h' || p[run] == 'w') &&
                      (isspace((unsigned char)p[run - 1]) || p[run - 1] == '(')))
                 run++;

@@ -302,9 +302,11 @@ static chunk *cut_chunk(csp_pipeline *p)
         size_t next = csp__text_next_chunk(g->text, g->len, 0, limit, &start, &end);
         if (csp__buf_append(&text, g->text + start, end - start) < 0)
             goto nomem;
-        memmove(g->text, g->text + next, g->len - next);
-        p->outbox_bytes -= next;
-        g->len -= next;
+        size_t rest = next, end_of_text = g->len;
+        csp__text_trim(g->text, &rest, &end_of_text); /* the rest starts with a word */
+        memmove(g->text, g->text + rest, g->len - rest);
+        p->outbox_bytes -= rest;
+        g->len -= rest;
     } else {
         size_t total = 0;
         while ((g = p->outbox) && same_params(&g->params, &c->params)) {
@@ -345,6 +347,15 @@ nomem:
     csp__buf_free(&text);
     chunk_free(c);
     return NULL;
+}
+
+int csp__pipeline_ready(csp_pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int ready = !p->outbox && p->in_flight < p->jobs &&
+                p->chunks_added < p->consumer_index + (size_t)p->jobs;
+    pthread_mutex_unlock(&p->lock);
+    return ready;
 }
 
 void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max_bytes) { p->max_waiting = max_bytes; }

@@ -26,6 +26,8 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
 void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max);
 /* A producer starts (1) or ends (0) a write (holds nest): chunks are cut the same way whatever the timing. */
 void csp__pipeline_producing(csp_pipeline *p, int producing);
+/* True when text added now would be requested at once (nothing waits, a request may start). */
+int csp__pipeline_ready(csp_pipeline *p);
 /* No more text will come (thread-safe). */
 void csp__pipeline_close(csp_pipeline *p);
 /* Fetch, decode and write everything queued until closed; commits the sink on success. */

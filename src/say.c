@@ -113,7 +113,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
         csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
     char *block = csp__malloc(READ_BLOCK);
     long long last_data = now_ms();
-    int idle_told = 1, flushed = 1;
+    int idle_told = 1, pauses = 2; /* silences seen since the last data: 1 pause, 2 flush */
     if (!block)
         rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     while (rc == CSP_OK) {
@@ -134,9 +134,11 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
                 rc = csp__speaker_idle(speaker);
                 idle_told = 1;
             }
-            if (rc == CSP_OK && pause > 0 && !flushed && now_ms() - last_data >= pause) {
-                rc = csp_speaker_flush(speaker);
-                flushed = 1;
+            /* after one pause: what is pending, unless it ends mid-word; after two: all */
+            if (rc == CSP_OK && pause > 0 && pauses < 2 &&
+                now_ms() - last_data >= (long long)pause * (pauses + 1)) {
+                rc = pauses == 0 ? csp__speaker_pause(speaker) : csp_speaker_flush(speaker);
+                pauses++;
             }
             continue;
         }
@@ -151,7 +153,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
             break;
         rc = csp_speaker_write(speaker, block, (size_t)n);
         last_data = now_ms();
-        idle_told = flushed = 0;
+        idle_told = pauses = 0;
     }
     csp__free(block);
     if (rc == CSP_OK && whole_file)
@@ -299,11 +301,22 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+/*
+ * --max-behind: wait until a request could start at once, then take every
+ * line read so far, skip those older than the limit, and speak the rest as
+ * one piece: a line is never queued behind speech it cannot catch up with.
+ */
 static csp_code speak_recent_lines(line_reader *r)
 {
     long long max_behind = (long long)(r->options->max_behind_s * 1000);
+    csp_buf batch;
+    csp__buf_init(&batch, 1 << 24);
     csp_code rc = CSP_OK;
     for (;;) {
+        while (!csp__speaker_ready(r->speaker) && !csp__canceled(&r->client->report)) {
+            struct timespec nap = {0, 10 * 1000000L};
+            nanosleep(&nap, NULL);
+        }
         pthread_mutex_lock(&r->lock);
         while (!r->count && !r->eof && !csp__canceled(&r->client->report)) {
             struct timespec until;
@@ -314,28 +327,40 @@ static csp_code speak_recent_lines(line_reader *r)
             pthread_cond_timedwait(&r->changed, &r->lock, &until);
         }
         if (csp__canceled(&r->client->report) || (!r->count && r->eof)) {
+            size_t skipped = r->skipped;
             pthread_mutex_unlock(&r->lock);
-            return csp__canceled(&r->client->report) ? CSP_ECANCELED : r->rc;
+            if (skipped)
+                csp__log(&r->client->report, CSP_LOG_WARN,
+                         "skipped %zu line%s to keep up (--max-behind)", skipped,
+                         skipped == 1 ? "" : "s");
+            rc = csp__canceled(&r->client->report) ? CSP_ECANCELED : r->rc;
+            break;
         }
-        line l = r->ring[r->head];
-        r->head = (r->head + 1) % LINE_RING;
-        r->count--;
-        int late = now_ms() - l.read_ms > max_behind;
-        if (late)
-            r->skipped++;
-        size_t skipped = late ? 0 : r->skipped;
-        if (!late)
+        long long now = now_ms();
+        batch.len = 0;
+        for (; r->count; r->count--, r->head = (r->head + 1) % LINE_RING) {
+            line *l = &r->ring[r->head];
+            if (now - l->read_ms > max_behind)
+                r->skipped++;
+            else if ((batch.len && csp__buf_append(&batch, "\n", 1) < 0) ||
+                     csp__buf_append(&batch, l->text, l->len) < 0)
+                rc = csp__fail(&r->client->report, CSP_ENOMEM, "out of memory");
+            csp__free(l->text);
+        }
+        size_t skipped = batch.len ? r->skipped : 0;
+        if (batch.len)
             r->skipped = 0;
         pthread_mutex_unlock(&r->lock);
         if (skipped)
             csp__log(&r->client->report, CSP_LOG_WARN, "skipped %zu line%s to keep up (--max-behind)",
                      skipped, skipped == 1 ? "" : "s");
-        if (!late)
-            rc = speak_line(r, l.text, l.len);
-        csp__free(l.text);
+        if (rc == CSP_OK && batch.len)
+            rc = speak_line(r, batch.data, batch.len);
         if (rc != CSP_OK)
-            return rc;
+            break;
     }
+    csp__buf_free(&batch);
+    return rc;
 }
 
 csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *options)
@@ -352,8 +377,6 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
     if (options->max_behind_s <= 0) {
         rc = read_lines(&r, line_direct);
     } else {
-        /* lines wait in our ring, where their age is known, not in the speaker */
-        csp__speaker_limit_backlog(r.speaker, 1);
         pthread_t thread;
         pthread_mutex_init(&r.lock, NULL);
         pthread_cond_init(&r.changed, NULL);

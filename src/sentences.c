@@ -153,6 +153,34 @@ static size_t before_openers(const char *text, size_t len, size_t start, size_t 
     return moved < end && moved > start ? moved : at;
 }
 
+/*
+ * French sets closing marks apart ("« Bonjour ! » Puis"), and ICU breaks
+ * before the "»": closing marks (and the space after them) at the start of
+ * the next sentence go back to the one they close.
+ */
+static size_t after_closers(const char *text, size_t len, size_t at)
+{
+    size_t p = at, n;
+    int moved = 0;
+    while (p < len) {
+        uint32_t cp = code_point_at(text, len, p, &n);
+        int8_t type = u_charType((UChar32)cp);
+        if (type != U_END_PUNCTUATION && type != U_FINAL_PUNCTUATION)
+            break;
+        p += n;
+        moved = 1;
+    }
+    if (!moved)
+        return at;
+    while (p < len) {
+        uint32_t cp = code_point_at(text, len, p, &n);
+        if (!u_isUWhiteSpace((UChar32)cp))
+            break;
+        p += n;
+    }
+    return p;
+}
+
 static int has_letter(const char *text, size_t len)
 {
     size_t n;
@@ -183,6 +211,14 @@ static void last_word(const char *text, size_t start, size_t end, size_t *word, 
     }
     *word = w;
     *word_end = end;
+}
+
+static int is_abbreviation(const char *word, size_t len)
+{
+    for (const char *const *a = abbreviations; *a; a++)
+        if (strlen(*a) == len && strncmp(*a, word, len) == 0)
+            return 1;
+    return 0;
 }
 
 /* True when ICU's break after text[start..at), before text[at..len), should not stand. */
@@ -224,10 +260,7 @@ static int suppressed(const char *text, size_t len, size_t start, size_t at)
         return 1; /* an initial: "Jonas E. Smith", "z. B.", "г. Москва" */
     if (digits && digits <= 2 && !letters && !others)
         return 1; /* an ordinal: "am 3. Oktober", "im 9. Jh.", "die 2. Auflage" */
-    for (const char *const *a = abbreviations; *a; a++)
-        if (strlen(*a) == end - w && strncmp(*a, text + w, end - w) == 0)
-            return 1;
-    return 0;
+    return is_abbreviation(text + w, end - w);
 }
 
 int csp__sentence_breaks(csp_sentences *s, const char *text, size_t len, size_t *breaks,
@@ -247,7 +280,9 @@ int csp__sentence_breaks(csp_sentences *s, const char *text, size_t len, size_t 
         size_t at = (size_t)b;
         if (at >= len)
             break; /* the end of the text is not confirmed */
-        at = before_openers(text, len, start, at);
+        at = after_closers(text, len, before_openers(text, len, start, at));
+        if (at >= len)
+            break;
         if (suppressed(text, len, start, at))
             continue;
         breaks[count++] = at;
@@ -270,6 +305,20 @@ int csp__sentence_complete(csp_sentences *s, const char *text, size_t len)
     int wide = last == 0x3002 || last == 0xFF01 || last == 0xFF1F || last == 0xFF0E;
     if (!wide && end == len)
         return 0;
+    /* a full stop after an abbreviation-like word ("p.m.", "Jan.", "etc.", "Co.") may
+       well go on: wait for the next word (or the pause) rather than guess */
+    if (last == '.') {
+        size_t w, word_end;
+        last_word(text, 0, end, &w, &word_end);
+        size_t letters = 0, dots = 0, k;
+        for (size_t i = w; i + 1 < word_end; i += k) {
+            uint32_t cp = code_point_at(text, word_end, i, &k);
+            letters += u_isalpha((UChar32)cp) != 0;
+            dots += cp == '.';
+        }
+        if (dots || letters <= 3 || is_abbreviation(text + w, word_end - w))
+            return 0;
+    }
     /* would ICU and our rules break here if a new sentence began? */
     char *probe = csp__malloc(len + 2);
     if (!probe)

@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
@@ -39,7 +40,6 @@ struct csp_speaker {
     char carry[4];           /* the start of a UTF-8 sequence cut by the last piece */
     size_t carry_len;
     size_t offset;           /* bytes accepted so far, for error messages */
-    csp_buf held;            /* a piece with no letter or digit, waiting for its neighbour */
     csp_voice_params params; /* the voice for what is written from now on */
     size_t queued;           /* sentences handed to the pipeline */
     csp_normalizer *markdown; /* say --markdown: text is stripped on its way in */
@@ -49,7 +49,17 @@ struct csp_speaker {
     csp_code rc;             /* sticky: the first failure */
 };
 
-typedef enum { RELEASE_SENTENCES, RELEASE_IF_COMPLETE, RELEASE_ALL } release_mode;
+/*
+ * What goes beyond whole sentences: nothing; a sentence the splitter would
+ * end here (the producer is idle); what is pending after a pause, unless it
+ * ends mid-word (a second pause sends it whole); everything (a flush, the end).
+ */
+typedef enum {
+    RELEASE_SENTENCES,
+    RELEASE_IF_COMPLETE,
+    RELEASE_PAUSE,
+    RELEASE_ALL
+} release_mode;
 
 static void *consumer_main(void *arg)
 {
@@ -136,7 +146,6 @@ csp_code csp_speaker_new(csp_client *client, const csp_say_options *options, csp
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     s->client = client;
     csp__buf_init(&s->pending, SIZE_MAX / 2); /* bounded by the request size: see release */
-    csp__buf_init(&s->held, 1 << 16);
     char language[32];
     const char *chosen = splitter_language(&client->settings, language, sizeof language);
     s->script_decides = chosen == NULL;
@@ -191,34 +200,47 @@ static int has_letter_or_digit(const char *text, size_t len)
     return 0;
 }
 
-/* One sentence (or flushed text) to the pipeline; a piece with nothing to say joins the next. */
+/*
+ * One sentence (or flushed text) to the pipeline. Text with no letter or
+ * digit (an ellipsis, a quote mark) is never a request: release keeps it
+ * pending, so it joins its neighbour with its own spacing; at the very end
+ * it says nothing and is dropped here.
+ */
 static csp_code emit(csp_speaker *s, const char *text, size_t len)
 {
     size_t start = 0, end = len;
     csp__text_trim(text, &start, &end);
     text += start;
     len = end - start;
-    if (len == 0)
+    if (len == 0 || !has_letter_or_digit(text, len))
         return CSP_OK;
-    if (!has_letter_or_digit(text, len)) {
-        if ((s->held.len && csp__buf_append(&s->held, " ", 1) < 0) ||
-            csp__buf_append(&s->held, text, len) < 0)
-            s->held.len = 0; /* a flood of punctuation: drop it, it says nothing */
-        return CSP_OK;
-    }
-    csp_code rc;
-    if (s->held.len) {
-        if (csp__buf_append(&s->held, " ", 1) < 0 || csp__buf_append(&s->held, text, len) < 0)
-            return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
-        rc = csp__pipeline_add(s->pipeline, s->held.data, s->held.len, &s->params);
-        s->held.len = 0;
-    } else {
-        rc = csp__pipeline_add(s->pipeline, text, len, &s->params);
-    }
+    csp_code rc = csp__pipeline_add(s->pipeline, text, len, &s->params);
     if (rc != CSP_OK)
         return fail(s, rc);
     s->queued++;
     return CSP_OK;
+}
+
+/*
+ * Text cut off in the middle of a word or number ("The quick bro", "3."):
+ * a pause there is more likely a slow producer than the end of a thought.
+ */
+static int ends_mid_word(const char *text, size_t len)
+{
+    if (len == 0)
+        return 0;
+    unsigned char last = (unsigned char)text[len - 1];
+    if (last >= 0x80) {
+        size_t i = len - 1;
+        while (i > 0 && ((unsigned char)text[i] & 0xC0) == 0x80)
+            i--;
+        uint32_t cp = 0;
+        return csp__utf8_decode((const unsigned char *)text + i, len - i, &cp) &&
+               u_isalnum((UChar32)cp) && !u_hasBinaryProperty((UChar32)cp, UCHAR_IDEOGRAPHIC);
+    }
+    if (isalnum(last))
+        return 1;
+    return (last == '.' || last == ',') && len >= 2 && isdigit((unsigned char)text[len - 2]);
 }
 
 /* A blank line ends a paragraph: what came before it goes now. */
@@ -251,14 +273,20 @@ static csp_code release(csp_speaker *s, release_mode mode)
     } while (found == 64);
     const char *text = s->pending.data;
     size_t len = s->pending.len;
-    if (len && (mode == RELEASE_ALL || ends_paragraph(text, len) ||
-                (mode == RELEASE_IF_COMPLETE && csp__sentence_complete(s->splitter, text, len)))) {
+    int speakable = len && has_letter_or_digit(text, len);
+    if (speakable &&
+        (mode == RELEASE_ALL || ends_paragraph(text, len) ||
+         (mode == RELEASE_PAUSE && !ends_mid_word(text, len)) ||
+         (mode == RELEASE_IF_COMPLETE && csp__sentence_complete(s->splitter, text, len)))) {
         csp_code rc = emit(s, text, len);
         s->pending.len = 0;
         return rc;
     }
-    /* a sentence longer than a request: send its first part, cut at a clause or a word */
-    size_t limit = (size_t)s->client->settings.max_text_length;
+    /* longer than a request (the first one is short: sound starts soon even with no
+       sentence end in sight): send its first part, cut at a clause or a word */
+    size_t max = (size_t)s->client->settings.max_text_length;
+    size_t want = s->queued ? CSP_PREFERRED_CHUNK_CHARS : CSP_FIRST_CHUNK_CHARS;
+    size_t limit = max < want ? max : want;
     while (s->pending.len && csp__utf8_count(s->pending.data, s->pending.len) > limit) {
         size_t start, end;
         size_t next = csp__text_next_chunk(s->pending.data, s->pending.len, 0, limit, &start, &end);
@@ -376,6 +404,17 @@ csp_code csp__speaker_write_all(csp_speaker *s, const char *text, size_t len)
     return rc;
 }
 
+csp_code csp__speaker_pause(csp_speaker *s)
+{
+    csp_code rc = stopped(s);
+    if (rc != CSP_OK)
+        return rc;
+    csp__pipeline_producing(s->pipeline, 1);
+    rc = release(s, RELEASE_PAUSE);
+    csp__pipeline_producing(s->pipeline, 0);
+    return rc;
+}
+
 csp_code csp__speaker_idle(csp_speaker *s)
 {
     csp_code rc = stopped(s);
@@ -402,10 +441,8 @@ csp_code csp__speaker_set_params(csp_speaker *s, const csp_voice_params *params)
 
 void csp__speaker_allow_empty(csp_speaker *s) { s->allow_empty = 1; }
 
-void csp__speaker_limit_backlog(csp_speaker *s, size_t bytes)
-{
-    csp__pipeline_limit_waiting(s->pipeline, bytes);
-}
+int csp__speaker_ready(csp_speaker *s) { return csp__pipeline_ready(s->pipeline); }
+
 int csp__speaker_spoke(const csp_speaker *s) { return s->queued > 0; }
 
 static csp_code join_consumer(csp_speaker *s)
@@ -467,7 +504,6 @@ void csp_speaker_free(csp_speaker *s)
         csp__normalizer_free(s->markdown);
     csp__free(s->markdown);
     csp__buf_free(&s->pending);
-    csp__buf_free(&s->held);
     csp__free(s->params.voice);
     csp__free(s->params.model);
     csp__free(s);

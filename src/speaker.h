@@ -26,8 +26,14 @@ csp_code csp__speaker_set_params(csp_speaker *speaker, const csp_voice_params *p
 csp_code csp__speaker_idle(csp_speaker *speaker);
 /* Stop from any thread with code (its message already recorded); nothing is committed. */
 void csp__speaker_abort(csp_speaker *speaker, csp_code code);
-/* Backpressure: writes wait while this many bytes wait for a request (1: none may wait). */
-void csp__speaker_limit_backlog(csp_speaker *speaker, size_t bytes);
+/*
+ * The producer has been silent for the pause: pending text goes, unless it
+ * ends mid-word ("The quick bro"); called again after another pause, it
+ * waits no longer (csp_speaker_flush).
+ */
+csp_code csp__speaker_pause(csp_speaker *speaker);
+/* True when text written now would be requested at once. */
+int csp__speaker_ready(csp_speaker *speaker);
 /* Finishing with nothing spoken is fine (an agent reply that is not spoken). */
 void csp__speaker_allow_empty(csp_speaker *speaker);
 /* True once nothing was ever queued (for "nothing to say"). */

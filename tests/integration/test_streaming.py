@@ -65,6 +65,36 @@ class Streaming(MockTestCase):
         code, _, err = p.close()
         self.assertEqual(code, 0, err)
 
+    def test_no_sentence_end_still_starts_soon(self):
+        p = Producer(self, ["say", "-q", "-o", os.path.join(self.home, "w.wav")])
+        start = time.time()
+        for i in range(120):
+            p.write("word%d " % i)
+            time.sleep(0.01)
+        reqs = self.wait_requests(1, timeout=5)
+        code, _, err = p.close()
+        self.assertEqual(code, 0, err)
+        self.assertLess(reqs[0]["time"] - start, 1.5, "the first request goes at about 200 characters")
+        self.assertLessEqual(len(reqs[0]["body"]["input"]), 200)
+
+    def test_a_pause_mid_word_or_after_an_abbreviation_does_not_cut(self):
+        p = Producer(self, ["say", "-q", "-o", os.path.join(self.home, "q.wav")])
+        p.write("The quick bro")
+        time.sleep(1.0)  # longer than --pause-ms (700), shorter than twice it
+        p.write("wn fox jumps. We met at 3 p.m. ")
+        time.sleep(0.4)
+        p.write("in the house. ")
+        time.sleep(0.3)
+        p.write('"')
+        time.sleep(0.3)
+        p.write('Quoted." he said.')
+        code, _, err = p.close()
+        self.assertEqual(code, 0, err)
+        joined = " | ".join(self.texts())
+        self.assertIn("The quick brown fox jumps.", joined)
+        self.assertIn("We met at 3 p.m. in the house.", joined)
+        self.assertIn('"Quoted." he said.', joined)
+
     def test_pause_zero_waits_for_a_blank_line(self):
         p = Producer(self, ["say", "-q", "--pause-ms", "0", "-o", os.path.join(self.home, "z.wav")])
         p.write("A heading without a stop")

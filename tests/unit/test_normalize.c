@@ -58,6 +58,7 @@ static const struct {
     {"Read [the guide][1] first.\n\n[1]: https://example.com/guide", NULL,
      "Read the guide first.\n\n", ""},
     {"Before.\n```\nlong code\n```\nAfter.", NULL, "Before.\nAfter.\n", ""},
+    {"\\*stars\\* and \\_under\\_, &eacute;t&eacute; &deg;", NULL, "*stars* and _under_, \xc3\xa9t\xc3\xa9 \xc2\xb0\n", ""},
 };
 
 /* say --markdown: a skipped code block leaves a short spoken note; or it is read */

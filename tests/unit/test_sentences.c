@@ -119,6 +119,8 @@ static void check_rules(void)
         {"ja", "先生は「明日は休みです。」と言った。はい。", 1},
         {"de", "Am 3. Oktober um 8 Uhr. Dann kam Fr. Weber.", 1},
         {"en", "...", 0},
+        {"fr", "Il a dit : « Bonjour ! » Puis il est parti.", 1},
+        {"en", "He yelled \"Stop!\" and ran. Then silence.", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         csp_sentences *s = csp__sentences_new(cases[i].language);
@@ -135,7 +137,8 @@ static void check_rules(void)
     } ends[] = {
         {"Hello there. ", 1}, {"Hello there.", 0}, {"Talk to Dr. ", 0}, {"It is 3.", 0},
         {"你好。", 1},        {"Really?! ", 1},    {"Jonas E. ", 0},    {"... ", 0},
-        {"He said \"Go.\" ", 1},
+        {"He said \"Go.\" ", 1},  {"We met at 3 p.m. ", 0}, {"See you in Jan. ", 0},
+        {"It is fun. ", 0},          {"The weather is fine. ", 1},
     };
     csp_sentences *s = csp__sentences_new("en");
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
