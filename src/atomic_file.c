@@ -119,6 +119,17 @@ int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, con
     return 0;
 }
 
+/* The temporary file is gone (renamed or removed): nothing is left to clean up. */
+static void forget(csp_atomic_file *f)
+{
+    csp__cleanup_remove(f->cleanup_slot);
+    f->cleanup_slot = -1;
+    csp__free(f->tmp_path);
+    f->tmp_path = NULL;
+    csp__free(f->target);
+    f->target = NULL;
+}
+
 int csp__atomic_commit(csp_atomic_file *f, const char **step)
 {
     *step = "finish the file";
@@ -146,12 +157,7 @@ int csp__atomic_commit(csp_atomic_file *f, const char **step)
         csp__atomic_abort(f);
         return err;
     }
-    csp__cleanup_remove(f->cleanup_slot);
-    f->cleanup_slot = -1;
-    csp__free(f->tmp_path);
-    f->tmp_path = NULL;
-    csp__free(f->target);
-    f->target = NULL;
+    forget(f);
     return 0;
 }
 
@@ -162,10 +168,5 @@ void csp__atomic_abort(csp_atomic_file *f)
     f->fd = -1;
     if (f->tmp_path)
         unlink(f->tmp_path);
-    csp__cleanup_remove(f->cleanup_slot);
-    f->cleanup_slot = -1;
-    csp__free(f->tmp_path);
-    f->tmp_path = NULL;
-    csp__free(f->target);
-    f->target = NULL;
+    forget(f);
 }

@@ -377,16 +377,19 @@ static csp_code write_text(csp_speaker *s, const char *text, size_t len)
     return CSP_OK;
 }
 
-csp_code csp_speaker_flush(csp_speaker *s)
+/* Release under a hold, so what is cut does not depend on the network thread's timing. */
+static csp_code release_held(csp_speaker *s, release_mode mode)
 {
     csp_code rc = stopped(s);
     if (rc != CSP_OK)
         return rc;
     csp__pipeline_producing(s->pipeline, 1);
-    rc = release(s, RELEASE_ALL);
+    rc = release(s, mode);
     csp__pipeline_producing(s->pipeline, 0);
     return rc;
 }
+
+csp_code csp_speaker_flush(csp_speaker *s) { return release_held(s, RELEASE_ALL); }
 
 void csp__speaker_hold(csp_speaker *s, int hold) { csp__pipeline_producing(s->pipeline, hold); }
 
@@ -404,22 +407,9 @@ csp_code csp__speaker_write_all(csp_speaker *s, const char *text, size_t len)
     return rc;
 }
 
-csp_code csp__speaker_pause(csp_speaker *s)
-{
-    csp_code rc = stopped(s);
-    if (rc != CSP_OK)
-        return rc;
-    csp__pipeline_producing(s->pipeline, 1);
-    rc = release(s, RELEASE_PAUSE);
-    csp__pipeline_producing(s->pipeline, 0);
-    return rc;
-}
+csp_code csp__speaker_pause(csp_speaker *s) { return release_held(s, RELEASE_PAUSE); }
 
-csp_code csp__speaker_idle(csp_speaker *s)
-{
-    csp_code rc = stopped(s);
-    return rc != CSP_OK ? rc : release(s, RELEASE_IF_COMPLETE);
-}
+csp_code csp__speaker_idle(csp_speaker *s) { return release_held(s, RELEASE_IF_COMPLETE); }
 
 csp_code csp__speaker_set_params(csp_speaker *s, const csp_voice_params *params)
 {
