@@ -42,6 +42,8 @@ typedef struct cli_args {
     int jobs, lines, play, json, chat, speak, no_speak, markdown, read_code;
     int pause_ms, pause_ms_set;
     double max_behind;
+    int list_voices;      /* -v '?' */
+    char rate_speed[32];  /* -r WPM as a speed */
     const char *words[CLI_MAX_WORDS]; /* positional arguments after the subcommand */
     size_t word_count;
     struct {

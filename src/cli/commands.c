@@ -414,6 +414,8 @@ csp_code cli_run(csp_client *client, const cli_args *args)
     csp_code rc = csp_client_load(client, args->config_path);
     if (rc != CSP_OK)
         return rc;
+    if (args->list_voices)
+        return print_list(csp_list_voices, client);
     switch (args->command) {
     case CLI_SAY: return cmd_say(client, args);
     case CLI_ASK: return cmd_ask(client, args);

@@ -33,15 +33,16 @@ const cli_option cli_options[] = {
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
     {"provider", 0, "NAME", SPEAKS | CLI_CONFIG, "speech provider: openrouter or local (espeak-ng)", "provider"},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
+    {"rate", 'r', "WPM", SPEAKS, "speaking rate in words per minute, as in say and espeak-ng (175 = speed 1)", NULL},
     {"read-code", 0, NULL, CLI_SAY, "with --markdown: read code blocks aloud (default: a short note)", NULL},
     {"response-format", 0, "FMT", SPEAKS | CLI_CONFIG, "audio requested from the API: mp3 or pcm", "response_format"},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
     {"speed", 0, "X", SPEAKS | CLI_CONFIG, "speaking speed (sent only when set)", "speed"},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"timeout-ms", 0, "MS", RESOLVES, "timeout of each request (default 30000)", "timeout_ms"},
-    {"verbose", 'v', NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
+    {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
     {"version", 0, NULL, CLI_ALL, "print the version", NULL},
-    {"voice", 0, "NAME", SPEAKS | CLI_CONFIG, "voice (default af_alloy)", "voice"},
+    {"voice", 'v', "NAME", SPEAKS | CLI_CONFIG, "voice (default af_alloy); '?' lists the voices", "voice"},
 };
 const size_t cli_option_count = sizeof cli_options / sizeof cli_options[0];
 
@@ -108,6 +109,63 @@ static const cli_option *find_long(const char *name, size_t len)
     return NULL;
 }
 
+/* An unambiguous prefix (--verb = --verbose), as getopt_long allows. */
+static const cli_option *find_prefix(const char *name, size_t len, char *candidates, size_t size)
+{
+    const cli_option *found = NULL;
+    size_t count = 0, used = 0;
+    candidates[0] = '\0';
+    for (size_t i = 0; i < cli_option_count; i++)
+        if (len && strncmp(cli_options[i].long_name, name, len) == 0) {
+            found = &cli_options[i];
+            int n = snprintf(candidates + used, size - used, "%s--%s", count ? ", " : "",
+                             found->long_name);
+            if (n > 0 && (size_t)n < size - used)
+                used += (size_t)n;
+            count++;
+        }
+    return count == 1 ? found : NULL;
+}
+
+/* Edit distance, for "did you mean": small strings only. */
+static size_t distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b), row[64];
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diagonal + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = up;
+        }
+    }
+    return row[lb];
+}
+
+static const char *closest_option(const char *name, size_t len)
+{
+    const char *best = NULL;
+    size_t best_distance = 3; /* at most two edits away */
+    for (size_t i = 0; i < cli_option_count; i++) {
+        size_t d = distance(name, len, cli_options[i].long_name);
+        if (d < best_distance) {
+            best_distance = d;
+            best = cli_options[i].long_name;
+        }
+    }
+    return best;
+}
+
 static const cli_option *find_short(char c)
 {
     for (size_t i = 0; i < cli_option_count; i++)
@@ -129,6 +187,21 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
         snprintf(args->error, sizeof args->error, "option --%s does not apply to '%s'", n,
                  cli_command_name(args->command));
         return CSP_EUSAGE;
+    }
+    if (!strcmp(n, "voice") && !strcmp(value, "?")) {
+        args->list_voices = 1; /* as in say: -v '?' lists the voices */
+        return CSP_OK;
+    }
+    if (!strcmp(n, "rate")) {
+        /* words per minute, as say and espeak-ng take it: 175 is the API's speed 1.0 */
+        char *end;
+        double wpm = strtod(value, &end);
+        if (!*value || *end || !(wpm >= 44 && wpm <= 700))
+            return usage_error(args, "-r/--rate: expected words per minute from 44 to 700, got '%s'",
+                               value);
+        snprintf(args->rate_speed, sizeof args->rate_speed, "%.4g", wpm / 175.0);
+        value = args->rate_speed;
+        o = find_long("speed", 5);
     }
     if (o->setting) {
         if (args->override_count >= sizeof args->overrides / sizeof args->overrides[0])
@@ -191,10 +264,26 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         if (!only_words && a[0] == '-' && a[1] == '-') {
             char *eq = strchr(a + 2, '=');
             size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            char candidates[160];
             const cli_option *o = find_long(a + 2, len);
             if (!o)
-                return usage_error(args, "unknown option '%s' (see --help; to say text that "
-                                         "starts with '-', put it after --)", a);
+                o = find_prefix(a + 2, len, candidates, sizeof candidates);
+            if (!o && candidates[0]) {
+                snprintf(args->error, sizeof args->error, "option '%.*s' is ambiguous: %s",
+                         (int)(len + 2), a, candidates);
+                return CSP_EUSAGE;
+            }
+            if (!o) {
+                const char *near = closest_option(a + 2, len);
+                if (near)
+                    snprintf(args->error, sizeof args->error,
+                             "unknown option '%.*s'; did you mean --%s?", (int)(len + 2), a, near);
+                else
+                    snprintf(args->error, sizeof args->error,
+                             "unknown option '%.*s' (see --help; to say text that starts with "
+                             "'-', put it after --)", (int)(len + 2), a);
+                return CSP_EUSAGE;
+            }
             const char *value = NULL;
             if (o->arg) {
                 if (eq)
@@ -234,6 +323,15 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
                     break;
             }
         } else if (args->command == CLI_NONE) {
+            const char *voice = NULL;
+            for (size_t k = 0; k < args->override_count; k++)
+                if (!strcmp(args->overrides[k].name, "voice"))
+                    voice = args->overrides[k].value;
+            for (size_t k = 0; voice && k < COMMAND_COUNT; k++)
+                if (!strcmp(voice, commands[k].name))
+                    return usage_error(args, "-v is the voice now (as in say and espeak-ng), so "
+                                             "'-v %s' names a voice; for more detail use --verbose",
+                                       voice);
             for (size_t k = 0; k < COMMAND_COUNT; k++)
                 if (strcmp(a, commands[k].name) == 0)
                     args->command = commands[k].command;

@@ -154,13 +154,13 @@ def bench_ask_first_audio(mock, e):
 
     ours, base = [], []
     for _ in range(3):
-        ours.append(first_audio([BIN, "ask", "-v", "--speak", "-o", os.path.join(e.home, "a.raw"),
+        ours.append(first_audio([BIN, "ask", "--verbose", "--speak", "-o", os.path.join(e.home, "a.raw"),
                                  "--format", "raw", "hi"]))
         # OpenClaw's way: wait for the whole reply, then speak it
         start = time.monotonic()
         subprocess.run([BIN, "ask", "--no-speak", "hi"], env=e.env, capture_output=True, check=True)
         reply_ms = (time.monotonic() - start) * 1000
-        base.append(reply_ms + first_audio([BIN, "say", "-v", "-o", os.path.join(e.home, "b.raw"),
+        base.append(reply_ms + first_audio([BIN, "say", "--verbose", "-o", os.path.join(e.home, "b.raw"),
                                             "--format", "raw", reply]))
     print("  streamed: %d ms   after the whole reply: %.0f ms" % (min(ours), min(base)))
     report("streamed / speak-after-reply", min(ours) / min(base), 0.35, "x")

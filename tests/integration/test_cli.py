@@ -39,7 +39,7 @@ class Cli(CliTestCase):
     def test_usage_errors_exit_2(self):
         for args in (["frobnicate"], ["say", "--bogus"], [], ["say", "--jobs", "0", "x"],
                      ["say", "-f"], ["config", "--voice"], ["say", "--play", "x"],
-                     ["config", "extra"], ["say", "-q", "-v", "x"], ["models", "get", "x"]):
+                     ["config", "extra"], ["say", "-q", "--verbose", "x"], ["models", "get", "x"]):
             with self.subTest(args=args):
                 rc, out, err = run(args, self.env())
                 self.assertEqual(rc, 2, err)
@@ -60,3 +60,38 @@ class Cli(CliTestCase):
         rc, _, err = run(["say", "-f", os.path.join(self.home, "nope.txt"), "-o", "x.wav"], self.env())
         self.assertEqual(rc, 2, err)
         self.assertIn("nope.txt", err)
+
+
+class Habits(CliTestCase):
+    """Options people bring from say and espeak-ng, and getopt's prefixes (issue 11)."""
+
+    def test_v_is_the_voice_and_r_the_rate(self):
+        rc, out, err = run(["config", "--json", "-v", "af_bella"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn('"af_bella"', out.decode())
+        rc, out, err = run(["-v", "say", "hello"], self.env())
+        self.assertEqual(rc, 2)
+        self.assertIn("--verbose", err)
+        self.assertIn("voice", err)
+
+    def test_prefixes_and_hints(self):
+        rc, out, err = run(["config", "--verb"], self.env())
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(["say", "--vioce", "x", "hi"], self.env())
+        self.assertEqual(rc, 2)
+        self.assertIn("did you mean --voice?", err)
+        rc, _, err = run(["say", "--ma", "hi"], self.env())
+        self.assertEqual(rc, 2)
+        self.assertIn("ambiguous", err)
+        self.assertIn("--markdown", err)
+        self.assertIn("--max-behind", err)
+        rc, _, err = run(["say", "-x"], self.env())
+        self.assertIn("put it after --", err)
+
+    def test_rate_maps_words_per_minute_to_speed(self):
+        out = os.path.join(self.home, "r.wav")
+        rc, _, err = run(["say", "-q", "--provider", "openrouter", "-r", "350", "-o", out, "hi"], self.env())
+        self.assertEqual(rc, 4, err)  # no key: refused, but the rate was accepted
+        rc, _, err = run(["say", "-r", "2000", "-o", out, "hi"], self.env())
+        self.assertEqual(rc, 2)
+        self.assertIn("words per minute", err)

@@ -194,7 +194,7 @@ class ConfigErrors(CliTestCase):
 class Display(CliTestCase):
     def test_text_output_shows_sources_and_masks_key(self):
         self.write_config("{tts: {providers: {openrouter: {apiKey: '%s', voice: 'v1'}}}}" % KEY)
-        rc, out, err = run(["config", "-v"], self.env())
+        rc, out, err = run(["config", "--verbose"], self.env())
         self.assertEqual(rc, 0, err)
         text = out.decode()
         self.assertIn("sk-or-..." + KEY[-4:], text)

@@ -19,10 +19,10 @@ class Secrets(MockTestCase):
     def test_key_appears_nowhere(self):
         config = self.config_path
         out = os.path.join(self.home, "out.wav")
-        commands = [["say", "-v", "-o", out, "hello"], ["say", "-v", "-v", "-o", out, "hello"],
-                    ["ask", "-v", "--speak", "-o", out, "hello"], ["config", "-v"],
-                    ["config", "--json", "-v"], ["voices", "-v"], ["devices", "-v"],
-                    ["say", "-v", "--base-url", "http://127.0.0.1:9/v1", "-o", out, "hello"]]
+        commands = [["say", "--verbose", "-o", out, "hello"], ["say", "--verbose", "--verbose", "-o", out, "hello"],
+                    ["ask", "--verbose", "--speak", "-o", out, "hello"], ["config", "--verbose"],
+                    ["config", "--json", "--verbose"], ["voices", "--verbose"], ["devices", "--verbose"],
+                    ["say", "--verbose", "--base-url", "http://127.0.0.1:9/v1", "-o", out, "hello"]]
         for rule in ({"path": "speech", "status": 401, "error_message": "bad key " + KEY},
                      {"path": "speech", "status": 500}, {"path": "chat", "status": 401},
                      {"path": "models", "status": 500}, {"path": "speech", "html200": True}):
@@ -34,13 +34,13 @@ class Secrets(MockTestCase):
                     for path in self.files_written():
                         with open(path, "rb") as f:
                             self.assertNotIn(KEY.encode(), f.read(), path)
-        code, stdout, stderr = run(["models", "set", "openrouter/auto", "--config", config, "-v"], self.env())
+        code, stdout, stderr = run(["models", "set", "openrouter/auto", "--config", config, "--verbose"], self.env())
         self.assertEqual(code, 0, stderr)
         self.assertNoKey(stdout, stderr)
         self.assertIn(KEY, open(config).read(), "models set keeps the key in the config itself")
 
     def test_key_from_environment_is_masked_too(self):
-        code, stdout, stderr = run(["config", "-v"], self.env(OPENROUTER_API_KEY=KEY))
+        code, stdout, stderr = run(["config", "--verbose"], self.env(OPENROUTER_API_KEY=KEY))
         self.assertEqual(code, 0)
         self.assertNoKey(stdout, stderr)
         self.assertIn("sk-or-..." + KEY[-4:], stdout.decode())

@@ -140,9 +140,9 @@ class Speech(MockTestCase):
 
     def test_verbose_never_shows_the_key(self):
         self.mock.script({"path": "speech", "status": 500, "times": 1})
-        out, err = self.say("-v", "-o", os.path.join(self.home, "a.wav"), "Verbose run.")
-        self.assertIn("sk-or-...", run(["config", "-v"], self.env())[1].decode())
-        for cmd in (["config", "-v"], ["voices", "-v"], ["config", "--json", "-v"]):
+        out, err = self.say("--verbose", "-o", os.path.join(self.home, "a.wav"), "Verbose run.")
+        self.assertIn("sk-or-...", run(["config", "--verbose"], self.env())[1].decode())
+        for cmd in (["config", "--verbose"], ["voices", "--verbose"], ["config", "--json", "--verbose"]):
             code, out, err = run(cmd, self.env())
             self.assertNoKey(out, err)
 
