@@ -322,15 +322,23 @@ static csp_code stopped(csp_speaker *s)
 
 static csp_code write_text(csp_speaker *s, const char *text, size_t len);
 
-csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
+/* Write under a hold (and, for the whole text at once, flush inside the same hold). */
+static csp_code write_held(csp_speaker *s, const char *text, size_t len, int flush_after)
 {
     csp_code rc = stopped(s);
     if (rc != CSP_OK)
         return rc;
     csp__pipeline_producing(s->pipeline, 1);
     rc = write_text(s, text, len);
+    if (rc == CSP_OK && flush_after)
+        rc = release(s, RELEASE_ALL);
     csp__pipeline_producing(s->pipeline, 0);
     return rc;
+}
+
+csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
+{
+    return write_held(s, text, len, 0);
 }
 
 static csp_code write_text(csp_speaker *s, const char *text, size_t len)
@@ -395,16 +403,8 @@ void csp__speaker_hold(csp_speaker *s, int hold) { csp__pipeline_producing(s->pi
 
 csp_code csp__speaker_write_all(csp_speaker *s, const char *text, size_t len)
 {
-    csp_code rc = stopped(s);
-    if (rc != CSP_OK)
-        return rc;
     /* one hold from the first sentence to the last: the same text, the same requests */
-    csp__pipeline_producing(s->pipeline, 1);
-    rc = write_text(s, text, len);
-    if (rc == CSP_OK)
-        rc = release(s, RELEASE_ALL);
-    csp__pipeline_producing(s->pipeline, 0);
-    return rc;
+    return write_held(s, text, len, 1);
 }
 
 csp_code csp__speaker_pause(csp_speaker *s) { return release_held(s, RELEASE_PAUSE); }
