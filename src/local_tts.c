@@ -14,6 +14,7 @@
 #include "provider.h"
 #include "report.h"
 #include "settings.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -96,6 +99,89 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
     return rc;
 }
 
+/*
+ * espeak-ng's voice for text with no voice configured: the script of its
+ * first letter, so Chinese is read in Chinese, not spelled out in English.
+ * Han text with kana in it is Japanese. NULL: espeak-ng's default (English).
+ */
+static const char *script_voice(const char *text, size_t len)
+{
+    int han = 0;
+    size_t n;
+    for (size_t i = 0; i < len; i += n) {
+        uint32_t cp = 0;
+        n = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
+        if (!n) {
+            n = 1;
+            continue;
+        }
+        if (!u_isalpha((UChar32)cp))
+            continue;
+        UErrorCode err = U_ZERO_ERROR;
+        UScriptCode script = uscript_getScript((UChar32)cp, &err);
+        if (script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA)
+            return "ja";
+        if (script == USCRIPT_HAN) {
+            han = 1;
+            continue; /* look on: a kana later makes it Japanese */
+        }
+        if (han)
+            continue;
+        static const struct {
+            UScriptCode script;
+            const char *voice;
+        } voices[] = {{USCRIPT_CYRILLIC, "ru"}, {USCRIPT_GREEK, "el"},  {USCRIPT_ARABIC, "ar"},
+                      {USCRIPT_HEBREW, "he"},   {USCRIPT_HANGUL, "ko"}, {USCRIPT_DEVANAGARI, "hi"},
+                      {USCRIPT_THAI, "th"},     {USCRIPT_GEORGIAN, "ka"}, {USCRIPT_ARMENIAN, "hy"}};
+        for (size_t k = 0; k < sizeof voices / sizeof voices[0]; k++)
+            if (voices[k].script == script)
+                return voices[k].voice;
+        return NULL;
+    }
+    return han ? "cmn" : NULL;
+}
+
+/* espeak-ng takes 80-450 words a minute; 175 is speed 1.0. */
+static int espeak_wpm(double speed)
+{
+    double wpm = 175.0 * speed;
+    return wpm < 80 ? 80 : wpm > 450 ? 450 : (int)(wpm + 0.5);
+}
+
+/*
+ * The command's environment: ours, without any API key (a local command has
+ * no use for one), plus CLAWSPEAK_VOICE and CLAWSPEAK_SPEED for a user's own
+ * command (environment, not new placeholders, so a config shared with
+ * OpenClaw stays valid there). Strings not starting CLAWSPEAK_ are borrowed.
+ */
+static char **child_environment(const char *voice, double speed)
+{
+    size_t count = 0;
+    while (environ[count])
+        count++;
+    char **env = csp__calloc(count + 3, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        if (strncmp(environ[i], "OPENROUTER_API_KEY=", 19) && strncmp(environ[i], "OPENAI_API_KEY=", 15) &&
+            strncmp(environ[i], "CLAWSPEAK_", 10))
+            env[n++] = environ[i];
+    int ok = 1;
+    if (voice)
+        ok &= (env[n++] = csp__printf("CLAWSPEAK_VOICE=%s", voice)) != NULL;
+    if (speed > 0)
+        ok &= (env[n++] = csp__printf("CLAWSPEAK_SPEED=%g", speed)) != NULL;
+    if (!ok) {
+        for (size_t i = 0; i < n; i++)
+            if (env[i] && !strncmp(env[i], "CLAWSPEAK_", 10))
+                csp__free(env[i]);
+        csp__free(env);
+        return NULL;
+    }
+    return env;
+}
+
 /* Write the chunk's text to a file the command gets as its standard input. */
 static int write_text_file(const char *path, const char *text, size_t len)
 {
@@ -138,7 +224,8 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
                         csp_buf *pcm, long *rate, int *channels, char *error, size_t size)
 {
     char dir[] = "/tmp/clawspeak-XXXXXX";
-    char *wav = NULL, *input = NULL, *text_copy = NULL, **argv = NULL;
+    char *wav = NULL, *input = NULL, *text_copy = NULL, **argv = NULL, **env = NULL;
+    int env_failed = 0;
     int slots[4] = {-1, -1, -1, -1};
     csp_code rc = CSP_OK;
     if (!mkdtemp(dir))
@@ -148,7 +235,7 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
     wav = csp__printf("%s/speech.wav", dir);
     input = csp__printf("%s/text", dir);
     text_copy = csp__strndup(text, len);
-    argv = csp__calloc(s->local_argc + 2, sizeof *argv);
+    argv = csp__calloc(s->local_argc + 6, sizeof *argv);
     if (!wav || !input || !text_copy || !argv) {
         rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
         goto out;
@@ -161,11 +248,29 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
         goto out;
     }
     argv[0] = s->local_command;
-    for (size_t i = 0; i < s->local_argc; i++)
-        if (!(argv[i + 1] = expand(s->local_args[i], text_copy, wav))) {
-            rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
-            goto out;
+    const char *voice = s->local_voice ? s->local_voice : script_voice(text, len);
+    char wpm[16] = "";
+    if (s->has_speed)
+        snprintf(wpm, sizeof wpm, "%d", espeak_wpm(s->speed));
+    size_t argc = 1;
+    for (size_t i = 0; i < s->local_argc; i++) {
+        /* the built-in espeak-ng: voice and rate go before --stdin */
+        if (s->local_args_default && i + 1 == s->local_argc) {
+            if (voice)
+                argv[argc++] = csp__strdup("-v"), argv[argc++] = csp__strdup(voice);
+            if (*wpm)
+                argv[argc++] = csp__strdup("-s"), argv[argc++] = csp__strdup(wpm);
         }
+        argv[argc++] = expand(s->local_args[i], text_copy, wav);
+    }
+    env = child_environment(voice, wpm[0] ? s->speed : 0);
+    for (size_t i = 1; i < argc; i++)
+        if (!argv[i])
+            env_failed = 1;
+    if (env_failed || !env) {
+        rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
+        goto out;
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input, O_RDONLY, 0);
@@ -177,7 +282,7 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid;
-    int err = posix_spawnp(&pid, s->local_command, &actions, &attr, argv, environ);
+    int err = posix_spawnp(&pid, s->local_command, &actions, &attr, argv, env);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     if (err) {
@@ -200,10 +305,13 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
     }
     rc = read_wav(error, size, wav, pcm, rate, channels);
 out:
-    if (argv)
-        for (size_t i = 1; i <= s->local_argc; i++)
-            csp__free(argv[i]);
+    for (size_t i = 1; argv && i < s->local_argc + 6; i++)
+        csp__free(argv[i]);
     csp__free(argv);
+    for (size_t i = 0; env && env[i]; i++)
+        if (!strncmp(env[i], "CLAWSPEAK_", 10))
+            csp__free(env[i]); /* the rest are borrowed from environ */
+    csp__free(env);
     if (wav)
         unlink(wav);
     if (input)
@@ -265,5 +373,10 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
     l->base = (csp_provider){"tts-local-cli", 1, local_start, local_poll, local_wakeup, local_free};
     l->settings = settings;
     l->report = report;
+    if (settings->has_speed && settings->local_args_default &&
+        espeak_wpm(settings->speed) != (int)(175.0 * settings->speed + 0.5))
+        csp__log(report, CSP_LOG_WARN,
+                 "speed %g is %d words a minute; espeak-ng takes 80-450, so it speaks at %d",
+                 settings->speed, (int)(175.0 * settings->speed + 0.5), espeak_wpm(settings->speed));
     return &l->base;
 }

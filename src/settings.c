@@ -429,9 +429,20 @@ static void resolve_local(resolver *r)
     resolve_string(r, "local_command", cmd_alias, 1, "espeak-ng", &r->out->local_command);
     if (r->rc != CSP_OK)
         return;
+    /* the local engine's own voice: the API's voices (af_alloy...) mean nothing to espeak-ng */
+    char *voice_source = NULL;
+    const char *voice_alias[] = {"providers.tts-local-cli.voice"};
+    const char *voice = tts_string(r, voice_alias, 1, &voice_source);
+    if (r->rc == CSP_OK && voice && set_copy(r, &r->out->local_voice, voice) == 0)
+        show(r, "local_voice", voice, voice_source);
+    else
+        csp__free(voice_source);
+    if (r->rc != CSP_OK)
+        return;
     const cJSON *args = tts_field(r, "providers.tts-local-cli.args", keypath, sizeof keypath);
     char *source = NULL;
     size_t count = 3;
+    r->out->local_args_default = args == NULL;
     if (args) {
         if (!cJSON_IsArray(args)) {
             type_error(r, keypath, args, "an array of strings");
@@ -641,6 +652,7 @@ void csp__settings_free(csp_settings *s)
     csp__free_secret(s->chat_api_key);
     csp__free_secret(s->openai_api_key);
     csp__free(s->local_command);
+    csp__free(s->local_voice);
     for (size_t i = 0; i < s->local_argc; i++)
         csp__free(s->local_args[i]);
     csp__free(s->local_args);

@@ -47,6 +47,8 @@ typedef struct csp_settings {
     char *local_command;
     char **local_args;
     size_t local_argc;
+    int local_args_default; /* the built-in espeak-ng arguments: voice and rate are added */
+    char *local_voice;      /* tts.providers.tts-local-cli.voice, or NULL (chosen by script) */
 } csp_settings;
 
 /* Values given as command-line flags (csp_client_override): they beat the config. */

@@ -36,6 +36,7 @@ FAKE_ESPEAK = """#!/bin/sh
 # records how it was called, then speaks its standard input with the real espeak-ng
 log="$CSP_FAKE_LOG"
 printf '%s\\n' "$@" > "$log.argv"
+env > "$log.env"
 cat > "$log.stdin"
 out=""
 while [ $# -gt 0 ]; do
@@ -86,6 +87,27 @@ class TextIsNeverAnOption(CliTestCase):
             self.assertIn("-f" + self.secret, f.read())
         with open(self.log + ".argv") as f:
             self.assertNotIn("-f" + self.secret, f.read())
+
+    def test_local_engine_voice_speed_and_environment(self):
+        out = os.path.join(self.home, "x.wav")
+        for text, voice in (("你好，世界。", "cmn"), ("今日はいい天気です。", "ja"), ("Привет, мир.", "ru"),
+                            ("Hello there.", None)):
+            with self.subTest(text=text):
+                code, _, err = run(["say", "-q", "--provider", "local", "--speed", "2", "-o", out, text],
+                                   self.fake_env(OPENROUTER_API_KEY=KEY))
+                self.assertEqual(code, 0, err)
+                with open(self.log + ".argv") as f:
+                    argv = f.read().split("\n")
+                self.assertNotIn("af_alloy", argv, "the API's voice is never handed to espeak-ng")
+                self.assertEqual(argv[argv.index("-s") + 1], "350")
+                if voice:
+                    self.assertEqual(argv[argv.index("-v") + 1], voice)
+                else:
+                    self.assertNotIn("-v", argv)
+                with open(self.log + ".env") as f:
+                    env = f.read()
+                self.assertNotIn(KEY, env, "no key in a local command's environment")
+                self.assertIn("CLAWSPEAK_SPEED=2", env)
 
     def test_real_engine_speaks_option_like_text(self):
         for text in ("--help", "-f" + self.secret, "-w /tmp/x --stdout"):
