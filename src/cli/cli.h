@@ -32,6 +32,15 @@ typedef struct cli_option {
 extern const cli_option cli_options[];
 extern const size_t cli_option_count;
 
+typedef struct cli_command_info {
+    const char *name;
+    enum cli_command command;
+    const char *usage, *summary;
+} cli_command_info;
+
+/* The subcommands, in help order (for help, the man page and completions). */
+const cli_command_info *cli_commands(size_t *count);
+
 #define CLI_MAX_WORDS 256
 
 typedef struct cli_args {

@@ -46,11 +46,7 @@ const cli_option cli_options[] = {
 };
 const size_t cli_option_count = sizeof cli_options / sizeof cli_options[0];
 
-static const struct {
-    const char *name;
-    enum cli_command command;
-    const char *usage, *summary;
-} commands[] = {
+static const cli_command_info commands[] = {
     {"say", CLI_SAY, "say [OPTIONS] [TEXT...]", "speak text from arguments, -f FILE or standard input"},
     {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams"},
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
@@ -59,6 +55,12 @@ static const struct {
     {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+const cli_command_info *cli_commands(size_t *count)
+{
+    *count = COMMAND_COUNT;
+    return commands;
+}
 
 const char *cli_command_name(enum cli_command command)
 {

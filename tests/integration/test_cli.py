@@ -95,3 +95,45 @@ class Habits(CliTestCase):
         rc, _, err = run(["say", "-r", "2000", "-o", out, "hi"], self.env())
         self.assertEqual(rc, 2)
         self.assertIn("words per minute", err)
+
+
+class ManAndCompletions(CliTestCase):
+    """The man page and completions are generated from the option table: each lists every option."""
+
+    def setUp(self):
+        super().setUp()
+        self.build = os.environ.get("CLAWSPEAK_BUILD_DIR", os.path.join(SOURCE, "build"))
+        table = open(os.path.join(SOURCE, "src", "cli", "options.c")).read()
+        table = table[table.index("cli_options[] = {"):table.index("};")]
+        self.names = re.findall(r'^\s*\{"([a-z-]+)", ', table, re.M)
+
+    def test_man_page_renders_and_lists_every_option(self):
+        import shutil
+        import subprocess
+        page = os.path.join(self.build, "clawspeak.1")
+        if shutil.which("man"):
+            text = subprocess.run(["man", "-l", page], capture_output=True, text=True,
+                                  env=dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING="")).stdout
+            text = re.sub(r".\x08", "", text).replace("\u2010", "-")
+        else:  # no man(1) on this machine: the source itself, unescaped
+            text = open(page).read().replace("\\-", "-")
+        for name in self.names:
+            self.assertIn("--" + name, text, "the man page misses --" + name)
+        for section in ("EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "CONFIGURATION"):
+            self.assertIn(section, text)
+
+    def test_completions_list_every_option_and_load(self):
+        import shutil
+        import subprocess
+        for name in ("clawspeak.bash", "_clawspeak", "clawspeak.fish"):
+            text = open(os.path.join(self.build, name)).read()
+            for option in self.names:
+                self.assertIn(option, text, "%s misses --%s" % (name, option))
+        p = subprocess.run(["bash", "-c", "source %s; complete -p clawspeak" % os.path.join(self.build, "clawspeak.bash")],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("_clawspeak", p.stdout)
+        if shutil.which("fish"):
+            self.assertEqual(subprocess.run(["fish", "-n", os.path.join(self.build, "clawspeak.fish")]).returncode, 0)
+        if shutil.which("zsh"):
+            self.assertEqual(subprocess.run(["zsh", "-n", os.path.join(self.build, "_clawspeak")]).returncode, 0)

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gendocs.c: writes the man page and the bash, zsh and fish completions
+ * from the option table, at build time, so none of them can miss an option
+ * (a test checks each lists them all). Usage: gendocs man|bash|zsh|fish.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Commands an option applies to, as "say, ask". */
+static void command_list(unsigned mask, char *out, size_t size)
+{
+    size_t count, used = 0;
+    const cli_command_info *c = cli_commands(&count);
+    out[0] = '\0';
+    for (size_t i = 0; i < count; i++)
+        if (mask & c[i].command)
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", c[i].name);
+}
+
+/* roff needs backslashes and leading dots or quotes escaped. */
+static void roff(const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '\\')
+            fputs("\\e", stdout);
+        else if (*p == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*p);
+    }
+}
+
+static void man(void)
+{
+    size_t count;
+    const cli_command_info *c = cli_commands(&count);
+    printf(".TH CLAWSPEAK 1 \"\" \"clawspeak %s\" \"User Commands\"\n", CSP_VERSION_STRING);
+    printf(".SH NAME\nclawspeak \\- text to speech through OpenRouter, configured like OpenClaw\n");
+    printf(".SH SYNOPSIS\n");
+    for (size_t i = 0; i < count; i++) {
+        printf(".B clawspeak\n");
+        roff(c[i].usage);
+        printf("\n.br\n");
+    }
+    printf(".SH DESCRIPTION\nclawspeak reads an OpenClaw config (JSON5), resolves the speech "
+           "provider and API key as OpenClaw does, and speaks text through OpenRouter's "
+           "/audio/speech, or with a local engine (espeak\\-ng) when no key exists. Text "
+           "streams: each sentence is spoken as soon as it is whole, while the producer "
+           "is still writing.\n");
+    printf(".SH COMMANDS\n");
+    for (size_t i = 0; i < count; i++) {
+        printf(".TP\n.B %s\n", c[i].name);
+        roff(c[i].summary);
+        printf(".\n");
+    }
+    printf(".SH OPTIONS\nLong options may be shortened to any unambiguous prefix.\n");
+    for (size_t i = 0; i < cli_option_count; i++) {
+        const cli_option *o = &cli_options[i];
+        char commands[128];
+        command_list(o->commands, commands, sizeof commands);
+        printf(".TP\n");
+        if (o->short_name)
+            printf("\\fB\\-%c\\fR, ", o->short_name);
+        printf("\\fB\\-\\-%s\\fR", o->long_name);
+        if (o->arg)
+            printf(" \\fI%s\\fR", o->arg);
+        printf("\n");
+        roff(o->help);
+        printf(" (%s)\n", commands);
+    }
+    printf(".SH CONFIGURATION\nThe config is \\fB\\-\\-config\\fR, else "
+           "\\fB$OPENCLAW_CONFIG_PATH\\fR, else \\fB$OPENCLAW_STATE_DIR/openclaw.json\\fR, "
+           "else \\fB~/.openclaw/openclaw.json\\fR. Keys read: tts.provider, tts.auto, "
+           "tts.timeoutMs, tts.maxTextLength, tts.providers.openrouter.{apiKey, baseUrl, model, "
+           "voice, speed, responseFormat, provider}, tts.providers.tts\\-local\\-cli.{command, "
+           "args, voice}, models.providers.openrouter.{apiKey, baseUrl}, "
+           "agents.defaults.model.primary, env and env.vars; messages.tts.* as the older layout.\n");
+    printf(".SH PRECEDENCE\nCommand\\-line flags, then the config (tts.* over messages.tts.*, "
+           "field by field), then defaults. The API key: tts.providers.openrouter.apiKey, "
+           "then models.providers.openrouter.apiKey, then OPENROUTER_API_KEY. The key is "
+           "never printed: it shows as sk\\-or\\-...1234 at most.\n");
+    printf(".SH EXIT STATUS\n0 ok, 1 other failure, 2 usage or bad input text, 3 config, 4 "
+           "missing or rejected API key, 5 API error, 6 network or timeout, 7 audio device, 8 "
+           "output file, 9 local speech engine, 130 interrupted.\n");
+    printf(".SH ENVIRONMENT\n.TP\n.B OPENROUTER_API_KEY\nThe API key when the config has "
+           "none.\n.TP\n.B OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR\nWhere the config is.\n"
+           ".TP\n.B CLAWSPEAK_VOICE, CLAWSPEAK_SPEED\nSet for a local speech command of your "
+           "own.\n");
+    printf(".SH FILES\n.TP\n.B ~/.openclaw/openclaw.json\nThe config.\n");
+    printf(".SH EXAMPLES\n.nf\nclawspeak say \"Hello there.\"\nclawspeak say \\-f book.txt "
+           "\\-o book.flac\nsome\\-command | clawspeak say\ntail \\-f app.log | clawspeak say "
+           "\\-\\-lines \\-\\-max\\-behind 5\nclawspeak ask \\-\\-speak \"Summarise RFC 9110\"\n"
+           ".fi\n.SH SEE ALSO\nespeak\\-ng(1), say(1)\n");
+}
+
+static void bash(void)
+{
+    size_t count;
+    const cli_command_info *c = cli_commands(&count);
+    printf("# bash completion for clawspeak (generated from its option table)\n"
+           "_clawspeak() {\n  local cur prev words cword\n"
+           "  cur=\"${COMP_WORDS[COMP_CWORD]}\"; prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+           "  case \"$prev\" in\n"
+           "    --device) COMPREPLY=($(compgen -W \"$(clawspeak devices 2>/dev/null | cut -f1)\" "
+           "-- \"$cur\")); return;;\n"
+           "    -f|--file|-o|--output|--config) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n"
+           "    --format) COMPREPLY=($(compgen -W \"wav flac ogg opus mp3 raw\" -- \"$cur\")); "
+           "return;;\n"
+           "    --provider) COMPREPLY=($(compgen -W \"openrouter local\" -- \"$cur\")); return;;\n"
+           "  esac\n  if [ \"$COMP_CWORD\" -eq 1 ]; then\n    COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < count; i++)
+        printf("%s%s", i ? " " : "", c[i].name);
+    printf("\" -- \"$cur\")); return\n  fi\n  COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < cli_option_count; i++) {
+        printf("%s--%s", i ? " " : "", cli_options[i].long_name);
+        if (cli_options[i].short_name)
+            printf(" -%c", cli_options[i].short_name);
+    }
+    printf("\" -- \"$cur\"))\n}\ncomplete -F _clawspeak clawspeak\n");
+}
+
+static void zsh(void)
+{
+    size_t count;
+    const cli_command_info *c = cli_commands(&count);
+    printf("#compdef clawspeak\n# zsh completion for clawspeak (generated from its option table)\n"
+           "_clawspeak() {\n  local -a commands\n  commands=(\n");
+    for (size_t i = 0; i < count; i++)
+        printf("    '%s:%s'\n", c[i].name, c[i].summary);
+    printf("  )\n  _arguments \\\n");
+    for (size_t i = 0; i < cli_option_count; i++) {
+        const cli_option *o = &cli_options[i];
+        char help[200];
+        size_t n = 0;
+        for (const char *p = o->help; *p && n + 2 < sizeof help; p++)
+            if (*p != '\'' && *p != '[' && *p != ']' && *p != ':')
+                help[n++] = *p;
+        help[n] = '\0';
+        if (o->short_name)
+            printf("    '(-%c --%s)'{-%c,--%s}'[%s]%s' \\\n", o->short_name, o->long_name,
+                   o->short_name, o->long_name, help, o->arg ? ":value:" : "");
+        else
+            printf("    '--%s[%s]%s' \\\n", o->long_name, help, o->arg ? ":value:" : "");
+    }
+    printf("    '1:command:->command' '*::text:' && return\n"
+           "  case $state in command) _describe 'command' commands;; esac\n}\n"
+           "_clawspeak \"$@\"\n");
+}
+
+static void fish(void)
+{
+    size_t count;
+    const cli_command_info *c = cli_commands(&count);
+    printf("# fish completion for clawspeak (generated from its option table)\n");
+    for (size_t i = 0; i < count; i++)
+        printf("complete -c clawspeak -f -n __fish_use_subcommand -a %s -d '%s'\n", c[i].name,
+               c[i].summary);
+    for (size_t i = 0; i < cli_option_count; i++) {
+        const cli_option *o = &cli_options[i];
+        printf("complete -c clawspeak -l %s", o->long_name);
+        if (o->short_name)
+            printf(" -s %c", o->short_name);
+        if (o->arg)
+            printf(" -r");
+        printf(" -d '");
+        for (const char *p = o->help; *p; p++)
+            printf(*p == '\'' ? "\\'" : "%c", *p);
+        printf("'\n");
+    }
+    printf("complete -c clawspeak -l device -x -a '(clawspeak devices 2>/dev/null | cut -f1)'\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "";
+    if (!strcmp(what, "man"))
+        man();
+    else if (!strcmp(what, "bash"))
+        bash();
+    else if (!strcmp(what, "zsh"))
+        zsh();
+    else if (!strcmp(what, "fish"))
+        fish();
+    else {
+        fprintf(stderr, "usage: gendocs man|bash|zsh|fish\n");
+        return 2;
+    }
+    return ferror(stdout) ? 1 : 0;
+}
