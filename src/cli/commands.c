@@ -353,10 +353,20 @@ static csp_code cmd_config(csp_client *client, const cli_args *args)
     const char *name, *value, *source;
     if (args->json) {
         cJSON *root = cJSON_CreateObject();
+        /* the shape (documented in the README): {"name": {"value": ..., "source": "..."}},
+           values typed: numbers as numbers, an unset value as null */
         for (size_t i = 0; root && i < count; i++) {
             csp_setting_at(client, i, &name, &value, &source);
             cJSON *item = cJSON_AddObjectToObject(root, name);
-            cJSON_AddStringToObject(item, "value", value);
+            char *end;
+            double number = strtod(value, &end);
+            if (!strcmp(value, "(not set)"))
+                cJSON_AddNullToObject(item, "value");
+            else if (*value && !*end && (!strcmp(name, "speed") || !strcmp(name, "timeout_ms") ||
+                                         !strcmp(name, "max_text_length")))
+                cJSON_AddNumberToObject(item, "value", number);
+            else
+                cJSON_AddStringToObject(item, "value", value);
             cJSON_AddStringToObject(item, "source", source);
         }
         char *text = root ? cJSON_Print(root) : NULL;
@@ -371,6 +381,35 @@ static csp_code cmd_config(csp_client *client, const cli_args *args)
         csp_setting_at(client, i, &name, &value, &source);
         printf("%-16s %-40s  (%s)\n", name, value, source);
     }
+    return CSP_OK;
+}
+
+/* voices --json: {"models": [{"id": "...", "voices": ["...", ...]}, ...]} */
+static csp_code print_voices_json(csp_client *client)
+{
+    char *list = NULL;
+    csp_code rc = csp_list_voices(client, &list);
+    if (rc != CSP_OK)
+        return rc;
+    cJSON *root = cJSON_CreateObject(), *models = cJSON_AddArrayToObject(root, "models");
+    cJSON *voices = NULL;
+    for (char *line = strtok(list, "\n"); line && models; line = strtok(NULL, "\n")) {
+        if (line[0] != ' ') {
+            cJSON *model = cJSON_CreateObject();
+            cJSON_AddItemToArray(models, model);
+            cJSON_AddStringToObject(model, "id", line);
+            voices = cJSON_AddArrayToObject(model, "voices");
+        } else if (voices) {
+            cJSON_AddItemToArray(voices, cJSON_CreateString(line + strspn(line, " ")));
+        }
+    }
+    csp_free(list);
+    char *text = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return CSP_ENOMEM;
+    puts(text);
+    cJSON_free(text);
     return CSP_OK;
 }
 
@@ -420,7 +459,7 @@ csp_code cli_run(csp_client *client, const cli_args *args)
     case CLI_SAY: return cmd_say(client, args);
     case CLI_ASK: return cmd_ask(client, args);
     case CLI_CONFIG: return cmd_config(client, args);
-    case CLI_VOICES: return print_list(csp_list_voices, client);
+    case CLI_VOICES: return args->json ? print_voices_json(client) : print_list(csp_list_voices, client);
     default: return CSP_EUSAGE;
     }
 }

@@ -21,7 +21,7 @@ const cli_option cli_options[] = {
     {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
     {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
-    {"json", 0, NULL, CLI_CONFIG, "print the settings as JSON", NULL},
+    {"json", 0, NULL, CLI_CONFIG | CLI_VOICES, "print as JSON (typed values; see the README for the shape)", NULL},
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
     {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},

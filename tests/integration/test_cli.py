@@ -137,3 +137,16 @@ class ManAndCompletions(CliTestCase):
             self.assertEqual(subprocess.run(["fish", "-n", os.path.join(self.build, "clawspeak.fish")]).returncode, 0)
         if shutil.which("zsh"):
             self.assertEqual(subprocess.run(["zsh", "-n", os.path.join(self.build, "_clawspeak")]).returncode, 0)
+
+
+class JsonShapes(CliTestCase):
+    def test_config_json_is_typed(self):
+        import json
+        rc, out, err = run(["config", "--json", "--speed", "1.25"], self.env())
+        self.assertEqual(rc, 0, err)
+        s = json.loads(out)
+        self.assertEqual(s["speed"]["value"], 1.25)
+        self.assertEqual(s["timeout_ms"]["value"], 30000)
+        self.assertIsNone(s["routing"]["value"])
+        self.assertIsInstance(s["voice"]["value"], str)
+        self.assertEqual(s["speed"]["source"], "--speed")

@@ -22,8 +22,8 @@ class Precedence(CliTestCase):
         self.assertEqual(s["voice"]["value"], "af_alloy")
         self.assertEqual(s["model"]["value"], "hexgrad/kokoro-82m")
         self.assertEqual(s["response_format"]["value"], "mp3")
-        self.assertEqual(s["timeout_ms"]["value"], "30000")
-        self.assertEqual(s["max_text_length"]["value"], "4096")
+        self.assertEqual(s["timeout_ms"]["value"], 30000)
+        self.assertEqual(s["max_text_length"]["value"], 4096)
         self.assertEqual(s["base_url"]["value"], "https://openrouter.ai/api/v1")
         self.assertEqual(s["chat_model"]["value"], "openrouter/auto")
         self.assertEqual(s["api_key"]["value"], "(none)")
@@ -77,7 +77,7 @@ class Precedence(CliTestCase):
         self.assertIn("tts.providers.openrouter.speakerVoice", s["voice"]["source"])
         self.assertEqual(s["model"]["value"], "old/model")
         self.assertIn("messages.tts.providers.openrouter.model", s["model"]["source"])
-        self.assertEqual(s["speed"]["value"], "1.5")
+        self.assertEqual(s["speed"]["value"], 1.5)
         self.assertEqual(s["auto"]["value"], "always")
         self.assertEqual(s["response_format"]["value"], "pcm")
 
@@ -101,8 +101,8 @@ class Precedence(CliTestCase):
                              ["--voice", "flag", "--speed", "0.75", "--timeout-ms", "500"])
         self.assertEqual(s["voice"]["value"], "flag")
         self.assertEqual(s["voice"]["source"], "--voice")
-        self.assertEqual(s["speed"]["value"], "0.75")
-        self.assertEqual(s["timeout_ms"]["value"], "500")
+        self.assertEqual(s["speed"]["value"], 0.75)
+        self.assertEqual(s["timeout_ms"]["value"], 500)
 
     def test_variable_substitution(self):
         config = """{tts: {providers: {openrouter: {

@@ -367,6 +367,11 @@ class ServerBytesAreData(MockTestCase):
         self.assertEqual(code, 0, err)
         self.assertIn(b"FORGED LINE", out)
         self.assertNoControls(out)
+        code, out, err = run(["voices", "--json"], self.env())
+        self.assertEqual(code, 0, err)
+        models = json.loads(out)["models"]
+        self.assertEqual(models[0]["voices"], ["v?[31m", "ok"])
+        self.assertTrue(models[0]["id"].startswith("evil?]0;pwned?"))
         self.mock.script({"path": "chat", "reply": "line one\nline two " + ESCAPES + " end."})
         code, out, err = run(["ask", "hi"], self.env())
         self.assertEqual(code, 0, err)
