@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 #define CSP_VERSION_MAJOR 0
-#define CSP_VERSION_MINOR 1
+#define CSP_VERSION_MINOR 2
 #define CSP_VERSION_PATCH 0
-#define CSP_VERSION_STRING "0.1.0"
+#define CSP_VERSION_STRING "0.2.0"
 
 #if defined(CSP_BUILDING_LIBRARY)
 #define CSP_API __attribute__((visibility("default")))

@@ -48,6 +48,8 @@ typedef struct cli_args {
     int help, version, quiet, verbose;
     const char *config_path;
     const char *file, *output, *format, *device, *system_prompt;
+    const char *files[CLI_MAX_WORDS]; /* every -f, in order: spoken as one stream */
+    size_t file_count;
     int jobs, lines, play, json, chat, speak, no_speak, markdown, read_code;
     int pause_ms, pause_ms_set;
     double max_behind;

@@ -132,10 +132,62 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
 static int input_is_output(const cli_args *args)
 {
     struct stat in, out;
-    if (!args->file || !args->output || !strcmp(args->file, "-") || !strcmp(args->output, "-"))
+    if (!args->output || !strcmp(args->output, "-") || stat(args->output, &out) != 0)
         return 0;
-    return stat(args->file, &in) == 0 && stat(args->output, &out) == 0 &&
-           in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+    for (size_t i = 0; i < args->file_count; i++)
+        if (strcmp(args->files[i], "-") && stat(args->files[i], &in) == 0 &&
+            in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+            return 1;
+    return 0;
+}
+
+/* Several -f files: one stream, in order, a paragraph break between files. */
+static csp_code say_files(csp_client *client, const cli_args *args, const csp_say_options *options)
+{
+    csp_speaker *speaker = NULL;
+    csp_code rc = CSP_OK;
+    int fds[CLI_MAX_WORDS];
+    /* every file opens before anything is spoken: a typo fails at once, not halfway */
+    for (size_t i = 0; i < args->file_count; i++) {
+        fds[i] = strcmp(args->files[i], "-") ? open(args->files[i], O_RDONLY | O_CLOEXEC)
+                                              : STDIN_FILENO;
+        if (fds[i] < 0 && rc == CSP_OK) {
+            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            rc = CSP_EINPUT;
+        }
+    }
+    if (rc == CSP_OK)
+        rc = csp_speaker_new(client, options, &speaker);
+    char block[65536];
+    for (size_t i = 0; rc == CSP_OK && i < args->file_count; i++) {
+        int fd = fds[i];
+        ssize_t n;
+        while (rc == CSP_OK && (n = read(fd, block, sizeof block)) != 0) {
+            if (n < 0 && errno == EINTR && !cli_interrupted())
+                continue;
+            if (n < 0) {
+                rc = cli_interrupted() ? CSP_ECANCELED : CSP_EINPUT;
+                if (rc == CSP_EINPUT)
+                    fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+                break;
+            }
+            rc = csp_speaker_write(speaker, block, (size_t)n);
+        }
+        if (rc == CSP_OK)
+            rc = csp_speaker_write(speaker, "\n\n", 2); /* a file ends its paragraph */
+    }
+    for (size_t i = 0; i < args->file_count; i++)
+        if (fds[i] >= 0 && fds[i] != STDIN_FILENO)
+            close(fds[i]);
+    if (speaker) {
+        if (rc != CSP_OK)
+            csp_speaker_cancel(speaker);
+        csp_code finished = csp_speaker_finish(speaker);
+        if (rc == CSP_OK)
+            rc = finished;
+    }
+    csp_speaker_free(speaker);
+    return rc;
 }
 
 static csp_code cmd_say(csp_client *client, const cli_args *args)
@@ -156,6 +208,8 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
         }
         options.progress = NULL;
         rc = csp_say_lines(client, STDIN_FILENO, &options);
+    } else if (args->file_count > 1) {
+        rc = say_files(client, args, &options);
     } else if (args->word_count) {
         char *text = NULL;
         size_t len = 0;

@@ -216,7 +216,12 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
     else if (!strcmp(n, "quiet")) args->quiet = 1;
     else if (!strcmp(n, "verbose")) args->verbose++;
     else if (!strcmp(n, "config")) args->config_path = value;
-    else if (!strcmp(n, "file")) args->file = value;
+    else if (!strcmp(n, "file")) {
+        if (args->file_count >= CLI_MAX_WORDS)
+            return usage_error(args, "too many -f files%s", "");
+        args->files[args->file_count++] = value;
+        args->file = args->files[0];
+    }
     else if (!strcmp(n, "output")) args->output = value;
     else if (!strcmp(n, "format")) args->format = value;
     else if (!strcmp(n, "device")) args->device = value;

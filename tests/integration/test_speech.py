@@ -106,6 +106,22 @@ class Speech(MockTestCase):
         out, err = self.say("-o", "-", "--format", "raw", "Raw audio to standard output.")
         self.assertEqual(len(out), self.mock.requests()[-1]["frames"] * 2)
 
+    def test_several_files_are_one_stream(self):
+        paths = []
+        for i, text in enumerate(("The first file speaks first.", "The second file follows it.")):
+            paths.append(os.path.join(self.home, "part%d.txt" % i))
+            with open(paths[-1], "w") as f:
+                f.write(text)
+        out = os.path.join(self.home, "both.wav")
+        self.say("-f", paths[0], "-f", paths[1], "-o", out)
+        joined = " ".join(r["body"]["input"] for r in self.mock.requests())
+        self.assertLess(joined.index("first file"), joined.index("second file"))
+        self.assertEqual(audioinfo(out)[0], sum(r["frames"] for r in self.mock.requests()))
+        code, _, err = run(["say", "-f", paths[0], "-f", os.path.join(self.home, "missing.txt"),
+                            "-o", out], self.env())
+        self.assertEqual(code, 2, err)
+        self.assertIn("missing.txt", err)
+
     def test_text_from_stdin_and_lines(self):
         self.say("-o", os.path.join(self.home, "a.wav"), stdin=b"Text from a pipe.\n")
         self.assertEqual(self.mock.requests()[0]["body"]["input"], "Text from a pipe.")
