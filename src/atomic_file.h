@@ -38,6 +38,4 @@ int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, con
 int csp__atomic_commit(csp_atomic_file *f, const char **step);
 /* Drop the temporary file; the target is untouched. Safe to call twice. */
 void csp__atomic_abort(csp_atomic_file *f);
-/* Resolve symlinks in the last component of path (a dangling link gives its target). */
-char *csp__resolve_links(const char *path);
 #endif

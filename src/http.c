@@ -9,6 +9,7 @@
 #include "http.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "report.h"
 
 #include <curl/curl.h>
@@ -43,13 +44,6 @@ struct csp_http {
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_OK;
 static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A comma-separated environment variable as a curl list. */
 static int env_list(const char *name, struct curl_slist **list)
@@ -143,7 +137,7 @@ static size_t on_write(char *data, size_t size, size_t count, void *userdata)
 {
     transfer *t = userdata;
     size_t len = size * count;
-    t->last_activity_ms = now_ms();
+    t->last_activity_ms = csp__now_ms();
     report_response(t);
     if (t->aborted)
         return 0;
@@ -158,7 +152,7 @@ static size_t on_write(char *data, size_t size, size_t count, void *userdata)
 static size_t on_header(char *data, size_t size, size_t count, void *userdata)
 {
     (void)data;
-    ((transfer *)userdata)->last_activity_ms = now_ms();
+    ((transfer *)userdata)->last_activity_ms = csp__now_ms();
     return size * count;
 }
 
@@ -172,7 +166,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         return 1;
     }
     /* any byte moving counts as activity; libcurl calls this at least once a second */
-    long long now = now_ms();
+    long long now = csp__now_ms();
     if (dlnow + ulnow != t->bytes_moved) {
         t->bytes_moved = dlnow + ulnow;
         t->last_activity_ms = now;
@@ -200,7 +194,7 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
         return -1;
     t->http = http;
     t->req = *request;
-    t->last_activity_ms = now_ms();
+    t->last_activity_ms = csp__now_ms();
     if (request->body && !(t->body = csp__strndup(request->body, request->body_len)))
         goto fail;
     if (!(t->easy = curl_easy_init()))

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "provider.h"
 #include "report.h"
+#include "sentences.h"
 #include "settings.h"
 #include "utf8.h"
 
@@ -27,8 +28,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unicode/uchar.h>
-#include <unicode/uscript.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -100,45 +99,16 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
 }
 
 /*
- * espeak-ng's voice for text with no voice configured: the script of its
- * first letter, so Chinese is read in Chinese, not spelled out in English.
- * Han text with kana in it is Japanese. NULL: espeak-ng's default (English).
+ * espeak-ng's voice for text with no voice configured: its script's
+ * language, so Chinese is read in Chinese, not spelled out in English.
+ * NULL: espeak-ng's default (English) for Latin text.
  */
 static const char *script_voice(const char *text, size_t len)
 {
-    int han = 0;
-    size_t n;
-    for (size_t i = 0; i < len; i += n) {
-        uint32_t cp = 0;
-        n = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
-        if (!n) {
-            n = 1;
-            continue;
-        }
-        if (!u_isalpha((UChar32)cp))
-            continue;
-        UErrorCode err = U_ZERO_ERROR;
-        UScriptCode script = uscript_getScript((UChar32)cp, &err);
-        if (script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA)
-            return "ja";
-        if (script == USCRIPT_HAN) {
-            han = 1;
-            continue; /* look on: a kana later makes it Japanese */
-        }
-        if (han)
-            continue;
-        static const struct {
-            UScriptCode script;
-            const char *voice;
-        } voices[] = {{USCRIPT_CYRILLIC, "ru"}, {USCRIPT_GREEK, "el"},  {USCRIPT_ARABIC, "ar"},
-                      {USCRIPT_HEBREW, "he"},   {USCRIPT_HANGUL, "ko"}, {USCRIPT_DEVANAGARI, "hi"},
-                      {USCRIPT_THAI, "th"},     {USCRIPT_GEORGIAN, "ka"}, {USCRIPT_ARMENIAN, "hy"}};
-        for (size_t k = 0; k < sizeof voices / sizeof voices[0]; k++)
-            if (voices[k].script == script)
-                return voices[k].voice;
+    const char *language = csp__script_language(text, len);
+    if (!language || !strcmp(language, "en"))
         return NULL;
-    }
-    return han ? "cmn" : NULL;
+    return strcmp(language, "zh") ? language : "cmn"; /* espeak-ng's Mandarin */
 }
 
 /* espeak-ng takes 80-450 words a minute; 175 is speed 1.0. */

@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "client.h"
+#include "clock.h"
 #include "decode.h"
 #include "provider.h"
 #include "sink.h"
@@ -96,13 +97,6 @@ struct csp_pipeline {
     long long last_progress_ms;
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void segment_free(segment *g)
 {
     if (!g)
@@ -138,7 +132,7 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     p->progress = options->progress;
     p->progress_userdata = options->progress_userdata;
     p->first_audio_ms = -1;
-    p->jitter_seed = (unsigned)now_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
+    p->jitter_seed = (unsigned)csp__now_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->changed, NULL);
     csp_code rc = CSP_OK;
@@ -188,12 +182,7 @@ void csp__pipeline_free(csp_pipeline *p)
 /* Called with the lock held: sleep until something changes, or ms pass. */
 static void wait_for_change(csp_pipeline *p, long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += ms * 1000000L;
-    if (until.tv_nsec >= 1000000000L)
-        until.tv_sec++, until.tv_nsec -= 1000000000L;
-    pthread_cond_timedwait(&p->changed, &p->lock, &until);
+    csp__cond_wait_ms(&p->changed, &p->lock, ms);
 }
 
 static void wake(csp_pipeline *p)
@@ -410,7 +399,7 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
     csp__log(&p->client->report, CSP_LOG_WARN, "chunk %zu: %s; retrying in %.1f s (attempt %d of %d)",
              c->index + 1, why, (double)delay / 1000.0, c->attempts + 1, MAX_ATTEMPTS);
     c->state = CHUNK_QUEUED;
-    c->not_before_ms = now_ms() + delay;
+    c->not_before_ms = csp__now_ms() + delay;
     c->generation++;
     c->responded = 0;
     c->complete = 0;
@@ -515,7 +504,7 @@ static void *network_main(void *arg)
             pthread_mutex_unlock(&p->lock);
             break;
         }
-        long long now = now_ms();
+        long long now = csp__now_ms();
         int pending = 0;
         for (chunk *c = p->head; c && count < 64; c = c->next) {
             if (c->state == CHUNK_QUEUED || c->state == CHUNK_FETCHING)
@@ -574,7 +563,7 @@ static void report_progress(csp_pipeline *p, int force)
 {
     if (!p->progress)
         return;
-    long long now = now_ms();
+    long long now = csp__now_ms();
     if (!force && now - p->last_progress_ms < 100)
         return;
     p->last_progress_ms = now;
@@ -607,7 +596,7 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
         return 1;
     }
     if (p->first_audio_ms < 0) {
-        p->first_audio_ms = (long)(now_ms() - p->started_ms);
+        p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
         csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
     }
     e->rc = csp__sink_write(p->sink, samples + skip * (size_t)channels, frames - skip);
@@ -695,7 +684,7 @@ csp_code csp__pipeline_run(csp_pipeline *p)
 {
     pthread_t network;
     csp_code rc = CSP_OK;
-    p->started_ms = now_ms();
+    p->started_ms = csp__now_ms();
     if (pthread_create(&network, NULL, network_main, p) != 0)
         return csp__fail(&p->client->report, CSP_ENOMEM, "cannot start the network thread");
     for (;;) {

@@ -20,10 +20,10 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
                            const csp_voice_params *params);
 /*
- * Backpressure: csp__pipeline_add waits while max chunks wait to be spoken
- * (0, the default: never waits, for callers that add before running).
+ * Backpressure: csp__pipeline_add waits while max_bytes of text wait for a
+ * request (0, the default: never waits, for callers that add before running).
  */
-void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max);
+void csp__pipeline_limit_waiting(csp_pipeline *p, size_t max_bytes);
 /* A producer starts (1) or ends (0) a write (holds nest): chunks are cut the same way whatever the timing. */
 void csp__pipeline_producing(csp_pipeline *p, int producing);
 /* True when text added now would be requested at once (nothing waits, a request may start). */

@@ -6,6 +6,7 @@
  */
 #include "alloc.h"
 #include "client.h"
+#include "clock.h"
 #include "speaker.h"
 #include "text.h"
 
@@ -81,13 +82,6 @@ csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say
     return rc;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait up to ms for fd to have data: 1 ready, 0 not yet, -1 error. Wakes for Ctrl-C. */
 static int wait_readable(int fd, int ms)
 {
@@ -112,7 +106,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
     if (whole_file)
         csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
     char *block = csp__malloc(READ_BLOCK);
-    long long last_data = now_ms();
+    long long last_data = csp__now_ms();
     int idle_told = 1, pauses = 2; /* silences seen since the last data: 1 pause, 2 flush */
     if (!block)
         rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
@@ -136,7 +130,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
             }
             /* after one pause: what is pending, unless it ends mid-word; after two: all */
             if (rc == CSP_OK && pause > 0 && pauses < 2 &&
-                now_ms() - last_data >= (long long)pause * (pauses + 1)) {
+                csp__now_ms() - last_data >= (long long)pause * (pauses + 1)) {
                 rc = pauses == 0 ? csp__speaker_pause(speaker) : csp_speaker_flush(speaker);
                 pauses++;
             }
@@ -152,7 +146,7 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
         if (n == 0)
             break;
         rc = csp_speaker_write(speaker, block, (size_t)n);
-        last_data = now_ms();
+        last_data = csp__now_ms();
         idle_told = pauses = 0;
     }
     csp__free(block);
@@ -271,7 +265,7 @@ static csp_code line_queued(line_reader *r, char *text, size_t len)
     r->number++;
     if (!line_ok(r, text, len, r->number) || csp__text_blank(text, len))
         return CSP_OK;
-    line l = {csp__strndup(text, len), len, r->number, now_ms()};
+    line l = {csp__strndup(text, len), len, r->number, csp__now_ms()};
     if (!l.text)
         return csp__fail(&r->client->report, CSP_ENOMEM, "out of memory");
     pthread_mutex_lock(&r->lock);
@@ -319,12 +313,7 @@ static csp_code speak_recent_lines(line_reader *r)
         }
         pthread_mutex_lock(&r->lock);
         while (!r->count && !r->eof && !csp__canceled(&r->client->report)) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000L;
-            if (until.tv_nsec >= 1000000000L)
-                until.tv_sec++, until.tv_nsec -= 1000000000L;
-            pthread_cond_timedwait(&r->changed, &r->lock, &until);
+            csp__cond_wait_ms(&r->changed, &r->lock, 100);
         }
         if (csp__canceled(&r->client->report) || (!r->count && r->eof)) {
             size_t skipped = r->skipped;
@@ -336,7 +325,7 @@ static csp_code speak_recent_lines(line_reader *r)
             rc = csp__canceled(&r->client->report) ? CSP_ECANCELED : r->rc;
             break;
         }
-        long long now = now_ms();
+        long long now = csp__now_ms();
         batch.len = 0;
         for (; r->count; r->count--, r->head = (r->head + 1) % LINE_RING) {
             line *l = &r->ring[r->head];

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/utext.h>
 
 struct csp_sentences {
@@ -345,4 +346,36 @@ const char *csp__voice_language(const char *voice)
         if (kokoro[i].letter == voice[0])
             return kokoro[i].language;
     return NULL;
+}
+
+const char *csp__script_language(const char *text, size_t len)
+{
+    static const struct {
+        UScriptCode script;
+        const char *language;
+    } scripts[] = {{USCRIPT_HANGUL, "ko"}, {USCRIPT_CYRILLIC, "ru"},  {USCRIPT_GREEK, "el"},
+                   {USCRIPT_ARABIC, "ar"}, {USCRIPT_HEBREW, "he"},    {USCRIPT_DEVANAGARI, "hi"},
+                   {USCRIPT_THAI, "th"},   {USCRIPT_GEORGIAN, "ka"},  {USCRIPT_ARMENIAN, "hy"}};
+    int han = 0;
+    size_t n;
+    for (size_t i = 0; i < len; i += n) {
+        uint32_t cp = code_point_at(text, len, i, &n);
+        if (!u_isalpha((UChar32)cp))
+            continue;
+        UErrorCode err = U_ZERO_ERROR;
+        UScriptCode script = uscript_getScript((UChar32)cp, &err);
+        if (script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA)
+            return "ja";
+        if (script == USCRIPT_HAN) {
+            han = 1; /* look on: a kana later makes it Japanese */
+            continue;
+        }
+        if (han)
+            continue;
+        for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++)
+            if (scripts[k].script == script)
+                return scripts[k].language;
+        return "en";
+    }
+    return han ? "zh" : NULL;
 }

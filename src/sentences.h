@@ -30,6 +30,12 @@ int csp__sentence_breaks(csp_sentences *s, const char *text, size_t len, size_t 
                          size_t max);
 /* True when text, as it stands, would end a sentence if a new one began next. */
 int csp__sentence_complete(csp_sentences *s, const char *text, size_t len);
+/*
+ * The language the text's script implies: the first letter's script (zh,
+ * ja, ko, ru, el, ar, he, hi, th, ka, hy; "en" for Latin and any other),
+ * except that Han text with kana anywhere is Japanese. NULL: no letter yet.
+ */
+const char *csp__script_language(const char *text, size_t len);
 /* The language a voice name implies (Kokoro's "af_bella" is American English), or NULL. */
 const char *csp__voice_language(const char *voice);
 #endif

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
-#include <unicode/uscript.h>
 
 struct csp_speaker {
     csp_client *client;
@@ -88,36 +87,6 @@ static const char *splitter_language(const csp_settings *settings, char *buf, si
             memcpy(buf, v, n);
             buf[n] = '\0';
             return buf;
-        }
-    }
-    return NULL;
-}
-
-/* The language the first letter's script implies, for a splitter no setting chose. */
-static const char *script_language(const char *text, size_t len)
-{
-    size_t n;
-    for (size_t i = 0; i < len; i += n) {
-        uint32_t cp = 0;
-        n = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
-        if (!n) {
-            n = 1;
-            continue;
-        }
-        if (!u_isalpha((UChar32)cp))
-            continue;
-        UErrorCode err = U_ZERO_ERROR;
-        switch (uscript_getScript((UChar32)cp, &err)) {
-        case USCRIPT_HAN: return "zh";
-        case USCRIPT_HIRAGANA: case USCRIPT_KATAKANA: return "ja";
-        case USCRIPT_HANGUL: return "ko";
-        case USCRIPT_CYRILLIC: return "ru";
-        case USCRIPT_GREEK: return "el";
-        case USCRIPT_ARABIC: return "ar";
-        case USCRIPT_HEBREW: return "he";
-        case USCRIPT_THAI: return "th";
-        case USCRIPT_DEVANAGARI: return "hi";
-        default: return "en";
         }
     }
     return NULL;
@@ -354,7 +323,7 @@ static csp_code write_text(csp_speaker *s, const char *text, size_t len)
         size_t tail = incomplete_tail(block, n);
         size_t bad;
         const char *by_script;
-        if (s->script_decides && (by_script = script_language(block, n - tail))) {
+        if (s->script_decides && (by_script = csp__script_language(block, n - tail))) {
             csp_sentences *splitter = csp__sentences_new(by_script);
             if (!splitter)
                 return fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
@@ -433,7 +402,6 @@ void csp__speaker_allow_empty(csp_speaker *s) { s->allow_empty = 1; }
 
 int csp__speaker_ready(csp_speaker *s) { return csp__pipeline_ready(s->pipeline); }
 
-int csp__speaker_spoke(const csp_speaker *s) { return s->queued > 0; }
 
 static csp_code join_consumer(csp_speaker *s)
 {

@@ -36,6 +36,4 @@ csp_code csp__speaker_pause(csp_speaker *speaker);
 int csp__speaker_ready(csp_speaker *speaker);
 /* Finishing with nothing spoken is fine (an agent reply that is not spoken). */
 void csp__speaker_allow_empty(csp_speaker *speaker);
-/* True once nothing was ever queued (for "nothing to say"). */
-int csp__speaker_spoke(const csp_speaker *speaker);
 #endif

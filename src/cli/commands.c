@@ -401,6 +401,18 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     return rc;
 }
 
+/* Print a JSON document on stdout and free it; NULL (built out of memory) is ENOMEM. */
+static csp_code print_json(cJSON *root)
+{
+    char *text = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return CSP_ENOMEM;
+    puts(text);
+    cJSON_free(text);
+    return CSP_OK;
+}
+
 static csp_code cmd_config(csp_client *client, const cli_args *args)
 {
     size_t count = csp_setting_count(client);
@@ -423,13 +435,7 @@ static csp_code cmd_config(csp_client *client, const cli_args *args)
                 cJSON_AddStringToObject(item, "value", value);
             cJSON_AddStringToObject(item, "source", source);
         }
-        char *text = root ? cJSON_Print(root) : NULL;
-        cJSON_Delete(root);
-        if (!text)
-            return CSP_ENOMEM;
-        puts(text);
-        cJSON_free(text);
-        return CSP_OK;
+        return print_json(root);
     }
     for (size_t i = 0; i < count; i++) {
         csp_setting_at(client, i, &name, &value, &source);
@@ -458,13 +464,7 @@ static csp_code print_voices_json(csp_client *client)
         }
     }
     csp_free(list);
-    char *text = root ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (!text)
-        return CSP_ENOMEM;
-    puts(text);
-    cJSON_free(text);
-    return CSP_OK;
+    return print_json(root);
 }
 
 static csp_code print_list(csp_code (*list_fn)(csp_client *, char **), csp_client *client)

@@ -151,6 +151,12 @@ static void check_rules(void)
     CHECK_STR(csp__voice_language("af_bella"), "en-US");
     CHECK_STR(csp__voice_language("zf_xiaoxiao"), "zh");
     CHECK(csp__voice_language("alloy") == NULL);
+    /* one script detector serves the splitter and the local engine's voice */
+    CHECK_STR(csp__script_language("123 漢字のテキスト", 25), "ja");
+    CHECK_STR(csp__script_language("你好，世界", 15), "zh");
+    CHECK_STR(csp__script_language("- Привет", 14), "ru");
+    CHECK_STR(csp__script_language("Hello", 5), "en");
+    CHECK(csp__script_language("42 !", 4) == NULL);
 }
 
 int main(int argc, char **argv)
