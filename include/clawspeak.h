@@ -84,11 +84,50 @@ CSP_API void csp_client_set_log(csp_client *client, csp_log_fn fn, csp_log_level
 
 /*
  * Override one setting as a command-line flag would (it beats config and
- * environment). Names: provider, voice, model, response_format, speed,
- * timeout_ms, max_text_length, base_url, auto, chat_model. Call before
- * csp_client_load(). Returns CSP_EUSAGE for an unknown name.
+ * environment; given twice, the last wins). Names are those of the
+ * settings registry below, except keys and lists: provider, voice, model,
+ * response_format, speed, timeout_ms, max_text_length, auto, base_url,
+ * chat_model, local_command, local_voice. Call before csp_client_load().
+ * Returns CSP_EUSAGE for an unknown name. A bad value fails in
+ * csp_client_load(), naming the flag as `typed` ("-v", "--spe") when given.
  */
 CSP_API csp_code csp_client_override(csp_client *client, const char *name, const char *value);
+CSP_API csp_code csp_client_override_as(csp_client *client, const char *name, const char *value,
+                                        const char *typed);
+
+/* --- the settings registry: one entry per setting ------------------------- */
+
+typedef enum {
+    CSP_SETTING_TEXT,
+    CSP_SETTING_CHOICE,  /* one of `choices`, matched without regard to case */
+    CSP_SETTING_NUMBER,  /* min..max */
+    CSP_SETTING_INTEGER, /* a whole number, min..max */
+    CSP_SETTING_URL,
+    CSP_SETTING_SECRET,  /* a key: shown masked, never overridden */
+    CSP_SETTING_JSON,    /* an object, shown as compact JSON */
+    CSP_SETTING_COMMAND  /* an argument list */
+} csp_setting_type;
+
+/* Who uses a setting: for a tool that builds its options from the registry. */
+enum { CSP_FOR_SPEECH = 1, CSP_FOR_CHAT = 2, CSP_FOR_LISTING = 4 };
+
+typedef struct csp_setting_info {
+    const char *name;       /* as csp_client_override() and csp_setting_at() call it */
+    csp_setting_type type;
+    const char *config_key; /* the config key that sets it (the first of its aliases) */
+    const char *flag;       /* its long command-line option, or NULL */
+    char short_flag;        /* or 0 */
+    const char *arg;        /* the option's value in help ("NAME") */
+    const char *help;       /* one line */
+    const char *fallback;   /* the default as text, or NULL: unset */
+    double min, max;        /* NUMBER and INTEGER */
+    const char *choices;    /* CHOICE: the values, separated by spaces */
+    unsigned used_by;       /* CSP_FOR_* */
+} csp_setting_info;
+
+/* The registry, in display order: NULL past the last entry. Static data. */
+CSP_API const csp_setting_info *csp_setting_info_at(size_t index);
+CSP_API const csp_setting_info *csp_setting_info_find(const char *name);
 
 /*
  * Find, read and resolve the config. config_path NULL searches as OpenClaw

@@ -52,6 +52,7 @@ void csp_client_free(csp_client *client)
     for (size_t i = 0; i < client->overrides.count; i++) {
         csp__free(client->overrides.items[i].name);
         csp__free(client->overrides.items[i].value);
+        csp__free(client->overrides.items[i].typed);
     }
     csp__settings_free(&client->settings);
     csp__free(client);
@@ -65,28 +66,31 @@ void csp_client_set_log(csp_client *client, csp_log_fn fn, csp_log_level max_lev
     client->report.log_userdata = userdata;
 }
 
-csp_code csp_client_override(csp_client *client, const char *name, const char *value)
+csp_code csp_client_override_as(csp_client *client, const char *name, const char *value,
+                                const char *typed)
 {
-    static const char *const known[] = {"provider", "voice", "model", "response_format",
-                                        "speed", "timeout_ms", "max_text_length", "base_url",
-                                        "auto", "chat_model", NULL};
-    const char *const *k = known;
-    while (*k && strcmp(*k, name) != 0)
-        k++;
-    if (!*k)
+    if (!csp__setting_overridable(name))
         return csp__fail(&client->report, CSP_EUSAGE, "unknown setting '%s'", name);
     if (client->overrides.count >= CSP_MAX_OVERRIDES)
         return csp__fail(&client->report, CSP_EUSAGE, "too many overrides");
     char *n = csp__strdup(name), *v = csp__strdup(value);
-    if (!n || !v) {
+    char *t = typed ? csp__strdup(typed) : NULL;
+    if (!n || !v || (typed && !t)) {
         csp__free(n);
         csp__free(v);
+        csp__free(t);
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     }
     client->overrides.items[client->overrides.count].name = n;
     client->overrides.items[client->overrides.count].value = v;
+    client->overrides.items[client->overrides.count].typed = t;
     client->overrides.count++;
     return CSP_OK;
+}
+
+csp_code csp_client_override(csp_client *client, const char *name, const char *value)
+{
+    return csp_client_override_as(client, name, value, NULL);
 }
 
 csp_code csp_client_load(csp_client *client, const char *config_path)

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * settings.c: OpenClaw's TTS and chat settings resolution, in one place.
- * Each value records where it came from, for `clawspeak config` and for
- * error messages that name the key path of a bad value.
+ * One table (specs[] below) describes every setting: its name, config keys,
+ * command-line flag, type, range, default and how it resolves. The same
+ * table drives resolution, validation, `config`, `config --json`, the
+ * command line's options, --help and the man page: adding a setting is one
+ * entry plus its use. Each value records where it came from, for `config`
+ * and for errors that name the key path (or the flag as typed) of a bad value.
  */
 #include "settings.h"
 
@@ -15,6 +19,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +31,16 @@ typedef struct resolver {
     csp_code rc;
 } resolver;
 
-static const char *override_of(const resolver *r, const char *name)
+/* The flag given for a setting (the last one wins, as in curl), and its label as typed. */
+static const char *override_of(const resolver *r, const char *name, const char **typed)
 {
     const char *value = NULL;
     for (size_t i = 0; i < r->overrides->count; i++)
-        if (strcmp(r->overrides->items[i].name, name) == 0)
-            value = r->overrides->items[i].value; /* the last flag wins */
+        if (strcmp(r->overrides->items[i].name, name) == 0) {
+            value = r->overrides->items[i].value;
+            if (typed)
+                *typed = r->overrides->items[i].typed;
+        }
     return value;
 }
 
@@ -43,9 +52,14 @@ static char *need(resolver *r, char *label)
     return label;
 }
 
-/* Source labels: "--voice", "/path/openclaw.json:tts.voice". NULL means out of memory, recorded. */
-static char *flag_source(resolver *r, const char *name)
+/*
+ * Source labels: the flag as it was typed ("-v", "--voi"), else "--voice";
+ * "/path/openclaw.json:tts.voice". NULL means out of memory, recorded.
+ */
+static char *flag_source(resolver *r, const char *name, const char *typed)
 {
+    if (typed)
+        return need(r, csp__strdup(typed));
     char *s = need(r, csp__printf("--%s", name));
     for (char *p = s; p && *p; p++)
         if (*p == '_')
@@ -162,28 +176,73 @@ static int blank(const char *v)
     return *v == '\0';
 }
 
-/* A string setting: flag, then config aliases, then default. */
-static void resolve_string(resolver *r, const char *name, const char *const *aliases,
-                           size_t count, const char *fallback, char **slot)
+/* --- the table's entries and how each kind resolves ------------------------ */
+
+typedef struct setting_spec setting_spec;
+typedef void (*resolve_fn)(resolver *r, const setting_spec *spec);
+
+struct setting_spec {
+    csp_setting_info info;  /* first: csp_setting_info_at() hands out its address */
+    const char *paths[4];   /* config keys relative to the tts block (tts.*, then messages.tts.*) */
+    size_t field;           /* where the value lives in csp_settings */
+    resolve_fn resolve;
+};
+
+#define FIELD(member) offsetof(csp_settings, member)
+
+static char **text_field(resolver *r, const setting_spec *spec)
 {
+    return (char **)((char *)r->out + spec->field);
+}
+
+static size_t path_count(const setting_spec *spec)
+{
+    size_t n = 0;
+    while (n < 4 && spec->paths[n])
+        n++;
+    return n;
+}
+
+/* A string setting: flag, then config aliases, then default. Returns the source shown. */
+static void resolve_text(resolver *r, const setting_spec *spec)
+{
+    const char *name = spec->info.name, *typed = NULL;
     char *source = NULL;
-    const char *v = override_of(r, name);
+    const char *v = override_of(r, name, &typed);
     if (v) {
-        source = flag_source(r, name);
-        if (source && !blank(v)) {
-            /* given */
-        } else if (source) {
+        source = flag_source(r, name, typed);
+        if (source && blank(v)) {
             r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: the value is empty", source);
             csp__free(source);
             return;
         }
-    } else if (!(v = tts_string(r, aliases, count, &source))) {
-        v = fallback;
+    } else if (!(v = tts_string(r, spec->paths, path_count(spec), &source))) {
+        v = spec->info.fallback;
     }
-    if (r->rc == CSP_OK && set_copy(r, slot, v) == 0)
-        show(r, name, v, source);
+    if (r->rc == CSP_OK && set_copy(r, text_field(r, spec), v) == 0)
+        show(r, name, v ? v : "(not set)", source);
     else
         csp__free(source);
+}
+
+/* One of a list, matched without regard to case ("MP3" works, as in OpenClaw). */
+static void resolve_choice(resolver *r, const setting_spec *spec)
+{
+    resolve_text(r, spec);
+    char *value = *text_field(r, spec);
+    if (r->rc != CSP_OK || !value)
+        return;
+    csp_setting *shown = &r->out->shown[r->out->shown_count - 1];
+    for (size_t i = 0; value[i]; i++)
+        value[i] = shown->value[i] = (char)tolower((unsigned char)value[i]);
+    const char *choices = spec->info.choices;
+    size_t n = strlen(value);
+    for (const char *c = choices; *c; c += strcspn(c, " "), c += *c == ' ')
+        if (strcspn(c, " ") == n && strncmp(c, value, n) == 0)
+            return;
+    r->rc = csp__fail(r->report, shown->source[0] == '-' ? CSP_EUSAGE : CSP_ECONFIG,
+                      "%s: %s '%s' is not supported (use one of: %s)", shown->source,
+                      spec->info.name, value, choices);
 }
 
 static int parse_number_text(const char *text, double *out)
@@ -197,77 +256,82 @@ static int parse_number_text(const char *text, double *out)
     return 0;
 }
 
-/* The range a number setting may take: checked before any conversion to an integer. */
-typedef struct number_range {
-    double min, max;
-    int integer;
-} number_range;
-
-static int in_range(double v, const number_range *range)
+/* Checked before any conversion to an integer: 1e300 never reaches a long. */
+static int in_range(double v, const csp_setting_info *info)
 {
-    return isfinite(v) && v >= range->min && v <= range->max &&
-           (!range->integer || v == floor(v));
+    return isfinite(v) && v >= info->min && v <= info->max &&
+           (info->type != CSP_SETTING_INTEGER || v == floor(v));
 }
 
-/* A number setting; has_value is cleared when nothing sets it (fallback 0). */
-static void resolve_number(resolver *r, const char *name, const char *rel, double fallback,
-                           const number_range *range, double *value, int *has_value)
+/* A number; returns 0 when nothing sets it and it has no default. */
+static int resolve_number(resolver *r, const setting_spec *spec)
 {
+    const csp_setting_info *info = &spec->info;
     char keypath[256], shown_value[64], expect[96];
     char *source = NULL;
-    const char *flag = override_of(r, name);
-    snprintf(expect, sizeof expect, "%s from %.15g to %.15g", range->integer ? "a whole number" : "a number",
-             range->min, range->max);
-    *has_value = 1;
+    const char *typed = NULL, *flag = override_of(r, info->name, &typed);
+    double value = 0;
+    int has_value = 1;
+    snprintf(expect, sizeof expect, "%s from %.15g to %.15g",
+             info->type == CSP_SETTING_INTEGER ? "a whole number" : "a number", info->min, info->max);
     if (flag) {
-        source = flag_source(r, name);
-        if (source && (parse_number_text(flag, value) < 0 || !in_range(*value, range))) {
+        source = flag_source(r, info->name, typed);
+        if (source && (parse_number_text(flag, &value) < 0 || !in_range(value, info))) {
             r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: expected %s, got '%s'", source, expect,
                               flag);
             csp__free(source);
-            return;
+            return 0;
         }
     } else {
-        const cJSON *item = tts_field(r, rel, keypath, sizeof keypath);
+        const cJSON *item = tts_field(r, spec->paths[0], keypath, sizeof keypath);
         if (item) {
-            if (!cJSON_IsNumber(item) || !in_range(item->valuedouble, range)) {
+            if (!cJSON_IsNumber(item) || !in_range(item->valuedouble, info)) {
                 if (r->rc == CSP_OK)
                     r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s must be %s", r->cfg->path,
                                       keypath, expect);
-                return;
+                return 0;
             }
-            *value = item->valuedouble;
+            value = item->valuedouble;
             source = config_source(r, keypath);
-        } else if (fallback > 0) {
-            *value = fallback;
+        } else if (info->fallback) {
+            value = strtod(info->fallback, NULL);
         } else {
-            *has_value = 0;
+            has_value = 0;
         }
     }
-    if (*has_value)
-        snprintf(shown_value, sizeof shown_value, "%.15g", *value);
+    if (info->type == CSP_SETTING_INTEGER)
+        *(long *)((char *)r->out + spec->field) = (long)value;
+    else
+        *(double *)((char *)r->out + spec->field) = value;
+    if (has_value)
+        snprintf(shown_value, sizeof shown_value, "%.15g", value);
     else
         snprintf(shown_value, sizeof shown_value, "(not set)");
-    show(r, name, shown_value, source);
+    show(r, info->name, shown_value, source);
+    return has_value;
 }
 
-static int one_of(const char *v, const char *const *allowed)
+static void resolve_plain_number(resolver *r, const setting_spec *spec)
 {
-    for (; *allowed; allowed++)
-        if (strcmp(v, *allowed) == 0)
-            return 1;
-    return 0;
+    resolve_number(r, spec);
 }
 
-static void check_enum(resolver *r, const char *name, const char *value,
-                       const char *const *allowed, const char *list)
+static void resolve_speed(resolver *r, const setting_spec *spec)
 {
-    if (r->rc != CSP_OK || one_of(value, allowed))
+    r->out->has_speed = resolve_number(r, spec);
+}
+
+static void resolve_provider(resolver *r, const setting_spec *spec)
+{
+    resolve_choice(r, spec);
+    if (r->rc != CSP_OK)
         return;
-    const char *src = r->out->shown[r->out->shown_count - 1].source;
-    int from_flag = src[0] == '-';
-    r->rc = csp__fail(r->report, from_flag ? CSP_EUSAGE : CSP_ECONFIG,
-                      "%s: %s '%s' is not supported (use %s)", src, name, value, list);
+    /* "local" is the command line's short name for tts-local-cli */
+    if (strcmp(r->out->provider, "local") == 0) {
+        csp__free(r->out->provider);
+        set_copy(r, &r->out->provider, "tts-local-cli");
+    }
+    r->out->provider_explicit = strcmp(r->out->shown[r->out->shown_count - 1].source, "default") != 0;
 }
 
 const csp_setting *csp__settings_find(const csp_settings *settings, const char *name)
@@ -300,7 +364,7 @@ char *csp__chat_model_id(const char *ref)
     return strchr(rest, '/') ? csp__strdup(rest) : csp__strdup(ref);
 }
 
-/* First usable string at one of the dotted paths, or the first env var. */
+/* First usable string at one of the dotted paths (from the root, not the tts block). */
 static const char *first_string(resolver *r, const char *const *paths, size_t count,
                                 char **source)
 {
@@ -315,45 +379,100 @@ static const char *first_string(resolver *r, const char *const *paths, size_t co
     return NULL;
 }
 
-static const char *env_key(resolver *r, char **source)
+static const char *env_key(resolver *r, const char *var, char **source)
 {
     const char *where = NULL;
-    const char *v = csp__config_getenv(r->cfg, "OPENROUTER_API_KEY", &where);
+    const char *v = csp__config_getenv(r->cfg, var, &where);
     if (!v)
         return NULL;
     if (strcmp(where, "process") == 0)
-        *source = need(r, csp__strdup("env OPENROUTER_API_KEY"));
+        *source = need(r, csp__printf("env %s", var));
     else
-        *source = need(r, csp__printf("%s:%s.OPENROUTER_API_KEY", r->cfg->path, where));
+        *source = need(r, csp__printf("%s:%s.%s", r->cfg->path, where, var));
     return v;
 }
 
-static void resolve_key(resolver *r, const char *name, const char *const *paths, size_t count,
-                        char **slot, char **slot_source)
+/* A key from the config paths, then the environment; shown masked unless hidden. */
+static void resolve_key_from(resolver *r, const char *name, const char *const *paths,
+                             size_t count, const char *env, char **slot, char **slot_source,
+                             int shown)
 {
     char *source = NULL;
     const char *key = first_string(r, paths, count, &source);
-    if (!key && r->rc == CSP_OK)
-        key = env_key(r, &source);
-    if (r->rc != CSP_OK) {
+    if (!key && r->rc == CSP_OK && env)
+        key = env_key(r, env, &source);
+    if (r->rc != CSP_OK || set_copy(r, slot, key) != 0) {
+        csp__free(source);
+        return;
+    }
+    if (slot_source && set_copy(r, slot_source, source ? source : "none") != 0) {
         csp__free(source);
         return;
     }
     char masked[CSP_REDACTED_MAX];
     csp__redact_key(key, masked);
-    if (set_copy(r, slot, key) == 0 && set_copy(r, slot_source, source ? source : "none") == 0)
+    if (shown)
         show(r, name, masked, source ? source : csp__strdup("none"));
     else
         csp__free(source);
+}
+
+/*
+ * Say what say will really use: with no key anywhere and no provider
+ * chosen, the local engine (csp__choose_provider switches at run time).
+ */
+static void show_local_fallback(resolver *r)
+{
+    csp_setting *shown = (csp_setting *)csp__settings_find(r->out, "provider");
+    char *value = csp__strdup("tts-local-cli");
+    char *source = csp__strdup("no OpenRouter key found (tts.providers.openrouter.apiKey, "
+                               "models.providers.openrouter.apiKey, OPENROUTER_API_KEY)");
+    if (!shown || !value || !source) {
+        csp__free(value);
+        csp__free(source);
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        return;
+    }
+    csp__free(shown->value);
+    csp__free(shown->source);
+    shown->value = value;
+    shown->source = source;
+}
+
+static void resolve_tts_key(resolver *r, const setting_spec *spec)
+{
+    static const char *const paths[] = {"tts.providers.openrouter.apiKey",
+                                        "messages.tts.providers.openrouter.apiKey",
+                                        "models.providers.openrouter.apiKey"};
+    resolve_key_from(r, spec->info.name, paths, 3, "OPENROUTER_API_KEY", &r->out->api_key,
+                     &r->out->api_key_source, 1);
+    if (r->rc == CSP_OK && !r->out->provider_explicit && !r->out->api_key)
+        show_local_fallback(r);
+}
+
+static void resolve_chat_key(resolver *r, const setting_spec *spec)
+{
+    static const char *const paths[] = {"models.providers.openrouter.apiKey"};
+    resolve_key_from(r, spec->info.name, paths, 1, "OPENROUTER_API_KEY", &r->out->chat_api_key,
+                     NULL, 1);
+}
+
+/* OpenClaw's openai provider key: known so that it is masked wherever it could show. */
+static void resolve_openai_key(resolver *r, const setting_spec *spec)
+{
+    static const char *const paths[] = {"tts.providers.openai.apiKey",
+                                        "messages.tts.providers.openai.apiKey"};
+    resolve_key_from(r, spec->info.name, paths, 2, "OPENAI_API_KEY", &r->out->openai_api_key,
+                     NULL, 0);
 }
 
 static void resolve_base_url(resolver *r, const char *name, const char *const *paths,
                              size_t count, char **slot)
 {
     char *source = NULL;
-    const char *v = override_of(r, "base_url");
+    const char *typed = NULL, *v = override_of(r, "base_url", &typed);
     if (v)
-        source = flag_source(r, "base_url");
+        source = flag_source(r, "base_url", typed);
     else if (!(v = first_string(r, paths, count, &source)))
         v = CSP_DEFAULT_BASE_URL;
     if (r->rc != CSP_OK) {
@@ -377,12 +496,30 @@ static void resolve_base_url(resolver *r, const char *name, const char *const *p
     show(r, name, *slot, source);
 }
 
-static void resolve_routing(resolver *r)
+static void resolve_tts_base_url(resolver *r, const setting_spec *spec)
+{
+    static const char *const paths[] = {"tts.providers.openrouter.baseUrl",
+                                        "messages.tts.providers.openrouter.baseUrl",
+                                        "models.providers.openrouter.baseUrl"};
+    resolve_base_url(r, spec->info.name, paths, 3, &r->out->base_url);
+    if (r->rc == CSP_OK)
+        r->out->base_is_openrouter = strcmp(r->out->base_url, CSP_DEFAULT_BASE_URL) == 0;
+}
+
+static void resolve_chat_base_url(resolver *r, const setting_spec *spec)
+{
+    static const char *const paths[] = {"models.providers.openrouter.baseUrl"};
+    resolve_base_url(r, spec->info.name, paths, 1, &r->out->chat_base_url);
+    if (r->rc == CSP_OK)
+        r->out->chat_base_is_openrouter = strcmp(r->out->chat_base_url, CSP_DEFAULT_BASE_URL) == 0;
+}
+
+static void resolve_routing(resolver *r, const setting_spec *spec)
 {
     char keypath[256];
-    const cJSON *item = tts_field(r, "providers.openrouter.provider", keypath, sizeof keypath);
+    const cJSON *item = tts_field(r, spec->paths[0], keypath, sizeof keypath);
     if (!item) {
-        show(r, "routing", "(not set)", NULL);
+        show(r, spec->info.name, "(not set)", NULL);
         return;
     }
     if (!cJSON_IsObject(item)) {
@@ -394,52 +531,40 @@ static void resolve_routing(resolver *r)
         r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
         return;
     }
-    show(r, "routing", r->out->routing_json, config_source(r, keypath));
+    show(r, spec->info.name, r->out->routing_json, config_source(r, keypath));
 }
 
-/* OpenClaw's openai provider key: known so that it is masked wherever it could show. */
-static void resolve_openai_key(resolver *r)
+/* The chat model: a ref from the root of the config, mapped to the id sent. */
+static void resolve_chat_model(resolver *r, const setting_spec *spec)
 {
-    static const char *const paths[] = {"tts.providers.openai.apiKey",
-                                        "messages.tts.providers.openai.apiKey"};
+    static const char *const paths[] = {"agents.defaults.model.primary"};
     char *source = NULL;
-    const char *where = NULL;
-    const char *key = first_string(r, paths, 2, &source);
-    if (!key && r->rc == CSP_OK)
-        key = csp__config_getenv(r->cfg, "OPENAI_API_KEY", &where);
-    csp__free(source);
-    if (r->rc == CSP_OK && key)
-        set_copy(r, &r->out->openai_api_key, key);
+    const char *typed = NULL, *chat = override_of(r, spec->info.name, &typed);
+    if (chat && (source = flag_source(r, "model", typed)) != NULL && blank(chat)) {
+        r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: the value is empty", source);
+        csp__free(source);
+        return;
+    }
+    if (!chat && !(chat = first_string(r, paths, 1, &source)))
+        chat = spec->info.fallback;
+    if (r->rc != CSP_OK || set_copy(r, &r->out->chat_model, chat) != 0) {
+        csp__free(source);
+        return;
+    }
+    r->out->chat_model_id = csp__chat_model_id(chat);
+    /* NULL is "not an OpenRouter ref" only when the ref has no model after the prefix */
+    if (!r->out->chat_model_id && strncmp(chat, "openrouter/", 11) == 0 && chat[11])
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+    show(r, spec->info.name, chat, source);
 }
 
-void csp__settings_secrets(const csp_settings *s, csp_secrets *out)
-{
-    memset(out, 0, sizeof *out);
-    out->keys[0] = s->api_key;
-    out->keys[1] = s->chat_api_key;
-    out->keys[2] = s->openai_api_key;
-}
-
-static void resolve_local(resolver *r)
+/* The local engine's argument list: the built-in espeak-ng one or the config's. */
+static void resolve_local_args(resolver *r, const setting_spec *spec)
 {
     /* the text goes on standard input: never parsed as options, never on a command line */
     static const char *const default_args[] = {"-w", "{{OutputPath}}", "--stdin"};
     char keypath[256];
-    const char *cmd_alias[] = {"providers.tts-local-cli.command"};
-    resolve_string(r, "local_command", cmd_alias, 1, "espeak-ng", &r->out->local_command);
-    if (r->rc != CSP_OK)
-        return;
-    /* the local engine's own voice: the API's voices (af_alloy...) mean nothing to espeak-ng */
-    char *voice_source = NULL;
-    const char *voice_alias[] = {"providers.tts-local-cli.voice"};
-    const char *voice = tts_string(r, voice_alias, 1, &voice_source);
-    if (r->rc == CSP_OK && voice && set_copy(r, &r->out->local_voice, voice) == 0)
-        show(r, "local_voice", voice, voice_source);
-    else
-        csp__free(voice_source);
-    if (r->rc != CSP_OK)
-        return;
-    const cJSON *args = tts_field(r, "providers.tts-local-cli.args", keypath, sizeof keypath);
+    const cJSON *args = tts_field(r, spec->paths[0], keypath, sizeof keypath);
     char *source = NULL;
     size_t count = 3;
     r->out->local_args_default = args == NULL;
@@ -474,7 +599,7 @@ static void resolve_local(resolver *r)
         if (csp__buf_appendf(&shown, "%s%s", i ? " " : "", v) < 0)
             goto nomem;
     }
-    show(r, "local_args", shown.data ? shown.data : "", source);
+    show(r, spec->info.name, shown.data ? shown.data : "", source);
     source = NULL;
     goto out;
 nomem:
@@ -484,26 +609,99 @@ out:
     csp__buf_free(&shown);
 }
 
-/*
- * Say what say will really use: with no key anywhere and no provider
- * chosen, the local engine (csp__choose_provider switches at run time).
- */
-static void show_local_fallback(resolver *r)
+enum { SPEECH = CSP_FOR_SPEECH, CHAT = CSP_FOR_CHAT, ANY = CSP_FOR_SPEECH | CSP_FOR_CHAT | CSP_FOR_LISTING };
+
+/* Every setting, in the order `config` shows them. */
+static const setting_spec specs[] = {
+    {{"provider", CSP_SETTING_CHOICE, "tts.provider", "provider", 0, "NAME",
+      "speech provider (local: espeak-ng, offline)", "openrouter", 0, 0,
+      "openrouter local tts-local-cli", SPEECH},
+     {"provider"}, FIELD(provider), resolve_provider},
+    {{"model", CSP_SETTING_TEXT, "tts.providers.openrouter.model", "model", 0, "ID",
+      "speech model (say) or chat model ref (ask)", CSP_DEFAULT_MODEL, 0, 0, NULL, SPEECH | CHAT},
+     {"providers.openrouter.model", "providers.openrouter.modelId"}, FIELD(model), resolve_text},
+    {{"voice", CSP_SETTING_TEXT, "tts.providers.openrouter.voice", "voice", 'v', "NAME",
+      "voice; '?' lists the voices", CSP_DEFAULT_VOICE, 0, 0, NULL, SPEECH},
+     {"providers.openrouter.speakerVoice", "providers.openrouter.speakerVoiceId",
+      "providers.openrouter.voice", "providers.openrouter.voiceId"},
+     FIELD(voice), resolve_text},
+    {{"response_format", CSP_SETTING_CHOICE, "tts.providers.openrouter.responseFormat",
+      "response-format", 0, "FMT", "audio requested from the API", "mp3", 0, 0, "mp3 pcm", SPEECH},
+     {"providers.openrouter.responseFormat"}, FIELD(response_format), resolve_choice},
+    {{"speed", CSP_SETTING_NUMBER, "tts.providers.openrouter.speed", "speed", 0, "X",
+      "speaking speed, sent only when set", NULL, 0.25, 4.0, NULL, SPEECH},
+     {"providers.openrouter.speed"}, FIELD(speed), resolve_speed},
+    /* a day of silence is the longest sane timeout */
+    {{"timeout_ms", CSP_SETTING_INTEGER, "tts.timeoutMs", "timeout-ms", 0, "MS",
+      "timeout of each request", "30000", 1, 86400000, NULL, ANY},
+     {"timeoutMs"}, FIELD(timeout_ms), resolve_plain_number},
+    {{"max_text_length", CSP_SETTING_INTEGER, "tts.maxTextLength", "max-text-length", 0, "N",
+      "at most N characters per speech request", "4096", 1, 1000000, NULL, SPEECH},
+     {"maxTextLength"}, FIELD(max_text_length), resolve_plain_number},
+    {{"auto", CSP_SETTING_CHOICE, "tts.auto", NULL, 0, NULL, "when ask speaks its reply", "off",
+      0, 0, "off always inbound tagged", CHAT},
+     {"auto"}, FIELD(auto_mode), resolve_choice},
+    {{"base_url", CSP_SETTING_URL, "tts.providers.openrouter.baseUrl", "base-url", 0, "URL",
+      "API base URL", CSP_DEFAULT_BASE_URL, 0, 0, NULL, ANY},
+     {NULL}, FIELD(base_url), resolve_tts_base_url},
+    {{"api_key", CSP_SETTING_SECRET, "tts.providers.openrouter.apiKey", NULL, 0, NULL,
+      "the OpenRouter key for speech (shown masked)", NULL, 0, 0, NULL, ANY},
+     {NULL}, FIELD(api_key), resolve_tts_key},
+    {{"routing", CSP_SETTING_JSON, "tts.providers.openrouter.provider", NULL, 0, NULL,
+      "OpenRouter provider routing for speech requests", NULL, 0, 0, NULL, SPEECH},
+     {"providers.openrouter.provider"}, FIELD(routing_json), resolve_routing},
+    {{"chat_model", CSP_SETTING_TEXT, "agents.defaults.model.primary", NULL, 0, NULL,
+      "the agent's chat model ref (ask --model)", CSP_DEFAULT_CHAT_MODEL, 0, 0, NULL, CHAT},
+     {NULL}, FIELD(chat_model), resolve_chat_model},
+    {{"chat_base_url", CSP_SETTING_URL, "models.providers.openrouter.baseUrl", NULL, 0, NULL,
+      "API base URL for chat", CSP_DEFAULT_BASE_URL, 0, 0, NULL, CHAT},
+     {NULL}, FIELD(chat_base_url), resolve_chat_base_url},
+    {{"chat_api_key", CSP_SETTING_SECRET, "models.providers.openrouter.apiKey", NULL, 0, NULL,
+      "the OpenRouter key for chat (shown masked)", NULL, 0, 0, NULL, CHAT},
+     {NULL}, FIELD(chat_api_key), resolve_chat_key},
+    {{"openai_api_key", CSP_SETTING_SECRET, "tts.providers.openai.apiKey", NULL, 0, NULL,
+      "OpenClaw's openai provider key: never shown, masked wherever it could show", NULL, 0, 0,
+      NULL, 0},
+     {NULL}, FIELD(openai_api_key), resolve_openai_key},
+    {{"local_command", CSP_SETTING_TEXT, "tts.providers.tts-local-cli.command", NULL, 0, NULL,
+      "the local speech engine", "espeak-ng", 0, 0, NULL, SPEECH},
+     {"providers.tts-local-cli.command"}, FIELD(local_command), resolve_text},
+    /* the local engine's own voice: the API's voices (af_alloy...) mean nothing to espeak-ng */
+    {{"local_voice", CSP_SETTING_TEXT, "tts.providers.tts-local-cli.voice", NULL, 0, NULL,
+      "the local engine's voice (unset: chosen from the text's script)", NULL, 0, 0, NULL, SPEECH},
+     {"providers.tts-local-cli.voice"}, FIELD(local_voice), resolve_text},
+    {{"local_args", CSP_SETTING_COMMAND, "tts.providers.tts-local-cli.args", NULL, 0, NULL,
+      "the local engine's arguments", "-w {{OutputPath}} --stdin", 0, 0, NULL, SPEECH},
+     {"providers.tts-local-cli.args"}, FIELD(local_args), resolve_local_args},
+};
+#define SPEC_COUNT (sizeof specs / sizeof specs[0])
+
+const csp_setting_info *csp_setting_info_at(size_t index)
 {
-    csp_setting *shown = (csp_setting *)csp__settings_find(r->out, "provider");
-    char *value = csp__strdup("tts-local-cli");
-    char *source = csp__strdup("no OpenRouter key found (tts.providers.openrouter.apiKey, "
-                               "models.providers.openrouter.apiKey, OPENROUTER_API_KEY)");
-    if (!shown || !value || !source) {
-        csp__free(value);
-        csp__free(source);
-        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
-        return;
-    }
-    csp__free(shown->value);
-    csp__free(shown->source);
-    shown->value = value;
-    shown->source = source;
+    return index < SPEC_COUNT ? &specs[index].info : NULL;
+}
+
+const csp_setting_info *csp_setting_info_find(const char *name)
+{
+    for (size_t i = 0; i < SPEC_COUNT; i++)
+        if (strcmp(specs[i].info.name, name) == 0)
+            return &specs[i].info;
+    return NULL;
+}
+
+int csp__setting_overridable(const char *name)
+{
+    const csp_setting_info *info = csp_setting_info_find(name);
+    return info && info->type != CSP_SETTING_SECRET && info->type != CSP_SETTING_JSON &&
+           info->type != CSP_SETTING_COMMAND;
+}
+
+void csp__settings_secrets(const csp_settings *s, csp_secrets *out)
+{
+    memset(out, 0, sizeof *out);
+    out->keys[0] = s->api_key;
+    out->keys[1] = s->chat_api_key;
+    out->keys[2] = s->openai_api_key;
 }
 
 /* Every displayed value, masked against every key: a key can hide in a base URL or an arg. */
@@ -529,10 +727,6 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
                                const csp_config *cfg, csp_settings *out)
 {
     resolver r = {report, overrides, cfg, out, CSP_OK};
-    static const char *const formats[] = {"mp3", "pcm", NULL};
-    static const char *const autos[] = {"off", "always", "inbound", "tagged", NULL};
-    static const char *const providers[] = {"openrouter", "tts-local-cli", NULL};
-
     memset(out, 0, sizeof *out);
     out->config_path = csp__strdup(cfg->path);
     out->config_exists = cfg->exists;
@@ -540,89 +734,8 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     show(&r, "config", cfg->path,
          need(&r, csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)")));
-
-    const char *provider_alias[] = {"provider"};
-    resolve_string(&r, "provider", provider_alias, 1, "openrouter", &out->provider);
-    /* "local" is the command line's short name for tts-local-cli */
-    if (r.rc == CSP_OK && strcmp(out->provider, "local") == 0) {
-        csp__free(out->provider);
-        set_copy(&r, &out->provider, "tts-local-cli");
-    }
-    if (r.rc == CSP_OK)
-        out->provider_explicit = strcmp(out->shown[out->shown_count - 1].source, "default") != 0;
-    check_enum(&r, "provider", out->provider ? out->provider : "", providers,
-               "openrouter, local or tts-local-cli");
-
-    const char *model_alias[] = {"providers.openrouter.model", "providers.openrouter.modelId"};
-    resolve_string(&r, "model", model_alias, 2, CSP_DEFAULT_MODEL, &out->model);
-    const char *voice_alias[] = {"providers.openrouter.speakerVoice",
-                                 "providers.openrouter.speakerVoiceId",
-                                 "providers.openrouter.voice", "providers.openrouter.voiceId"};
-    resolve_string(&r, "voice", voice_alias, 4, CSP_DEFAULT_VOICE, &out->voice);
-    const char *format_alias[] = {"providers.openrouter.responseFormat"};
-    resolve_string(&r, "response_format", format_alias, 1, "mp3", &out->response_format);
-    for (char *c = out->response_format; r.rc == CSP_OK && c && *c; c++)
-        *c = (char)tolower((unsigned char)*c); /* "MP3" works, as in OpenClaw */
-    check_enum(&r, "response_format", out->response_format ? out->response_format : "", formats,
-               "mp3 or pcm");
-
-    double number = 0;
-    int has;
-    /* OpenAI-style speech takes 0.25-4; a day of silence is the longest sane timeout */
-    static const number_range speed_range = {0.25, 4.0, 0};
-    static const number_range timeout_range = {1, 86400000, 1};
-    static const number_range length_range = {1, 1000000, 1};
-    resolve_number(&r, "speed", "providers.openrouter.speed", 0, &speed_range, &out->speed,
-                   &out->has_speed);
-    resolve_number(&r, "timeout_ms", "timeoutMs", 30000, &timeout_range, &number, &has);
-    out->timeout_ms = (long)number;
-    resolve_number(&r, "max_text_length", "maxTextLength", 4096, &length_range, &number, &has);
-    out->max_text_length = (long)number;
-    const char *auto_alias[] = {"auto"};
-    resolve_string(&r, "auto", auto_alias, 1, "off", &out->auto_mode);
-    check_enum(&r, "auto", out->auto_mode ? out->auto_mode : "", autos,
-               "off, always, inbound or tagged");
-
-    const char *tts_url[] = {"tts.providers.openrouter.baseUrl",
-                             "messages.tts.providers.openrouter.baseUrl",
-                             "models.providers.openrouter.baseUrl"};
-    resolve_base_url(&r, "base_url", tts_url, 3, &out->base_url);
-    if (r.rc == CSP_OK)
-        out->base_is_openrouter = strcmp(out->base_url, CSP_DEFAULT_BASE_URL) == 0;
-    const char *tts_key[] = {"tts.providers.openrouter.apiKey",
-                             "messages.tts.providers.openrouter.apiKey",
-                             "models.providers.openrouter.apiKey"};
-    resolve_key(&r, "api_key", tts_key, 3, &out->api_key, &out->api_key_source);
-    if (r.rc == CSP_OK && !out->provider_explicit && !out->api_key)
-        show_local_fallback(&r);
-    resolve_routing(&r);
-
-    char *source = NULL;
-    const char *chat = override_of(&r, "chat_model");
-    const char *chat_path[] = {"agents.defaults.model.primary"};
-    if (chat)
-        source = flag_source(&r, "model");
-    else if (!(chat = first_string(&r, chat_path, 1, &source)))
-        chat = CSP_DEFAULT_CHAT_MODEL;
-    if (r.rc == CSP_OK && set_copy(&r, &out->chat_model, chat) == 0) {
-        out->chat_model_id = csp__chat_model_id(chat);
-        /* NULL is "not an OpenRouter ref" only when the ref has no model after the prefix */
-        if (!out->chat_model_id && strncmp(chat, "openrouter/", 11) == 0 && chat[11])
-            r.rc = csp__fail(report, CSP_ENOMEM, "out of memory");
-        show(&r, "chat_model", chat, source);
-    } else {
-        csp__free(source);
-    }
-    const char *chat_url[] = {"models.providers.openrouter.baseUrl"};
-    resolve_base_url(&r, "chat_base_url", chat_url, 1, &out->chat_base_url);
-    if (r.rc == CSP_OK)
-        out->chat_base_is_openrouter = strcmp(out->chat_base_url, CSP_DEFAULT_BASE_URL) == 0;
-    const char *chat_key[] = {"models.providers.openrouter.apiKey"};
-    char *chat_key_source = NULL;
-    resolve_key(&r, "chat_api_key", chat_key, 1, &out->chat_api_key, &chat_key_source);
-    csp__free(chat_key_source);
-    resolve_openai_key(&r);
-    resolve_local(&r);
+    for (size_t i = 0; i < SPEC_COUNT && r.rc == CSP_OK; i++)
+        specs[i].resolve(&r, &specs[i]);
     if (r.rc == CSP_OK)
         redact_shown(&r);
     return r.rc;

@@ -56,6 +56,7 @@ typedef struct csp_settings {
 typedef struct csp_overrides {
     struct {
         char *name, *value;
+        char *typed; /* the flag as the user typed it ("-v"), for errors; or NULL */
     } items[CSP_MAX_OVERRIDES];
     size_t count;
 } csp_overrides;
@@ -71,6 +72,8 @@ struct csp_secrets;
 void csp__settings_secrets(const csp_settings *settings, struct csp_secrets *out);
 /* The displayed setting called name, or NULL. */
 const csp_setting *csp__settings_find(const csp_settings *settings, const char *name);
+/* Whether csp_client_override may set this setting (not keys, not lists). */
+int csp__setting_overridable(const char *name);
 /* Map a chat model ref to the id sent to OpenRouter; NULL for another provider. */
 char *csp__chat_model_id(const char *ref);
 /* Normalise a base URL: strip trailing slashes, map the legacy /v1 URL. */

@@ -29,8 +29,8 @@ typedef struct cli_option {
     const char *setting; /* csp_client_override name, or NULL */
 } cli_option;
 
-extern const cli_option cli_options[];
-extern const size_t cli_option_count;
+/* Every option, sorted by long name: the tool's own and one per setting with a flag. */
+const cli_option *cli_option_list(size_t *count);
 
 typedef struct cli_command_info {
     const char *name;
@@ -59,6 +59,7 @@ typedef struct cli_args {
     size_t word_count;
     struct {
         const char *name, *value;
+        char typed[40]; /* the flag as typed, for errors: "-v", "--spe" */
     } overrides[16];
     size_t override_count;
     char error[256];

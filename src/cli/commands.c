@@ -426,10 +426,12 @@ static csp_code cmd_config(csp_client *client, const cli_args *args)
             cJSON *item = cJSON_AddObjectToObject(root, name);
             char *end;
             double number = strtod(value, &end);
+            const csp_setting_info *info = csp_setting_info_find(name);
+            int numeric = info && (info->type == CSP_SETTING_NUMBER ||
+                                   info->type == CSP_SETTING_INTEGER);
             if (!strcmp(value, "(not set)"))
                 cJSON_AddNullToObject(item, "value");
-            else if (*value && !*end && (!strcmp(name, "speed") || !strcmp(name, "timeout_ms") ||
-                                         !strcmp(name, "max_text_length")))
+            else if (numeric && *value && !*end)
                 cJSON_AddNumberToObject(item, "value", number);
             else
                 cJSON_AddStringToObject(item, "value", value);
@@ -492,7 +494,8 @@ static csp_code cmd_models(csp_client *client, const cli_args *args)
 csp_code cli_run(csp_client *client, const cli_args *args)
 {
     for (size_t i = 0; i < args->override_count; i++) {
-        csp_code rc = csp_client_override(client, args->overrides[i].name, args->overrides[i].value);
+        csp_code rc = csp_client_override_as(client, args->overrides[i].name,
+                                             args->overrides[i].value, args->overrides[i].typed);
         if (rc != CSP_OK)
             return rc;
     }

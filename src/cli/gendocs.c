@@ -57,8 +57,10 @@ static void man(void)
         printf(".\n");
     }
     printf(".SH OPTIONS\nLong options may be shortened to any unambiguous prefix.\n");
-    for (size_t i = 0; i < cli_option_count; i++) {
-        const cli_option *o = &cli_options[i];
+    size_t option_count;
+    const cli_option *options = cli_option_list(&option_count);
+    for (size_t i = 0; i < option_count; i++) {
+        const cli_option *o = &options[i];
         char commands[128];
         command_list(o->commands, commands, sizeof commands);
         printf(".TP\n");
@@ -73,11 +75,26 @@ static void man(void)
     }
     printf(".SH CONFIGURATION\nThe config is \\fB\\-\\-config\\fR, else "
            "\\fB$OPENCLAW_CONFIG_PATH\\fR, else \\fB$OPENCLAW_STATE_DIR/openclaw.json\\fR, "
-           "else \\fB~/.openclaw/openclaw.json\\fR. Keys read: tts.provider, tts.auto, "
-           "tts.timeoutMs, tts.maxTextLength, tts.providers.openrouter.{apiKey, baseUrl, model, "
-           "voice, speed, responseFormat, provider}, tts.providers.tts\\-local\\-cli.{command, "
-           "args, voice}, models.providers.openrouter.{apiKey, baseUrl}, "
-           "agents.defaults.model.primary, env and env.vars; messages.tts.* as the older layout.\n");
+           "else \\fB~/.openclaw/openclaw.json\\fR (JSON5; env and env.vars are read too; "
+           "messages.tts.* is the older layout of tts.*). The settings, as "
+           "\\fBclawspeak config\\fR shows them:\n");
+    const csp_setting_info *info;
+    for (size_t i = 0; (info = csp_setting_info_at(i)) != NULL; i++) {
+        if (!info->used_by)
+            continue; /* never shown */
+        printf(".TP\n.B %s\n", info->name);
+        roff(info->config_key);
+        if (info->flag)
+            printf(", \\fB\\-\\-%s\\fR", info->flag);
+        printf(": ");
+        roff(info->help);
+        if (info->fallback) {
+            printf(" (default ");
+            roff(info->fallback);
+            printf(")");
+        }
+        printf(".\n");
+    }
     printf(".SH PRECEDENCE\nCommand\\-line flags, then the config (tts.* over messages.tts.*, "
            "field by field), then defaults. The API key: tts.providers.openrouter.apiKey, "
            "then models.providers.openrouter.apiKey, then OPENROUTER_API_KEY. The key is "
@@ -114,10 +131,12 @@ static void bash(void)
     for (size_t i = 0; i < count; i++)
         printf("%s%s", i ? " " : "", c[i].name);
     printf("\" -- \"$cur\")); return\n  fi\n  COMPREPLY=($(compgen -W \"");
-    for (size_t i = 0; i < cli_option_count; i++) {
-        printf("%s--%s", i ? " " : "", cli_options[i].long_name);
-        if (cli_options[i].short_name)
-            printf(" -%c", cli_options[i].short_name);
+    size_t option_count;
+    const cli_option *options = cli_option_list(&option_count);
+    for (size_t i = 0; i < option_count; i++) {
+        printf("%s--%s", i ? " " : "", options[i].long_name);
+        if (options[i].short_name)
+            printf(" -%c", options[i].short_name);
     }
     printf("\" -- \"$cur\"))\n}\ncomplete -F _clawspeak clawspeak\n");
 }
@@ -131,8 +150,10 @@ static void zsh(void)
     for (size_t i = 0; i < count; i++)
         printf("    '%s:%s'\n", c[i].name, c[i].summary);
     printf("  )\n  _arguments \\\n");
-    for (size_t i = 0; i < cli_option_count; i++) {
-        const cli_option *o = &cli_options[i];
+    size_t option_count;
+    const cli_option *options = cli_option_list(&option_count);
+    for (size_t i = 0; i < option_count; i++) {
+        const cli_option *o = &options[i];
         char help[200];
         size_t n = 0;
         for (const char *p = o->help; *p && n + 2 < sizeof help; p++)
@@ -158,8 +179,10 @@ static void fish(void)
     for (size_t i = 0; i < count; i++)
         printf("complete -c clawspeak -f -n __fish_use_subcommand -a %s -d '%s'\n", c[i].name,
                c[i].summary);
-    for (size_t i = 0; i < cli_option_count; i++) {
-        const cli_option *o = &cli_options[i];
+    size_t option_count;
+    const cli_option *options = cli_option_list(&option_count);
+    for (size_t i = 0; i < option_count; i++) {
+        const cli_option *o = &options[i];
         printf("complete -c clawspeak -l %s", o->long_name);
         if (o->short_name)
             printf(" -s %c", o->short_name);

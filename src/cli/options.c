@@ -12,8 +12,8 @@
 #define SPEAKS (CLI_SAY | CLI_ASK)
 #define RESOLVES (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_VOICES)
 
-const cli_option cli_options[] = {
-    {"base-url", 0, "URL", RESOLVES, "API base URL (default https://openrouter.ai/api/v1)", "base_url"},
+/* Options of the tool itself; those that set a setting come from the library's registry. */
+static const cli_option own_options[] = {
     {"chat", 0, NULL, CLI_ASK, "keep a conversation going: each line typed is a turn", NULL},
     {"config", 0, "PATH", CLI_ALL, "config file (default: $OPENCLAW_CONFIG_PATH, ~/.openclaw/openclaw.json)", NULL},
     {"device", 0, "N|NAME", SPEAKS, "output device: index or name prefix (see 'clawspeak devices')", NULL},
@@ -25,26 +25,80 @@ const cli_option cli_options[] = {
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
     {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},
-    {"max-text-length", 0, "N", SPEAKS, "at most N characters per speech request (default 4096)", "max_text_length"},
-    {"model", 0, "ID", SPEAKS | CLI_CONFIG, "speech model (say) or chat model ref (ask)", "model"},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
-    {"provider", 0, "NAME", SPEAKS | CLI_CONFIG, "speech provider: openrouter or local (espeak-ng)", "provider"},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
     {"rate", 'r', "WPM", SPEAKS, "speaking rate in words per minute, as in say and espeak-ng (175 = speed 1)", NULL},
     {"read-code", 0, NULL, CLI_SAY, "with --markdown: read code blocks aloud (default: a short note)", NULL},
-    {"response-format", 0, "FMT", SPEAKS | CLI_CONFIG, "audio requested from the API: mp3 or pcm", "response_format"},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
-    {"speed", 0, "X", SPEAKS | CLI_CONFIG, "speaking speed (sent only when set)", "speed"},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
-    {"timeout-ms", 0, "MS", RESOLVES, "timeout of each request (default 30000)", "timeout_ms"},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
     {"version", 0, NULL, CLI_ALL, "print the version", NULL},
-    {"voice", 'v', "NAME", SPEAKS | CLI_CONFIG, "voice (default af_alloy); '?' lists the voices", "voice"},
 };
-const size_t cli_option_count = sizeof cli_options / sizeof cli_options[0];
+#define OWN_COUNT (sizeof own_options / sizeof own_options[0])
+#define MAX_OPTIONS (OWN_COUNT + 32)
+
+static cli_option all_options[MAX_OPTIONS];
+static char setting_help[32][200];
+static size_t option_count;
+
+static unsigned commands_of(unsigned used_by)
+{
+    unsigned mask = 0;
+    if (used_by & CSP_FOR_SPEECH)
+        mask |= SPEAKS | CLI_CONFIG;
+    if (used_by & CSP_FOR_CHAT)
+        mask |= CLI_ASK | CLI_CONFIG;
+    if (used_by & CSP_FOR_LISTING)
+        mask |= CLI_VOICES;
+    return mask;
+}
+
+static int by_long_name(const void *a, const void *b)
+{
+    return strcmp(((const cli_option *)a)->long_name, ((const cli_option *)b)->long_name);
+}
+
+/* The option a setting's registry entry asks for, its help ending in its range and default. */
+static void add_setting_option(const csp_setting_info *info, char *help, size_t size)
+{
+    int n = snprintf(help, size, "%s", info->help);
+    const char *sep = " (";
+    if (info->type == CSP_SETTING_NUMBER || info->type == CSP_SETTING_INTEGER) {
+        n += snprintf(help + n, size - (size_t)n, "%s%.15g-%.15g", sep, info->min, info->max);
+        sep = "; ";
+    } else if (info->type == CSP_SETTING_CHOICE) {
+        n += snprintf(help + n, size - (size_t)n, "%sone of: %s", sep, info->choices);
+        sep = "; ";
+    }
+    if (info->fallback)
+        n += snprintf(help + n, size - (size_t)n, "%sdefault %s", sep, info->fallback);
+    if (strcmp(sep, " (") != 0 || info->fallback)
+        snprintf(help + n, size - (size_t)n, ")");
+    all_options[option_count++] = (cli_option){info->flag, info->short_flag, info->arg,
+                                               commands_of(info->used_by), help, info->name};
+}
+
+const cli_option *cli_option_list(size_t *count)
+{
+    if (!option_count) {
+        memcpy(all_options, own_options, sizeof own_options);
+        option_count = OWN_COUNT;
+        size_t settings = 0;
+        const csp_setting_info *info;
+        for (size_t i = 0; (info = csp_setting_info_at(i)) != NULL; i++)
+            if (info->flag && settings < sizeof setting_help / sizeof setting_help[0] &&
+                option_count < MAX_OPTIONS) {
+                add_setting_option(info, setting_help[settings], sizeof setting_help[0]);
+                settings++;
+            }
+        qsort(all_options, option_count, sizeof all_options[0], by_long_name);
+    }
+    *count = option_count;
+    return all_options;
+}
 
 static const cli_command_info commands[] = {
     {"say", CLI_SAY, "say [OPTIONS] [TEXT...]", "speak text from arguments, -f FILE or standard input"},
@@ -89,8 +143,10 @@ void cli_print_help(enum cli_command command)
         if (commands[i].command == command)
             printf("Usage: clawspeak %s\n%s.\n\nOptions:\n", commands[i].usage,
                    commands[i].summary);
-    for (size_t i = 0; i < cli_option_count; i++) {
-        const cli_option *o = &cli_options[i];
+    size_t count;
+    const cli_option *options = cli_option_list(&count);
+    for (size_t i = 0; i < count; i++) {
+        const cli_option *o = &options[i];
         if (!(o->commands & command))
             continue;
         char left[64];
@@ -104,10 +160,11 @@ void cli_print_help(enum cli_command command)
 
 static const cli_option *find_long(const char *name, size_t len)
 {
-    for (size_t i = 0; i < cli_option_count; i++)
-        if (strlen(cli_options[i].long_name) == len &&
-            strncmp(cli_options[i].long_name, name, len) == 0)
-            return &cli_options[i];
+    size_t count;
+    const cli_option *options = cli_option_list(&count);
+    for (size_t i = 0; i < count; i++)
+        if (strlen(options[i].long_name) == len && strncmp(options[i].long_name, name, len) == 0)
+            return &options[i];
     return NULL;
 }
 
@@ -115,11 +172,12 @@ static const cli_option *find_long(const char *name, size_t len)
 static const cli_option *find_prefix(const char *name, size_t len, char *candidates, size_t size)
 {
     const cli_option *found = NULL;
-    size_t count = 0, used = 0;
+    size_t count = 0, used = 0, total;
+    const cli_option *options = cli_option_list(&total);
     candidates[0] = '\0';
-    for (size_t i = 0; i < cli_option_count; i++)
-        if (len && strncmp(cli_options[i].long_name, name, len) == 0) {
-            found = &cli_options[i];
+    for (size_t i = 0; i < total; i++)
+        if (len && strncmp(options[i].long_name, name, len) == 0) {
+            found = &options[i];
             int n = snprintf(candidates + used, size - used, "%s--%s", count ? ", " : "",
                              found->long_name);
             if (n > 0 && (size_t)n < size - used)
@@ -158,11 +216,13 @@ static const char *closest_option(const char *name, size_t len)
 {
     const char *best = NULL;
     size_t best_distance = 3; /* at most two edits away */
-    for (size_t i = 0; i < cli_option_count; i++) {
-        size_t d = distance(name, len, cli_options[i].long_name);
+    size_t count;
+    const cli_option *options = cli_option_list(&count);
+    for (size_t i = 0; i < count; i++) {
+        size_t d = distance(name, len, options[i].long_name);
         if (d < best_distance) {
             best_distance = d;
-            best = cli_options[i].long_name;
+            best = options[i].long_name;
         }
     }
     return best;
@@ -170,9 +230,11 @@ static const char *closest_option(const char *name, size_t len)
 
 static const cli_option *find_short(char c)
 {
-    for (size_t i = 0; i < cli_option_count; i++)
-        if (cli_options[i].short_name == c)
-            return &cli_options[i];
+    size_t count;
+    const cli_option *options = cli_option_list(&count);
+    for (size_t i = 0; i < count; i++)
+        if (options[i].short_name == c)
+            return &options[i];
     return NULL;
 }
 
@@ -182,11 +244,18 @@ static csp_code usage_error(cli_args *args, const char *fmt, const char *what)
     return CSP_EUSAGE;
 }
 
-static csp_code apply(cli_args *args, const cli_option *o, const char *value)
+static csp_code usage_error2(cli_args *args, const char *fmt, const char *a, const char *b)
+{
+    snprintf(args->error, sizeof args->error, fmt, a, b);
+    return CSP_EUSAGE;
+}
+
+/* typed: the option as the user wrote it ("-v", "--verb"), for messages. */
+static csp_code apply(cli_args *args, const cli_option *o, const char *value, const char *typed)
 {
     const char *n = o->long_name;
     if (args->command != CLI_NONE && !(o->commands & args->command)) {
-        snprintf(args->error, sizeof args->error, "option --%s does not apply to '%s'", n,
+        snprintf(args->error, sizeof args->error, "option %s does not apply to '%s'", typed,
                  cli_command_name(args->command));
         return CSP_EUSAGE;
     }
@@ -199,8 +268,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
         char *end;
         double wpm = strtod(value, &end);
         if (!*value || *end || !(wpm >= 44 && wpm <= 700))
-            return usage_error(args, "-r/--rate: expected words per minute from 44 to 700, got '%s'",
-                               value);
+            return usage_error2(args, "%s: expected words per minute from 44 to 700, got '%s'",
+                                typed, value);
         snprintf(args->rate_speed, sizeof args->rate_speed, "%.4g", wpm / 175.0);
         value = args->rate_speed;
         o = find_long("speed", 5);
@@ -210,6 +279,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
             return usage_error(args, "too many options%s", "");
         args->overrides[args->override_count].name = o->setting;
         args->overrides[args->override_count].value = value;
+        snprintf(args->overrides[args->override_count].typed,
+                 sizeof args->overrides[0].typed, "%s", typed);
         args->override_count++;
     } else if (!strcmp(n, "help")) args->help = 1;
     else if (!strcmp(n, "version")) args->version = 1;
@@ -238,21 +309,21 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value)
         char *end;
         long ms = strtol(value, &end, 10);
         if (!*value || *end || ms < 0 || ms > 600000)
-            return usage_error(args, "--pause-ms: expected milliseconds from 0 to 600000, got '%s'", value);
+            return usage_error2(args, "%s: expected milliseconds from 0 to 600000, got '%s'", typed, value);
         args->pause_ms = (int)ms;
         args->pause_ms_set = 1;
     } else if (!strcmp(n, "max-behind")) {
         char *end;
         double seconds = strtod(value, &end);
         if (!*value || *end || !(seconds > 0 && seconds <= 86400))
-            return usage_error(args, "--max-behind: expected seconds from 0 to 86400, got '%s'", value);
+            return usage_error2(args, "%s: expected seconds from 0 to 86400, got '%s'", typed, value);
         args->max_behind = seconds;
     }
     else if (!strcmp(n, "jobs")) {
         char *end;
         long jobs = strtol(value, &end, 10);
         if (*end || jobs < 1 || jobs > 16)
-            return usage_error(args, "--jobs: expected a number from 1 to 16, got '%s'", value);
+            return usage_error2(args, "%s: expected a number from 1 to 16, got '%s'", typed, value);
         args->jobs = (int)jobs;
     }
     return CSP_OK;
@@ -302,7 +373,9 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             } else if (eq) {
                 return usage_error(args, "option --%s takes no value", o->long_name);
             }
-            if (apply(args, o, value) != CSP_OK)
+            char typed[40];
+            snprintf(typed, sizeof typed, "%.*s", (int)(len + 2), a);
+            if (apply(args, o, value, typed) != CSP_OK)
                 return CSP_EUSAGE;
         } else if (!only_words && a[0] == '-' && a[1] != '\0') {
             for (char *c = a + 1; *c; c++) {
@@ -324,7 +397,7 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
                         return usage_error(args, "option -%s needs a value",
                                            (char[]){*c, '\0'});
                 }
-                if (apply(args, o, value) != CSP_OK)
+                if (apply(args, o, value, (char[]){'-', *c, '\0'}) != CSP_OK)
                     return CSP_EUSAGE;
                 if (value)
                     break;

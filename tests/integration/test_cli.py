@@ -22,12 +22,8 @@ class Cli(CliTestCase):
 
     def test_help_lists_every_option_of_the_table(self):
         """--help is generated from the option table: every option shows up."""
-        table = open(os.path.join(SOURCE, "src", "cli", "options.c")).read()
-        table = table[table.index("cli_options[] = {"):]
-        table = table[:table.index("};")]
-        names = re.findall(r'^\s*\{"([a-z-]+)", ', table, re.M)
-        self.assertGreater(len(names), 15)
-        self.assertEqual(names, sorted(names), "the option table must stay sorted")
+        names = option_names()
+        self.assertGreater(len(names), 25)
         seen = set()
         for cmd in ("say", "ask", "config", "devices", "voices", "models"):
             seen |= set(re.findall(r"--([a-z-]+)", run([cmd, "--help"], self.env())[1].decode()))
@@ -88,6 +84,28 @@ class Habits(CliTestCase):
         rc, _, err = run(["say", "-x"], self.env())
         self.assertIn("put it after --", err)
 
+    def test_errors_name_the_option_as_typed(self):
+        for args, typed in ((["say", "-v", "", "hi"], "-v:"), (["say", "--spee", "9", "hi"], "--spee:"),
+                            (["say", "--voice=", "hi"], "--voice:"), (["say", "-j", "99", "hi"], "-j:"),
+                            (["ask", "--mod", " ", "hi"], "--mod:"), (["say", "--timeout", "0", "hi"], "--timeout:")):
+            with self.subTest(args=args):
+                rc, _, err = run(args, self.env())
+                self.assertEqual(rc, 2, err)
+                self.assertTrue(err.startswith("clawspeak: " + typed), err)
+
+    def test_registry_drives_help_config_and_json(self):
+        """One table entry per setting: its flag, help, default and JSON type agree everywhere."""
+        import json
+        rc, out, err = run(["say", "--help"], self.env())
+        self.assertIn("--timeout-ms MS", out.decode())
+        self.assertIn("1-86400000; default 30000", out.decode())
+        rc, out, err = run(["config", "--json"], self.env())
+        s = json.loads(out)
+        self.assertIsNone(s["local_voice"]["value"])
+        self.assertEqual(s["max_text_length"]["value"], 4096)
+        rc, out, err = run(["config", "--json", "--response-format", "PCM"], self.env())
+        self.assertEqual(json.loads(out)["response_format"]["value"], "pcm")
+
     def test_rate_maps_words_per_minute_to_speed(self):
         out = os.path.join(self.home, "r.wav")
         rc, _, err = run(["say", "-q", "--provider", "openrouter", "-r", "350", "-o", out, "hi"], self.env())
@@ -97,15 +115,26 @@ class Habits(CliTestCase):
         self.assertIn("words per minute", err)
 
 
+def option_names():
+    """Every long option, read from the sources: the tool's own table and the settings registry."""
+    table = open(os.path.join(SOURCE, "src", "cli", "options.c")).read()
+    table = table[table.index("own_options[] = {"):]
+    table = table[:table.index("};")]
+    own = re.findall(r'^\s*\{"([a-z-]+)", ', table, re.M)
+    assert own == sorted(own), "the option table must stay sorted"
+    registry = open(os.path.join(SOURCE, "src", "settings.c")).read()
+    flags = re.findall(r'\{\{"[a-z_]+", CSP_SETTING_[A-Z]+, "[^"]*",\s*"([a-z-]+)"', registry)
+    assert len(flags) >= 7, flags
+    return own + flags
+
+
 class ManAndCompletions(CliTestCase):
     """The man page and completions are generated from the option table: each lists every option."""
 
     def setUp(self):
         super().setUp()
         self.build = os.environ.get("CLAWSPEAK_BUILD_DIR", os.path.join(SOURCE, "build"))
-        table = open(os.path.join(SOURCE, "src", "cli", "options.c")).read()
-        table = table[table.index("cli_options[] = {"):table.index("};")]
-        self.names = re.findall(r'^\s*\{"([a-z-]+)", ', table, re.M)
+        self.names = option_names()
 
     def test_man_page_renders_and_lists_every_option(self):
         import shutil

@@ -163,7 +163,7 @@ class ConfigErrors(CliTestCase):
     def test_wrong_types_name_the_key_path(self):
         self.expect_config_error("{tts: {providers: {openrouter: {speed: 'fast'}}}}", "tts.providers.openrouter.speed")
         self.expect_config_error("{tts: {providers: {openrouter: {voice: 3}}}}", "tts.providers.openrouter.voice", "a string")
-        self.expect_config_error("{messages: {tts: {providers: {openrouter: {responseFormat: 'wav'}}}}}", "'wav'", "mp3 or pcm")
+        self.expect_config_error("{messages: {tts: {providers: {openrouter: {responseFormat: 'wav'}}}}}", "'wav'", "one of: mp3 pcm")
         self.expect_config_error("{tts: {auto: 'sometimes'}}", "sometimes")
         self.expect_config_error("{tts: {timeoutMs: -5}}", "tts.timeoutMs")
         self.expect_config_error("{tts: {maxTextLength: 1.5}}", "tts.maxTextLength")
