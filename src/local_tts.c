@@ -8,6 +8,7 @@
  * parsed as options and never shows in `ps`. A user's own args keep
  * OpenClaw's {{Text}} placeholder as they wrote it.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "local_tts.h"
 
 #include "cleanup.h"
@@ -218,7 +219,9 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
         goto out;
     }
     argv[0] = s->local_command;
-    const char *voice = s->local_voice ? s->local_voice : script_voice(text, len);
+    const char *voice = csp__local_voice(s);
+    if (!voice)
+        voice = script_voice(text, len);
     char wpm[16] = "";
     if (s->has_speed)
         snprintf(wpm, sizeof wpm, "%d", espeak_wpm(s->speed));
@@ -292,6 +295,81 @@ out:
     csp__free(wav);
     csp__free(input);
     csp__free(text_copy);
+    return rc;
+}
+
+const char *csp__local_voice(const csp_settings *s)
+{
+    /* -v with --provider local (or tts.provider) names an espeak-ng voice; with the
+       automatic fallback it named an API voice, which espeak-ng does not know */
+    const csp_setting *voice = csp__settings_find(s, "voice");
+    if (s->provider_explicit && voice && voice->source[0] == '-')
+        return s->voice;
+    return s->local_voice;
+}
+
+/* The built-in engine's voices: `espeak-ng --voices`, read through a pipe with a cap. */
+csp_code csp__local_voices(const csp_settings *s, csp_report *report, csp_buf *list)
+{
+    if (!s->local_args_default)
+        return csp__fail(report, CSP_EUSAGE,
+                         "the local command '%s' has no voice list to show; its voice is "
+                         "tts.providers.tts-local-cli.voice (passed as CLAWSPEAK_VOICE)",
+                         s->local_command);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return csp__fail(report, CSP_ELOCAL, "cannot make a pipe: %s", strerror(errno));
+    char *argv[] = {s->local_command, "--voices", NULL};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    char **env = child_environment(NULL, 0); /* no key reaches a child */
+    int err = env ? posix_spawnp(&pid, s->local_command, &actions, NULL, argv, env) : ENOMEM;
+    posix_spawn_file_actions_destroy(&actions);
+    csp__free(env);
+    close(fds[1]);
+    if (err) {
+        close(fds[0]);
+        return csp__fail(report, CSP_ELOCAL, "cannot run '%s': %s (install espeak-ng)",
+                         s->local_command, strerror(err));
+    }
+    csp_buf raw;
+    csp__buf_init(&raw, 1 << 20); /* espeak-ng's list is about 8 KB */
+    char block[4096];
+    ssize_t n;
+    int too_long = 0;
+    while ((n = read(fds[0], block, sizeof block)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (too_long = csp__buf_append(&raw, block, (size_t)n) < 0))
+            break;
+    }
+    close(fds[0]);
+    if (too_long)
+        kill(pid, SIGTERM);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    csp_code rc = CSP_OK;
+    if (too_long || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        rc = csp__fail(report, CSP_ELOCAL, "'%s --voices' failed", s->local_command);
+    /* "Pty Language Age/Gender VoiceName File ...": one "  language  name" line each */
+    if (rc == CSP_OK && csp__buf_appendf(list, "%s (local)\n", s->local_command) < 0)
+        rc = csp__fail(report, CSP_ENOMEM, "out of memory");
+    char *save = NULL;
+    for (char *line = raw.data ? strtok_r(raw.data, "\n", &save) : NULL; rc == CSP_OK && line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char language[64], gender[16], name[128];
+        int priority;
+        if (sscanf(line, "%d %63s %15s %127s", &priority, language, gender, name) != 4)
+            continue; /* the header */
+        if (csp__buf_appendf(list, "  %s  %s\n", language, name) < 0)
+            rc = csp__fail(report, CSP_ENOMEM, "out of memory");
+    }
+    csp__buf_free(&raw);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "client.h"
 #include "http.h"
+#include "local_tts.h"
 #include "redact.h"
 #include "speech.h"
 
@@ -22,9 +23,26 @@ static int append_name(csp_buf *list, const char *indent, const char *name, cons
     return csp__buf_appendf(list, "%s%s\n", indent, clean);
 }
 
+/* The local engine's voices, offline: with --provider local, or with no key at all. */
+static csp_code list_local_voices(csp_client *client, char **out)
+{
+    csp_buf list;
+    csp__buf_init(&list, 1 << 20);
+    csp_code rc = csp__local_voices(&client->settings, &client->report, &list);
+    if (rc == CSP_OK && !(*out = csp__buf_steal(&list)))
+        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+    csp__buf_free(&list);
+    return rc;
+}
+
 csp_code csp_list_voices(csp_client *client, char **out)
 {
     const csp_settings *s = &client->settings;
+    *out = NULL;
+    if (!client->loaded)
+        return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
+    if (!strcmp(s->provider, "tts-local-cli") || (!s->api_key && !s->provider_explicit))
+        return list_local_voices(client, out);
     char *url = csp__printf("%s/models?output_modalities=speech", s->base_url);
     char *body = NULL;
     size_t len = 0;

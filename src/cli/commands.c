@@ -462,7 +462,12 @@ static csp_code print_voices_json(csp_client *client)
             cJSON_AddStringToObject(model, "id", line);
             voices = cJSON_AddArrayToObject(model, "voices");
         } else if (voices) {
-            cJSON_AddItemToArray(voices, cJSON_CreateString(line + strspn(line, " ")));
+            /* "  id" or, for the local engine, "  id  description": the id is what -v takes */
+            line += strspn(line, " ");
+            char *description = strstr(line, "  ");
+            if (description)
+                *description = '\0';
+            cJSON_AddItemToArray(voices, cJSON_CreateString(line));
         }
     }
     csp_free(list);

@@ -113,6 +113,9 @@ static void man(void)
            ".fi\n.SH SEE ALSO\nespeak\\-ng(1), say(1)\n");
 }
 
+/* The voices of the provider in use (offline for the local engine; 2 s at most online). */
+#define VOICES "clawspeak voices --timeout-ms 2000 2>/dev/null | awk '/^  /{print $1}'"
+
 static void bash(void)
 {
     size_t count;
@@ -123,6 +126,7 @@ static void bash(void)
            "  case \"$prev\" in\n"
            "    --device) COMPREPLY=($(compgen -W \"$(clawspeak devices 2>/dev/null | cut -f1)\" "
            "-- \"$cur\")); return;;\n"
+           "    -v|--voice) COMPREPLY=($(compgen -W \"$(" VOICES ")\" -- \"$cur\")); return;;\n"
            "    -f|--file|-o|--output|--config) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n"
            "    --format) COMPREPLY=($(compgen -W \"wav flac ogg opus mp3 raw\" -- \"$cur\")); "
            "return;;\n"
@@ -146,6 +150,10 @@ static void zsh(void)
     size_t count;
     const cli_command_info *c = cli_commands(&count);
     printf("#compdef clawspeak\n# zsh completion for clawspeak (generated from its option table)\n"
+           "_clawspeak_voices() {\n  local -a v\n  v=(${(f)\"$(" VOICES ")\"})\n"
+           "  compadd -a v\n}\n"
+           "_clawspeak_devices() {\n  local -a d\n"
+           "  d=(${(f)\"$(clawspeak devices 2>/dev/null | cut -f1)\"})\n  compadd -a d\n}\n"
            "_clawspeak() {\n  local -a commands\n  commands=(\n");
     for (size_t i = 0; i < count; i++)
         printf("    '%s:%s'\n", c[i].name, c[i].summary);
@@ -160,11 +168,18 @@ static void zsh(void)
             if (*p != '\'' && *p != '[' && *p != ']' && *p != ':')
                 help[n++] = *p;
         help[n] = '\0';
+        const char *action = !o->arg                           ? ""
+                             : !strcmp(o->long_name, "voice")  ? ":voice:_clawspeak_voices"
+                             : !strcmp(o->long_name, "device") ? ":device:_clawspeak_devices"
+                             : !strcmp(o->long_name, "file") || !strcmp(o->long_name, "output") ||
+                                       !strcmp(o->long_name, "config")
+                                 ? ":file:_files"
+                                 : ":value:";
         if (o->short_name)
             printf("    '(-%c --%s)'{-%c,--%s}'[%s]%s' \\\n", o->short_name, o->long_name,
-                   o->short_name, o->long_name, help, o->arg ? ":value:" : "");
+                   o->short_name, o->long_name, help, action);
         else
-            printf("    '--%s[%s]%s' \\\n", o->long_name, help, o->arg ? ":value:" : "");
+            printf("    '--%s[%s]%s' \\\n", o->long_name, help, action);
     }
     printf("    '1:command:->command' '*::text:' && return\n"
            "  case $state in command) _describe 'command' commands;; esac\n}\n"
@@ -194,6 +209,8 @@ static void fish(void)
         printf("'\n");
     }
     printf("complete -c clawspeak -l device -x -a '(clawspeak devices 2>/dev/null | cut -f1)'\n");
+    printf("complete -c clawspeak -s v -l voice -x -a '(%s)'\n",
+           "clawspeak voices --timeout-ms 2000 2>/dev/null | awk \\'/^  /{print $1}\\'");
 }
 
 int main(int argc, char **argv)

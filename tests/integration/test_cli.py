@@ -2,8 +2,10 @@
 """The command line: help, version, usage errors and exit codes."""
 import os
 import re
+import shutil
+import tempfile
 
-from harness import CliTestCase, SOURCE, run
+from harness import BIN, CliTestCase, SOURCE, run
 
 
 class Cli(CliTestCase):
@@ -162,6 +164,16 @@ class ManAndCompletions(CliTestCase):
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("_clawspeak", p.stdout)
+        # voices complete dynamically: offline from the local engine when there is no key
+        bindir = os.path.dirname(os.path.abspath(BIN))
+        script = ("source %s; COMP_WORDS=(clawspeak say -v cm); COMP_CWORD=3; _clawspeak; "
+                  "echo ${COMPREPLY[@]}" % os.path.join(self.build, "clawspeak.bash"))
+        link_dir = tempfile.mkdtemp(prefix="csp-bin-")
+        self.addCleanup(shutil.rmtree, link_dir, True)
+        os.symlink(os.path.abspath(BIN), os.path.join(link_dir, "clawspeak"))
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                           env=dict(self.env(), PATH=link_dir + ":" + os.environ["PATH"]))
+        self.assertIn("cmn", p.stdout.split(), p.stderr)
         if shutil.which("fish"):
             self.assertEqual(subprocess.run(["fish", "-n", os.path.join(self.build, "clawspeak.fish")]).returncode, 0)
         if shutil.which("zsh"):

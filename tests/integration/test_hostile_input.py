@@ -109,6 +109,30 @@ class TextIsNeverAnOption(CliTestCase):
                 self.assertNotIn(KEY, env, "no key in a local command's environment")
                 self.assertIn("CLAWSPEAK_SPEED=2", env)
 
+    def test_voice_flag_goes_to_the_local_engine_only_when_chosen(self):
+        out = os.path.join(self.home, "x.wav")
+        code, _, err = run(["say", "-q", "--provider", "local", "-v", "de", "-o", out, "Hallo."],
+                           self.fake_env())
+        self.assertEqual(code, 0, err)
+        argv = open(self.log + ".argv").read().split("\n")
+        self.assertEqual(argv[argv.index("-v") + 1], "de")
+        # no key: the fallback engine; -v named an API voice, which espeak-ng would not know
+        code, _, err = run(["say", "-q", "-v", "af_bella", "-o", out, "Hello."], self.fake_env())
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("af_bella", open(self.log + ".argv").read().split("\n"))
+
+    def test_local_voices_are_listed_offline(self):
+        code, out, err = run(["say", "--provider", "local", "-v", "?"], self.env())
+        self.assertEqual(code, 0, err)
+        lines = out.decode().splitlines()
+        self.assertEqual(lines[0], "espeak-ng (local)")
+        self.assertIn("de", [l.split()[0] for l in lines[1:]])
+        code, out, err = run(["voices", "--json"], self.env())  # no key: the local engine's list
+        self.assertEqual(code, 0, err)
+        voices = json.loads(out)["models"][0]["voices"]
+        self.assertIn("cmn", voices)
+        self.assertTrue(all(" " not in v for v in voices))
+
     def test_real_engine_speaks_option_like_text(self):
         for text in ("--help", "-f" + self.secret, "-w /tmp/x --stdout"):
             with self.subTest(text=text):
