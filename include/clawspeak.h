@@ -187,6 +187,9 @@ typedef struct csp_say_options {
     double max_behind_s;
     int markdown;  /* strip markdown (and HTML) as agent replies are stripped */
     int read_code; /* with markdown: read code blocks aloud instead of a short note */
+    /* Playback waits while another clawspeak run of this user is speaking (a lock in
+       $XDG_RUNTIME_DIR), so two agents never talk over each other; 1: play at once. */
+    int no_wait;
 } csp_say_options;
 
 /* Speak text (UTF-8, any length). CSP_EINPUT for invalid UTF-8, NUL or blank text. */

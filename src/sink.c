@@ -91,13 +91,13 @@ csp_code csp__sink_for_options(csp_report *report, const csp_say_options *option
     csp_code rc;
     *out = NULL;
     if (!options->output_path)
-        return csp__sink_portaudio_new(report, options->device, out);
+        return csp__sink_portaudio_new(report, options->device, !options->no_wait, out);
     rc = csp__sink_file_new(report, options->output_path, options->output_format, &file);
     if (rc != CSP_OK || !options->play) {
         *out = file;
         return rc;
     }
-    rc = csp__sink_portaudio_new(report, options->device, &play);
+    rc = csp__sink_portaudio_new(report, options->device, !options->no_wait, &play);
     if (rc != CSP_OK) {
         csp__sink_finish(file, 0);
         csp__sink_free(file);

@@ -30,7 +30,9 @@ struct csp_sink {
 };
 
 /* Play through PortAudio. device: NULL, an index, or a name prefix. */
-csp_code csp__sink_portaudio_new(struct csp_report *report, const char *device, csp_sink **out);
+/* wait_turn: hold the per-user speaking lock from open to finish (speaking_lock.h). */
+csp_code csp__sink_portaudio_new(struct csp_report *report, const char *device, int wait_turn,
+                                 csp_sink **out);
 /*
  * Write a file through libsndfile. path "-" is standard output (refused on
  * a terminal). The temporary file is created now, so an unwritable target

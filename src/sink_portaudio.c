@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "report.h"
 #include "sink.h"
+#include "speaking_lock.h"
 
 #include <fcntl.h>
 #include <portaudio.h>
@@ -26,6 +27,8 @@ typedef struct pa_sink {
     int started;
     int16_t *prefill; /* audio held until the stream starts */
     size_t prefill_frames, prefill_cap;
+    int wait_turn; /* take the speaking lock before the device opens */
+    int lock_fd;
 } pa_sink;
 
 /* ALSA prints probe noise on stderr while PortAudio scans devices; hide it. */
@@ -72,6 +75,11 @@ static PaDeviceIndex find_device(const char *spec)
 static csp_code pa_open(csp_sink *sink, long rate, int channels)
 {
     pa_sink *s = (pa_sink *)sink;
+    if (s->wait_turn) {
+        csp_code rc = csp__speaking_lock(sink->report, &s->lock_fd);
+        if (rc != CSP_OK)
+            return rc;
+    }
     PaStreamParameters out;
     memset(&out, 0, sizeof out);
     out.device = s->device;
@@ -171,6 +179,8 @@ static csp_code pa_finish(csp_sink *sink, int commit)
     }
     csp__free(s->prefill);
     s->prefill = NULL;
+    csp__speaking_unlock(s->lock_fd); /* the next clawspeak speaks once this one is heard out */
+    s->lock_fd = -1;
     return rc;
 }
 
@@ -187,12 +197,15 @@ static void pa_free(csp_sink *sink)
 
 static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free};
 
-csp_code csp__sink_portaudio_new(csp_report *report, const char *device, csp_sink **out)
+csp_code csp__sink_portaudio_new(csp_report *report, const char *device, int wait_turn,
+                                 csp_sink **out)
 {
     pa_sink *s = csp__calloc(1, sizeof *s);
     *out = NULL;
     if (!s)
         return csp__fail(report, CSP_ENOMEM, "out of memory");
+    s->wait_turn = wait_turn;
+    s->lock_fd = -1;
     s->base.ops = &pa_ops;
     s->base.report = report;
     PaError err = quiet_initialize();

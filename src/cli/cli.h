@@ -50,7 +50,7 @@ typedef struct cli_args {
     const char *file, *output, *format, *device, *system_prompt;
     const char *files[CLI_MAX_WORDS]; /* every -f, in order: spoken as one stream */
     size_t file_count;
-    int jobs, lines, play, json, chat, speak, no_speak, markdown, read_code;
+    int jobs, lines, play, json, chat, speak, no_speak, no_wait, markdown, read_code;
     int pause_ms, pause_ms_set;
     double max_behind;
     int list_voices;      /* -v '?' */

@@ -121,6 +121,7 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     o->max_behind_s = args->max_behind;
     o->markdown = args->markdown;
     o->read_code = args->read_code;
+    o->no_wait = args->no_wait;
     /* the bar only on a terminal, and never when audio goes to stdout */
     if (!args->quiet && isatty(STDERR_FILENO) && !(args->output && !strcmp(args->output, "-"))) {
         o->progress = draw_progress;

@@ -26,6 +26,7 @@ static const cli_option own_options[] = {
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
     {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
+    {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
@@ -303,6 +304,7 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "chat")) args->chat = 1;
     else if (!strcmp(n, "speak")) args->speak = 1;
     else if (!strcmp(n, "no-speak")) args->no_speak = 1;
+    else if (!strcmp(n, "no-wait")) args->no_wait = 1;
     else if (!strcmp(n, "markdown")) args->markdown = 1;
     else if (!strcmp(n, "read-code")) args->read_code = 1;
     else if (!strcmp(n, "pause-ms")) {

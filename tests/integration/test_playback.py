@@ -107,6 +107,41 @@ class Playback(MockTestCase):
         self.assertGreaterEqual(start, 0, "the expected audio is not in the capture")
         self.assertEqual(got[start:start + len(want)], want)
 
+    def test_second_speaker_waits_its_turn(self):
+        """A per-user lock: playback waits while another clawspeak speaks; --no-wait overlaps."""
+        import fcntl
+        import signal
+        captured = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % captured)
+        runtime = tempfile.mkdtemp(prefix="csp-runtime-")
+        self.addCleanup(shutil.rmtree, runtime, True)
+        os.makedirs(os.path.join(runtime, "clawspeak"), 0o700)
+        lock = open(os.path.join(runtime, "clawspeak", "speaking.lock"), "w")
+        self.addCleanup(lock.close)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another clawspeak is speaking
+        env = self.env(XDG_RUNTIME_DIR=runtime)
+        waiting = subprocess.Popen([os.environ.get("CLAWSPEAK_BIN", "clawspeak"), "say", TEXT],
+                                   env=env, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        self.assertIsNone(waiting.poll(), "it played while the lock was held")
+        self.assertFalse(os.path.exists(captured) and os.path.getsize(captured) > 0)
+        code, _, err = run(["say", "--no-wait", TEXT], env)
+        self.assertEqual(code, 0, err)
+        self.assertGreater(os.path.getsize(captured), 0, "--no-wait played at once")
+        fcntl.flock(lock, fcntl.LOCK_UN)  # its turn now
+        _, err = waiting.communicate(timeout=30)
+        self.assertEqual(waiting.returncode, 0, err)
+        self.assertIn(b"waiting for another clawspeak", err)
+        # Ctrl-C while waiting ends the wait at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiting = subprocess.Popen([os.environ.get("CLAWSPEAK_BIN", "clawspeak"), "say", TEXT],
+                                   env=env, stderr=subprocess.PIPE)
+        time.sleep(1.0)
+        waiting.send_signal(signal.SIGINT)
+        waiting.communicate(timeout=5)
+        self.assertEqual(waiting.returncode, 130)
+
 
 if __name__ == "__main__":
     unittest.main()
