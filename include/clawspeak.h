@@ -238,6 +238,13 @@ CSP_API void csp_speaker_cancel(csp_speaker *speaker);
 CSP_API void csp_speaker_free(csp_speaker *speaker);
 
 /* List output devices: one "index\tname\n" line each, into *out. */
+/*
+ * The price of one character of input for the speech model in use, from
+ * OpenRouter's /models (pricing.prompt): *usd_per_char is -1 when the list
+ * gives none. A network call: for asking before a large conversion.
+ */
+CSP_API csp_code csp_speech_price(csp_client *client, double *usd_per_char);
+
 CSP_API csp_code csp_list_devices(csp_client *client, char **out);
 
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */

@@ -11,6 +11,7 @@
 #include "speech.h"
 
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One line of the list: names come from the server, so escapes and keys are scrubbed. */
@@ -35,23 +36,16 @@ static csp_code list_local_voices(csp_client *client, char **out)
     return rc;
 }
 
-csp_code csp_list_voices(csp_client *client, char **out)
+/* GET /models?output_modalities=speech: *root holds a "data" array on success. */
+static csp_code fetch_speech_models(csp_client *client, cJSON **root)
 {
     const csp_settings *s = &client->settings;
-    *out = NULL;
-    if (!client->loaded)
-        return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
-    if (!strcmp(s->provider, "tts-local-cli") || (!s->api_key && !s->provider_explicit))
-        return list_local_voices(client, out);
     char *url = csp__printf("%s/models?output_modalities=speech", s->base_url);
     char *body = NULL;
     size_t len = 0;
     csp_http_result r;
-    csp_buf list;
-    cJSON *root = NULL;
     csp_code rc;
-    csp__buf_init(&list, 1 << 20);
-    *out = NULL;
+    *root = NULL;
     if (!url)
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     csp_http_request req = {.method = "GET", .url = url, .bearer = s->api_key,
@@ -61,27 +55,42 @@ csp_code csp_list_voices(csp_client *client, char **out)
     if (rc != CSP_OK) {
         if (!*csp_client_error(client))
             csp__fail(&client->report, rc, "%s", rc == CSP_ECANCELED ? "interrupted" : r.detail);
-        goto out;
-    }
-    if (r.outcome != CSP_HTTP_DONE) {
+    } else if (r.outcome != CSP_HTTP_DONE) {
         rc = csp__fail(&client->report, csp__http_outcome_code(r.outcome), "%s", r.detail);
-        goto out;
-    }
-    if (r.status != 200) {
+    } else if (r.status != 200) {
         char text[300];
         csp__api_error_text(s, body, len, text, sizeof text);
-        rc = csp__fail(&client->report, csp__status_code(r.status), "HTTP %ld from %s: %s", r.status, r.url,
-                       text);
-        goto out;
+        rc = csp__fail(&client->report, csp__status_code(r.status), "HTTP %ld from %s: %s",
+                       r.status, r.url, text);
+    } else {
+        *root = cJSON_ParseWithLength(body, len);
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*root, "data"))) {
+            cJSON_Delete(*root);
+            *root = NULL;
+            rc = csp__fail(&client->report, CSP_EAPI, "%s did not return a model list", url);
+        }
     }
-    root = cJSON_ParseWithLength(body, len);
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (!cJSON_IsArray(data)) {
-        rc = csp__fail(&client->report, CSP_EAPI, "%s did not return a model list", url);
-        goto out;
-    }
+    csp__free(body);
+    csp__free(url);
+    return rc;
+}
+
+csp_code csp_list_voices(csp_client *client, char **out)
+{
+    const csp_settings *s = &client->settings;
+    *out = NULL;
+    if (!client->loaded)
+        return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
+    if (!strcmp(s->provider, "tts-local-cli") || (!s->api_key && !s->provider_explicit))
+        return list_local_voices(client, out);
+    cJSON *root;
+    csp_code rc = fetch_speech_models(client, &root);
+    if (rc != CSP_OK)
+        return rc;
+    csp_buf list;
+    csp__buf_init(&list, 1 << 20);
     const cJSON *model;
-    cJSON_ArrayForEach(model, data)
+    cJSON_ArrayForEach(model, cJSON_GetObjectItemCaseSensitive(root, "data"))
     {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(model, "id");
         const cJSON *voices = cJSON_GetObjectItemCaseSensitive(model, "supported_voices");
@@ -96,16 +105,40 @@ csp_code csp_list_voices(csp_client *client, char **out)
                 goto nomem;
         }
     }
-    *out = csp__buf_steal(&list);
-    if (!*out)
-        goto nomem;
-    goto out;
+    if ((*out = csp__buf_steal(&list)) != NULL)
+        goto out;
 nomem:
     rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
 out:
     cJSON_Delete(root);
     csp__buf_free(&list);
-    csp__free(body);
-    csp__free(url);
     return rc;
+}
+
+csp_code csp_speech_price(csp_client *client, double *usd_per_char)
+{
+    *usd_per_char = -1;
+    if (!client->loaded)
+        return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
+    cJSON *root;
+    csp_code rc = fetch_speech_models(client, &root);
+    if (rc != CSP_OK)
+        return rc;
+    const cJSON *model;
+    cJSON_ArrayForEach(model, cJSON_GetObjectItemCaseSensitive(root, "data"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(model, "id");
+        if (!cJSON_IsString(id) || strcmp(id->valuestring, client->settings.model) != 0)
+            continue;
+        /* OpenRouter gives prices as decimal strings, per unit of input */
+        const cJSON *price = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(model, "pricing"), "prompt");
+        char *end = NULL;
+        double value = cJSON_IsString(price) ? strtod(price->valuestring, &end) : -1;
+        if (end && !*end && value >= 0 && value < 1)
+            *usd_per_char = value;
+        break;
+    }
+    cJSON_Delete(root);
+    return CSP_OK;
 }

@@ -52,6 +52,8 @@ typedef struct cli_args {
     size_t file_count;
     int jobs, lines, play, json, chat, speak, no_speak, no_wait, markdown, read_code;
     int pause_ms, pause_ms_set;
+    int yes, confirm_over_set;
+    long long confirm_over; /* ask before sending more characters than this */
     double max_behind;
     int list_voices;      /* -v '?' */
     char rate_speed[32];  /* -r WPM as a speed */
@@ -79,6 +81,9 @@ enum {
     CLI_EXIT_LOCAL = 9,
     CLI_EXIT_INTERRUPTED = 130,
 };
+
+/* The user answered no (nothing was sent; the message is printed): exit 1, as apt-get does. */
+#define CLI_DECLINED ((csp_code)(CSP_CODE_COUNT + 1))
 
 /* Parse argv. Returns CSP_OK or CSP_EUSAGE with args->error set. Never exits. */
 csp_code cli_parse(int argc, char **argv, cli_args *args);

@@ -191,6 +191,74 @@ static csp_code say_files(csp_client *client, const cli_args *args, const csp_sa
     return rc;
 }
 
+/* Code points in a UTF-8 byte run (continuation bytes do not count). */
+static long long count_characters(const char *bytes, size_t len)
+{
+    long long n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)bytes[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Characters say is about to send, when known before it starts: -1 for a stream. */
+static long long known_characters(const cli_args *args)
+{
+    long long total = 0;
+    for (size_t i = 0; i < args->word_count; i++) /* joined by spaces */
+        total += count_characters(args->words[i], strlen(args->words[i])) + (i > 0);
+    for (size_t i = 0; i < args->file_count; i++) {
+        struct stat st;
+        int fd = strcmp(args->files[i], "-") ? open(args->files[i], O_RDONLY | O_CLOEXEC) : -1;
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        char block[65536];
+        ssize_t n;
+        while ((n = read(fd, block, sizeof block)) > 0)
+            total += count_characters(block, (size_t)n);
+        close(fd);
+    }
+    return args->word_count || args->file_count ? total : -1;
+}
+
+/*
+ * Before a large text goes to a paid API, on a terminal: say how much and,
+ * where /models gives a price, what it will cost; ask. --yes skips it, and
+ * a pipe or a script is never asked. Returns CSP_OK to go on.
+ */
+static csp_code confirm_large_text(csp_client *client, const cli_args *args)
+{
+    long long limit = args->confirm_over_set ? args->confirm_over : 20000;
+    const char *provider = csp_setting_get(client, "provider");
+    if (args->yes || args->lines || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO) ||
+        (provider && !strcmp(provider, "tts-local-cli")))
+        return CSP_OK; /* the local engine costs nothing */
+    long long chars = known_characters(args);
+    if (chars <= limit)
+        return CSP_OK;
+    char cost[120] = "";
+    double price;
+    if (csp_speech_price(client, &price) == CSP_OK && price >= 0)
+        snprintf(cost, sizeof cost, " (about $%.2f at $%.2f per million characters)",
+                 price * (double)chars, price * 1e6);
+    fprintf(stderr, "clawspeak: about to send %lld characters to %s%s; go on? [y/N] ", chars,
+            csp_setting_get(client, "model"), cost);
+    fflush(stderr);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    int yes = n > 0 && (line[0] == 'y' || line[0] == 'Y');
+    free(line);
+    if (yes)
+        return CSP_OK;
+    if (n <= 0)
+        fputc('\n', stderr);
+    fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
+    return CSP_ECANCELED;
+}
+
 static csp_code cmd_say(csp_client *client, const cli_args *args)
 {
     if (input_is_output(args)) {
@@ -198,10 +266,12 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
                         "output\n", args->output);
         return CSP_EUSAGE;
     }
+    csp_code rc = confirm_large_text(client, args);
+    if (rc != CSP_OK)
+        return rc == CSP_ECANCELED && !cli_interrupted() ? CLI_DECLINED : rc;
     csp_say_options options;
     progress_bar bar = {0};
     fill_say_options(args, &options, &bar);
-    csp_code rc;
     if (args->lines) {
         if (args->word_count) {
             fprintf(stderr, "clawspeak: --lines reads standard input; give no TEXT\n");

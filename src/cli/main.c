@@ -137,6 +137,8 @@ int main(int argc, char **argv)
     const char *detail = csp_client_error(client);
     if (rc == CSP_EPIPE)
         rc = CSP_OK; /* the reader took what it wanted (| head): end quietly, as filters do */
+    else if (rc == CLI_DECLINED)
+        ; /* said so already */
     else if (rc != CSP_OK && *detail)
         fprintf(stderr, "clawspeak: %s\n", detail);
     else if (rc != CSP_OK && rc != CSP_EUSAGE && rc != CSP_EINPUT)

@@ -16,6 +16,7 @@
 static const cli_option own_options[] = {
     {"chat", 0, NULL, CLI_ASK, "keep a conversation going: each line typed is a turn", NULL},
     {"config", 0, "PATH", CLI_ALL, "config file (default: $OPENCLAW_CONFIG_PATH, ~/.openclaw/openclaw.json)", NULL},
+    {"confirm-over", 0, "N", CLI_SAY, "on a terminal, ask before sending more than N characters (default 20000)", NULL},
     {"device", 0, "N|NAME", SPEAKS, "output device: index or name prefix (see 'clawspeak devices')", NULL},
     {"file", 'f', "PATH", CLI_SAY, "read the text from PATH ('-' for standard input)", NULL},
     {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
@@ -37,6 +38,7 @@ static const cli_option own_options[] = {
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
     {"version", 0, NULL, CLI_ALL, "print the version", NULL},
+    {"yes", 'y', NULL, CLI_SAY, "never ask before sending a large text", NULL},
 };
 #define OWN_COUNT (sizeof own_options / sizeof own_options[0])
 #define MAX_OPTIONS (OWN_COUNT + 32)
@@ -305,6 +307,15 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "speak")) args->speak = 1;
     else if (!strcmp(n, "no-speak")) args->no_speak = 1;
     else if (!strcmp(n, "no-wait")) args->no_wait = 1;
+    else if (!strcmp(n, "yes")) args->yes = 1;
+    else if (!strcmp(n, "confirm-over")) {
+        char *end;
+        long long chars = strtoll(value, &end, 10);
+        if (!*value || *end || chars < 0)
+            return usage_error2(args, "%s: expected a number of characters, got '%s'", typed, value);
+        args->confirm_over = chars;
+        args->confirm_over_set = 1;
+    }
     else if (!strcmp(n, "markdown")) args->markdown = 1;
     else if (!strcmp(n, "read-code")) args->read_code = 1;
     else if (!strcmp(n, "pause-ms")) {

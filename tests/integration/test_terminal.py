@@ -41,6 +41,33 @@ def run_on_pty(args, env, which):
     return code, b"".join(chunks).decode("utf-8", "replace"), rest
 
 
+def run_answering(args, env, answer):
+    """Run with stdin and stderr on a terminal; answer the first question; return (code, tty text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BIN] + args, env=env, stdin=slave, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    text, answered = b"", False
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            text += data
+            if not answered and b"[y/N]" in text:
+                os.write(master, answer)
+                answered = True
+        elif p.poll() is not None:
+            break
+    code = p.wait(timeout=30)
+    os.close(master)
+    return code, text.decode("utf-8", "replace")
+
+
 class Terminal(MockTestCase):
     def setUp(self):
         super().setUp()
@@ -56,6 +83,27 @@ class Terminal(MockTestCase):
         self.assertEqual((code, tty), (0, ""))
         code, _, err = run(["say", "--max-text-length", "200", "-o", out, LONG], self.env())
         self.assertNotIn("chunk", err)
+
+    def test_asks_before_a_large_text_on_a_terminal(self):
+        out = os.path.join(self.home, "big.wav")
+        text = "Twenty characters!! " * 3
+        code, tty = run_answering(["say", "--confirm-over", "50", "-o", out, text], self.env(), b"n\n")
+        self.assertEqual(code, 1, tty)
+        self.assertIn("about to send 60 characters to hexgrad/kokoro-82m", tty)
+        self.assertIn("$0.00 at $15.00 per million characters", tty)  # the mock's price
+        self.assertIn("nothing was sent", tty)
+        self.assertEqual(self.mock.requests(), [])
+        self.assertFalse(os.path.exists(out))
+        code, tty = run_answering(["say", "--confirm-over", "50", "-o", out, text], self.env(), b"y\n")
+        self.assertEqual(code, 0, tty)
+        self.assertGreater(audioinfo(out)[0], 0)
+        # --yes never asks; below the limit never asks; a pipe on stdin never asks
+        for args in (["--yes", "--confirm-over", "50"], ["--confirm-over", "100"]):
+            code, tty = run_answering(["say"] + args + ["-o", out, text], self.env(), b"n\n")
+            self.assertEqual(code, 0, tty)
+            self.assertNotIn("[y/N]", tty)
+        code, _, err = run(["say", "--confirm-over", "5", "-o", out, text], self.env())
+        self.assertEqual(code, 0, err)
 
     def test_refuses_to_write_audio_to_a_terminal(self):
         code, tty, err = run_on_pty(["say", "-o", "-", "hello"], self.env(), "stdout")

@@ -144,7 +144,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.send_json(200, {"data": [
                 {"id": rule.get("model_id", "hexgrad/kokoro-82m"), "output_modalities": ["speech"],
-                 "supported_voices": rule.get("voices", ["af_alloy", "af_bella", "am_adam"])},
+                 "supported_voices": rule.get("voices", ["af_alloy", "af_bella", "am_adam"]),
+                 "pricing": {"prompt": rule.get("price", "0.000015"), "completion": "0"}},
                 {"id": "openai/gpt-4o-mini-tts", "output_modalities": ["speech"],
                  "supported_voices": ["alloy", "echo"]},
             ]})
