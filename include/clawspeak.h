@@ -190,7 +190,13 @@ typedef struct csp_say_options {
     /* Playback waits while another clawspeak run of this user is speaking (a lock in
        $XDG_RUNTIME_DIR), so two agents never talk over each other; 1: play at once. */
     int no_wait;
+    /* Saving to a file through the API: CSP_CHUNKS_KEEP keeps each chunk's audio beside
+       the target (.NAME.clawspeak-parts/) until the file is whole, so an interrupted run
+       can go on; CSP_CHUNKS_RESUME also serves chunks an earlier run of the same text and
+       settings kept, instead of requesting them again. 0: nothing is kept. */
+    int chunks;
 } csp_say_options;
+enum { CSP_CHUNKS_DISCARD = 0, CSP_CHUNKS_KEEP = 1, CSP_CHUNKS_RESUME = 2 };
 
 /* Speak text (UTF-8, any length). CSP_EINPUT for invalid UTF-8, NUL or blank text. */
 CSP_API csp_code csp_say(csp_client *client, const char *text, size_t len,

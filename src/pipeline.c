@@ -20,11 +20,13 @@
 #include "text.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +94,7 @@ struct csp_pipeline {
 
     long long started_ms;
     long first_audio_ms;
+    int resume_ended; /* kept chunks dealt with (removed, or kept with a notice) */
     unsigned jitter_seed; /* per run, so clients do not retry in step */
     double audio_seconds;
     long long last_progress_ms;
@@ -116,6 +119,17 @@ static void chunk_free(chunk *c)
     csp__free(c->params.model);
     csp__buf_free(&c->data);
     csp__free(c);
+}
+
+/* A regular file (or a new one) as the only target, spoken by a network provider. */
+static int keeps_chunks(const csp_settings *s, const csp_say_options *options)
+{
+    const char *path = options->output_path;
+    struct stat st;
+    if (!options->chunks || !path || !strcmp(path, "-") || !strncmp(path, "/dev/", 5) ||
+        !strncmp(path, "/proc/", 6) || !strcmp(s->provider, "tts-local-cli"))
+        return 0;
+    return stat(path, &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
 }
 
 csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
@@ -145,6 +159,11 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     }
     if (p->jobs > p->provider->max_parallel)
         p->jobs = p->provider->max_parallel;
+    /* a paid conversion to a file keeps its chunks until the file is whole (--resume) */
+    if (keeps_chunks(s, options) &&
+        (rc = csp__provider_resume_wrap(&p->provider, s, &client->report, options->output_path,
+                                        options->chunks == CSP_CHUNKS_RESUME)) != CSP_OK)
+        goto fail;
     if ((rc = csp__sink_for_options(&client->report, options, &p->sink)) != CSP_OK)
         goto fail;
     *out = p;
@@ -168,8 +187,12 @@ void csp__pipeline_free(csp_pipeline *p)
         p->outbox = g->next;
         segment_free(g);
     }
-    if (p->provider)
+    if (p->provider) {
+        /* here, after the caller's last word on the error: the notice joins it */
+        if (csp__provider_is_resume(p->provider) && !p->resume_ended)
+            csp__provider_resume_end(p->provider, 0);
         p->provider->free(p->provider);
+    }
     if (p->sink) {
         csp__sink_finish(p->sink, 0);
         csp__sink_free(p->sink);
@@ -703,8 +726,13 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         }
         if (!c)
             break; /* input closed and all spoken */
-        if ((rc = consume_chunk(p, c)) != CSP_OK)
+        if ((rc = consume_chunk(p, c)) != CSP_OK) {
+            /* audio that did not decode is not worth keeping for a resume */
+            if (rc != CSP_ECANCELED && rc != CSP_EOUTPUT && rc != CSP_EAUDIO &&
+                csp__provider_is_resume(p->provider))
+                csp__provider_resume_forget(p->provider, c->index);
             break;
+        }
         pthread_mutex_lock(&p->lock);
         p->head = c->next;
         if (!p->head)
@@ -731,5 +759,9 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         rc = finish;
     if (rc == CSP_ECANCELED)
         csp__fail(&p->client->report, CSP_ECANCELED, "interrupted");
+    if (rc == CSP_OK && csp__provider_is_resume(p->provider)) {
+        csp__provider_resume_end(p->provider, 1); /* whole: the kept chunks go */
+        p->resume_ended = 1;
+    }
     return rc;
 }

@@ -67,4 +67,17 @@ csp_provider *csp__provider_openrouter_new(const csp_settings *settings,
                                            struct csp_report *report);
 /* OpenClaw's tts-local-cli: a local command (espeak-ng by default); one at a time. */
 csp_provider *csp__provider_local_new(const csp_settings *settings, struct csp_report *report);
+/*
+ * Keep each chunk a network provider delivers in .NAME.clawspeak-parts/
+ * beside output_path (provider_resume.c); with reuse, serve kept chunks
+ * instead of requesting them. Replaces *provider with the wrapper (which
+ * owns it); leaves it alone where no directory can be made.
+ */
+csp_code csp__provider_resume_wrap(csp_provider **provider, const csp_settings *settings,
+                                   struct csp_report *report, const char *output_path, int reuse);
+int csp__provider_is_resume(const csp_provider *provider);
+/* Chunk index's audio turned out bad (it did not decode): drop it. */
+void csp__provider_resume_forget(csp_provider *provider, size_t index);
+/* The run ended: committed removes the kept chunks, else they stay (with a notice). */
+void csp__provider_resume_end(csp_provider *provider, int committed);
 #endif

@@ -52,7 +52,8 @@ typedef struct cli_args {
     size_t file_count;
     int jobs, lines, play, json, chat, speak, no_speak, no_wait, markdown, read_code;
     int pause_ms, pause_ms_set;
-    int yes, confirm_over_set;
+    int yes, confirm_over_set, force, resume;
+    const char *output_dir; /* --output-dir: each -f FILE to DIR/NAME.FORMAT */
     long long confirm_over; /* ask before sending more characters than this */
     double max_behind;
     int list_voices;      /* -v '?' */

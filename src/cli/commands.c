@@ -122,6 +122,11 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     o->markdown = args->markdown;
     o->read_code = args->read_code;
     o->no_wait = args->no_wait;
+    /* a conversion to a file keeps its paid chunks until it is whole (say only: a reply
+       is never the same twice) */
+    o->chunks = args->command != CLI_SAY ? CSP_CHUNKS_DISCARD
+                : args->resume          ? CSP_CHUNKS_RESUME
+                                        : CSP_CHUNKS_KEEP;
     /* the bar only on a terminal, and never when audio goes to stdout */
     if (!args->quiet && isatty(STDERR_FILENO) && !(args->output && !strcmp(args->output, "-"))) {
         o->progress = draw_progress;
@@ -259,6 +264,107 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
     return CSP_ECANCELED;
 }
 
+/* DIR/NAME.FORMAT for -f FILE: the file's name without its last extension. */
+static char *converted_name(const char *dir, const char *file, const char *format)
+{
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    const char *dot = strrchr(base, '.');
+    int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    size_t size = strlen(dir) + strlen(base) + strlen(format) + 3;
+    char *path = malloc(size);
+    if (path)
+        snprintf(path, size, "%s/%.*s.%s", dir, len, base, format);
+    return path;
+}
+
+/*
+ * --output-dir: each -f FILE becomes DIR/NAME.FORMAT, one after another, so
+ * --jobs is one request budget for the whole batch. A target newer than
+ * its text is skipped unless --force; one line per file says what happened.
+ */
+static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_options *options)
+{
+    const char *format = args->format ? args->format : "wav";
+    char *targets[CLI_MAX_WORDS] = {0};
+    csp_code rc = CSP_OK;
+    if (mkdir(args->output_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "clawspeak: %s: %s\n", args->output_dir, strerror(errno));
+        return CSP_EOUTPUT;
+    }
+    /* every name is checked before anything is sent: a clash or a typo fails at once */
+    for (size_t i = 0; rc == CSP_OK && i < args->file_count; i++) {
+        struct stat st;
+        const char *why = !strcmp(args->files[i], "-") ? "--output-dir converts files, not standard input"
+                          : stat(args->files[i], &st) != 0 ? strerror(errno)
+                          : !S_ISREG(st.st_mode)            ? "not a regular file"
+                                                            : NULL;
+        if (why) {
+            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], why);
+            rc = CSP_EINPUT;
+            break;
+        }
+        if (!(targets[i] = converted_name(args->output_dir, args->files[i], format))) {
+            rc = CSP_ENOMEM;
+            break;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(targets[k], targets[i])) {
+                fprintf(stderr, "clawspeak: %s and %s would both become %s; convert them "
+                        "separately\n", args->files[k], args->files[i], targets[i]);
+                rc = CSP_EUSAGE;
+            }
+    }
+    size_t done = 0, skipped = 0;
+    for (size_t i = 0; rc == CSP_OK && i < args->file_count; i++) {
+        struct stat in, out;
+        stat(args->files[i], &in);
+        int exists = stat(targets[i], &out) == 0;
+        if (exists && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+            fprintf(stderr, "clawspeak: %s would be written over itself\n", args->files[i]);
+            rc = CSP_EUSAGE;
+            break;
+        }
+        if (exists && !args->force && out.st_mtime >= in.st_mtime) {
+            if (!args->quiet)
+                fprintf(stderr, "[%zu/%zu] %s: already converted (%s); --force converts it again\n",
+                        i + 1, args->file_count, args->files[i], targets[i]);
+            skipped++;
+            continue;
+        }
+        int fd = open(args->files[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            rc = CSP_EINPUT;
+            break;
+        }
+        options->output_path = targets[i];
+        options->output_format = format;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = csp_say_fd(client, fd, options);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        close(fd);
+        if (options->progress && ((progress_bar *)options->progress_userdata)->shown) {
+            fputc('\n', stderr);
+            ((progress_bar *)options->progress_userdata)->shown = 0;
+        }
+        if (rc != CSP_OK) {
+            fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, args->files[i]);
+            break;
+        }
+        done++;
+        if (!args->quiet)
+            fprintf(stderr, "[%zu/%zu] %s -> %s (%.1f s)\n", i + 1, args->file_count,
+                    args->files[i], targets[i],
+                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
+    if (!args->quiet && args->file_count > 1 && rc == CSP_OK)
+        fprintf(stderr, "converted %zu, skipped %zu (already converted)\n", done, skipped);
+    for (size_t i = 0; i < args->file_count; i++)
+        free(targets[i]);
+    return rc;
+}
+
 static csp_code cmd_say(csp_client *client, const cli_args *args)
 {
     if (input_is_output(args)) {
@@ -272,6 +378,10 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
     csp_say_options options;
     progress_bar bar = {0};
     fill_say_options(args, &options, &bar);
+    if (args->output_dir) {
+        rc = convert_files(client, args, &options);
+        return rc;
+    }
     if (args->lines) {
         if (args->word_count) {
             fprintf(stderr, "clawspeak: --lines reads standard input; give no TEXT\n");

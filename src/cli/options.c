@@ -19,6 +19,7 @@ static const cli_option own_options[] = {
     {"confirm-over", 0, "N", CLI_SAY, "on a terminal, ask before sending more than N characters (default 20000)", NULL},
     {"device", 0, "N|NAME", SPEAKS, "output device: index or name prefix (see 'clawspeak devices')", NULL},
     {"file", 'f', "PATH", CLI_SAY, "read the text from PATH ('-' for standard input)", NULL},
+    {"force", 0, NULL, CLI_SAY, "with --output-dir: convert again files already converted", NULL},
     {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
     {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
@@ -29,11 +30,13 @@ static const cli_option own_options[] = {
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
+    {"output-dir", 0, "DIR", CLI_SAY, "convert each -f FILE to DIR/NAME.FORMAT (wav unless --format)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
     {"rate", 'r', "WPM", SPEAKS, "speaking rate in words per minute, as in say and espeak-ng (175 = speed 1)", NULL},
     {"read-code", 0, NULL, CLI_SAY, "with --markdown: read code blocks aloud (default: a short note)", NULL},
+    {"resume", 0, NULL, CLI_SAY, "go on with an interrupted conversion: chunks already paid for are not requested again", NULL},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
@@ -308,6 +311,9 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "no-speak")) args->no_speak = 1;
     else if (!strcmp(n, "no-wait")) args->no_wait = 1;
     else if (!strcmp(n, "yes")) args->yes = 1;
+    else if (!strcmp(n, "force")) args->force = 1;
+    else if (!strcmp(n, "resume")) args->resume = 1;
+    else if (!strcmp(n, "output-dir")) args->output_dir = value;
     else if (!strcmp(n, "confirm-over")) {
         char *end;
         long long chars = strtoll(value, &end, 10);
@@ -456,5 +462,13 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         return usage_error(args, "--max-behind goes with --lines%s", "");
     if (args->play && !args->output)
         return usage_error(args, "--play only makes sense with -o%s", "");
+    if (args->output_dir && (args->output || !args->file_count || args->lines))
+        return usage_error(args, "--output-dir converts -f files (give at least one -f, and no "
+                                 "-o or --lines)%s", "");
+    if (args->force && !args->output_dir)
+        return usage_error(args, "--force goes with --output-dir%s", "");
+    if (args->resume && !args->output && !args->output_dir)
+        return usage_error(args, "--resume goes on with a conversion to a file: give -o FILE or "
+                                 "--output-dir DIR%s", "");
     return CSP_OK;
 }
