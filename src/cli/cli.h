@@ -8,6 +8,7 @@
 #include "clawspeak.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum cli_command {
     CLI_NONE = 0,
@@ -91,4 +92,14 @@ int cli_interrupted(void);
 
 /* Subcommands: each returns a csp_code and prints its own error detail. */
 csp_code cli_run(csp_client *client, const cli_args *args);
+
+/*
+ * console.c: reply text and log lines, from any thread. While a reply line
+ * is open and the text shares stderr's terminal, file or pipe, log lines are
+ * held (up to 4 KiB) and written right after the line ends.
+ */
+void cli_console_set_text(FILE *out);                  /* where reply text goes */
+void cli_console_text(const char *text, size_t len);   /* a piece of reply text */
+void cli_console_end_text(void);                       /* the reply ended: end its line */
+void cli_console_log(const char *prefix, const char *message); /* "clawspeak: " prefix message */
 #endif

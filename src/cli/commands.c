@@ -234,9 +234,8 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
 
 static void print_text(void *userdata, const char *text, size_t len)
 {
-    FILE *out = userdata;
-    fwrite(text, 1, len, out);
-    fflush(out);
+    (void)userdata; /* the console knows where the text goes */
+    cli_console_text(text, len);
 }
 
 /* The conversation so far: grows with each turn of --chat. */
@@ -350,7 +349,7 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     options.on_text = print_text;
     /* stdout carries audio only when asked; then the reply text goes to stderr */
     FILE *text_out = args->output && !strcmp(args->output, "-") ? stderr : stdout;
-    options.text_userdata = text_out;
+    cli_console_set_text(text_out);
     history h = {0};
     csp_code rc = CSP_OK;
     char *prompt = first_prompt(args, &rc);
@@ -372,8 +371,8 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         prompt = NULL;
         char *reply = NULL;
         rc = csp_ask(client, h.messages, h.count, &options, &reply);
-        fputc('\n', text_out);
-        fflush(text_out);
+        cli_console_text("\n", 1);
+        cli_console_end_text();
         if (rc == CSP_ECANCELED && args->chat) {
             /* in a chat, Ctrl-C stops this reply only; the next turn goes on */
             fprintf(stderr, "clawspeak: (reply stopped)\n");

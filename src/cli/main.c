@@ -65,7 +65,7 @@ static void print_log(void *userdata, csp_log_level level, const char *message)
 {
     (void)userdata;
     static const char *const prefix[] = {"error: ", "", "", "debug: "};
-    fprintf(stderr, "clawspeak: %s%s\n", prefix[level], message);
+    cli_console_log(prefix[level], message); /* never in the middle of a reply's line */
 }
 
 int cli_exit_code(csp_code code)
