@@ -1,15 +1,20 @@
 # SPDX-License-Identifier: MIT
-"""clawspeak ask: log lines that never split a line of reply text."""
+"""clawspeak ask --chat on a terminal (line editing and history through
+libedit, Ctrl-C and Ctrl-D at the prompt) and through a pipe; log lines
+that never split a line of reply text."""
 import fcntl
 import os
 import pty
 import select
+import signal
+import stat
 import subprocess
 import termios
 import time
 
 from harness import BIN, WRAPPER, MockTestCase
 
+SLOW = {"path": "chat", "reply": " ".join("word%d" % i for i in range(60)) + ".", "token_ms": 50, "times": 1}
 LINES = ["The first line has one sentence. Then a second sentence follows it.",
          "The second line speaks as well. It also has two sentences.",
          "The third line is the last one. Goodbye for now, my friend."]
@@ -85,6 +90,180 @@ class Pty:
 
     def text(self):
         return self.out.decode("utf-8", "replace")
+
+
+class Chat(MockTestCase):
+    def setUp(self):
+        super().setUp()
+        self.state = os.path.join(self.home, "state")
+        self.history = os.path.join(self.state, "clawspeak", "history")
+
+    def chat_env(self, **extra):
+        extra.setdefault("XDG_STATE_HOME", self.state)
+        extra.setdefault("TERM", "xterm")
+        return self.env(**extra)
+
+    def start(self, *args, umask=None, **env):
+        t = Pty(["ask", "--chat", "--no-speak"] + list(args), self.chat_env(**env), umask=umask)
+        self.addCleanup(t.close)
+        return t
+
+    def prompts_sent(self):
+        return [r["body"]["messages"][-1]["content"] for r in self.mock.requests("/chat/completions")]
+
+    def turn(self, t, line, n):
+        """Type a line at the n-th prompt and wait for the reply's next prompt."""
+        t.prompt(n)
+        t.send(line)
+        t.prompt(n + 1)
+
+    def test_history_file_is_private_and_keeps_the_turns(self):
+        t = self.start(umask=0)  # even with umask 0, nothing others can read
+        self.turn(t, b"first question\r", 1)
+        self.turn(t, b"second question\r", 2)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(stat.S_IMODE(os.stat(self.history).st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(self.history)).st_mode), 0o700)
+        self.assertEqual(stat.S_IMODE(os.stat(self.state).st_mode), 0o700)
+        with open(self.history, "rb") as f:
+            text = f.read()
+        self.assertIn(b"first\\040question", text)
+        self.assertIn(b"second\\040question", text)
+        self.assertNotIn(b"Hello!", text, "replies are not typed lines")
+
+    def test_up_arrow_recalls_this_run_and_the_last(self):
+        t = self.start()
+        self.turn(t, b"alpha question\r", 1)
+        self.turn(t, b"\x1b[A\r", 2)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(self.prompts_sent(), ["alpha question", "alpha question"])
+        # a new run starts with the saved history: two ups reach back past a new line
+        t = self.start()
+        self.turn(t, b"beta question\r", 1)
+        self.turn(t, b"\x1b[A\x1b[A\r", 2)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(self.prompts_sent()[2:], ["beta question", "alpha question"])
+
+    def test_default_location_and_a_readable_file_made_private(self):
+        history = os.path.join(self.home, ".local", "state", "clawspeak", "history")
+        os.makedirs(os.path.dirname(history))
+        with open(history, "w") as f:
+            f.write("_HiStOrY_V2_\nold\\040line\n")
+        os.chmod(history, 0o644)
+        t = self.start(XDG_STATE_HOME="")
+        t.prompt(1)
+        self.assertEqual(stat.S_IMODE(os.stat(history).st_mode), 0o600, "fixed as soon as it is read")
+        self.turn(t, b"\x1b[A\r", 1)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(self.prompts_sent(), ["old line"])
+        self.assertEqual(stat.S_IMODE(os.stat(history).st_mode), 0o600)
+
+    def test_chat_works_when_the_state_directory_cannot_be_made(self):
+        blocker = os.path.join(self.home, "a-file")
+        open(blocker, "w").close()
+        for verbose, warnings in ((False, 0), (True, 1)):
+            with self.subTest(verbose=verbose):
+                t = self.start(*(["--verbose"] if verbose else []), XDG_STATE_HOME=blocker)
+                self.turn(t, b"still works\r", 1)
+                t.send(b"\x04")
+                self.assertEqual(t.wait(), 0, t.text())
+                self.assertEqual(t.text().count("history not kept"), warnings, t.text())
+                self.assertIn("mock model speaking", t.text())
+
+    def test_ctrl_d_at_the_prompt_ends_with_0(self):
+        t = self.start()
+        t.prompt(1)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(self.prompts_sent(), [])
+
+    def test_ctrl_c_at_the_prompt(self):
+        """Ctrl-C drops the line being typed; at an empty prompt it says how to
+        leave, and a second one there leaves with 0; the terminal is restored."""
+        t = self.start()
+        t.prompt(1)
+        t.send(b"never sent")
+        t.expect(b"never sent")  # read by libedit (a Ctrl-C flushes keys not yet read)
+        t.send(b"\x03")
+        t.prompt(2)
+        self.assertNotIn("to leave", t.text())
+        t.send(b"\x03")
+        t.expect(b"Ctrl-C again or Ctrl-D to leave")
+        t.prompt(3)
+        self.turn(t, b"sent\r", 3)  # typing in between: the count starts again
+        t.send(b"\x03")
+        t.expect(b"to leave", 2)
+        t.prompt(5)
+        self.assertFalse(t.modes[3] & termios.ICANON, "libedit edits in raw mode")
+        t.send(b"\x03")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(self.prompts_sent(), ["sent"])
+        self.assertTrue(termios.tcgetattr(t.master)[3] & termios.ICANON, "the terminal is restored")
+
+    def test_ctrl_c_during_a_reply_stops_only_the_reply(self):
+        self.mock.script(SLOW, {"path": "chat", "reply": "The second answer arrives whole."})
+        t = self.start()
+        t.prompt(1)
+        t.send(b"first question\r")
+        t.expect(b"word5")
+        t.send(b"\x03")
+        t.expect(b"reply stopped")
+        self.turn(t, b"second question\r", 2)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertIn("The second answer arrives whole.", t.text())
+        self.assertNotIn("word59", t.text())
+
+    def test_sigterm_at_the_prompt_is_130_and_restores_the_terminal(self):
+        t = self.start()
+        t.prompt(1)
+        t.send(b"half a line")
+        t.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(t.wait(), 130, t.text())
+        self.assertTrue(termios.tcgetattr(t.master)[3] & termios.ICANON)
+        self.assertEqual(self.prompts_sent(), [])
+
+    def test_sigterm_during_a_reply_ends_the_chat(self):
+        self.mock.script(SLOW)
+        t = self.start()
+        t.prompt(1)
+        t.send(b"first question\r")
+        t.expect(b"word5")
+        t.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(t.wait(), 130, t.text())
+        self.assertNotIn("reply stopped", t.text())
+
+    def test_a_100_kb_line_on_the_terminal(self):
+        line = ("word " * 20000).strip()
+        t = self.start()
+        t.prompt(1)
+        t.send(line.encode() + b"\r")
+        t.prompt(2)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text()[-2000:])
+        self.assertEqual(self.prompts_sent(), [line])
+
+    def test_utf8_is_edited_as_characters(self):
+        t = self.start(LANG="C")  # a C locale: the prompt still takes UTF-8
+        t.prompt(1)
+        t.send("¿qué tal? 日本x".encode() + b"\x7f\r")  # backspace removes x, then 本 stays
+        t.prompt(2)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertEqual(self.prompts_sent(), ["¿qué tal? 日本"])
+
+    def test_pipe_takes_lines_of_any_length_and_keeps_no_history(self):
+        long_line = "x" * 100000
+        p = subprocess.run(WRAPPER + [BIN, "ask", "--chat", "--no-speak"], env=self.chat_env(),
+                           input=("%s\nshort one\n" % long_line).encode(), capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(b"> ", p.stderr)
+        self.assertEqual(self.prompts_sent(), [long_line, "short one"])
+        self.assertFalse(os.path.exists(self.state), "a pipe is not a person typing")
 
 
 class LogsAndReplies(MockTestCase):
