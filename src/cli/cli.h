@@ -8,6 +8,7 @@
 #include "clawspeak.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum cli_command {
     CLI_NONE = 0,
@@ -95,7 +96,41 @@ int cli_exit_code(csp_code code);
 void cli_interrupt_handled(void);
 /* True once SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived. */
 int cli_interrupted(void);
+/* The last of those signals to arrive (0: none yet). */
+int cli_interrupt_signal(void);
 
 /* Subcommands: each returns a csp_code and prints its own error detail. */
 csp_code cli_run(csp_client *client, const cli_args *args);
+
+/*
+ * console.c: reply text and log lines, from any thread. While a reply line
+ * is open and the text shares stderr's terminal, file or pipe, log lines are
+ * held (up to 4 KiB) and written right after the line ends.
+ */
+void cli_console_set_text(FILE *out);                  /* where reply text goes */
+void cli_console_text(const char *text, size_t len);   /* a piece of reply text */
+void cli_console_end_text(void);                       /* the reply ended: end its line */
+void cli_console_log(const char *prefix, const char *message); /* "clawspeak: " prefix message */
+
+/*
+ * lineedit.c: the --chat prompt on a terminal (libedit): editing, and a
+ * history in $XDG_STATE_HOME/clawspeak/history (0600) loaded by new and
+ * saved by free. Main thread only.
+ */
+typedef struct cli_lineedit cli_lineedit;
+typedef enum {
+    CLI_LINE_TEXT,        /* a line was entered */
+    CLI_LINE_END,         /* Ctrl-D on an empty line, end of input, or an error */
+    CLI_LINE_CLEARED,     /* Ctrl-C on a line holding text: the line was dropped */
+    CLI_LINE_INTERRUPTED, /* Ctrl-C (or another stop signal) on an empty line */
+} cli_line_status;
+/* NULL when stdin or stderr is not a terminal (or out of memory): read plain lines then.
+   verbose: say (once) why the history cannot be kept. */
+cli_lineedit *cli_lineedit_new(int verbose);
+/* The next line after the "> " prompt, without its newline, to free(); NULL with *status. */
+char *cli_lineedit_read(cli_lineedit *le, cli_line_status *status);
+/* Add a line to the history (le may be NULL). */
+void cli_lineedit_remember(cli_lineedit *le, const char *line);
+/* Save the history (the last 1000 lines) and free; NULL is fine. */
+void cli_lineedit_free(cli_lineedit *le);
 #endif

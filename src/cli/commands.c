@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,9 +416,8 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
 
 static void print_text(void *userdata, const char *text, size_t len)
 {
-    FILE *out = userdata;
-    fwrite(text, 1, len, out);
-    fflush(out);
+    (void)userdata; /* the console knows where the text goes */
+    cli_console_text(text, len);
 }
 
 /* The conversation so far: grows with each turn of --chat. */
@@ -500,9 +500,38 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
     return grown;
 }
 
-/* The next line typed in --chat, any length; NULL at end of input or on Ctrl-C. */
-static char *next_turn(void)
+/*
+ * The next line typed in --chat, any length; NULL at the end. A pipe is read
+ * with getline. On a terminal (le) the line is edited and goes into the
+ * history; Ctrl-C drops the line being typed, and at an empty prompt says
+ * how to leave: a second Ctrl-C there ends the chat, as Ctrl-D does.
+ */
+static char *next_turn(cli_lineedit *le, csp_client *client)
 {
+    int hinted = 0;
+    while (le) {
+        cli_line_status status;
+        char *line = cli_lineedit_read(le, &status);
+        if (status == CLI_LINE_TEXT && *line) {
+            cli_lineedit_remember(le, line);
+            return line;
+        }
+        free(line);
+        if (status == CLI_LINE_END || (status != CLI_LINE_TEXT && cli_interrupt_signal() != SIGINT)) {
+            fputc('\n', stderr); /* the shell's prompt starts on a line of its own */
+            return NULL; /* Ctrl-D; or SIGTERM, SIGHUP, SIGQUIT: the run stops (130) */
+        }
+        if (status == CLI_LINE_TEXT)
+            continue; /* an empty line */
+        csp_client_clear_cancel(client); /* Ctrl-C at the prompt stops no reply */
+        cli_interrupt_handled();
+        if (status == CLI_LINE_INTERRUPTED && hinted) {
+            fputs("^C\n", stderr);
+            return NULL;
+        }
+        hinted = status == CLI_LINE_INTERRUPTED;
+        fputs(hinted ? "^C\n(Ctrl-C again or Ctrl-D to leave)\n" : "^C\n", stderr);
+    }
     char *line = NULL;
     size_t cap = 0;
     int prompt = isatty(STDIN_FILENO); /* a prompt is for a person, not for a pipe */
@@ -531,16 +560,19 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     options.on_text = print_text;
     /* stdout carries audio only when asked; then the reply text goes to stderr */
     FILE *text_out = args->output && !strcmp(args->output, "-") ? stderr : stdout;
-    options.text_userdata = text_out;
+    cli_console_set_text(text_out);
     history h = {0};
+    cli_lineedit *le = NULL;
     csp_code rc = CSP_OK;
     char *prompt = first_prompt(args, &rc);
     if (rc != CSP_OK)
         return rc;
+    if (args->chat)
+        le = cli_lineedit_new(args->verbose); /* NULL on a pipe: read plain lines */
     if (args->system_prompt && history_add(&h, "system", (char *)args->system_prompt, 0) < 0)
         rc = CSP_ENOMEM;
     while (rc == CSP_OK) {
-        if (!prompt && args->chat && !(prompt = next_turn())) {
+        if (!prompt && args->chat && !(prompt = next_turn(le, client))) {
             if (cli_interrupted())
                 rc = CSP_ECANCELED;
             break;
@@ -553,10 +585,11 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         prompt = NULL;
         char *reply = NULL;
         rc = csp_ask(client, h.messages, h.count, &options, &reply);
-        fputc('\n', text_out);
-        fflush(text_out);
-        if (rc == CSP_ECANCELED && args->chat) {
-            /* in a chat, Ctrl-C stops this reply only; the next turn goes on */
+        cli_console_text("\n", 1);
+        cli_console_end_text();
+        if (rc == CSP_ECANCELED && args->chat && cli_interrupt_signal() == SIGINT) {
+            /* in a chat, Ctrl-C stops this reply only; the next turn goes on
+               (SIGTERM, SIGHUP and SIGQUIT end the run) */
             fprintf(stderr, "clawspeak: (reply stopped)\n");
             csp_client_clear_cancel(client);
             cli_interrupt_handled();
@@ -578,6 +611,7 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     }
     if (rc == CSP_ENOMEM && !*csp_client_error(client))
         fprintf(stderr, "clawspeak: out of memory\n");
+    cli_lineedit_free(le);
     history_free(&h);
     return rc;
 }

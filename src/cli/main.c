@@ -19,7 +19,7 @@ void csp_test_alloc_report(void);
 #endif
 
 static csp_client *active_client;
-static volatile sig_atomic_t interrupts;
+static volatile sig_atomic_t interrupts, last_signal;
 
 /*
  * The first SIGINT/SIGTERM/SIGHUP/SIGQUIT asks the run to stop (temporary
@@ -28,7 +28,7 @@ static volatile sig_atomic_t interrupts;
  */
 static void on_interrupt(int sig)
 {
-    (void)sig;
+    last_signal = sig;
     if (interrupts++ > 0) {
         csp_emergency_cleanup();
         _exit(CLI_EXIT_INTERRUPTED);
@@ -38,6 +38,7 @@ static void on_interrupt(int sig)
 
 void cli_interrupt_handled(void) { interrupts = 0; }
 int cli_interrupted(void) { return interrupts > 0; }
+int cli_interrupt_signal(void) { return last_signal; }
 
 /*
  * A process started with 0, 1 or 2 closed would hand those numbers to the
@@ -65,7 +66,7 @@ static void print_log(void *userdata, csp_log_level level, const char *message)
 {
     (void)userdata;
     static const char *const prefix[] = {"error: ", "", "", "debug: "};
-    fprintf(stderr, "clawspeak: %s%s\n", prefix[level], message);
+    cli_console_log(prefix[level], message); /* never in the middle of a reply's line */
 }
 
 int cli_exit_code(csp_code code)

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lineedit.c: the prompt of ask --chat on a terminal: line editing and a
+ * history kept across runs, through libedit's native API (el_gets), the one
+ * file that includes <histedit.h>. libedit installs no signal handlers here
+ * (EL_SIGNAL stays off): main.c's handler sets the interrupt flag and our
+ * read function sees it, so Ctrl-C at the prompt comes back as a status.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <histedit.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#define HISTORY_ENTRIES 1000
+
+struct cli_lineedit {
+    EditLine *el;
+    History *history;
+    char *path;       /* the history file; NULL: not kept */
+    int verbose;
+    int warned;       /* the one warning about the history was given */
+    int interrupted;  /* the last read ended with Ctrl-C ... */
+    int had_text;     /* ... on a line holding text */
+};
+
+static void warn_once(cli_lineedit *le, const char *what, const char *path)
+{
+    if (le->verbose && !le->warned)
+        fprintf(stderr, "clawspeak: history not kept: %s %s: %s\n", what, path, strerror(errno));
+    le->warned = 1;
+}
+
+/* mkdir -p, each directory made here 0700; existing ones are left as they are. */
+static int make_dirs(char *path)
+{
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        int rc = mkdir(path, 0700);
+        *p = saved;
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+        if (saved == '\0')
+            return 0;
+    }
+}
+
+/* $XDG_STATE_HOME/clawspeak/history, else ~/.local/state/clawspeak/history;
+   the directories are made. NULL when there is no home or they cannot be. */
+static char *history_path(cli_lineedit *le)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[PATH_MAX];
+    int n = -1;
+    if (!home || *home != '/') {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (state && *state == '/') /* the spec: a relative path is ignored */
+        n = snprintf(dir, sizeof dir, "%s/clawspeak", state);
+    else if (home && *home == '/')
+        n = snprintf(dir, sizeof dir, "%s/.local/state/clawspeak", home);
+    if (n < 0 || (size_t)n + sizeof "/history" > sizeof dir)
+        return NULL;
+    if (make_dirs(dir) != 0) {
+        warn_once(le, "cannot make", dir);
+        return NULL;
+    }
+    strcat(dir, "/history");
+    return strdup(dir);
+}
+
+static void history_load(cli_lineedit *le)
+{
+    HistEvent ev;
+    struct stat st;
+    if (stat(le->path, &st) != 0)
+        return; /* none yet */
+    if (st.st_mode & 077)
+        chmod(le->path, 0600); /* an older copy others could read: never again */
+    history(le->history, &ev, H_LOAD, le->path);
+}
+
+/* Saved beside the old file and renamed over it: a full disk keeps the old one. */
+static void history_save(cli_lineedit *le)
+{
+    HistEvent ev;
+    size_t len = strlen(le->path);
+    FILE *out = NULL;
+    int ok = 0, fd = -1;
+    char *temp = malloc(len + sizeof ".XXXXXX");
+    if (!temp)
+        goto out;
+    memcpy(temp, le->path, len);
+    memcpy(temp + len, ".XXXXXX", sizeof ".XXXXXX");
+    if ((fd = mkstemp(temp)) < 0) /* made 0600 */
+        goto out;
+    if (!(out = fdopen(fd, "w"))) {
+        close(fd);
+        goto out;
+    }
+    ok = history(le->history, &ev, H_SAVE_FP, out) >= 0;
+    ok = fflush(out) == 0 && !ferror(out) && ok;
+    ok = fclose(out) == 0 && ok;
+    ok = ok && rename(temp, le->path) == 0;
+out:
+    if (!ok)
+        warn_once(le, "cannot write", le->path);
+    if (!ok && fd >= 0)
+        unlink(temp);
+    free(temp);
+}
+
+/*
+ * Wait for a key, or for a signal: the check of the interrupt flag and the
+ * wait are one step (pselect with the signals unblocked only inside), so a
+ * Ctrl-C that lands just before the wait is not slept through.
+ */
+static int wait_for_key(void)
+{
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    int rc = 0;
+    while (rc == 0 && !cli_interrupted()) {
+        fd_set in;
+        FD_ZERO(&in);
+        FD_SET(STDIN_FILENO, &in);
+        int n = pselect(STDIN_FILENO + 1, &in, NULL, NULL, NULL, &old);
+        if (n > 0)
+            break;
+        if (n < 0 && errno != EINTR)
+            rc = -1;
+    }
+    if (cli_interrupted())
+        rc = -1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* libedit's read function: one character, UTF-8 decoded; -1 on Ctrl-C. */
+static int read_char(EditLine *el, wchar_t *wc)
+{
+    cli_lineedit *le = NULL;
+    char bytes[MB_LEN_MAX];
+    size_t n = 0;
+    el_get(el, EL_CLIENTDATA, &le);
+    for (;;) {
+        if (wait_for_key() < 0) {
+            if (cli_interrupted()) {
+                const LineInfoW *line = el_wline(el);
+                le->interrupted = 1;
+                le->had_text = line->lastchar > line->buffer;
+                errno = EINTR;
+            }
+            return -1;
+        }
+        ssize_t got = read(STDIN_FILENO, bytes + n, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return (int)got;
+        mbstate_t state;
+        memset(&state, 0, sizeof state);
+        size_t rc = mbrtowc(wc, bytes, ++n, &state);
+        if (rc == (size_t)-2 && n < sizeof bytes)
+            continue; /* more of the character to come */
+        if (rc == (size_t)-1 || rc == (size_t)-2) {
+            n = 0; /* not UTF-8: dropped */
+            continue;
+        }
+        return 1;
+    }
+}
+
+static char *prompt(EditLine *el)
+{
+    (void)el;
+    return "> ";
+}
+
+cli_lineedit *cli_lineedit_new(int verbose)
+{
+    HistEvent ev;
+    if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+        return NULL;
+    cli_lineedit *le = calloc(1, sizeof *le);
+    if (!le)
+        return NULL;
+    le->verbose = verbose;
+    /* libedit decodes keys with the C library: UTF-8 needs a UTF-8 LC_CTYPE */
+    if (!setlocale(LC_CTYPE, "") || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+        setlocale(LC_CTYPE, "C.UTF-8");
+    le->history = history_init();
+    le->el = le->history ? el_init("clawspeak", stdin, stderr, stderr) : NULL;
+    if (!le->el) {
+        cli_lineedit_free(le);
+        return NULL;
+    }
+    history(le->history, &ev, H_SETSIZE, HISTORY_ENTRIES);
+    history(le->history, &ev, H_SETUNIQUE, 1);
+    el_set(le->el, EL_SIGNAL, 0);
+    el_set(le->el, EL_EDITOR, "emacs");
+    el_set(le->el, EL_PROMPT, prompt);
+    el_set(le->el, EL_HIST, history, le->history);
+    el_set(le->el, EL_CLIENTDATA, le);
+    el_set(le->el, EL_GETCFN, read_char);
+    el_source(le->el, NULL); /* ~/.editrc, as every libedit program */
+    if ((le->path = history_path(le)))
+        history_load(le);
+    return le;
+}
+
+char *cli_lineedit_read(cli_lineedit *le, cli_line_status *status)
+{
+    int count = 0;
+    le->interrupted = le->had_text = 0;
+    const char *line = el_gets(le->el, &count);
+    if (!line || count <= 0) {
+        *status = le->interrupted ? le->had_text ? CLI_LINE_CLEARED : CLI_LINE_INTERRUPTED
+                                  : CLI_LINE_END;
+        return NULL;
+    }
+    *status = CLI_LINE_TEXT;
+    char *copy = strdup(line);
+    if (copy)
+        copy[strcspn(copy, "\n")] = '\0';
+    else
+        *status = CLI_LINE_END;
+    return copy;
+}
+
+void cli_lineedit_remember(cli_lineedit *le, const char *line)
+{
+    HistEvent ev;
+    if (le && *line)
+        history(le->history, &ev, H_ENTER, line);
+}
+
+void cli_lineedit_free(cli_lineedit *le)
+{
+    if (!le)
+        return;
+    if (le->path)
+        history_save(le);
+    if (le->el)
+        el_end(le->el);
+    if (le->history)
+        history_end(le->history);
+    free(le->path);
+    free(le);
+}
