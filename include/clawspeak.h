@@ -105,7 +105,8 @@ typedef enum {
     CSP_SETTING_URL,
     CSP_SETTING_SECRET,  /* a key: shown masked, never overridden */
     CSP_SETTING_JSON,    /* an object, shown as compact JSON */
-    CSP_SETTING_COMMAND  /* an argument list */
+    CSP_SETTING_COMMAND, /* an argument list */
+    CSP_SETTING_BOOL     /* true or false */
 } csp_setting_type;
 
 /* Who uses a setting: for a tool that builds its options from the registry. */

@@ -38,6 +38,7 @@ typedef struct ask_state {
     csp_buf reply, speech, error_body;
     csp_voice_params params;
     int released, done, error_response;
+    int dropped_warned; /* one warning per reply for directives dropped */
     atomic_int stop; /* the speech side failed: stop the model's stream */
     long status;
     csp_code rc;
@@ -68,15 +69,42 @@ static void on_speak(void *userdata, const char *text, size_t len)
         set_error(a, CSP_ENOMEM, "out of memory holding speech");
 }
 
+/* A directive key OpenClaw knows but no provider here uses: dropped, once per reply. */
+static void drop_directive(ask_state *a, const char *key, const char *why)
+{
+    if (a->dropped_warned++)
+        return;
+    csp__log(&a->client->report, CSP_LOG_WARN, "[[tts:%s=...]] dropped: %s", key, why);
+}
+
 static void on_directive(void *userdata, const char *key, const char *value)
 {
     ask_state *a = userdata;
+    const csp_settings *s = &a->client->settings;
     char **slot = NULL;
-    if (!strcmp(key, "voice") || !strcmp(key, "speakerVoice") || !strcmp(key, "voiceId"))
+    /* the directive is stripped from text and speech whatever happens here */
+    if (!s->model_overrides) {
+        drop_directive(a, key, "tts.modelOverrides.enabled is false");
+        return;
+    }
+    if (!strcmp(key, "voice") || !strcmp(key, "speakerVoice") || !strcmp(key, "speakerVoiceId") ||
+        !strcmp(key, "voiceId") || !strcmp(key, "voiceName") || !strcmp(key, "voice_name"))
         slot = &a->params.voice;
     else if (!strcmp(key, "model"))
         slot = &a->params.model;
-    else if (!strcmp(key, "speed")) {
+    else if (!strcmp(key, "provider")) {
+        if (!s->allow_provider) {
+            drop_directive(a, key, "tts.modelOverrides.allowProvider is false");
+            return;
+        }
+        const char *id = !strcmp(value, "local") ? "tts-local-cli" : value;
+        for (size_t i = 0; i < s->chain_count; i++)
+            if (!strcmp(s->chain[i], id))
+                a->params.provider = s->chain[i];
+        if (!a->params.provider)
+            drop_directive(a, key, "that provider is not configured");
+        return;
+    } else if (!strcmp(key, "speed")) {
         char *end;
         double speed = strtod(value, &end);
         if (*value && !*end && speed > 0) {
@@ -85,7 +113,11 @@ static void on_directive(void *userdata, const char *key, const char *value)
         }
         return;
     }
-    if (slot && *value) {
+    if (!slot) {
+        drop_directive(a, key, "no provider here supports it");
+        return;
+    }
+    if (*value) {
         csp__free(*slot);
         *slot = csp__strdup(value);
     }

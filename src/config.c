@@ -253,7 +253,52 @@ static void walk(subst_ctx *ctx, cJSON *node, const char *where, const cJSON *sk
     }
 }
 
+static csp_code read_config(csp_report *report, const char *explicit_path, csp_config *cfg);
+
+/* The local preferences file, if there is one. A broken one is an error naming it. */
+static csp_code load_prefs(csp_report *report, csp_config *cfg)
+{
+    const char *v = getenv("OPENCLAW_TTS_PREFS"), *home;
+    if (v && *v)
+        cfg->prefs_path = csp__strdup(v);
+    else if ((v = getenv("OPENCLAW_STATE_DIR")) && *v)
+        cfg->prefs_path = csp__printf("%s/settings/tts.json", v);
+    else if ((home = home_directory()))
+        cfg->prefs_path = csp__printf("%s/.openclaw/settings/tts.json", home);
+    else
+        return CSP_OK;
+    if (!cfg->prefs_path)
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
+    char *text = NULL;
+    size_t len = 0;
+    int err = csp__read_file(cfg->prefs_path, 1u << 20, &text, &len);
+    if (err == ENOENT)
+        return CSP_OK;
+    if (err)
+        return csp__fail(report, err == ENOMEM ? CSP_ENOMEM : CSP_ECONFIG,
+                         "%s: cannot read the TTS preferences: %s", cfg->prefs_path,
+                         err == EFBIG ? "larger than 1 MiB" : strerror(err));
+    csp_json5_error perr;
+    cfg->prefs = csp__json5_parse(text, len, NULL, &perr);
+    csp__free(text);
+    if (!cfg->prefs)
+        return perr.out_of_memory ? csp__fail(report, CSP_ENOMEM, "out of memory")
+                                  : csp__fail(report, CSP_ECONFIG, "%s:%zu:%zu: %s (the TTS "
+                                              "preferences; fix or remove the file)",
+                                              cfg->prefs_path, perr.line, perr.column, perr.message);
+    if (!cJSON_IsObject(cfg->prefs))
+        return csp__fail(report, CSP_ECONFIG, "%s:1:1: the TTS preferences must be an object",
+                         cfg->prefs_path);
+    return CSP_OK;
+}
+
 csp_code csp__config_load(csp_report *report, const char *explicit_path, csp_config *cfg)
+{
+    csp_code rc = read_config(report, explicit_path, cfg);
+    return rc == CSP_OK ? load_prefs(report, cfg) : rc;
+}
+
+static csp_code read_config(csp_report *report, const char *explicit_path, csp_config *cfg)
 {
     csp_code rc = CSP_OK;
     char *text = NULL;
@@ -337,5 +382,7 @@ void csp__config_free(csp_config *cfg)
     csp__free(cfg->path);
     cJSON_Delete(cfg->root);
     csp__free(cfg->unresolved);
+    csp__free(cfg->prefs_path);
+    cJSON_Delete(cfg->prefs);
     memset(cfg, 0, sizeof *cfg);
 }

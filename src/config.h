@@ -21,6 +21,10 @@ typedef struct csp_config {
     cJSON *root;             /* substituted tree; an empty object when there is no file */
     const cJSON **unresolved; /* string items left with an unresolved ${VAR} */
     size_t unresolved_count;
+    /* OpenClaw's local TTS preferences ($OPENCLAW_TTS_PREFS, else settings/tts.json in
+       the state directory): over the config, under the command line; NULL when absent */
+    char *prefs_path;
+    cJSON *prefs;
 } csp_config;
 
 /*

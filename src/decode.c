@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * decode.c: mpg123 (API 47: mpg123_open_feed / mpg123_feed / mpg123_read)
- * and PCM pass-through behind one interface.
+ * and PCM pass-through behind one interface. Audio at another rate or
+ * channel count than the stream's goes through libsoxr (resample.c) and a
+ * channel mix, so chunks from different providers join in one stream.
  */
 #include "decode.h"
 
 #include "alloc.h"
+#include "resample.h"
 
 #include <mpg123.h>
 #include <pthread.h>
@@ -19,6 +22,10 @@ struct csp_decoder {
     int channels;
     unsigned char carry[16]; /* PCM: a partial frame between feeds */
     size_t carry_len;
+    long out_rate;     /* the stream's format; 0: the chunk's own */
+    int out_channels;
+    csp_resampler *resampler;
+    int16_t mixed[8192];
     char error[160];
 };
 
@@ -39,11 +46,13 @@ csp_decoder *csp__decoder_new(const csp_media *media, long force_rate, int force
         return NULL;
     }
     d->media = *media;
+    d->out_rate = force_rate;
+    d->out_channels = force_channels;
     if (media->kind == CSP_MEDIA_PCM) {
         d->rate = media->rate;
         d->channels = media->channels;
-        if ((force_rate && force_rate != d->rate) || (force_channels && force_channels != d->channels)) {
-            *why = "PCM chunks arrived with different formats";
+        if (d->channels < 1 || d->channels > 2) {
+            *why = "PCM with more than two channels";
             csp__free(d);
             return NULL;
         }
@@ -70,13 +79,9 @@ csp_decoder *csp__decoder_new(const csp_media *media, long force_rate, int force
     int channel_mask = force_channels == 1 ? MPG123_MONO
                        : force_channels == 2 ? MPG123_STEREO
                                              : MPG123_MONO | MPG123_STEREO;
-    if (force_rate) {
-        mpg123_param(d->mh, MPG123_FORCE_RATE, force_rate, 0);
-        mpg123_format(d->mh, force_rate, channel_mask, MPG123_ENC_SIGNED_16);
-    } else {
-        for (size_t i = 0; i < count; i++)
-            mpg123_format(d->mh, rates[i], channel_mask, MPG123_ENC_SIGNED_16);
-    }
+    /* every rate as it comes: a different one is resampled by libsoxr, not mpg123's NtoM */
+    for (size_t i = 0; i < count; i++)
+        mpg123_format(d->mh, rates[i], channel_mask, MPG123_ENC_SIGNED_16);
     if (mpg123_open_feed(d->mh) != MPG123_OK) {
         *why = "cannot open the mp3 decoder";
         csp__decoder_free(d);
@@ -93,7 +98,57 @@ void csp__decoder_free(csp_decoder *d)
         mpg123_close(d->mh);
         mpg123_delete(d->mh);
     }
+    csp__resampler_free(d->resampler);
     csp__free(d);
+}
+
+/* Frames at the stream's rate: through the resampler when this chunk's rate differs. */
+static int resampled(csp_decoder *d, const int16_t *samples, size_t frames, long rate,
+                     int channels, csp_pcm_fn emit, void *userdata)
+{
+    if (!d->out_rate || rate == d->out_rate)
+        return emit(userdata, samples, frames, rate, channels);
+    if (d->resampler && csp__resampler_in_rate(d->resampler) != rate) {
+        int rc = csp__resampler_flush(d->resampler, emit, userdata);
+        csp__resampler_free(d->resampler);
+        d->resampler = NULL;
+        if (rc)
+            return rc;
+    }
+    const char *why = NULL;
+    if (!d->resampler && !(d->resampler = csp__resampler_new(rate, d->out_rate, channels, &why))) {
+        snprintf(d->error, sizeof d->error, "%s", why);
+        return -1;
+    }
+    int rc = csp__resampler_feed(d->resampler, samples, frames, emit, userdata);
+    if (rc < 0)
+        snprintf(d->error, sizeof d->error, "resampling failed");
+    return rc;
+}
+
+/* Decoded frames in the stream's format: one or two channels as it has, then its rate. */
+static int deliver(csp_decoder *d, const int16_t *samples, size_t frames, long rate,
+                   int channels, csp_pcm_fn emit, void *userdata)
+{
+    if (!d->out_channels || channels == d->out_channels)
+        return resampled(d, samples, frames, rate, channels, emit, userdata);
+    size_t block = sizeof d->mixed / sizeof d->mixed[0] / 2;
+    while (frames > 0) {
+        size_t n = frames < block ? frames : block;
+        for (size_t i = 0; i < n; i++) {
+            if (channels == 1) { /* mono to stereo: the same on both sides */
+                d->mixed[2 * i] = d->mixed[2 * i + 1] = samples[i];
+            } else {            /* stereo to mono: the mean */
+                d->mixed[i] = (int16_t)(((int)samples[2 * i] + samples[2 * i + 1]) / 2);
+            }
+        }
+        int rc = resampled(d, d->mixed, n, rate, d->out_channels, emit, userdata);
+        if (rc)
+            return rc;
+        samples += n * (size_t)channels;
+        frames -= n;
+    }
+    return 0;
 }
 
 static int emit_pcm_bytes(csp_decoder *d, const unsigned char *data, size_t len, csp_pcm_fn emit,
@@ -115,8 +170,9 @@ static int emit_pcm_bytes(csp_decoder *d, const unsigned char *data, size_t len,
         data += take;
         len -= take;
         if (whole) {
-            if (emit(userdata, block, whole / frame_bytes, d->rate, d->channels))
-                return 1;
+            int rc = deliver(d, block, whole / frame_bytes, d->rate, d->channels, emit, userdata);
+            if (rc)
+                return rc;
         }
         if (take == 0)
             break;
@@ -137,8 +193,10 @@ static int drain_mpg123(csp_decoder *d, csp_pcm_fn emit, void *userdata)
         }
         if (done > 0) {
             size_t frames = done / ((size_t)d->channels * 2);
-            if (emit(userdata, (const int16_t *)(const void *)out, frames, d->rate, d->channels))
-                return 1;
+            int drc = deliver(d, (const int16_t *)(const void *)out, frames, d->rate, d->channels,
+                              emit, userdata);
+            if (drc)
+                return drc;
         }
         if (rc == MPG123_NEED_MORE || rc == MPG123_DONE)
             return 0;
@@ -164,9 +222,11 @@ int csp__decoder_feed(csp_decoder *d, const void *data, size_t len, csp_pcm_fn e
 
 int csp__decoder_finish(csp_decoder *d, csp_pcm_fn emit, void *userdata)
 {
-    if (d->media.kind == CSP_MEDIA_PCM)
-        return 0; /* a trailing partial frame is dropped: it cannot be played */
-    return drain_mpg123(d, emit, userdata);
+    /* a trailing partial PCM frame is dropped: it cannot be played */
+    int rc = d->media.kind == CSP_MEDIA_PCM ? 0 : drain_mpg123(d, emit, userdata);
+    if (rc == 0 && d->resampler && (rc = csp__resampler_flush(d->resampler, emit, userdata)) < 0)
+        snprintf(d->error, sizeof d->error, "resampling failed");
+    return rc;
 }
 
 const char *csp__decoder_error(const csp_decoder *d) { return d->error; }

@@ -300,11 +300,8 @@ out:
 
 const char *csp__local_voice(const csp_settings *s)
 {
-    /* -v with --provider local (or tts.provider) names an espeak-ng voice; with the
-       automatic fallback it named an API voice, which espeak-ng does not know */
-    const csp_setting *voice = csp__settings_find(s, "voice");
-    if (s->provider_explicit && voice && voice->source[0] == '-')
-        return s->voice;
+    /* -v reaches local_voice only when the local engine is the chosen provider (the
+       settings registry's "listens"): as a fallback, -v named an API voice */
     return s->local_voice;
 }
 

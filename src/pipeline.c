@@ -41,6 +41,8 @@ typedef struct chunk {
     size_t text_len;
     csp_voice_params params;
     chunk_state state;
+    size_t provider;  /* index in the chain of the provider its attempts go to */
+    int stale;        /* its attempt in flight went to a provider the run has left */
     int attempts;
     long long not_before_ms;
     /* the current attempt */
@@ -73,7 +75,9 @@ struct csp_pipeline {
     const csp_settings *settings;
     csp_sink *sink;
     int jobs;
-    csp_provider *provider;
+    /* the chain, in the order tried; `current` speaks new chunks (it only moves on) */
+    csp_provider *providers[4];
+    size_t provider_count, current;
     csp_progress_fn progress;
     void *progress_userdata;
 
@@ -150,20 +154,31 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->changed, NULL);
     csp_code rc = CSP_OK;
-    p->provider = strcmp(s->provider, "tts-local-cli") == 0
-                      ? csp__provider_local_new(s, &client->report)
-                      : csp__provider_openrouter_new(s, &client->report);
-    if (!p->provider) {
-        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
-        goto fail;
+    /* the chosen provider first, then the fallbacks (settings.c builds the chain) */
+    size_t first = 0;
+    while (first < s->chain_count && strcmp(s->chain[first], s->provider) != 0)
+        first++;
+    for (size_t i = first; i < s->chain_count && rc == CSP_OK; i++) {
+        csp_provider *provider = strcmp(s->chain[i], "tts-local-cli") == 0
+                                     ? csp__provider_local_new(s, &client->report)
+                                     : csp__provider_openrouter_new(s, s->chain[i], &client->report);
+        if (!provider) {
+            rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+            break;
+        }
+        p->providers[p->provider_count++] = provider;
+        /* a paid conversion to a file keeps its chunks until the file is whole (--resume) */
+        if (strcmp(s->chain[i], "tts-local-cli") && keeps_chunks(s, options))
+            rc = csp__provider_resume_wrap(&p->providers[p->provider_count - 1], s,
+                                           &client->report, options->output_path,
+                                           options->chunks == CSP_CHUNKS_RESUME);
     }
-    if (p->jobs > p->provider->max_parallel)
-        p->jobs = p->provider->max_parallel;
-    /* a paid conversion to a file keeps its chunks until the file is whole (--resume) */
-    if (keeps_chunks(s, options) &&
-        (rc = csp__provider_resume_wrap(&p->provider, s, &client->report, options->output_path,
-                                        options->chunks == CSP_CHUNKS_RESUME)) != CSP_OK)
+    if (rc == CSP_OK && !p->provider_count)
+        rc = csp__fail(&client->report, CSP_EUSAGE, "no speech provider to use");
+    if (rc != CSP_OK)
         goto fail;
+    if (p->jobs > p->providers[0]->max_parallel)
+        p->jobs = p->providers[0]->max_parallel;
     if ((rc = csp__sink_for_options(&client->report, options, &p->sink)) != CSP_OK)
         goto fail;
     *out = p;
@@ -187,11 +202,11 @@ void csp__pipeline_free(csp_pipeline *p)
         p->outbox = g->next;
         segment_free(g);
     }
-    if (p->provider) {
+    for (size_t i = 0; i < p->provider_count; i++) {
         /* here, after the caller's last word on the error: the notice joins it */
-        if (csp__provider_is_resume(p->provider) && !p->resume_ended)
-            csp__provider_resume_end(p->provider, 0);
-        p->provider->free(p->provider);
+        if (csp__provider_is_resume(p->providers[i]) && !p->resume_ended)
+            csp__provider_resume_end(p->providers[i], 0);
+        p->providers[i]->free(p->providers[i]);
     }
     if (p->sink) {
         csp__sink_finish(p->sink, 0);
@@ -211,8 +226,8 @@ static void wait_for_change(csp_pipeline *p, long ms)
 static void wake(csp_pipeline *p)
 {
     pthread_cond_broadcast(&p->changed);
-    if (p->provider)
-        p->provider->wakeup(p->provider);
+    for (size_t i = 0; i < p->provider_count; i++)
+        p->providers[i]->wakeup(p->providers[i]);
 }
 
 static int copy_params(csp_voice_params *dst, const csp_voice_params *src)
@@ -222,6 +237,7 @@ static int copy_params(csp_voice_params *dst, const csp_voice_params *src)
         return 0;
     dst->speed = src->speed;
     dst->has_speed = src->has_speed;
+    dst->provider = src->provider;
     if ((src->voice && !(dst->voice = csp__strdup(src->voice))) ||
         (src->model && !(dst->model = csp__strdup(src->model))))
         return -1;
@@ -269,6 +285,7 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
 static int same_params(const csp_voice_params *a, const csp_voice_params *b)
 {
     return a->has_speed == b->has_speed && (!a->has_speed || a->speed == b->speed) &&
+           a->provider == b->provider &&
            !strcmp(a->voice ? a->voice : "", b->voice ? b->voice : "") &&
            !strcmp(a->model ? a->model : "", b->model ? b->model : "");
 }
@@ -308,6 +325,11 @@ static chunk *cut_chunk(csp_pipeline *p)
     csp__buf_init(&text, SIZE_MAX / 2);
     if (!c || copy_params(&c->params, &g->params) < 0)
         goto nomem;
+    c->provider = p->current;
+    /* an allowed [[tts:provider=...]] directive picks its provider, when the chain has it */
+    for (size_t i = 0; c->params.provider && i < p->provider_count; i++)
+        if (!strcmp(p->providers[i]->name, c->params.provider) && i >= p->current)
+            c->provider = i;
     size_t chars = csp__utf8_count(g->text, g->len);
     if (chars > limit) {
         size_t start, end;
@@ -407,12 +429,60 @@ static void fail_chunk(chunk *c, csp_code code, const char *fmt, const char *det
     snprintf(c->error, sizeof c->error, fmt, detail);
 }
 
+/* Called with the lock held: the chunk starts over with the provider speaking now. */
+static void requeue(csp_pipeline *p, chunk *c)
+{
+    c->provider = p->current;
+    c->state = CHUNK_QUEUED;
+    c->attempts = 0;
+    c->not_before_ms = 0;
+    c->generation++;
+    c->responded = 0;
+    c->complete = 0;
+    c->received = 0;
+    c->data.len = 0;
+}
+
+/*
+ * Called with the lock held, when the chunk's provider failed for a reason
+ * another could fix: the next provider of the chain speaks it, and every
+ * later chunk too, so voices never ping-pong (chunks fetched ahead from the
+ * old one are asked again). Returns 0 when there is no provider left.
+ */
+static int fall_back(csp_pipeline *p, chunk *c, const char *why)
+{
+    if (csp__canceled(&p->client->report) ||
+        (c->provider >= p->current && p->current + 1 >= p->provider_count))
+        return 0;
+    if (c->provider >= p->current) {
+        p->current = c->provider + 1;
+        /* an error-level line: shown even with -q, since the voice changes */
+        csp__log(&p->client->report, CSP_LOG_ERROR, "%s failed (%s); %s speaks from chunk %zu on",
+                 p->providers[c->provider]->name, why, p->providers[p->current]->name,
+                 c->index + 1);
+        for (chunk *o = p->head; o; o = o->next) {
+            if (o == c || o->index < c->index || o->provider >= p->current ||
+                o->state == CHUNK_FAILED)
+                continue;
+            if (o->state == CHUNK_FETCHING)
+                o->stale = 1; /* its attempt ends first; then it starts over */
+            else
+                requeue(p, o);
+        }
+    }
+    requeue(p, c);
+    return 1;
+}
+
 /* Called with the lock held: start a new attempt later, or give up. */
 static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry_after_s,
-                          csp_code code)
+                          csp_code code, int provider_fault)
 {
     if (c->attempts >= MAX_ATTEMPTS || csp__canceled(&p->client->report)) {
-        fail_chunk(c, code, "%s (gave up after 3 attempts)", why);
+        char detail[sizeof c->error];
+        snprintf(detail, sizeof detail, "%s (gave up after 3 attempts)", why);
+        if (!provider_fault || !fall_back(p, c, detail))
+            fail_chunk(c, code, "%s", detail);
         return;
     }
     long long delay = 500LL << (c->attempts - 1); /* 0.5 s, 1 s */
@@ -437,6 +507,10 @@ static void on_audio_start(void *ctx, const csp_media *media)
     chunk *c = ((struct chunk_ref *)ctx)->chunk;
     csp_pipeline *p = ((struct chunk_ref *)ctx)->pipeline;
     pthread_mutex_lock(&p->lock);
+    if (c->stale) {
+        pthread_mutex_unlock(&p->lock);
+        return; /* from a provider the run has left: not played */
+    }
     c->responded = 1;
     c->media = *media;
     c->audio_cap = csp__audio_cap(c->text_len, media->kind == CSP_MEDIA_PCM
@@ -452,7 +526,9 @@ static int on_audio(void *ctx, const char *data, size_t len)
     csp_pipeline *p = ((struct chunk_ref *)ctx)->pipeline;
     int stop = 0;
     pthread_mutex_lock(&p->lock);
-    if ((c->received += len) > c->audio_cap) {
+    if (c->stale) {
+        stop = 1;
+    } else if ((c->received += len) > c->audio_cap) {
         char why[256];
         snprintf(why, sizeof why, "the server sent more audio than %zu characters of text can make "
                  "(over %zu bytes); it may be misbehaving", c->text_len, c->audio_cap);
@@ -473,14 +549,17 @@ static void on_done(void *ctx, const csp_attempt_result *r)
     csp_pipeline *p = ((struct chunk_ref *)ctx)->pipeline;
     pthread_mutex_lock(&p->lock);
     p->in_flight--;
-    if (c->state == CHUNK_FAILED) {
+    if (c->stale) {
+        c->stale = 0;
+        requeue(p, c); /* the provider the run has moved to speaks it */
+    } else if (c->state == CHUNK_FAILED) {
         /* already decided (the audio cap, out of memory) */
     } else if (r->status == CSP_ATTEMPT_OK) {
         c->state = CHUNK_DONE;
         c->complete = 1;
     } else if (r->status == CSP_ATTEMPT_RETRY) {
-        retry_or_fail(p, c, r->why, r->retry_after_s, r->code);
-    } else {
+        retry_or_fail(p, c, r->why, r->retry_after_s, r->code, r->provider_fault);
+    } else if (!r->provider_fault || !fall_back(p, c, r->why)) {
         fail_chunk(c, r->code, "%s", r->why);
     }
     wake(p);
@@ -506,7 +585,8 @@ static void start_attempts(csp_pipeline *p, chunk **starting, size_t count)
         c->ref.chunk = c;
         events.ctx = &c->ref;
         csp_chunk_request request = {c->text, c->text_len, &c->params, c->index, c->attempts};
-        if (p->provider->start(p->provider, &request, &events) < 0) {
+        csp_provider *provider = p->providers[c->provider];
+        if (provider->start(provider, &request, &events) < 0) {
             pthread_mutex_lock(&p->lock);
             p->in_flight--;
             fail_chunk(c, CSP_ENOMEM, "%s", "out of memory starting a request");
@@ -563,7 +643,9 @@ static void *network_main(void *arg)
         if (count)
             continue; /* look again at once: a synchronous provider has finished */
         if (busy) {
-            p->provider->poll(p->provider, 50);
+            /* the provider speaking now waits; one the run has left finishes its attempts */
+            for (size_t i = 0; i < p->provider_count; i++)
+                p->providers[i]->poll(p->providers[i], i == p->current ? 50 : 0);
         } else {
             pthread_mutex_lock(&p->lock);
             wait_for_change(p, 50);
@@ -729,8 +811,8 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         if ((rc = consume_chunk(p, c)) != CSP_OK) {
             /* audio that did not decode is not worth keeping for a resume */
             if (rc != CSP_ECANCELED && rc != CSP_EOUTPUT && rc != CSP_EAUDIO &&
-                csp__provider_is_resume(p->provider))
-                csp__provider_resume_forget(p->provider, c->index);
+                csp__provider_is_resume(p->providers[c->provider]))
+                csp__provider_resume_forget(p->providers[c->provider], c->index);
             break;
         }
         pthread_mutex_lock(&p->lock);
@@ -759,9 +841,10 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         rc = finish;
     if (rc == CSP_ECANCELED)
         csp__fail(&p->client->report, CSP_ECANCELED, "interrupted");
-    if (rc == CSP_OK && csp__provider_is_resume(p->provider)) {
-        csp__provider_resume_end(p->provider, 1); /* whole: the kept chunks go */
+    for (size_t i = 0; rc == CSP_OK && i < p->provider_count; i++)
+        if (csp__provider_is_resume(p->providers[i]))
+            csp__provider_resume_end(p->providers[i], 1); /* whole: the kept chunks go */
+    if (rc == CSP_OK)
         p->resume_ended = 1;
-    }
     return rc;
 }

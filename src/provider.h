@@ -25,6 +25,7 @@ typedef struct csp_attempt_result {
     csp_attempt_status status;
     csp_code code;      /* FAIL; for RETRY, the code if no attempt is left */
     long retry_after_s; /* RETRY: the server's Retry-After, -1 when absent */
+    int provider_fault; /* down, out of credit, key refused, unreachable: another could speak */
     char why[900];      /* RETRY and FAIL: what went wrong, for the user (keys masked) */
 } csp_attempt_result;
 
@@ -62,8 +63,8 @@ struct csp_provider {
     void (*free)(csp_provider *p);
 };
 
-/* OpenRouter's /audio/speech (and any OpenAI-compatible one at settings->base_url). */
-csp_provider *csp__provider_openrouter_new(const csp_settings *settings,
+/* /audio/speech of OpenRouter or OpenAI (id "openrouter" or "openai"), as configured. */
+csp_provider *csp__provider_openrouter_new(const csp_settings *settings, const char *id,
                                            struct csp_report *report);
 /* OpenClaw's tts-local-cli: a local command (espeak-ng by default); one at a time. */
 csp_provider *csp__provider_local_new(const csp_settings *settings, struct csp_report *report);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * provider_openrouter.c: POST {baseUrl}/audio/speech on one libcurl multi
- * handle (concurrent, connections reused). What OpenRouter's answers mean
- * lives here: which statuses are worth a retry, how an error body reads,
- * what to tell the user about 401/402.
+ * handle (concurrent, connections reused), for OpenRouter and for OpenAI's
+ * API, which share the request's shape. What the answers mean lives here:
+ * which statuses are worth a retry, how an error body reads, what to tell
+ * the user about 401/402, and which failures another provider could fix.
  */
 #include "provider.h"
 
@@ -31,7 +32,8 @@ typedef struct attempt {
 
 typedef struct openrouter {
     csp_provider base;
-    const csp_settings *settings;
+    const csp_settings *settings; /* every key, to mask them in error text */
+    csp_speech_target target;
     csp_report *report;
     csp_http *http;
     char *url;
@@ -111,6 +113,9 @@ static void read_answer(attempt *a, const csp_http_result *r)
     else
         snprintf(why, sizeof why, "HTTP %ld from %.400s: %s", r->status, r->url,
                  text[0] ? text : "(no message)");
+    /* another provider could speak where this one is down, out of credit or refuses the key */
+    out->provider_fault = csp__status_retryable(r->status) || r->status == 401 ||
+                          r->status == 402 || r->status == 403;
     if (r->status != 200 && csp__status_retryable(r->status)) {
         set_result(out, CSP_ATTEMPT_RETRY, CSP_EAPI, "%s", why);
         out->retry_after_s = r->retry_after_s;
@@ -118,8 +123,8 @@ static void read_answer(attempt *a, const csp_http_result *r)
         set_result(out, CSP_ATTEMPT_FAIL, CSP_EKEY,
                    "%s (check the API key: 'clawspeak config' shows where it comes from)", why);
     } else if (r->status == 402) {
-        set_result(out, CSP_ATTEMPT_FAIL, CSP_EAPI,
-                   "%s (add credits at https://openrouter.ai/settings/credits)", why);
+        set_result(out, CSP_ATTEMPT_FAIL, CSP_EAPI, !strcmp(a->owner->target.id, "openrouter")
+                   ? "%s (add credits at https://openrouter.ai/settings/credits)" : "%s", why);
     } else {
         set_result(out, CSP_ATTEMPT_FAIL, CSP_EAPI, "%s", why);
     }
@@ -134,9 +139,11 @@ static void on_done(void *userdata, const csp_http_result *r)
         read_answer(a, r);
     } else if (r->outcome == CSP_HTTP_BROKEN || r->outcome == CSP_HTTP_CONNECT) {
         set_result(&a->result, CSP_ATTEMPT_RETRY, CSP_ENET, "%s", r->detail);
+        a->result.provider_fault = 1;
     } else {
         set_result(&a->result, CSP_ATTEMPT_FAIL, csp__http_outcome_code(r->outcome), "%s",
                    r->detail);
+        a->result.provider_fault = csp__http_outcome_code(r->outcome) == CSP_ENET; /* a timeout */
     }
     unlink_attempt(a->owner, a);
     a->events.on_done(a->events.ctx, &a->result);
@@ -147,7 +154,7 @@ static int openrouter_start(csp_provider *base, const csp_chunk_request *request
                             const csp_chunk_events *events)
 {
     openrouter *o = (openrouter *)base;
-    const csp_settings *s = o->settings;
+    const csp_speech_target *s = &o->target;
     attempt *a = csp__calloc(1, sizeof *a);
     char *body = a ? csp__speech_body(s, request->params, request->text, request->len) : NULL;
     if (!body) {
@@ -160,7 +167,7 @@ static int openrouter_start(csp_provider *base, const csp_chunk_request *request
     csp__buf_init(&a->error_body, ERROR_BODY_CAP);
     csp_http_request req = {
         .method = "POST", .url = o->url, .bearer = s->api_key, .body = body,
-        .body_len = strlen(body), .attribution = s->base_is_openrouter,
+        .body_len = strlen(body), .attribution = s->attribution,
         .accept = "audio/*, application/json", .timeout_ms = s->timeout_ms,
         .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = a};
     csp__log(o->report, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
@@ -198,16 +205,18 @@ static void openrouter_free(csp_provider *base)
     csp__free(o);
 }
 
-csp_provider *csp__provider_openrouter_new(const csp_settings *settings, csp_report *report)
+csp_provider *csp__provider_openrouter_new(const csp_settings *settings, const char *id,
+                                           csp_report *report)
 {
     openrouter *o = csp__calloc(1, sizeof *o);
     if (!o)
         return NULL;
-    o->base = (csp_provider){"openrouter", 1 << 10, openrouter_start, openrouter_poll,
+    csp__speech_target(settings, id, &o->target);
+    o->base = (csp_provider){o->target.id, 1 << 10, openrouter_start, openrouter_poll,
                              openrouter_wakeup, openrouter_free};
     o->settings = settings;
     o->report = report;
-    if (!(o->url = csp__printf("%s/audio/speech", settings->base_url)) ||
+    if (!(o->url = csp__printf("%s/audio/speech", o->target.base_url)) ||
         !(o->http = csp__http_new(report))) {
         openrouter_free(&o->base);
         return NULL;

@@ -25,7 +25,7 @@
 typedef struct resume {
     csp_provider base;
     csp_provider *inner;
-    const csp_settings *settings;
+    csp_speech_target target;
     csp_report *report;
     char *dir;
     int reuse;
@@ -51,8 +51,8 @@ static char *part_path(const resume *r, size_t index, const char *suffix)
 /* What identifies a chunk's audio: where it was asked and the whole body. */
 static char *request_key(const resume *r, const csp_chunk_request *request)
 {
-    char *body = csp__speech_body(r->settings, request->params, request->text, request->len);
-    char *key = body ? csp__printf("%s\n%s\n%s\n", r->inner->name, r->settings->base_url, body)
+    char *body = csp__speech_body(&r->target, request->params, request->text, request->len);
+    char *key = body ? csp__printf("%s\n%s\n%s\n", r->target.id, r->target.base_url, body)
                      : NULL;
     csp__free(body);
     return key;
@@ -333,7 +333,7 @@ csp_code csp__provider_resume_wrap(csp_provider **provider, const csp_settings *
     r->base = (csp_provider){(*provider)->name, (*provider)->max_parallel, resume_start,
                              resume_poll, resume_wakeup, resume_free};
     r->inner = *provider;
-    r->settings = settings;
+    csp__speech_target(settings, (*provider)->name, &r->target);
     r->report = report;
     r->reuse = reuse;
     *provider = &r->base;

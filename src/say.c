@@ -36,19 +36,32 @@ csp_code csp__choose_provider(csp_client *client)
     csp_settings *s = &client->settings;
     if (!client->loaded)
         return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
-    if (strcmp(s->provider, "openrouter") != 0 || s->api_key)
-        return CSP_OK;
-    if (s->provider_explicit)
+    /* --provider NAME alone: no fallback, and today's exit 4 when it has no key */
+    if (s->provider_from_flag && !strcmp(s->provider, "openrouter"))
         return csp__require_key(client, s->api_key, "",
                                 "tts.providers.openrouter.apiKey or "
                                 "models.providers.openrouter.apiKey");
-    char *local = csp__strdup("tts-local-cli");
-    if (!local)
+    if (s->provider_from_flag && !strcmp(s->provider, "openai"))
+        return s->openai_api_key ? CSP_OK
+               : csp__fail(&client->report, CSP_EKEY, "no openai API key: set "
+                           "tts.providers.openai.apiKey in %s, or the OPENAI_API_KEY environment "
+                           "variable", s->config_path);
+    if (!strcmp(s->chain[0], s->provider))
+        return CSP_OK;
+    /* the chosen provider cannot speak (no key, or it would call clawspeak itself) */
+    const char *first = s->chain[0];
+    if (!strcmp(first, "tts-local-cli") && !strcmp(s->provider, "openrouter") && !s->api_key)
+        csp__log(&client->report, CSP_LOG_WARN,
+                 "no OpenRouter API key found; speaking with the local engine (%s)",
+                 s->local_command);
+    else
+        csp__log(&client->report, CSP_LOG_WARN, "%s cannot speak (%s); speaking with %s",
+                 s->provider, csp__settings_find(s, "chain")->source, first);
+    char *chosen = csp__strdup(first);
+    if (!chosen)
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     csp__free(s->provider);
-    s->provider = local;
-    csp__log(&client->report, CSP_LOG_WARN,
-             "no OpenRouter API key found; speaking with the local engine (%s)", s->local_command);
+    s->provider = chosen;
     return CSP_OK;
 }
 

@@ -22,6 +22,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef enum { POLICY_PRESERVE, POLICY_PROVIDER_DEFAULTS, POLICY_FAIL } persona_policy;
 
 typedef struct resolver {
     csp_report *report;
@@ -29,6 +33,9 @@ typedef struct resolver {
     const csp_config *cfg;
     csp_settings *out;
     csp_code rc;
+    const cJSON *persona;     /* tts.personas.<id> of the active persona, or NULL */
+    const char *persona_root; /* "tts" or "messages.tts": where it was found */
+    persona_policy policy;
 } resolver;
 
 /* The flag given for a setting (the last one wins, as in curl), and its label as typed. */
@@ -110,6 +117,15 @@ static void type_error(resolver *r, const char *keypath, const cJSON *item, cons
                           keypath, want, type_name(item));
 }
 
+/* Does the active persona bind the provider whose id starts `id_and_rest` ("openai.voice")? */
+static int persona_binds(const resolver *r, const char *id_and_rest)
+{
+    char binding[256];
+    snprintf(binding, sizeof binding, "%s.personas.%s.providers.%.*s", r->persona_root,
+             r->out->persona, (int)strcspn(id_and_rest, "."), id_and_rest);
+    return cJSON_IsObject(csp__json_at(r->cfg->root, binding));
+}
+
 /*
  * Look a TTS field up as a deep merge of messages.tts under tts would give
  * it: the newer block wins, field by field. Returns the item, *keypath names it.
@@ -117,6 +133,16 @@ static void type_error(resolver *r, const char *keypath, const cJSON *item, cons
 static const cJSON *tts_field(const resolver *r, const char *rel, char *keypath, size_t size)
 {
     static const char *const roots[] = {"tts", "messages.tts"};
+    /* a persona's binding for a provider beats the provider's own settings (OpenClaw's order) */
+    if (r->persona && strncmp(rel, "providers.", 10) == 0) {
+        snprintf(keypath, size, "%s.personas.%s.%s", r->persona_root, r->out->persona, rel);
+        const cJSON *item = csp__json_at(r->cfg->root, keypath);
+        if (item && !cJSON_IsNull(item))
+            return item;
+        /* provider-defaults: a provider the persona does not bind speaks with its defaults */
+        if (r->policy == POLICY_PROVIDER_DEFAULTS && !persona_binds(r, rel + 10))
+            return NULL;
+    }
     for (size_t i = 0; i < 2; i++) {
         snprintf(keypath, size, "%s.%s", roots[i], rel);
         const cJSON *item = csp__json_at(r->cfg->root, keypath);
@@ -186,6 +212,10 @@ struct setting_spec {
     const char *paths[4];   /* config keys relative to the tts block (tts.*, then messages.tts.*) */
     size_t field;           /* where the value lives in csp_settings */
     resolve_fn resolve;
+    const char *prefs_key;  /* its key in the local preferences file, which beats the config */
+    /* A provider's own setting: the shared flag it listens to ("voice"), heard only when
+       that provider speaks first (--voice is for the provider you will hear). */
+    const char *owner, *listens;
 };
 
 #define FIELD(member) offsetof(csp_settings, member)
@@ -203,21 +233,65 @@ static size_t path_count(const setting_spec *spec)
     return n;
 }
 
-/* A string setting: flag, then config aliases, then default. Returns the source shown. */
+/* The local preferences' string for key, or NULL; a wrong type is an error naming the file. */
+static const char *prefs_string(resolver *r, const char *key, char **source)
+{
+    const cJSON *item = key && r->cfg->prefs ? cJSON_GetObjectItemCaseSensitive(r->cfg->prefs, key) : NULL;
+    if (!item || cJSON_IsNull(item))
+        return NULL;
+    if (!cJSON_IsString(item) || blank(item->valuestring)) {
+        if (r->rc == CSP_OK)
+            r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s must be a non-empty string",
+                              r->cfg->prefs_path, key);
+        return NULL;
+    }
+    *source = need(r, csp__printf("%s:%s", r->cfg->prefs_path, key));
+    return item->valuestring;
+}
+
+/* The flag for a setting; an empty value is a usage error naming it as typed. */
+static const char *flag_value(resolver *r, const char *name, const char *label, char **source)
+{
+    const char *typed = NULL, *v = override_of(r, name, &typed);
+    if (!v)
+        return NULL;
+    *source = flag_source(r, label, typed);
+    if (*source && blank(v)) {
+        r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: the value is empty", *source);
+        csp__free(*source);
+        *source = NULL;
+        return NULL;
+    }
+    return v;
+}
+
+/* The primary provider: resolved before every provider's own settings. */
+static const char *primary(const resolver *r)
+{
+    return r->out->provider ? r->out->provider : "openrouter";
+}
+
+/* The flag a setting hears: its own, or the shared one when its provider speaks first. */
+static const char *heard_flag(resolver *r, const setting_spec *spec, char **source)
+{
+    const char *flag = spec->listens ? spec->listens : spec->info.name;
+    if (spec->owner && strcmp(spec->owner, primary(r)) != 0)
+        return NULL;
+    return flag_value(r, flag, flag, source);
+}
+
+/* A string setting: flag, then the preferences file, then config aliases, then default. */
 static void resolve_text(resolver *r, const setting_spec *spec)
 {
-    const char *name = spec->info.name, *typed = NULL;
+    const char *name = spec->info.name;
     char *source = NULL;
-    const char *v = override_of(r, name, &typed);
-    if (v) {
-        source = flag_source(r, name, typed);
-        if (source && blank(v)) {
-            r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: the value is empty", source);
-            csp__free(source);
-            return;
-        }
-    } else if (!(v = tts_string(r, spec->paths, path_count(spec), &source))) {
+    const char *v = heard_flag(r, spec, &source);
+    if (!v && r->rc == CSP_OK && !(v = prefs_string(r, spec->prefs_key, &source)) &&
+        r->rc == CSP_OK && !(v = tts_string(r, spec->paths, path_count(spec), &source)))
         v = spec->info.fallback;
+    if (r->rc != CSP_OK) {
+        csp__free(source);
+        return;
     }
     if (r->rc == CSP_OK && set_copy(r, text_field(r, spec), v) == 0)
         show(r, name, v ? v : "(not set)", source);
@@ -225,10 +299,17 @@ static void resolve_text(resolver *r, const setting_spec *spec)
         csp__free(source);
 }
 
+static void check_choice(resolver *r, const setting_spec *spec);
+
 /* One of a list, matched without regard to case ("MP3" works, as in OpenClaw). */
 static void resolve_choice(resolver *r, const setting_spec *spec)
 {
     resolve_text(r, spec);
+    check_choice(r, spec);
+}
+
+static void check_choice(resolver *r, const setting_spec *spec)
+{
     char *value = *text_field(r, spec);
     if (r->rc != CSP_OK || !value)
         return;
@@ -269,7 +350,8 @@ static int resolve_number(resolver *r, const setting_spec *spec)
     const csp_setting_info *info = &spec->info;
     char keypath[256], shown_value[64], expect[96];
     char *source = NULL;
-    const char *typed = NULL, *flag = override_of(r, info->name, &typed);
+    const char *typed = NULL, *flag = spec->owner && strcmp(spec->owner, primary(r)) != 0
+                                          ? NULL : override_of(r, info->name, &typed);
     double value = 0;
     int has_value = 1;
     snprintf(expect, sizeof expect, "%s from %.15g to %.15g",
@@ -321,9 +403,39 @@ static void resolve_speed(resolver *r, const setting_spec *spec)
     r->out->has_speed = resolve_number(r, spec);
 }
 
+/* A persona's own provider: it comes between the preferences and tts.provider. */
+static const char *persona_provider(resolver *r, char **source)
+{
+    const cJSON *item = r->persona ? cJSON_GetObjectItemCaseSensitive(r->persona, "provider") : NULL;
+    if (!item)
+        return NULL;
+    char keypath[256];
+    snprintf(keypath, sizeof keypath, "%s.personas.%s.provider", r->persona_root, r->out->persona);
+    const char *v = usable_string(r, item, keypath);
+    if (v)
+        *source = config_source(r, keypath);
+    return v;
+}
+
 static void resolve_provider(resolver *r, const setting_spec *spec)
 {
+    /* OpenClaw's order: override, local preference, persona, tts.provider, default */
+    if (!override_of(r, spec->info.name, NULL) && !(r->cfg->prefs && cJSON_GetObjectItem(r->cfg->prefs, "provider"))) {
+        char *source = NULL;
+        const char *v = persona_provider(r, &source);
+        if (v) {
+            if (set_copy(r, &r->out->provider, v) == 0)
+                show(r, spec->info.name, v, source);
+            else
+                csp__free(source);
+            check_choice(r, spec);
+            goto chosen;
+        }
+        if (r->rc != CSP_OK)
+            return;
+    }
     resolve_choice(r, spec);
+chosen:
     if (r->rc != CSP_OK)
         return;
     /* "local" is the command line's short name for tts-local-cli */
@@ -332,6 +444,106 @@ static void resolve_provider(resolver *r, const setting_spec *spec)
         set_copy(r, &r->out->provider, "tts-local-cli");
     }
     r->out->provider_explicit = strcmp(r->out->shown[r->out->shown_count - 1].source, "default") != 0;
+}
+
+/* --persona, the preferences' persona, tts.persona: an id, or a label in any case. */
+static void resolve_persona(resolver *r, const setting_spec *spec)
+{
+    static const char *const roots[] = {"tts", "messages.tts"};
+    char *source = NULL;
+    const char *v = flag_value(r, spec->info.name, "persona", &source);
+    if (!v && r->rc == CSP_OK)
+        v = prefs_string(r, spec->prefs_key, &source);
+    if (!v && r->rc == CSP_OK)
+        v = tts_string(r, spec->paths, 1, &source);
+    if (r->rc != CSP_OK || !v) {
+        csp__free(source);
+        if (r->rc == CSP_OK)
+            show(r, spec->info.name, "(not set)", NULL);
+        return;
+    }
+    char known[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < 2 && !r->persona; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s.personas", roots[i]);
+        const cJSON *all = csp__json_at(r->cfg->root, path), *persona;
+        if (!cJSON_IsObject(all))
+            continue;
+        cJSON_ArrayForEach(persona, all)
+        {
+            const cJSON *label = cJSON_GetObjectItemCaseSensitive(persona, "label");
+            if (!strcasecmp(persona->string, v) ||
+                (cJSON_IsString(label) && !strcasecmp(label->valuestring, v))) {
+                r->persona = persona;
+                r->persona_root = roots[i];
+                break;
+            }
+            if (used < sizeof known - 1)
+                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+                                         used ? ", " : "", persona->string);
+        }
+    }
+    if (!r->persona) {
+        r->rc = csp__fail(r->report, source && source[0] == '-' ? CSP_EUSAGE : CSP_ECONFIG,
+                          "%s: no persona '%s' in tts.personas (%s%s)", source ? source : "persona",
+                          v, used ? "known: " : "none defined", known);
+        csp__free(source);
+        return;
+    }
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(r->persona, "fallbackPolicy");
+    if (cJSON_IsString(policy) && !strcmp(policy->valuestring, "provider-defaults"))
+        r->policy = POLICY_PROVIDER_DEFAULTS;
+    else if (cJSON_IsString(policy) && !strcmp(policy->valuestring, "fail"))
+        r->policy = POLICY_FAIL;
+    else if (policy && !(cJSON_IsString(policy) && !strcmp(policy->valuestring, "preserve-persona"))) {
+        r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s.personas.%s.fallbackPolicy must be "
+                          "preserve-persona, provider-defaults or fail", r->cfg->path,
+                          r->persona_root, r->persona->string);
+        csp__free(source);
+        return;
+    }
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(r->persona, "label");
+    char shown[300];
+    snprintf(shown, sizeof shown, "%s%s%s%s", r->persona->string, cJSON_IsString(label) ? " (" : "",
+             cJSON_IsString(label) ? label->valuestring : "", cJSON_IsString(label) ? ")" : "");
+    if (set_copy(r, &r->out->persona, r->persona->string) == 0)
+        show(r, spec->info.name, shown, source);
+    else
+        csp__free(source);
+}
+
+/* true or false: a flag ("true", "false", "1", "0", "yes", "no") or a config boolean. */
+static void resolve_bool(resolver *r, const setting_spec *spec)
+{
+    const char *typed = NULL, *flag = override_of(r, spec->info.name, &typed);
+    char *source = NULL, keypath[256];
+    int value = spec->info.fallback && !strcmp(spec->info.fallback, "true");
+    if (flag) {
+        source = flag_source(r, spec->info.name, typed);
+        if (!strcmp(flag, "true") || !strcmp(flag, "1") || !strcmp(flag, "yes"))
+            value = 1;
+        else if (!strcmp(flag, "false") || !strcmp(flag, "0") || !strcmp(flag, "no"))
+            value = 0;
+        else if (source) {
+            r->rc = csp__fail(r->report, CSP_EUSAGE, "%s: expected true or false, got '%s'",
+                              source, flag);
+            csp__free(source);
+            return;
+        }
+    } else {
+        const cJSON *item = tts_field(r, spec->paths[0], keypath, sizeof keypath);
+        if (item && !cJSON_IsBool(item)) {
+            type_error(r, keypath, item, "true or false");
+            return;
+        }
+        if (item) {
+            value = cJSON_IsTrue(item);
+            source = config_source(r, keypath);
+        }
+    }
+    *(int *)((char *)r->out + spec->field) = value;
+    show(r, spec->info.name, value ? "true" : "false", source);
 }
 
 const csp_setting *csp__settings_find(const csp_settings *settings, const char *name)
@@ -418,15 +630,14 @@ static void resolve_key_from(resolver *r, const char *name, const char *const *p
 }
 
 /*
- * Say what say will really use: with no key anywhere and no provider
- * chosen, the local engine (csp__choose_provider switches at run time).
+ * Say what say will really use when the chosen provider cannot speak (no
+ * key, or the local command is clawspeak itself): the chain's first.
  */
-static void show_local_fallback(resolver *r)
+static void show_first_of_chain(resolver *r, const char *why)
 {
     csp_setting *shown = (csp_setting *)csp__settings_find(r->out, "provider");
-    char *value = csp__strdup("tts-local-cli");
-    char *source = csp__strdup("no OpenRouter key found (tts.providers.openrouter.apiKey, "
-                               "models.providers.openrouter.apiKey, OPENROUTER_API_KEY)");
+    char *value = csp__strdup(r->out->chain[0]);
+    char *source = csp__strdup(why);
     if (!shown || !value || !source) {
         csp__free(value);
         csp__free(source);
@@ -439,6 +650,122 @@ static void show_local_fallback(resolver *r)
     shown->source = source;
 }
 
+static const char *const provider_ids[] = {"openrouter", "openai", "tts-local-cli"};
+
+/* The canonical (static) spelling of a provider id. */
+static const char *provider_id(const char *id)
+{
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(id, provider_ids[i]))
+            return provider_ids[i];
+    return provider_ids[0];
+}
+
+/* A tts.providers.<id> section (or the older messages.tts one) names a provider for the chain. */
+static int configured(const resolver *r, const char *id)
+{
+    char path[96];
+    snprintf(path, sizeof path, "tts.providers.%s", id);
+    if (cJSON_IsObject(csp__json_at(r->cfg->root, path)))
+        return 1;
+    snprintf(path, sizeof path, "messages.tts.providers.%s", id);
+    return cJSON_IsObject(csp__json_at(r->cfg->root, path));
+}
+
+/* Is the local command clawspeak itself (OpenClaw calling clawspeak as its tts-local-cli)? */
+static int command_is_self(const char *command)
+{
+    const char *base = strrchr(command, '/') ? strrchr(command, '/') + 1 : command;
+    if (!strcmp(base, "clawspeak"))
+        return 1;
+    char self[4096], other[4096];
+    if (!realpath("/proc/self/exe", self))
+        return 0;
+    if (strchr(command, '/'))
+        return realpath(command, other) && !strcmp(self, other);
+    const char *path = getenv("PATH");
+    for (const char *dir = path; dir && *dir; dir += strcspn(dir, ":"), dir += *dir == ':') {
+        char candidate[4096];
+        snprintf(candidate, sizeof candidate, "%.*s/%s", (int)strcspn(dir, ":"), dir, command);
+        if (access(candidate, X_OK) == 0)
+            return realpath(candidate, other) && !strcmp(self, other);
+    }
+    return 0;
+}
+
+/*
+ * The providers say tries, in order (OpenClaw's): the chosen one, then the
+ * other providers the config names, then the local engine, which sends
+ * nothing anywhere. A provider named on the command line, or tts.fallback
+ * false, means that one alone. A network provider without a key, the local
+ * command when it is clawspeak itself, and, under a persona whose
+ * fallbackPolicy is "fail", providers it does not bind, are left out.
+ */
+static void resolve_chain(resolver *r, const setting_spec *spec)
+{
+    csp_settings *s = r->out;
+    const char *candidates[4];
+    size_t n = 0;
+    candidates[n++] = provider_id(s->provider);
+    s->provider_from_flag = override_of(r, "provider", NULL) != NULL;
+    if (!s->provider_from_flag && s->fallback) {
+        for (size_t i = 0; i < 2; i++)
+            if (strcmp(provider_ids[i], candidates[0]) && configured(r, provider_ids[i]))
+                candidates[n++] = provider_ids[i];
+        if (strcmp(candidates[0], "tts-local-cli"))
+            candidates[n++] = "tts-local-cli";
+    }
+    s->local_is_self = command_is_self(s->local_command);
+    char skipped[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = candidates[i], *why = NULL;
+        const char *key = !strcmp(id, "openrouter") ? s->api_key
+                          : !strcmp(id, "openai")   ? s->openai_api_key
+                                                    : "local";
+        if (!key && !s->provider_from_flag)
+            why = "no key";
+        else if (!strcmp(id, "tts-local-cli") && s->local_is_self && !s->provider_from_flag)
+            why = "its command is clawspeak itself";
+        else if (r->persona && r->policy == POLICY_FAIL && strcmp(id, "tts-local-cli") &&
+                 !persona_binds(r, id))
+            why = "the persona does not bind it (fallbackPolicy fail)";
+        if (why)
+            used += (size_t)snprintf(skipped + used, sizeof skipped - used, "%s%s: %s",
+                                     used ? "; " : "", id, why);
+        else
+            s->chain[s->chain_count++] = id;
+        if (used >= sizeof skipped)
+            used = sizeof skipped - 1;
+    }
+    if (!s->chain_count) {
+        r->rc = csp__fail(r->report, CSP_EKEY, "no speech provider can speak (%s): set a key "
+                          "(tts.providers.openrouter.apiKey, models.providers.openrouter.apiKey "
+                          "or OPENROUTER_API_KEY) or a local command", skipped);
+        return;
+    }
+    csp_buf value;
+    csp__buf_init(&value, 4096);
+    for (size_t i = 0; i < s->chain_count; i++)
+        csp__buf_appendf(&value, "%s%s", i ? " > " : "", s->chain[i]);
+    char *source = need(r, csp__printf("%s%s%s%s", s->provider_from_flag ? "--provider: no fallback"
+                                                   : !s->fallback ? "tts.fallback is false: no fallback"
+                                                                  : "the chosen provider, the others configured, the local engine last",
+                                       used ? " (left out: " : "", skipped, used ? ")" : ""));
+    if (value.data)
+        show(r, spec->info.name, value.data, source);
+    else
+        csp__free(source);
+    csp__buf_free(&value);
+    if (r->rc == CSP_OK && strcmp(s->chain[0], candidates[0]) != 0) {
+        if (!strcmp(candidates[0], "openrouter") && !s->api_key)
+            show_first_of_chain(r, "no OpenRouter key found (tts.providers.openrouter.apiKey, "
+                                   "models.providers.openrouter.apiKey, OPENROUTER_API_KEY)");
+        else
+            show_first_of_chain(r, skipped);
+    }
+}
+
 static void resolve_tts_key(resolver *r, const setting_spec *spec)
 {
     static const char *const paths[] = {"tts.providers.openrouter.apiKey",
@@ -446,8 +773,6 @@ static void resolve_tts_key(resolver *r, const setting_spec *spec)
                                         "models.providers.openrouter.apiKey"};
     resolve_key_from(r, spec->info.name, paths, 3, "OPENROUTER_API_KEY", &r->out->api_key,
                      &r->out->api_key_source, 1);
-    if (r->rc == CSP_OK && !r->out->provider_explicit && !r->out->api_key)
-        show_local_fallback(r);
 }
 
 static void resolve_chat_key(resolver *r, const setting_spec *spec)
@@ -463,18 +788,19 @@ static void resolve_openai_key(resolver *r, const setting_spec *spec)
     static const char *const paths[] = {"tts.providers.openai.apiKey",
                                         "messages.tts.providers.openai.apiKey"};
     resolve_key_from(r, spec->info.name, paths, 2, "OPENAI_API_KEY", &r->out->openai_api_key,
-                     NULL, 0);
+                     NULL, 1);
 }
 
 static void resolve_base_url(resolver *r, const char *name, const char *const *paths,
-                             size_t count, char **slot)
+                             size_t count, const char *owner, const char *fallback, char **slot)
 {
     char *source = NULL;
-    const char *typed = NULL, *v = override_of(r, "base_url", &typed);
+    const char *typed = NULL;
+    const char *v = owner && strcmp(owner, primary(r)) ? NULL : override_of(r, "base_url", &typed);
     if (v)
         source = flag_source(r, "base_url", typed);
     else if (!(v = first_string(r, paths, count, &source)))
-        v = CSP_DEFAULT_BASE_URL;
+        v = fallback;
     if (r->rc != CSP_OK) {
         csp__free(source);
         return;
@@ -501,7 +827,8 @@ static void resolve_tts_base_url(resolver *r, const setting_spec *spec)
     static const char *const paths[] = {"tts.providers.openrouter.baseUrl",
                                         "messages.tts.providers.openrouter.baseUrl",
                                         "models.providers.openrouter.baseUrl"};
-    resolve_base_url(r, spec->info.name, paths, 3, &r->out->base_url);
+    resolve_base_url(r, spec->info.name, paths, 3, "openrouter", CSP_DEFAULT_BASE_URL,
+                     &r->out->base_url);
     if (r->rc == CSP_OK)
         r->out->base_is_openrouter = strcmp(r->out->base_url, CSP_DEFAULT_BASE_URL) == 0;
 }
@@ -509,9 +836,24 @@ static void resolve_tts_base_url(resolver *r, const setting_spec *spec)
 static void resolve_chat_base_url(resolver *r, const setting_spec *spec)
 {
     static const char *const paths[] = {"models.providers.openrouter.baseUrl"};
-    resolve_base_url(r, spec->info.name, paths, 1, &r->out->chat_base_url);
+    resolve_base_url(r, spec->info.name, paths, 1, NULL, CSP_DEFAULT_BASE_URL,
+                     &r->out->chat_base_url);
     if (r->rc == CSP_OK)
         r->out->chat_base_is_openrouter = strcmp(r->out->chat_base_url, CSP_DEFAULT_BASE_URL) == 0;
+}
+
+static void resolve_openai_base_url(resolver *r, const setting_spec *spec)
+{
+    char with_persona[2][160];
+    snprintf(with_persona[0], sizeof with_persona[0], "tts.personas.%s.providers.openai.baseUrl",
+             r->out->persona ? r->out->persona : "");
+    snprintf(with_persona[1], sizeof with_persona[1], "messages.tts.personas.%s.providers.openai.baseUrl",
+             r->out->persona ? r->out->persona : "");
+    const char *paths[] = {with_persona[0], with_persona[1], "tts.providers.openai.baseUrl",
+                           "messages.tts.providers.openai.baseUrl"};
+    resolve_base_url(r, spec->info.name, r->out->persona ? paths : paths + 2,
+                     r->out->persona ? 4 : 2, "openai", spec->info.fallback,
+                     &r->out->openai_base_url);
 }
 
 static void resolve_routing(resolver *r, const setting_spec *spec)
@@ -613,66 +955,97 @@ enum { SPEECH = CSP_FOR_SPEECH, CHAT = CSP_FOR_CHAT, ANY = CSP_FOR_SPEECH | CSP_
 
 /* Every setting, in the order `config` shows them. */
 static const setting_spec specs[] = {
+    /* first: a persona's bindings change the provider and its settings below */
+    {{"persona", CSP_SETTING_TEXT, "tts.persona", "persona", 0, "NAME",
+      "speak as this persona of tts.personas (id or label)", NULL, 0, 0, NULL, SPEECH},
+     {"persona"}, FIELD(persona), resolve_persona, "persona", NULL, NULL},
     {{"provider", CSP_SETTING_CHOICE, "tts.provider", "provider", 0, "NAME",
-      "speech provider (local: espeak-ng, offline)", "openrouter", 0, 0,
-      "openrouter local tts-local-cli", SPEECH},
-     {"provider"}, FIELD(provider), resolve_provider},
+      "speech provider (local: espeak-ng, offline); naming one turns fallback off", "openrouter",
+      0, 0, "openrouter openai local tts-local-cli", SPEECH},
+     {"provider"}, FIELD(provider), resolve_provider, "provider", NULL, NULL},
     {{"model", CSP_SETTING_TEXT, "tts.providers.openrouter.model", "model", 0, "ID",
       "speech model (say) or chat model ref (ask)", CSP_DEFAULT_MODEL, 0, 0, NULL, SPEECH | CHAT},
-     {"providers.openrouter.model", "providers.openrouter.modelId"}, FIELD(model), resolve_text},
+     {"providers.openrouter.model", "providers.openrouter.modelId"}, FIELD(model), resolve_text, NULL, "openrouter", "model"},
     {{"voice", CSP_SETTING_TEXT, "tts.providers.openrouter.voice", "voice", 'v', "NAME",
       "voice; '?' lists the voices", CSP_DEFAULT_VOICE, 0, 0, NULL, SPEECH},
      {"providers.openrouter.speakerVoice", "providers.openrouter.speakerVoiceId",
       "providers.openrouter.voice", "providers.openrouter.voiceId"},
-     FIELD(voice), resolve_text},
+     FIELD(voice), resolve_text, NULL, "openrouter", "voice"},
     {{"response_format", CSP_SETTING_CHOICE, "tts.providers.openrouter.responseFormat",
       "response-format", 0, "FMT", "audio requested from the API", "mp3", 0, 0, "mp3 pcm", SPEECH},
-     {"providers.openrouter.responseFormat"}, FIELD(response_format), resolve_choice},
+     {"providers.openrouter.responseFormat"}, FIELD(response_format), resolve_choice, NULL, NULL, NULL},
     {{"speed", CSP_SETTING_NUMBER, "tts.providers.openrouter.speed", "speed", 0, "X",
       "speaking speed, sent only when set", NULL, 0.25, 4.0, NULL, SPEECH},
-     {"providers.openrouter.speed"}, FIELD(speed), resolve_speed},
+     {"providers.openrouter.speed"}, FIELD(speed), resolve_speed, NULL, NULL, NULL},
     /* a day of silence is the longest sane timeout */
     {{"timeout_ms", CSP_SETTING_INTEGER, "tts.timeoutMs", "timeout-ms", 0, "MS",
       "timeout of each request", "30000", 1, 86400000, NULL, ANY},
-     {"timeoutMs"}, FIELD(timeout_ms), resolve_plain_number},
+     {"timeoutMs"}, FIELD(timeout_ms), resolve_plain_number, NULL, NULL, NULL},
     {{"max_text_length", CSP_SETTING_INTEGER, "tts.maxTextLength", "max-text-length", 0, "N",
       "at most N characters per speech request", "4096", 1, 1000000, NULL, SPEECH},
-     {"maxTextLength"}, FIELD(max_text_length), resolve_plain_number},
+     {"maxTextLength"}, FIELD(max_text_length), resolve_plain_number, NULL, NULL, NULL},
     {{"auto", CSP_SETTING_CHOICE, "tts.auto", NULL, 0, NULL, "when ask speaks its reply", "off",
       0, 0, "off always inbound tagged", CHAT},
-     {"auto"}, FIELD(auto_mode), resolve_choice},
+     {"auto"}, FIELD(auto_mode), resolve_choice, "auto", NULL, NULL},
     {{"base_url", CSP_SETTING_URL, "tts.providers.openrouter.baseUrl", "base-url", 0, "URL",
       "API base URL", CSP_DEFAULT_BASE_URL, 0, 0, NULL, ANY},
-     {NULL}, FIELD(base_url), resolve_tts_base_url},
+     {NULL}, FIELD(base_url), resolve_tts_base_url, NULL, NULL, NULL},
     {{"api_key", CSP_SETTING_SECRET, "tts.providers.openrouter.apiKey", NULL, 0, NULL,
       "the OpenRouter key for speech (shown masked)", NULL, 0, 0, NULL, ANY},
-     {NULL}, FIELD(api_key), resolve_tts_key},
+     {NULL}, FIELD(api_key), resolve_tts_key, NULL, NULL, NULL},
     {{"routing", CSP_SETTING_JSON, "tts.providers.openrouter.provider", NULL, 0, NULL,
       "OpenRouter provider routing for speech requests", NULL, 0, 0, NULL, SPEECH},
-     {"providers.openrouter.provider"}, FIELD(routing_json), resolve_routing},
+     {"providers.openrouter.provider"}, FIELD(routing_json), resolve_routing, NULL, NULL, NULL},
+    {{"openai_base_url", CSP_SETTING_URL, "tts.providers.openai.baseUrl", NULL, 0, NULL,
+      "API base URL of the openai provider", "https://api.openai.com/v1", 0, 0, NULL, SPEECH},
+     {NULL}, FIELD(openai_base_url), resolve_openai_base_url, NULL, NULL, NULL},
+    {{"openai_api_key", CSP_SETTING_SECRET, "tts.providers.openai.apiKey", NULL, 0, NULL,
+      "the openai provider's key, then OPENAI_API_KEY (shown masked)", NULL, 0, 0, NULL, SPEECH},
+     {NULL}, FIELD(openai_api_key), resolve_openai_key, NULL, NULL, NULL},
+    {{"openai_model", CSP_SETTING_TEXT, "tts.providers.openai.model", NULL, 0, NULL,
+      "speech model of the openai provider", "gpt-4o-mini-tts", 0, 0, NULL, SPEECH},
+     {"providers.openai.model", "providers.openai.modelId"}, FIELD(openai_model), resolve_text, NULL, "openai", "model"},
+    {{"openai_voice", CSP_SETTING_TEXT, "tts.providers.openai.voice", NULL, 0, NULL,
+      "voice of the openai provider", "alloy", 0, 0, NULL, SPEECH},
+     {"providers.openai.speakerVoice", "providers.openai.voice", "providers.openai.voiceId"},
+     FIELD(openai_voice), resolve_text, NULL, "openai", "voice"},
+    {{"openai_instructions", CSP_SETTING_TEXT, "tts.providers.openai.instructions", NULL, 0, NULL,
+      "how the openai provider should speak (gpt-4o-mini-tts)", NULL, 0, 0, NULL, SPEECH},
+     {"providers.openai.instructions"}, FIELD(openai_instructions), resolve_text, NULL, NULL, NULL},
+    {{"model_overrides", CSP_SETTING_BOOL, "tts.modelOverrides.enabled", NULL, 0, NULL,
+      "replies may carry [[tts:...]] directives (false: stripped, never applied)", "true", 0, 0,
+      NULL, CHAT},
+     {"modelOverrides.enabled"}, FIELD(model_overrides), resolve_bool, NULL, NULL, NULL},
+    {{"allow_provider", CSP_SETTING_BOOL, "tts.modelOverrides.allowProvider", NULL, 0, NULL,
+      "a directive may switch the provider ([[tts:provider=...]])", "false", 0, 0, NULL, CHAT},
+     {"modelOverrides.allowProvider"}, FIELD(allow_provider), resolve_bool, NULL, NULL, NULL},
+    {{"fallback", CSP_SETTING_BOOL, "tts.fallback", NULL, 0, NULL,
+      "when a provider fails, the next in the chain speaks (--no-fallback: off)", "true", 0, 0,
+      NULL, SPEECH},
+     {"fallback"}, FIELD(fallback), resolve_bool, NULL, NULL, NULL},
     {{"chat_model", CSP_SETTING_TEXT, "agents.defaults.model.primary", NULL, 0, NULL,
       "the agent's chat model ref (ask --model)", CSP_DEFAULT_CHAT_MODEL, 0, 0, NULL, CHAT},
-     {NULL}, FIELD(chat_model), resolve_chat_model},
+     {NULL}, FIELD(chat_model), resolve_chat_model, NULL, NULL, NULL},
     {{"chat_base_url", CSP_SETTING_URL, "models.providers.openrouter.baseUrl", NULL, 0, NULL,
       "API base URL for chat", CSP_DEFAULT_BASE_URL, 0, 0, NULL, CHAT},
-     {NULL}, FIELD(chat_base_url), resolve_chat_base_url},
+     {NULL}, FIELD(chat_base_url), resolve_chat_base_url, NULL, NULL, NULL},
     {{"chat_api_key", CSP_SETTING_SECRET, "models.providers.openrouter.apiKey", NULL, 0, NULL,
       "the OpenRouter key for chat (shown masked)", NULL, 0, 0, NULL, CHAT},
-     {NULL}, FIELD(chat_api_key), resolve_chat_key},
-    {{"openai_api_key", CSP_SETTING_SECRET, "tts.providers.openai.apiKey", NULL, 0, NULL,
-      "OpenClaw's openai provider key: never shown, masked wherever it could show", NULL, 0, 0,
-      NULL, 0},
-     {NULL}, FIELD(openai_api_key), resolve_openai_key},
+     {NULL}, FIELD(chat_api_key), resolve_chat_key, NULL, NULL, NULL},
     {{"local_command", CSP_SETTING_TEXT, "tts.providers.tts-local-cli.command", NULL, 0, NULL,
       "the local speech engine", "espeak-ng", 0, 0, NULL, SPEECH},
-     {"providers.tts-local-cli.command"}, FIELD(local_command), resolve_text},
+     {"providers.tts-local-cli.command"}, FIELD(local_command), resolve_text, NULL, NULL, NULL},
     /* the local engine's own voice: the API's voices (af_alloy...) mean nothing to espeak-ng */
     {{"local_voice", CSP_SETTING_TEXT, "tts.providers.tts-local-cli.voice", NULL, 0, NULL,
       "the local engine's voice (unset: chosen from the text's script)", NULL, 0, 0, NULL, SPEECH},
-     {"providers.tts-local-cli.voice"}, FIELD(local_voice), resolve_text},
+     {"providers.tts-local-cli.voice"}, FIELD(local_voice), resolve_text, NULL, "tts-local-cli", "voice"},
     {{"local_args", CSP_SETTING_COMMAND, "tts.providers.tts-local-cli.args", NULL, 0, NULL,
       "the local engine's arguments", "-w {{OutputPath}} --stdin", 0, 0, NULL, SPEECH},
-     {"providers.tts-local-cli.args"}, FIELD(local_args), resolve_local_args},
+     {"providers.tts-local-cli.args"}, FIELD(local_args), resolve_local_args, NULL, NULL, NULL},
+    /* last: it needs every key and the local command */
+    {{"chain", CSP_SETTING_TEXT, "tts.provider", NULL, 0, NULL,
+      "the providers tried in order when one fails", NULL, 0, 0, NULL, SPEECH},
+     {NULL}, FIELD(chain), resolve_chain, NULL, NULL, NULL},
 };
 #define SPEC_COUNT (sizeof specs / sizeof specs[0])
 
@@ -726,7 +1099,7 @@ static void redact_shown(resolver *r)
 csp_code csp__settings_resolve(csp_report *report, const csp_overrides *overrides,
                                const csp_config *cfg, csp_settings *out)
 {
-    resolver r = {report, overrides, cfg, out, CSP_OK};
+    resolver r = {report, overrides, cfg, out, CSP_OK, NULL, NULL, POLICY_PRESERVE};
     memset(out, 0, sizeof *out);
     out->config_path = csp__strdup(cfg->path);
     out->config_exists = cfg->exists;
@@ -766,6 +1139,11 @@ void csp__settings_free(csp_settings *s)
     csp__free_secret(s->openai_api_key);
     csp__free(s->local_command);
     csp__free(s->local_voice);
+    csp__free(s->persona);
+    csp__free(s->openai_base_url);
+    csp__free(s->openai_model);
+    csp__free(s->openai_voice);
+    csp__free(s->openai_instructions);
     for (size_t i = 0; i < s->local_argc; i++)
         csp__free(s->local_args[i]);
     csp__free(s->local_args);

@@ -13,7 +13,7 @@
 #define CSP_DEFAULT_VOICE "af_alloy"
 #define CSP_DEFAULT_MODEL "hexgrad/kokoro-82m"
 #define CSP_DEFAULT_CHAT_MODEL "openrouter/auto"
-#define CSP_SETTING_SLOTS 20
+#define CSP_SETTING_SLOTS 40
 
 typedef struct csp_setting {
     const char *name;
@@ -49,6 +49,15 @@ typedef struct csp_settings {
     size_t local_argc;
     int local_args_default; /* the built-in espeak-ng arguments: voice and rate are added */
     char *local_voice;      /* tts.providers.tts-local-cli.voice, or NULL (chosen by script) */
+    int local_is_self;      /* the local command is clawspeak itself: never called */
+    char *persona;          /* the active persona's id in tts.personas, or NULL */
+    char *openai_base_url, *openai_model, *openai_voice, *openai_instructions;
+    int model_overrides;    /* tts.modelOverrides.enabled */
+    int allow_provider;     /* tts.modelOverrides.allowProvider */
+    int fallback;           /* try the next provider when one fails */
+    int provider_from_flag; /* --provider: that one alone, today's exit codes */
+    const char *chain[4];   /* providers in the order they are tried (static strings) */
+    size_t chain_count;
 } csp_settings;
 
 /* Values given as command-line flags (csp_client_override): they beat the config. */

@@ -395,6 +395,7 @@ csp_code csp__speaker_set_params(csp_speaker *s, const csp_voice_params *params)
     s->params.model = model;
     s->params.speed = params->speed;
     s->params.has_speed = params->has_speed;
+    s->params.provider = params->provider;
     return CSP_OK;
 }
 

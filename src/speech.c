@@ -9,8 +9,27 @@
 #include <stdio.h>
 #include <string.h>
 
-char *csp__speech_body(const csp_settings *s, const csp_voice_params *params, const char *text,
-                       size_t len)
+void csp__speech_target(const csp_settings *s, const char *id, csp_speech_target *out)
+{
+    memset(out, 0, sizeof *out);
+    out->response_format = s->response_format;
+    out->speed = s->speed;
+    out->has_speed = s->has_speed;
+    out->timeout_ms = s->timeout_ms;
+    if (!strcmp(id, "openai")) {
+        *out = (csp_speech_target){"openai", s->openai_base_url, s->openai_api_key,
+                                   s->openai_model, s->openai_voice, s->response_format,
+                                   s->openai_instructions, NULL, 0, s->speed, s->has_speed,
+                                   s->timeout_ms};
+        return;
+    }
+    *out = (csp_speech_target){"openrouter", s->base_url, s->api_key, s->model, s->voice,
+                               s->response_format, NULL, s->routing_json, s->base_is_openrouter,
+                               s->speed, s->has_speed, s->timeout_ms};
+}
+
+char *csp__speech_body(const csp_speech_target *s, const csp_voice_params *params,
+                       const char *text, size_t len)
 {
     char *out = NULL, *input = csp__strndup(text, len);
     cJSON *body = cJSON_CreateObject();
@@ -27,6 +46,8 @@ char *csp__speech_body(const csp_settings *s, const csp_voice_params *params, co
         !cJSON_AddStringToObject(body, "response_format", s->response_format))
         goto out;
     if (has_speed && !cJSON_AddNumberToObject(body, "speed", speed))
+        goto out;
+    if (s->instructions && !cJSON_AddStringToObject(body, "instructions", s->instructions))
         goto out;
     if (s->routing_json) {
         cJSON *routing = cJSON_Parse(s->routing_json);

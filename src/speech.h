@@ -15,10 +15,26 @@ typedef struct csp_voice_params {
     char *voice, *model;
     double speed;
     int has_speed;
+    const char *provider; /* a directive's provider=, as a chain id (static); NULL: the run's */
 } csp_voice_params;
 
+/* What a network provider's requests carry: borrowed from the settings. */
+typedef struct csp_speech_target {
+    const char *id; /* "openrouter" or "openai" */
+    const char *base_url, *api_key, *model, *voice, *response_format;
+    const char *instructions; /* NULL: not sent */
+    const char *routing_json; /* OpenRouter's provider routing, or NULL */
+    int attribution;          /* OpenRouter's app headers: only for the real OpenRouter */
+    double speed;
+    int has_speed;
+    long timeout_ms;
+} csp_speech_target;
+
+/* The target of provider id ("openrouter" or "openai") in these settings. */
+void csp__speech_target(const csp_settings *settings, const char *id, csp_speech_target *out);
+
 /* JSON body for one chunk. NULL on no memory. */
-char *csp__speech_body(const csp_settings *settings, const csp_voice_params *params,
+char *csp__speech_body(const csp_speech_target *target, const csp_voice_params *params,
                        const char *text, size_t len);
 /*
  * OpenRouter's error text from an error body, else its first line (200

@@ -81,7 +81,7 @@ csp_code csp_list_voices(csp_client *client, char **out)
     *out = NULL;
     if (!client->loaded)
         return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
-    if (!strcmp(s->provider, "tts-local-cli") || (!s->api_key && !s->provider_explicit))
+    if (!strcmp(s->chain[0], "tts-local-cli"))
         return list_local_voices(client, out);
     cJSON *root;
     csp_code rc = fetch_speech_models(client, &root);

@@ -656,7 +656,7 @@ static csp_code cmd_config(csp_client *client, const cli_args *args)
     }
     for (size_t i = 0; i < count; i++) {
         csp_setting_at(client, i, &name, &value, &source);
-        printf("%-16s %-40s  (%s)\n", name, value, source);
+        printf("%-19s %-40s  (%s)\n", name, value, source);
     }
     return CSP_OK;
 }

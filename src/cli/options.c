@@ -27,6 +27,7 @@ static const cli_option own_options[] = {
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
     {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},
+    {"no-fallback", 0, NULL, SPEAKS | CLI_CONFIG, "only the chosen provider speaks: no fallback to the next", "fallback"},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
@@ -281,6 +282,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
         o = find_long("speed", 5);
     }
     if (o->setting) {
+        if (!o->arg)
+            value = "false"; /* a switch that sets a setting turns it off: --no-fallback */
         if (args->override_count >= sizeof args->overrides / sizeof args->overrides[0])
             return usage_error(args, "too many options%s", "");
         args->overrides[args->override_count].name = o->setting;

@@ -61,7 +61,7 @@ class OutputDir(MockTestCase):
 
 
 class Resume(MockTestCase):
-    ARGS = ["--jobs", "1", "--max-text-length", "60", "--format", "raw"]
+    ARGS = ["--jobs", "1", "--max-text-length", "60", "--format", "raw", "--no-fallback"]
 
     def parts(self, target):
         d = os.path.join(os.path.dirname(target), "." + os.path.basename(target) + ".clawspeak-parts")

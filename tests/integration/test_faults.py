@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Every server fault ends with the documented exit code and message, retries
-as documented, and leaves no file (and no temporary file) at the target."""
+as documented, and leaves no file (and no temporary file) at the target.
+These are one provider's faults, so they run with --no-fallback; what the
+fallback chain does with them is in test_fallback.py."""
 import os
 import time
 
@@ -16,7 +18,7 @@ class Faults(MockTestCase):
 
     def fault(self, rule, rc, fragment=None, attempts=None, extra=()):
         self.mock.script(rule)
-        code, out, err = run(["say", "-o", self.out] + list(extra) + [TEXT], self.env())
+        code, out, err = run(["say", "--no-fallback", "-o", self.out] + list(extra) + [TEXT], self.env())
         self.assertEqual(code, rc, err)
         self.assertNoKey(out, err)
         if fragment:
@@ -67,7 +69,7 @@ class Faults(MockTestCase):
         self.fault({"first_byte_delay_ms": 5000}, 6, "timed out", 1, extra=["--timeout-ms", "800"])
         self.assertLess(time.time() - start, 4.5)
         self.fault({"never_close": True, "truncate_after": 100}, 6, "timed out", 1, extra=["--timeout-ms", "800"])
-        code, out, err = run(["say", "-o", self.out, "--base-url", "http://127.0.0.1:9/v1", TEXT], self.env())
+        code, out, err = run(["say", "--no-fallback", "-o", self.out, "--base-url", "http://127.0.0.1:9/v1", TEXT], self.env())
         self.assertEqual(code, 6, err)
         self.assertIn("cannot connect", err)
         self.assertFalse(os.path.exists(self.out))

@@ -233,7 +233,7 @@ class Attribution(CliTestCase):
         self.assertNotIn("x-openrouter-title", log()[-1]["headers"])
         # an unknown CA is refused: exit 6, nothing sent in clear
         env["CLAWSPEAK_CA_FILE"] = "/etc/ssl/certs/ca-certificates.crt"
-        code, out, err = run(["say", "-o", os.path.join(self.home, "t3.wav"), "Untrusted."], env)
+        code, out, err = run(["say", "--no-fallback", "-o", os.path.join(self.home, "t3.wav"), "Untrusted."], env)
         self.assertEqual(code, 6, err)
 
 

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* resample.c: see resample.h. */
+#include "resample.h"
+
+#include "alloc.h"
+
+#include <soxr.h>
+
+#define OUT_FRAMES 4096
+
+struct csp_resampler {
+    soxr_t soxr;
+    long in_rate, out_rate;
+    int channels;
+    int16_t out[OUT_FRAMES * 2];
+};
+
+csp_resampler *csp__resampler_new(long in_rate, long out_rate, int channels, const char **why)
+{
+    if (in_rate <= 0 || out_rate <= 0 || channels < 1 || channels > 2) {
+        *why = "cannot resample this audio (rate or channels out of range)";
+        return NULL;
+    }
+    csp_resampler *r = csp__calloc(1, sizeof *r);
+    if (!r) {
+        *why = "out of memory";
+        return NULL;
+    }
+    soxr_io_spec_t io = soxr_io_spec(SOXR_INT16_I, SOXR_INT16_I);
+    /* HQ is transparent for speech; minimum phase keeps the delay to the first sample short */
+    soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ | SOXR_MINIMUM_PHASE, 0);
+    soxr_error_t err = NULL;
+    r->soxr = soxr_create((double)in_rate, (double)out_rate, (unsigned)channels, &err, &io,
+                          &quality, NULL);
+    if (!r->soxr || err) {
+        *why = "cannot start the resampler";
+        csp__resampler_free(r);
+        return NULL;
+    }
+    r->in_rate = in_rate;
+    r->out_rate = out_rate;
+    r->channels = channels;
+    return r;
+}
+
+/* Run soxr over the input (NULL: flush) until it has nothing more to give now. */
+static int run(csp_resampler *r, const int16_t *in, size_t frames, csp_pcm_fn emit, void *userdata)
+{
+    size_t out_cap = sizeof r->out / sizeof r->out[0] / (size_t)r->channels;
+    for (;;) {
+        size_t used = 0, made = 0;
+        if (soxr_process(r->soxr, in, in ? frames : 0, &used, r->out, out_cap, &made) != NULL)
+            return -1;
+        if (made && emit(userdata, r->out, made, r->out_rate, r->channels))
+            return 1;
+        if (in) {
+            in += used * (size_t)r->channels;
+            frames -= used;
+            if (frames == 0 && made < out_cap)
+                return 0;
+        } else if (made == 0) {
+            return 0;
+        }
+    }
+}
+
+int csp__resampler_feed(csp_resampler *r, const int16_t *samples, size_t frames, csp_pcm_fn emit,
+                        void *userdata)
+{
+    return frames ? run(r, samples, frames, emit, userdata) : 0;
+}
+
+int csp__resampler_flush(csp_resampler *r, csp_pcm_fn emit, void *userdata)
+{
+    return run(r, NULL, 0, emit, userdata);
+}
+
+void csp__resampler_free(csp_resampler *r)
+{
+    if (!r)
+        return;
+    if (r->soxr)
+        soxr_delete(r->soxr);
+    csp__free(r);
+}
+
+long csp__resampler_in_rate(const csp_resampler *r) { return r->in_rate; }

@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""OpenClaw's TTS model (issue 13): the openai provider, the fallback chain
+(openrouter -> openai -> local), personas, local preferences,
+tts.modelOverrides, and OpenClaw calling clawspeak as its tts-local-cli."""
+import json
+import os
+import shutil
+import stat
+import tempfile
+
+from harness import BIN, KEY, Mock, MockTestCase, audioinfo, run
+
+OPENAI_KEY = "sk-openai-TESTKEY-never-shown-9a8b7c6d"
+TEN = " ".join("Sentence %s of the story ends here." % w for w in
+               ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"))
+
+
+class Chain(MockTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.openai = Mock()  # a second server: OpenAI's API
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.openai.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.openai.script()
+        self.out = os.path.join(self.home, "out.wav")
+
+    def config(self, tts="", extra=""):
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}, "
+                          "tts: {%s}, %s}" % (KEY, self.mock.url, tts, extra))
+
+    def openai_section(self, more=""):
+        return ("providers: {openai: {apiKey: '%s', baseUrl: '%s/v1', model: 'gpt-4o-mini-tts', "
+                "voice: 'nova', instructions: 'Speak calmly.' %s}}" % (OPENAI_KEY, self.openai.url, more))
+
+    def chain(self, *args, env=None):
+        code, out, err = run(["config", "--json"] + list(args), env or self.env())
+        self.assertEqual(code, 0, err)
+        return json.loads(out)
+
+    def test_openai_request_shape_and_key(self):
+        self.config("provider: 'openai', " + self.openai_section())
+        code, _, err = run(["say", "-o", self.out, "Hello from OpenAI."], self.env())
+        self.assertEqual(code, 0, err)
+        [req] = self.openai.requests()
+        self.assertTrue(req["path"].endswith("/v1/audio/speech"), req["path"])
+        self.assertEqual(req["headers"]["authorization"], "Bearer " + OPENAI_KEY)
+        self.assertNotIn("http-referer", req["headers"], "OpenRouter's app headers stay at OpenRouter")
+        body = req["body"]
+        self.assertEqual((body["model"], body["voice"], body["instructions"]),
+                         ("gpt-4o-mini-tts", "nova", "Speak calmly."))
+        self.assertEqual(self.mock.requests(), [])
+        shown = self.chain()
+        # openrouter's key is in models.providers, but no tts section names it: not a fallback
+        self.assertEqual(shown["chain"]["value"], "openai > tts-local-cli")
+        self.assertNotIn(OPENAI_KEY, json.dumps(shown))
+        # --voice is for the provider you hear first
+        code, _, err = run(["say", "-v", "shimmer", "-o", self.out, "Again."], self.env())
+        self.assertEqual(self.openai.requests()[-1]["body"]["voice"], "shimmer")
+
+    def test_openrouter_down_openai_takes_over(self):
+        self.config(self.openai_section())
+        self.mock.script({"status": 503, "error_message": "overloaded"})
+        code, _, err = run(["say", "-q", "-o", self.out, "A short text to speak."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("openrouter failed", err)  # shown even with -q: the voice differs
+        self.assertIn("openai speaks from chunk 1 on", err)
+        self.assertEqual(len(self.mock.requests()), 3, "three attempts first")
+        self.assertEqual(len(self.openai.requests()), 1)
+        self.assertGreater(audioinfo(self.out)[0], 0)
+        # named on the command line: no fallback, today's exit code
+        code, _, err = run(["say", "--provider", "openrouter", "-o", self.out, "No fallback."], self.env())
+        self.assertEqual(code, 5, err)
+        code, _, err = run(["say", "--no-fallback", "-o", self.out, "No fallback."], self.env())
+        self.assertEqual(code, 5, err)
+
+    def test_all_clouds_down_the_local_engine_speaks(self):
+        self.config(self.openai_section())
+        self.mock.script({"status": 500})
+        self.openai.script({"status": 402, "error_message": "quota"})
+        code, _, err = run(["say", "-o", self.out, "Everything is down but this machine."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("openai failed", err)
+        self.assertIn("tts-local-cli speaks from chunk 1 on", err)
+        self.assertGreater(audioinfo(self.out)[0], 0)
+
+    def test_failure_mid_text_switches_once_without_repeats(self):
+        self.config(self.openai_section())
+        self.mock.script({"match": "four", "status": 503})
+        args = ["say", "--jobs", "1", "--max-text-length", "40", "-o", self.out, TEN]
+        code, _, err = run(args, self.env())
+        self.assertEqual(code, 0, err)
+        to_openrouter = [r["body"]["input"] for r in self.mock.requests()]
+        to_openai = [r["body"]["input"] for r in self.openai.requests()]
+        self.assertEqual([t.split()[1] for t in to_openrouter], ["one", "two", "three", "four", "four", "four"])
+        self.assertEqual([t.split()[1] for t in to_openai],
+                         ["four", "five", "six", "seven", "eight", "nine", "ten"], "each once, in order")
+        frames, rate, _, _ = audioinfo(self.out)
+        self.assertGreater(frames / rate, 10 * 1.0)
+
+    def test_mid_text_fallback_to_the_local_engine_is_resampled(self):
+        """The local engine's 22050 Hz joins the API's 24000 Hz stream (libsoxr)."""
+        self.config()
+        self.mock.script({"match": "four", "status": 503})
+        code, _, err = run(["say", "--jobs", "1", "--max-text-length", "40", "-o", self.out, TEN], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("tts-local-cli speaks from chunk 4 on", err)
+        frames, rate, channels, _ = audioinfo(self.out)
+        self.assertEqual((rate, channels), (24000, 1))
+        self.assertGreater(frames / rate, 8.0)
+
+    def test_chain_holds_only_configured_providers(self):
+        self.config()
+        env = self.env(OPENAI_API_KEY=OPENAI_KEY)  # a key in the environment alone
+        self.assertEqual(self.chain(env=env)["chain"]["value"], "openrouter > tts-local-cli")
+        self.config(self.openai_section())
+        self.assertEqual(self.chain()["chain"]["value"], "openrouter > openai > tts-local-cli")
+        self.assertEqual(self.chain("--no-fallback")["chain"]["value"], "openrouter")
+        self.config("fallback: false, " + self.openai_section())
+        self.assertEqual(self.chain()["chain"]["value"], "openrouter")
+
+    def test_personas(self):
+        personas = ("personas: {narrator: {label: 'Calm Narrator', provider: 'openai', providers: "
+                    "{openai: {voice: 'fable'}, openrouter: {voice: 'bf_emma'}}}, "
+                    "strict: {label: 'Strict', fallbackPolicy: 'fail', providers: {openrouter: {voice: 'am_adam'}}}}")
+        self.config("persona: 'narrator', " + personas + ", " + self.openai_section())
+        code, _, err = run(["say", "-o", self.out, "In a persona."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.openai.requests()[-1]["body"]["voice"], "fable", "persona binding wins")
+        shown = self.chain()
+        self.assertEqual(shown["persona"]["value"], "narrator (Calm Narrator)")
+        self.assertIn("personas.narrator.providers.openai.voice", shown["openai_voice"]["source"])
+        self.assertEqual(shown["provider"]["value"], "openai")
+        # by label, any case, from the command line; fallbackPolicy fail leaves openai out
+        shown = self.chain("--persona", "STRICT")
+        self.assertEqual(shown["persona"]["value"], "strict (Strict)")
+        self.assertEqual(shown["chain"]["value"], "openrouter > tts-local-cli")
+        self.assertEqual(shown["voice"]["value"], "am_adam")
+        code, _, err = run(["say", "--persona", "nobody", "-o", self.out, "x"], self.env())
+        self.assertEqual(code, 2, err)
+        self.assertIn("no persona 'nobody'", err)
+        self.assertIn("narrator", err)
+
+    def test_local_preferences(self):
+        prefs = os.path.join(self.home, "prefs.json")
+        with open(prefs, "w") as f:
+            json.dump({"provider": "openai", "auto": "always"}, f)
+        self.config("provider: 'openrouter', auto: 'off', " + self.openai_section())
+        env = self.env(OPENCLAW_TTS_PREFS=prefs)
+        shown = self.chain(env=env)
+        self.assertEqual(shown["provider"]["value"], "openai", "preferences beat the config")
+        self.assertEqual(shown["provider"]["source"], prefs + ":provider")
+        self.assertEqual(shown["auto"]["value"], "always")
+        self.assertEqual(self.chain("--provider", "openrouter", env=env)["provider"]["value"], "openrouter")
+        # the default place: ~/.openclaw/settings/tts.json
+        os.makedirs(os.path.join(self.home, ".openclaw", "settings"))
+        shutil.copy(prefs, os.path.join(self.home, ".openclaw", "settings", "tts.json"))
+        self.assertEqual(self.chain()["auto"]["value"], "always")
+        with open(prefs, "w") as f:
+            f.write("{provider: ")
+        code, _, err = run(["say", "-o", self.out, "x"], env)
+        self.assertEqual(code, 3, err)
+        self.assertIn(prefs, err)
+
+    def test_model_overrides(self):
+        reply = "[[tts:voice=af_bella stability=0.5]] A reply long enough to be spoken aloud."
+        self.config(self.openai_section())
+        self.mock.script({"path": "chat", "reply": reply})
+        code, out, err = run(["ask", "--speak", "-o", self.out, "hi"], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.mock.requests()[-1]["body"]["voice"], "af_bella")
+        self.assertIn("stability", err)  # one warning for the key no provider supports
+        self.config("modelOverrides: {enabled: false}, " + self.openai_section())
+        self.mock.script({"path": "chat", "reply": reply})
+        code, out, err = run(["ask", "--speak", "-o", self.out, "hi"], self.env())
+        self.assertEqual(code, 0, err)
+        req = self.mock.requests()[-1]["body"]
+        self.assertEqual(req["voice"], "af_alloy", "directives ignored")
+        self.assertNotIn("[[", req["input"] + out.decode(), "still stripped")
+        # provider= only with allowProvider
+        switch = "[[tts:provider=openai]] A reply long enough to be spoken aloud."
+        self.mock.script({"path": "chat", "reply": switch})
+        self.config(self.openai_section())
+        run(["ask", "--speak", "-o", self.out, "hi"], self.env())
+        self.assertEqual(len(self.openai.requests()), 0)
+        self.config("modelOverrides: {allowProvider: true}, " + self.openai_section())
+        self.mock.script({"path": "chat", "reply": switch})
+        code, out, err = run(["ask", "--speak", "-o", self.out, "hi"], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.openai.requests()), 1)
+
+
+class OpenClawBackend(MockTestCase):
+    """OpenClaw runs clawspeak as its tts-local-cli command, reading the same config."""
+
+    ARGS = ["say", "-q", "-o", "{{OutputPath}}", "--", "{{Text}}"]
+
+    def test_openclaw_calls_clawspeak_which_never_calls_itself(self):
+        bindir = tempfile.mkdtemp(prefix="csp-bin-")
+        self.addCleanup(shutil.rmtree, bindir, True)
+        os.symlink(os.path.abspath(BIN), os.path.join(bindir, "clawspeak"))
+        self.write_config(json.dumps({
+            "models": {"providers": {"openrouter": {"apiKey": KEY, "baseUrl": self.mock.url}}},
+            "tts": {"provider": "tts-local-cli",
+                    "providers": {"tts-local-cli": {"command": "clawspeak", "args": self.ARGS},
+                                  "openrouter": {"voice": "af_bella"}}}}))
+        env = self.env(PATH=bindir + ":" + os.environ["PATH"])
+        for ext in ("wav", "mp3", "opus"):
+            with self.subTest(ext=ext):
+                # what OpenClaw does: substitute the placeholders, run the command
+                target = os.path.join(self.home, "reply." + ext)
+                text = "-n An answer that starts with a dash, read by clawspeak."
+                argv = [a.replace("{{OutputPath}}", target).replace("{{Text}}", text) for a in self.ARGS]
+                code, _, err = run(argv, env)
+                self.assertEqual(code, 0, err)
+                self.assertGreater(audioinfo(target)[0], 0)
+                self.assertEqual(self.mock.requests()[-1]["body"]["input"], text)
+        code, out, err = run(["config", "--json"], env)
+        shown = json.loads(out)
+        self.assertEqual(shown["chain"]["value"], "openrouter")
+        self.assertIn("its command is clawspeak itself", shown["chain"]["source"])
+        self.assertEqual(shown["provider"]["value"], "openrouter")
