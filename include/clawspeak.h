@@ -213,6 +213,15 @@ CSP_API csp_code csp_say(csp_client *client, const char *text, size_t len,
 CSP_API csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options);
 
 /*
+ * Several inputs as one stream, in order, each ending its paragraph (say
+ * -f a.txt -f b.txt). When all are regular files, all are read before the
+ * first request, so a bad byte anywhere fails with nothing sent. names
+ * (or NULL) name the inputs in errors, whose byte offsets count per input.
+ */
+CSP_API csp_code csp_say_fds(csp_client *client, const int *fds, const char *const *names,
+                             size_t count, const csp_say_options *options);
+
+/*
  * Speak each line read from fd as it arrives, in order, until end of input.
  * A line that is not valid UTF-8 (or holds a NUL) is skipped with a warning
  * naming its number. No line is lost unless options->max_behind_s is set.

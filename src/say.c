@@ -6,6 +6,7 @@
  */
 #include "alloc.h"
 #include "client.h"
+#include "local_tts.h"
 #include "clock.h"
 #include "speaker.h"
 #include "text.h"
@@ -14,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,6 +30,36 @@ csp_code csp__require_key(csp_client *client, const char *key, const char *purpo
                      "no OpenRouter API key%s: set %s in %s, or the OPENROUTER_API_KEY "
                      "environment variable",
                      purpose, config_places, client->settings.config_path);
+}
+
+/*
+ * The local engine stands in for a provider that cannot speak: a -v given
+ * for that provider is handed on only when espeak-ng knows it (-v de), never
+ * an API voice (af_bella) it would refuse.
+ */
+static csp_code stand_in_voice(csp_client *client)
+{
+    csp_settings *s = &client->settings;
+    const csp_setting *voice = csp__settings_find(s, "voice");
+    if (!voice || voice->source[0] != '-' || s->local_voice || !s->local_args_default)
+        return CSP_OK;
+    csp_buf list;
+    csp__buf_init(&list, 1 << 20);
+    int known = 0;
+    if (csp__local_voices(s, &client->report, &list) == CSP_OK && list.data) {
+        size_t n = strlen(s->voice);
+        for (const char *line = strstr(list.data, "\n  "); line && !known; line = strstr(line + 1, "\n  "))
+            known = !strncmp(line + 3, s->voice, n) && line[3 + n] == ' ';
+    }
+    client->report.error[0] = '\0'; /* a failed listing is not this run's error */
+    csp__buf_free(&list);
+    if (!known) {
+        csp__log(&client->report, CSP_LOG_WARN, "'%s' is not an espeak-ng voice; the local engine "
+                 "picks one from the text's script (see clawspeak voices)", s->voice);
+        return CSP_OK;
+    }
+    s->local_voice = csp__strdup(s->voice);
+    return s->local_voice ? CSP_OK : csp__fail(&client->report, CSP_ENOMEM, "out of memory");
 }
 
 /* Decide the provider for this run. */
@@ -62,7 +94,7 @@ csp_code csp__choose_provider(csp_client *client)
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     csp__free(s->provider);
     s->provider = chosen;
-    return CSP_OK;
+    return !strcmp(first, "tts-local-cli") ? stand_in_voice(client) : CSP_OK;
 }
 
 static csp_code check_text(csp_client *client, const char *text, size_t len)
@@ -107,34 +139,42 @@ static int wait_readable(int fd, int ms)
 
 #define READ_BLOCK (64 * 1024)
 
-csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
+/* Every input is a regular file: read whole before a request, so the chunking is fixed. */
+static int all_regular(const int *fds, size_t count)
 {
-    csp_speaker *speaker = NULL;
-    csp_code rc = csp_speaker_new(client, options, &speaker);
-    if (rc != CSP_OK)
-        return rc;
-    int pause = options->pause_ms == 0 ? 700 : options->pause_ms;
     struct stat st;
-    int whole_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (whole_file)
-        csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
-    char *block = csp__malloc(READ_BLOCK);
+    for (size_t i = 0; i < count; i++)
+        if (fstat(fds[i], &st) != 0 || !S_ISREG(st.st_mode))
+            return 0;
+    return 1;
+}
+
+/* An error about input i names it: "notes.txt: the input is not valid UTF-8...". */
+static void name_input(csp_client *client, const char *const *names, size_t i)
+{
+    if (!names || !names[i])
+        return;
+    char named[sizeof client->report.error + 512];
+    snprintf(named, sizeof named, "%.500s: %s", names[i], client->report.error);
+    memcpy(client->report.error, named, sizeof client->report.error - 1);
+    client->report.error[sizeof client->report.error - 1] = '\0';
+}
+
+/* Read one input into the speaker until its end, pausing and flushing as the producer does. */
+static csp_code read_input(csp_client *client, csp_speaker *speaker, int fd, int pause,
+                           char *block)
+{
     long long last_data = csp__now_ms();
     int idle_told = 1, pauses = 2; /* silences seen since the last data: 1 pause, 2 flush */
-    if (!block)
-        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+    csp_code rc = CSP_OK;
     while (rc == CSP_OK) {
-        if (csp__canceled(&client->report)) {
-            rc = CSP_ECANCELED;
-            break;
-        }
+        if (csp__canceled(&client->report))
+            return CSP_ECANCELED;
         /* right after a read, look without waiting: "nothing more right now" must be
            noticed at once, or every pause costs the sentence before it a poll period */
         int ready = wait_readable(fd, idle_told ? 50 : 0);
-        if (ready < 0) {
-            rc = csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
-            break;
-        }
+        if (ready < 0)
+            return csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
         if (ready == 0) {
             /* the producer has nothing more right now */
             if (!idle_told) {
@@ -152,30 +192,60 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
         ssize_t n = read(fd, block, READ_BLOCK);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (n < 0) {
-            rc = csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
-            break;
-        }
+        if (n < 0)
+            return csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
         if (n == 0)
             break;
         rc = csp_speaker_write(speaker, block, (size_t)n);
         last_data = csp__now_ms();
         idle_told = pauses = 0;
     }
+    return rc;
+}
+
+csp_code csp_say_fds(csp_client *client, const int *fds, const char *const *names, size_t count,
+                     const csp_say_options *options)
+{
+    csp_speaker *speaker = NULL;
+    csp_code rc = csp_speaker_new(client, options, &speaker);
+    if (rc != CSP_OK)
+        return rc;
+    int pause = options->pause_ms == 0 ? 700 : options->pause_ms;
+    /* files are held whole: a bad byte in the last one fails before any request */
+    int whole_files = all_regular(fds, count);
+    if (whole_files)
+        csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
+    char *block = csp__malloc(READ_BLOCK);
+    if (!block)
+        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == CSP_OK && i < count; i++) {
+        if (i > 0 && (rc = csp__speaker_next_input(speaker)) != CSP_OK) {
+            if (rc == CSP_EINPUT)
+                name_input(client, names, i - 1);
+            break;
+        }
+        if ((rc = read_input(client, speaker, fds[i], pause, block)) == CSP_EINPUT)
+            name_input(client, names, i);
+    }
     csp__free(block);
-    if (rc == CSP_OK && whole_file)
+    if (rc == CSP_OK && whole_files)
         rc = csp_speaker_flush(speaker);
-    if (whole_file)
+    if (whole_files)
         csp__speaker_hold(speaker, 0);
     if (rc != CSP_OK)
         csp__speaker_abort(speaker, rc); /* nothing half-written */
     csp_code finished = csp_speaker_finish(speaker);
-    if (rc == CSP_OK)
-        rc = finished;
+    if (rc == CSP_OK && (rc = finished) == CSP_EINPUT)
+        name_input(client, names, count - 1); /* the last one ends inside a character */
     if (rc == CSP_ECANCELED)
         csp__fail(&client->report, CSP_ECANCELED, "interrupted");
     csp_speaker_free(speaker);
     return rc;
+}
+
+csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
+{
+    return csp_say_fds(client, &fd, NULL, 1, options);
 }
 
 /* --- lines ----------------------------------------------------------------- */

@@ -356,26 +356,43 @@ const char *csp__script_language(const char *text, size_t len)
     } scripts[] = {{USCRIPT_HANGUL, "ko"}, {USCRIPT_CYRILLIC, "ru"},  {USCRIPT_GREEK, "el"},
                    {USCRIPT_ARABIC, "ar"}, {USCRIPT_HEBREW, "he"},    {USCRIPT_DEVANAGARI, "hi"},
                    {USCRIPT_THAI, "th"},   {USCRIPT_GEORGIAN, "ka"},  {USCRIPT_ARMENIAN, "hy"}};
-    int han = 0;
-    size_t n;
-    for (size_t i = 0; i < len; i += n) {
+    enum { KINDS = sizeof scripts / sizeof scripts[0] };
+    /* the script most letters are in: "Google объявил сегодня..." is Russian, not
+       English; Han and kana count together (Japanese writes both), kana makes it ja */
+    size_t count[KINDS] = {0}, han = 0, kana = 0, other = 0, letters = 0, n;
+    for (size_t i = 0; i < len && letters < 4000; i += n) {
         uint32_t cp = code_point_at(text, len, i, &n);
         if (!u_isalpha((UChar32)cp))
             continue;
+        letters++;
         UErrorCode err = U_ZERO_ERROR;
         UScriptCode script = uscript_getScript((UChar32)cp, &err);
-        if (script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA)
-            return "ja";
-        if (script == USCRIPT_HAN) {
-            han = 1; /* look on: a kana later makes it Japanese */
+        if (script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA) {
+            kana++;
             continue;
         }
-        if (han)
+        if (script == USCRIPT_HAN) {
+            han++;
             continue;
-        for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++)
-            if (scripts[k].script == script)
-                return scripts[k].language;
-        return "en";
+        }
+        size_t k = 0;
+        while (k < KINDS && scripts[k].script != script)
+            k++;
+        if (k < KINDS)
+            count[k]++;
+        else
+            other++; /* Latin and the rest: espeak-ng's default voice */
     }
-    return han ? "zh" : NULL;
+    if (!letters)
+        return NULL;
+    size_t best = other, cjk = han + kana;
+    const char *language = "en";
+    for (size_t k = 0; k < KINDS; k++)
+        if (count[k] > best) {
+            best = count[k];
+            language = scripts[k].language;
+        }
+    if (cjk > best)
+        language = kana ? "ja" : "zh";
+    return language;
 }

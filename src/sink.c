@@ -98,6 +98,14 @@ csp_code csp__sink_for_options(csp_report *report, const csp_say_options *option
         return rc;
     }
     rc = csp__sink_portaudio_new(report, options->device, !options->no_wait, &play);
+    if (rc == CSP_EAUDIO) {
+        /* -o FILE --play with no device: the file is what lasts; say so and save it */
+        csp__log(report, CSP_LOG_WARN, "cannot play (%s); saving to %s only", report->error,
+                 options->output_path);
+        report->error[0] = '\0';
+        *out = file;
+        return CSP_OK;
+    }
     if (rc != CSP_OK) {
         csp__sink_finish(file, 0);
         csp__sink_free(file);

@@ -413,6 +413,20 @@ static csp_code join_consumer(csp_speaker *s)
     return s->consumer_rc;
 }
 
+csp_code csp__speaker_next_input(csp_speaker *s)
+{
+    csp_code rc = stopped(s);
+    if (rc == CSP_OK && s->carry_len) {
+        csp__fail(&s->client->report, CSP_EINPUT,
+                  "the input is not valid UTF-8 text: it ends inside a character at byte offset %zu",
+                  s->offset - s->carry_len);
+        return fail(s, CSP_EINPUT);
+    }
+    if (rc == CSP_OK && (rc = csp_speaker_write(s, "\n\n", 2)) == CSP_OK)
+        s->offset = 0; /* offsets in errors count from the start of each input */
+    return rc;
+}
+
 csp_code csp_speaker_finish(csp_speaker *s)
 {
     csp_code rc = stopped(s);

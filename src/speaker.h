@@ -15,6 +15,8 @@
 /* Hold (1) or release (0) chunk cutting across many writes: a regular file is all there
    already, so its requests must not depend on how it was read. */
 void csp__speaker_hold(csp_speaker *speaker, int hold);
+/* The next of several inputs starts: the last one ends its paragraph; byte offsets restart. */
+csp_code csp__speaker_next_input(csp_speaker *speaker);
 /* All the text there will be, in one piece: written and flushed as one (csp_say). */
 csp_code csp__speaker_write_all(csp_speaker *speaker, const char *text, size_t len);
 /* The voice for text written from now on (a reply's [[tts:...]] directive). */

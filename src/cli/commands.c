@@ -70,21 +70,6 @@ static csp_code words_text(const cli_args *args, char **text, size_t *len)
     return CSP_OK;
 }
 
-/* Where say's text streams from: -f FILE, -f -, or stdin when it is not a terminal. */
-static csp_code open_input(const cli_args *args, int *fd)
-{
-    *fd = STDIN_FILENO;
-    if (args->file && strcmp(args->file, "-") != 0) {
-        if ((*fd = open(args->file, O_RDONLY | O_CLOEXEC)) < 0) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->file, strerror(errno));
-            return CSP_EINPUT;
-        }
-    } else if (!args->file && isatty(STDIN_FILENO)) {
-        fprintf(stderr, "clawspeak: nothing to say: give TEXT, -f FILE, or pipe text in\n");
-        return CSP_EUSAGE;
-    }
-    return CSP_OK;
-}
 
 typedef struct progress_bar {
     int shown;
@@ -148,52 +133,29 @@ static int input_is_output(const cli_args *args)
     return 0;
 }
 
-/* Several -f files: one stream, in order, a paragraph break between files. */
+/* -f files (and '-'): one stream, in order, a paragraph break between files. */
 static csp_code say_files(csp_client *client, const cli_args *args, const csp_say_options *options)
 {
-    csp_speaker *speaker = NULL;
     csp_code rc = CSP_OK;
     int fds[CLI_MAX_WORDS];
     /* every file opens before anything is spoken: a typo fails at once, not halfway */
     for (size_t i = 0; i < args->file_count; i++) {
         fds[i] = strcmp(args->files[i], "-") ? open(args->files[i], O_RDONLY | O_CLOEXEC)
                                               : STDIN_FILENO;
+        struct stat st;
         if (fds[i] < 0 && rc == CSP_OK) {
             fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            rc = CSP_EINPUT;
+        } else if (fds[i] >= 0 && fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode) && rc == CSP_OK) {
+            fprintf(stderr, "clawspeak: %s: is a directory; give a text file\n", args->files[i]);
             rc = CSP_EINPUT;
         }
     }
     if (rc == CSP_OK)
-        rc = csp_speaker_new(client, options, &speaker);
-    char block[65536];
-    for (size_t i = 0; rc == CSP_OK && i < args->file_count; i++) {
-        int fd = fds[i];
-        ssize_t n;
-        while (rc == CSP_OK && (n = read(fd, block, sizeof block)) != 0) {
-            if (n < 0 && errno == EINTR && !cli_interrupted())
-                continue;
-            if (n < 0) {
-                rc = cli_interrupted() ? CSP_ECANCELED : CSP_EINPUT;
-                if (rc == CSP_EINPUT)
-                    fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
-                break;
-            }
-            rc = csp_speaker_write(speaker, block, (size_t)n);
-        }
-        if (rc == CSP_OK)
-            rc = csp_speaker_write(speaker, "\n\n", 2); /* a file ends its paragraph */
-    }
+        rc = csp_say_fds(client, fds, args->files, args->file_count, options);
     for (size_t i = 0; i < args->file_count; i++)
         if (fds[i] >= 0 && fds[i] != STDIN_FILENO)
             close(fds[i]);
-    if (speaker) {
-        if (rc != CSP_OK)
-            csp_speaker_cancel(speaker);
-        csp_code finished = csp_speaker_finish(speaker);
-        if (rc == CSP_OK)
-            rc = finished;
-    }
-    csp_speaker_free(speaker);
     return rc;
 }
 
@@ -390,7 +352,7 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
         }
         options.progress = NULL;
         rc = csp_say_lines(client, STDIN_FILENO, &options);
-    } else if (args->file_count > 1) {
+    } else if (args->file_count) {
         rc = say_files(client, args, &options);
     } else if (args->word_count) {
         char *text = NULL;
@@ -401,13 +363,11 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
         }
         rc = csp_say(client, text, len, &options);
         free(text);
+    } else if (isatty(STDIN_FILENO)) {
+        fprintf(stderr, "clawspeak: nothing to say: give TEXT, -f FILE, or pipe text in\n");
+        return CSP_EUSAGE;
     } else {
-        int fd;
-        if ((rc = open_input(args, &fd)) != CSP_OK)
-            return rc;
-        rc = csp_say_fd(client, fd, &options);
-        if (fd != STDIN_FILENO)
-            close(fd);
+        rc = csp_say_fd(client, STDIN_FILENO, &options);
     }
     if (bar.shown)
         fputc('\n', stderr);

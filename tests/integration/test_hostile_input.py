@@ -35,6 +35,7 @@ def as_root():
 FAKE_ESPEAK = """#!/bin/sh
 # records how it was called, then speaks its standard input with the real espeak-ng
 log="$CSP_FAKE_LOG"
+[ "$1" = "--voices" ] && exec /usr/bin/espeak-ng --voices
 printf '%s\\n' "$@" > "$log.argv"
 env > "$log.env"
 cat > "$log.stdin"
@@ -91,6 +92,7 @@ class TextIsNeverAnOption(CliTestCase):
     def test_local_engine_voice_speed_and_environment(self):
         out = os.path.join(self.home, "x.wav")
         for text, voice in (("你好，世界。", "cmn"), ("今日はいい天気です。", "ja"), ("Привет, мир.", "ru"),
+                            ("Google объявил сегодня о новых продуктах.", "ru"),
                             ("Hello there.", None)):
             with self.subTest(text=text):
                 code, _, err = run(["say", "-q", "--provider", "local", "--speed", "2", "-o", out, text],
@@ -116,10 +118,16 @@ class TextIsNeverAnOption(CliTestCase):
         self.assertEqual(code, 0, err)
         argv = open(self.log + ".argv").read().split("\n")
         self.assertEqual(argv[argv.index("-v") + 1], "de")
-        # no key: the fallback engine; -v named an API voice, which espeak-ng would not know
-        code, _, err = run(["say", "-q", "-v", "af_bella", "-o", out, "Hello."], self.fake_env())
+        # no key: the local engine stands in; an API voice espeak-ng does not know is not
+        # handed to it (with a notice), one it knows is
+        code, _, err = run(["say", "-v", "af_bella", "-o", out, "Hello."], self.fake_env())
         self.assertEqual(code, 0, err)
         self.assertNotIn("af_bella", open(self.log + ".argv").read().split("\n"))
+        self.assertIn("not an espeak-ng voice", err)
+        code, _, err = run(["say", "-q", "-v", "de", "-o", out, "Hallo."], self.fake_env())
+        self.assertEqual(code, 0, err)
+        argv = open(self.log + ".argv").read().split("\n")
+        self.assertEqual(argv[argv.index("-v") + 1], "de")
 
     def test_local_voices_are_listed_offline(self):
         code, out, err = run(["say", "--provider", "local", "-v", "?"], self.env())

@@ -145,6 +145,12 @@ class Devices(MockTestCase):
         self.assertEqual(code, 7, err)
         self.assertIn("-o FILE", err)
         self.assertEqual(len(err.strip().splitlines()), 1, err)
+        # with -o FILE --play, the file is what lasts: saved, with a warning
+        out = os.path.join(self.home, "kept.wav")
+        code, _, err = run(["say", "--play", "-o", out, "Nowhere to play."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("cannot play", err)
+        self.assertGreater(audioinfo(out)[0], 0)
 
     def test_play_and_save_at_once(self):
         out = os.path.join(self.home, "both.wav")
