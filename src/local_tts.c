@@ -171,6 +171,24 @@ static int write_text_file(const char *path, const char *text, size_t len)
     return close(fd) == 0 && done == len ? 0 : -1;
 }
 
+/* The first non-blank line a command wrote to path, printable characters only. */
+static void first_line(const char *path, char *out, size_t size)
+{
+    char raw[1024];
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ssize_t n = fd >= 0 ? read(fd, raw, sizeof raw - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return;
+    raw[n] = '\0';
+    size_t used = 0;
+    for (const char *p = raw + strspn(raw, " \t\r\n"); *p && *p != '\n' && used + 1 < size; p++)
+        out[used++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    out[used] = '\0';
+}
+
 /* Wait for the command; on cancel, stop it. */
 static csp_code wait_child(csp_report *report, pid_t pid, int *status, char *error, size_t size)
 {
@@ -195,9 +213,9 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
                         csp_buf *pcm, long *rate, int *channels, char *error, size_t size)
 {
     char dir[] = "/tmp/clawspeak-XXXXXX";
-    char *wav = NULL, *input = NULL, *text_copy = NULL, **argv = NULL, **env = NULL;
+    char *wav = NULL, *input = NULL, *errors = NULL, *text_copy = NULL, **argv = NULL, **env = NULL;
     int env_failed = 0;
-    int slots[4] = {-1, -1, -1, -1};
+    int slots[5] = {-1, -1, -1, -1, -1};
     csp_code rc = CSP_OK;
     if (!mkdtemp(dir))
         return local_fail(error, size, CSP_ELOCAL, "cannot make a temporary directory: %s",
@@ -205,14 +223,16 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
     slots[0] = csp__cleanup_add_dir(dir);
     wav = csp__printf("%s/speech.wav", dir);
     input = csp__printf("%s/text", dir);
+    errors = csp__printf("%s/errors", dir);
     text_copy = csp__strndup(text, len);
     argv = csp__calloc(s->local_argc + 6, sizeof *argv);
-    if (!wav || !input || !text_copy || !argv) {
+    if (!wav || !input || !errors || !text_copy || !argv) {
         rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
         goto out;
     }
     slots[1] = csp__cleanup_add_file(wav);
     slots[2] = csp__cleanup_add_file(input);
+    slots[4] = csp__cleanup_add_file(errors);
     if (write_text_file(input, text, len) < 0) {
         rc = local_fail(error, size, CSP_ELOCAL, "cannot write the text for the local engine: %s",
                         strerror(errno));
@@ -248,7 +268,9 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input, O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    /* what it says on failure is kept, to tell the user why ("voice does not exist") */
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors,
+                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
     /* its own process group, so a stop reaches everything it started */
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -272,8 +294,12 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
     if (rc != CSP_OK)
         goto out;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        rc = local_fail(error, size, CSP_ELOCAL, "the local speech command '%s' failed (exit status %d)",
-                        s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        char said[240];
+        first_line(errors, said, sizeof said);
+        rc = local_fail(error, size, CSP_ELOCAL,
+                        "the local speech command '%s' failed (exit status %d)%s%s",
+                        s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                        said[0] ? ": " : "", said);
         goto out;
     }
     rc = read_wav(error, size, wav, pcm, rate, channels);
@@ -289,11 +315,15 @@ out:
         unlink(wav);
     if (input)
         unlink(input);
+    if (errors)
+        unlink(errors);
     rmdir(dir);
-    for (size_t i = 0; i < 3; i++)
-        csp__cleanup_remove(slots[i]);
+    for (size_t i = 0; i < 5; i++)
+        if (i != 3)
+            csp__cleanup_remove(slots[i]);
     csp__free(wav);
     csp__free(input);
+    csp__free(errors);
     csp__free(text_copy);
     return rc;
 }

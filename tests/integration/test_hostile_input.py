@@ -139,6 +139,11 @@ class TextIsNeverAnOption(CliTestCase):
         self.assertEqual(code, 0, err)
         voices = json.loads(out)["models"][0]["voices"]
         self.assertIn("cmn", voices)
+        # a voice it does not know: espeak-ng's own reason, not only an exit status
+        code, out, err = run(["say", "--provider", "local", "-v", "zzz", "-o",
+                              os.path.join(self.home, "z.wav"), "hi"], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertIn("voice does not exist", err)
         self.assertTrue(all(" " not in v for v in voices))
 
     def test_real_engine_speaks_option_like_text(self):
