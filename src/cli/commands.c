@@ -188,7 +188,20 @@ static long long known_characters(const cli_args *args)
             total += count_characters(block, (size_t)n);
         close(fd);
     }
-    return args->word_count || args->file_count ? total : -1;
+    if (args->word_count || args->file_count)
+        return total;
+    /* say < book.txt: a file on standard input is known too (read where it stands, not moved) */
+    struct stat st;
+    if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    off_t at = lseek(STDIN_FILENO, 0, SEEK_CUR);
+    char block[65536];
+    ssize_t n;
+    while (at >= 0 && (n = pread(STDIN_FILENO, block, sizeof block, at)) > 0) {
+        total += count_characters(block, (size_t)n);
+        at += n;
+    }
+    return total;
 }
 
 /*
@@ -200,12 +213,16 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
 {
     long long limit = args->confirm_over_set ? args->confirm_over : 20000;
     const char *provider = csp_setting_get(client, "provider");
-    if (args->yes || args->lines || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO) ||
+    if (args->yes || args->lines || !isatty(STDERR_FILENO) ||
         (provider && !strcmp(provider, "tts-local-cli")))
         return CSP_OK; /* the local engine costs nothing */
     long long chars = known_characters(args);
     if (chars <= limit)
         return CSP_OK;
+    /* the answer comes from the terminal, also when the text comes from a file on stdin */
+    FILE *answers = isatty(STDIN_FILENO) ? stdin : fopen("/dev/tty", "re");
+    if (!answers)
+        return CSP_OK; /* no terminal to ask: a script */
     char cost[120] = "";
     double price;
     if (csp_speech_price(client, &price) == CSP_OK && price >= 0)
@@ -216,14 +233,17 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
     fflush(stderr);
     char *line = NULL;
     size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
+    ssize_t n = getline(&line, &cap, answers);
     int yes = n > 0 && (line[0] == 'y' || line[0] == 'Y');
     free(line);
+    if (answers != stdin)
+        fclose(answers);
     if (yes)
         return CSP_OK;
     if (n <= 0)
         fputc('\n', stderr);
-    fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
+    if (!cli_interrupted()) /* Ctrl-C says "interrupted" on its own */
+        fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
     return CSP_ECANCELED;
 }
 

@@ -41,10 +41,19 @@ def run_on_pty(args, env, which):
     return code, b"".join(chunks).decode("utf-8", "replace"), rest
 
 
-def run_answering(args, env, answer):
-    """Run with stdin and stderr on a terminal; answer the first question; return (code, tty text)."""
+def run_answering(args, env, answer, stdin=None):
+    """Run with stderr (and stdin, unless given) on a terminal that is the process's
+    controlling terminal; answer the first question; return (code, tty text)."""
+    import fcntl
+    import termios
     master, slave = pty.openpty()
-    p = subprocess.Popen([BIN] + args, env=env, stdin=slave, stdout=subprocess.DEVNULL, stderr=slave)
+
+    def controlling_terminal():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([BIN] + args, env=env, stdin=stdin if stdin is not None else slave,
+                         stdout=subprocess.DEVNULL, stderr=slave, preexec_fn=controlling_terminal)
     os.close(slave)
     text, answered = b"", False
     deadline = time.time() + 30
@@ -104,6 +113,14 @@ class Terminal(MockTestCase):
             self.assertNotIn("[y/N]", tty)
         code, _, err = run(["say", "--confirm-over", "5", "-o", out, text], self.env())
         self.assertEqual(code, 0, err)
+        # say < book.txt on a terminal: the text's length is known, the answer comes from the tty
+        book = os.path.join(self.home, "book.txt")
+        with open(book, "w") as f:
+            f.write(text)
+        with open(book) as f:
+            code, tty = run_answering(["say", "--confirm-over", "50", "-o", out], self.env(), b"n\n", stdin=f)
+        self.assertEqual(code, 1, tty)
+        self.assertIn("about to send 60 characters", tty)
 
     def test_refuses_to_write_audio_to_a_terminal(self):
         code, tty, err = run_on_pty(["say", "-o", "-", "hello"], self.env(), "stdout")
