@@ -67,6 +67,7 @@ typedef struct segment {
     char *text;
     size_t len;
     csp_voice_params params;
+    csp_piece_end end; /* how it joins the next one in a request */
     struct segment *next;
 } segment;
 
@@ -254,7 +255,7 @@ static csp_code stop_code(const csp_pipeline *p)
 }
 
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
-                           const csp_voice_params *params)
+                           const csp_voice_params *params, csp_piece_end end)
 {
     segment *g = csp__calloc(1, sizeof *g);
     if (!g || !(g->text = csp__strndup(text, len)) || copy_params(&g->params, params) < 0) {
@@ -262,6 +263,7 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
         return csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
     }
     g->len = len;
+    g->end = end;
     pthread_mutex_lock(&p->lock);
     /* backpressure: a producer faster than speech waits here, so memory stays flat */
     while (p->max_waiting && p->outbox_bytes >= p->max_waiting && !p->stop &&
@@ -343,15 +345,21 @@ static chunk *cut_chunk(csp_pipeline *p)
         g->len -= rest;
     } else {
         size_t total = 0;
+        csp_piece_end before = CSP_PIECE_WHOLE;
         while ((g = p->outbox) && same_params(&g->params, &c->params)) {
             chars = csp__utf8_count(g->text, g->len);
             if (total && total + chars > limit)
                 break;
-            /* a sentence mark ends the last piece, or a line break gives it its pause */
-            const char *join = text.len && strchr(".!?\"')", text.data[text.len - 1]) ? " " : "\n";
-            if ((text.len && csp__buf_append(&text, join, 1) < 0) ||
+            /* a sentence mark ends the last piece, or a line break gives it its pause; a
+               sentence cut for length joins as it was written (a space, or nothing) */
+            const char *join = before == CSP_PIECE_AT_SPACE ? " "
+                               : before == CSP_PIECE_MID_WORD ? ""
+                               : text.len && strchr(".!?\"')", text.data[text.len - 1]) ? " "
+                                                                                      : "\n";
+            if ((text.len && csp__buf_append(&text, join, strlen(join)) < 0) ||
                 csp__buf_append(&text, g->text, g->len) < 0)
                 goto nomem;
+            before = g->end;
             total += chars + 1;
             p->outbox = g->next;
             p->outbox_bytes -= g->len;

@@ -16,9 +16,16 @@ typedef struct csp_pipeline csp_pipeline;
 /* Opens the sink now, so a bad output path fails before any request. */
 csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
                            csp_pipeline **out);
+/* How a piece of text ends: how it joins the next in one request. */
+typedef enum {
+    CSP_PIECE_WHOLE,     /* a sentence, a line or flushed text */
+    CSP_PIECE_AT_SPACE,  /* a long sentence cut for length at a space */
+    CSP_PIECE_MID_WORD   /* ... cut where there was no space */
+} csp_piece_end;
+
 /* Chunk and queue text (thread-safe). params may be NULL. */
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
-                           const csp_voice_params *params);
+                           const csp_voice_params *params, csp_piece_end end);
 /*
  * Backpressure: csp__pipeline_add waits while max_bytes of text wait for a
  * request (0, the default: never waits, for callers that add before running).

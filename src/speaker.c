@@ -175,7 +175,7 @@ static int has_letter_or_digit(const char *text, size_t len)
  * pending, so it joins its neighbour with its own spacing; at the very end
  * it says nothing and is dropped here.
  */
-static csp_code emit(csp_speaker *s, const char *text, size_t len)
+static csp_code emit_piece(csp_speaker *s, const char *text, size_t len, csp_piece_end how)
 {
     size_t start = 0, end = len;
     csp__text_trim(text, &start, &end);
@@ -183,11 +183,16 @@ static csp_code emit(csp_speaker *s, const char *text, size_t len)
     len = end - start;
     if (len == 0 || !has_letter_or_digit(text, len))
         return CSP_OK;
-    csp_code rc = csp__pipeline_add(s->pipeline, text, len, &s->params);
+    csp_code rc = csp__pipeline_add(s->pipeline, text, len, &s->params, how);
     if (rc != CSP_OK)
         return fail(s, rc);
     s->queued++;
     return CSP_OK;
+}
+
+static csp_code emit(csp_speaker *s, const char *text, size_t len)
+{
+    return emit_piece(s, text, len, CSP_PIECE_WHOLE);
 }
 
 /*
@@ -259,7 +264,11 @@ static csp_code release(csp_speaker *s, release_mode mode)
     while (s->pending.len && csp__utf8_count(s->pending.data, s->pending.len) > limit) {
         size_t start, end;
         size_t next = csp__text_next_chunk(s->pending.data, s->pending.len, 0, limit, &start, &end);
-        csp_code rc = emit(s, s->pending.data + start, end - start);
+        const char *after = s->pending.data + end; /* what the cut left out: a space, or not */
+        int at_space = end < s->pending.len && (*after == ' ' || *after == '\n' || *after == '\t' ||
+                                                *after == '\r');
+        csp_code rc = emit_piece(s, s->pending.data + start, end - start,
+                                 at_space ? CSP_PIECE_AT_SPACE : CSP_PIECE_MID_WORD);
         if (rc != CSP_OK)
             return rc;
         csp__buf_consume(&s->pending, next);

@@ -54,6 +54,20 @@ class Streaming(MockTestCase):
         self.assertEqual(reqs[0]["body"]["input"], "The first sentence arrives at once.")
         self.assertEqual(audioinfo(out)[0], sum(r["frames"] for r in self.mock.requests()))
 
+    def test_a_long_sentence_cut_for_length_keeps_its_spacing(self):
+        """Pieces of one sentence join as written: no line breaks that were not there."""
+        sentence = ", ".join("clause number %d" % i for i in range(300)) + "."
+        nospace = "x" * 5000 + "."
+        out = os.path.join(self.home, "long.raw")
+        for text in (sentence, nospace):
+            self.mock.script()
+            code, _, err = run(["say", "-o", out, "--format", "raw"], self.env(), stdin=text.encode())
+            self.assertEqual(code, 0, err)
+            sent = [r["body"]["input"] for r in self.mock.requests()]
+            self.assertGreater(len(sent), 1)
+            self.assertFalse([s for s in sent if "\n" in s], "inserted line breaks")
+            self.assertEqual(sum(len(s) for s in sent), len(text) - (len(sent) - 1) * (text is sentence))
+
     def test_pause_sends_an_unfinished_sentence(self):
         p = Producer(self, ["say", "-q", "--pause-ms", "300", "-o", os.path.join(self.home, "p.wav")])
         p.write("An unfinished thought without an end")
