@@ -312,9 +312,11 @@ csp_code csp__provider_resume_wrap(csp_provider **provider, const csp_settings *
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
     struct stat st;
-    if (lstat(r->dir, &st) == 0 && (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())) {
-        csp_code rc = csp__fail(report, CSP_EOUTPUT, "%s is in the way (not a directory of "
-                                "yours); remove it", r->dir);
+    /* only a private directory of ours is trusted to hold audio to splice into the file */
+    if (lstat(r->dir, &st) == 0 &&
+        (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))) {
+        csp_code rc = csp__fail(report, CSP_EOUTPUT, "%s is in the way (not a private directory "
+                                "of yours, mode 0700); remove it", r->dir);
         resume_free(&r->base);
         return rc;
     }

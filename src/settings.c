@@ -1096,6 +1096,23 @@ static void redact_shown(resolver *r)
     }
 }
 
+/* Keys people put at the top of the tts block that OpenClaw reads per provider. */
+static void warn_misplaced(resolver *r)
+{
+    static const char *const keys[] = {"speed", "voice", "model", "apiKey", "baseUrl",
+                                       "responseFormat"};
+    static const char *const roots[] = {"tts", "messages.tts"};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            char path[64];
+            snprintf(path, sizeof path, "%s.%s", roots[i], keys[k]);
+            if (csp__json_at(r->cfg->root, path))
+                csp__log(r->report, CSP_LOG_WARN, "%s: %s is not read: it belongs to a provider, "
+                         "as %s.providers.%s.%s", r->cfg->path, path, roots[i],
+                         primary(r), keys[k]);
+        }
+}
+
 csp_code csp__settings_resolve(csp_report *report, const csp_overrides *overrides,
                                const csp_config *cfg, csp_settings *out)
 {
@@ -1109,6 +1126,8 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
          need(&r, csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)")));
     for (size_t i = 0; i < SPEC_COUNT && r.rc == CSP_OK; i++)
         specs[i].resolve(&r, &specs[i]);
+    if (r.rc == CSP_OK)
+        warn_misplaced(&r);
     if (r.rc == CSP_OK)
         redact_shown(&r);
     return r.rc;

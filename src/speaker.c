@@ -322,6 +322,12 @@ csp_code csp_speaker_write(csp_speaker *s, const char *text, size_t len)
 static csp_code write_text(csp_speaker *s, const char *text, size_t len)
 {
     csp_code rc = CSP_OK;
+    /* a byte order mark opening an input (Windows editors write one) is not text to speak */
+    if (s->offset == 0 && s->carry_len == 0 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+        text += 3;
+        len -= 3;
+        s->offset = 3;
+    }
     while (len > 0) {
         /* the carried bytes and the piece, checked together */
         char block[4096];

@@ -333,11 +333,15 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         }
         if (rc != CSP_OK) {
             fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, args->files[i]);
+            if (i + 1 < args->file_count)
+                fprintf(stderr, "clawspeak: stopped: %zu converted, %zu skipped, %zu not tried "
+                        "(from %s on)\n", done, skipped, args->file_count - i - 1,
+                        args->files[i + 1]);
             break;
         }
         done++;
         if (!args->quiet)
-            fprintf(stderr, "[%zu/%zu] %s -> %s (%.1f s)\n", i + 1, args->file_count,
+            fprintf(stderr, "[%zu/%zu] %s -> %s (in %.1f s)\n", i + 1, args->file_count,
                     args->files[i], targets[i],
                     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
@@ -565,8 +569,7 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         prompt = NULL;
         char *reply = NULL;
         rc = csp_ask(client, h.messages, h.count, &options, &reply);
-        cli_console_text("\n", 1);
-        cli_console_end_text();
+        cli_console_end_text(); /* ends the reply's line, if it printed one */
         if (rc == CSP_ECANCELED && args->chat && cli_interrupt_signal() == SIGINT) {
             /* in a chat, Ctrl-C stops this reply only; the next turn goes on
                (SIGTERM, SIGHUP and SIGQUIT end the run) */

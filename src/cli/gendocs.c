@@ -103,10 +103,21 @@ static void man(void)
            "missing or rejected API key, 5 API error, 6 network or timeout, 7 audio device, 8 "
            "output file, 9 local speech engine, 130 interrupted.\n");
     printf(".SH ENVIRONMENT\n.TP\n.B OPENROUTER_API_KEY\nThe API key when the config has "
-           "none.\n.TP\n.B OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR\nWhere the config is.\n"
-           ".TP\n.B CLAWSPEAK_VOICE, CLAWSPEAK_SPEED\nSet for a local speech command of your "
-           "own.\n");
-    printf(".SH FILES\n.TP\n.B ~/.openclaw/openclaw.json\nThe config.\n");
+           "none.\n.TP\n.B OPENAI_API_KEY\nThe openai provider's key when its section has none "
+           "(used only when the config names that provider).\n.TP\n"
+           ".B OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR\nWhere the config is.\n.TP\n"
+           ".B OPENCLAW_TTS_PREFS\nThe local TTS preferences file.\n.TP\n"
+           ".B CLAWSPEAK_VOICE, CLAWSPEAK_SPEED\nSet for a local speech command of your own.\n"
+           ".TP\n.B XDG_STATE_HOME\nWhere the chat history is kept.\n.TP\n"
+           ".B XDG_RUNTIME_DIR\nWhere the speaking lock is.\n");
+    printf(".SH FILES\n.TP\n.B ~/.openclaw/openclaw.json\nThe config.\n.TP\n"
+           ".B ~/.openclaw/settings/tts.json\nLocal TTS preferences (provider, persona, auto).\n"
+           ".TP\n.B $XDG_STATE_HOME/clawspeak/history\nThe \\-\\-chat history (mode 0600; "
+           "default ~/.local/state/clawspeak/history).\n.TP\n"
+           ".B $XDG_RUNTIME_DIR/clawspeak/speaking.lock\nOne voice at a time per user "
+           "(else /tmp/clawspeak\\-UID/).\n.TP\n.B .NAME.clawspeak\\-parts/\n"
+           "Beside an output file while it is converted: the paid chunks, for "
+           "\\-\\-resume; removed once the file is whole.\n");
     printf(".SH EXAMPLES\n.nf\nclawspeak say \"Hello there.\"\nclawspeak say \\-f book.txt "
            "\\-o book.flac\nsome\\-command | clawspeak say\ntail \\-f app.log | clawspeak say "
            "\\-\\-lines \\-\\-max\\-behind 5\nclawspeak ask \\-\\-speak \"Summarise RFC 9110\"\n"
@@ -116,33 +127,60 @@ static void man(void)
 /* The voices of the provider in use (offline for the local engine; 2 s at most online). */
 #define VOICES "clawspeak voices --timeout-ms 2000 2>/dev/null | awk '/^  /{print $1}'"
 
+/* "--flag -f" words of the options a command takes. */
+static void option_words(unsigned command)
+{
+    size_t option_count, printed = 0;
+    const cli_option *options = cli_option_list(&option_count);
+    for (size_t i = 0; i < option_count; i++) {
+        if (!(options[i].commands & command))
+            continue;
+        printf("%s--%s", printed++ ? " " : "", options[i].long_name);
+        if (options[i].short_name)
+            printf(" -%c", options[i].short_name);
+    }
+}
+
 static void bash(void)
 {
     size_t count;
     const cli_command_info *c = cli_commands(&count);
     printf("# bash completion for clawspeak (generated from its option table)\n"
-           "_clawspeak() {\n  local cur prev words cword\n"
+           "_clawspeak() {\n  local cur prev cmd opts\n"
            "  cur=\"${COMP_WORDS[COMP_CWORD]}\"; prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+           "  cmd=\"${COMP_WORDS[1]}\"\n"
            "  case \"$prev\" in\n"
            "    --device) COMPREPLY=($(compgen -W \"$(clawspeak devices 2>/dev/null | cut -f1)\" "
            "-- \"$cur\")); return;;\n"
            "    -v|--voice) COMPREPLY=($(compgen -W \"$(" VOICES ")\" -- \"$cur\")); return;;\n"
            "    -f|--file|-o|--output|--config) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n"
+           "    --output-dir) COMPREPLY=($(compgen -d -- \"$cur\")); return;;\n"
            "    --format) COMPREPLY=($(compgen -W \"wav flac ogg opus mp3 raw\" -- \"$cur\")); "
-           "return;;\n"
-           "    --provider) COMPREPLY=($(compgen -W \"openrouter local\" -- \"$cur\")); return;;\n"
-           "  esac\n  if [ \"$COMP_CWORD\" -eq 1 ]; then\n    COMPREPLY=($(compgen -W \"");
-    for (size_t i = 0; i < count; i++)
-        printf("%s%s", i ? " " : "", c[i].name);
-    printf("\" -- \"$cur\")); return\n  fi\n  COMPREPLY=($(compgen -W \"");
+           "return;;\n");
+    /* a setting with choices completes them (--provider, --response-format) */
     size_t option_count;
     const cli_option *options = cli_option_list(&option_count);
     for (size_t i = 0; i < option_count; i++) {
-        printf("%s--%s", i ? " " : "", options[i].long_name);
-        if (options[i].short_name)
-            printf(" -%c", options[i].short_name);
+        const csp_setting_info *info = options[i].setting ? csp_setting_info_find(options[i].setting) : NULL;
+        if (info && info->type == CSP_SETTING_CHOICE && options[i].arg)
+            printf("    --%s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return;;\n",
+                   options[i].long_name, info->choices);
     }
-    printf("\" -- \"$cur\"))\n}\ncomplete -F _clawspeak clawspeak\n");
+    printf("  esac\n  if [ \"$COMP_CWORD\" -eq 1 ]; then\n    COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < count; i++)
+        printf("%s%s", i ? " " : "", c[i].name);
+    printf("\" -- \"$cur\")); return\n  fi\n"
+           "  if [ \"$cmd\" = models ] && [ \"$COMP_CWORD\" -eq 2 ]; then\n"
+           "    COMPREPLY=($(compgen -W set -- \"$cur\")); return\n  fi\n"
+           "  case \"$cmd\" in\n");
+    for (size_t i = 0; i < count; i++) {
+        printf("    %s) opts=\"", c[i].name);
+        option_words(c[i].command);
+        printf("\";;\n");
+    }
+    printf("    *) opts=\"\";;\n  esac\n"
+           "  COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n}\n"
+           "complete -F _clawspeak clawspeak\n");
 }
 
 static void zsh(void)

@@ -112,7 +112,7 @@ static const cli_command_info commands[] = {
     {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams"},
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
     {"devices", CLI_DEVICES, "devices", "list audio output devices"},
-    {"voices", CLI_VOICES, "voices", "list the voices of each speech model"},
+    {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
     {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
