@@ -196,6 +196,9 @@ typedef struct csp_say_options {
        can go on; CSP_CHUNKS_RESUME also serves chunks an earlier run of the same text and
        settings kept, instead of requesting them again. 0: nothing is kept. */
     int chunks;
+    /* Files: the sample rate to write (resampled with libsoxr); 0: the audio's own
+       (opus, which takes 8, 12, 16, 24 or 48 kHz only, gets 48 kHz for other rates). */
+    long sample_rate;
 } csp_say_options;
 enum { CSP_CHUNKS_DISCARD = 0, CSP_CHUNKS_KEEP = 1, CSP_CHUNKS_RESUME = 2 };
 

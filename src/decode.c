@@ -25,6 +25,8 @@ struct csp_decoder {
     long out_rate;     /* the stream's format; 0: the chunk's own */
     int out_channels;
     csp_resampler *resampler;
+    long (*choose)(void *userdata, long rate);
+    void *choose_userdata;
     int16_t mixed[8192];
     char error[160];
 };
@@ -102,10 +104,19 @@ void csp__decoder_free(csp_decoder *d)
     csp__free(d);
 }
 
+void csp__decoder_choose_rate(csp_decoder *d, long (*choose)(void *userdata, long rate),
+                              void *userdata)
+{
+    d->choose = choose;
+    d->choose_userdata = userdata;
+}
+
 /* Frames at the stream's rate: through the resampler when this chunk's rate differs. */
 static int resampled(csp_decoder *d, const int16_t *samples, size_t frames, long rate,
                      int channels, csp_pcm_fn emit, void *userdata)
 {
+    if (!d->out_rate && d->choose)
+        d->out_rate = d->choose(d->choose_userdata, rate); /* once: the first chunk's sink */
     if (!d->out_rate || rate == d->out_rate)
         return emit(userdata, samples, frames, rate, channels);
     if (d->resampler && csp__resampler_in_rate(d->resampler) != rate) {

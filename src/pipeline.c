@@ -719,6 +719,8 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
     return e->rc != CSP_OK;
 }
 
+static long sink_rate_for(void *sink, long rate) { return csp__sink_rate_for(sink, rate); }
+
 static csp_code consume_chunk(csp_pipeline *p, chunk *c)
 {
     emit_state e = {p, 0, 0, CSP_OK};
@@ -762,6 +764,8 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             e.frames_this_attempt = 0;
             dec = csp__decoder_new(&media, p->sink->opened ? p->sink->rate : 0,
                                    p->sink->opened ? p->sink->channels : 0, &why);
+            if (dec && !p->sink->opened)
+                csp__decoder_choose_rate(dec, sink_rate_for, p->sink);
             if (!dec) {
                 rc = csp__fail(&p->client->report, strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
                                "chunk %zu: %s", c->index + 1, why);

@@ -16,6 +16,13 @@ csp_code csp__sink_open(csp_sink *sink, long rate, int channels)
     return rc;
 }
 
+long csp__sink_rate_for(csp_sink *sink, long rate)
+{
+    if (sink->opened)
+        return sink->rate;
+    return sink->ops->rate_for ? sink->ops->rate_for(sink, rate) : rate;
+}
+
 csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     return frames ? sink->ops->write(sink, samples, frames) : CSP_OK;
@@ -65,7 +72,13 @@ static void tee_free(csp_sink *sink)
     csp__free(t);
 }
 
-static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free};
+/* The file decides; the device plays what the file holds. */
+static long tee_rate_for(csp_sink *sink, long rate)
+{
+    return csp__sink_rate_for(((tee_sink *)sink)->a, rate);
+}
+
+static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free, tee_rate_for};
 
 /* Play and save at once: takes ownership of a and b. */
 static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)
@@ -93,6 +106,8 @@ csp_code csp__sink_for_options(csp_report *report, const csp_say_options *option
     if (!options->output_path)
         return csp__sink_portaudio_new(report, options->device, !options->no_wait, out);
     rc = csp__sink_file_new(report, options->output_path, options->output_format, &file);
+    if (rc == CSP_OK)
+        file->wanted_rate = options->sample_rate;
     if (rc != CSP_OK || !options->play) {
         *out = file;
         return rc;

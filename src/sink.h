@@ -19,6 +19,9 @@ typedef struct csp_sink_ops {
     /* commit: play out / publish the file; else abort at once and discard. */
     csp_code (*finish)(csp_sink *sink, int commit);
     void (*free)(csp_sink *sink);
+    /* The rate it should be opened at for audio at `rate` (opus takes only some rates;
+       --sample-rate asks for one); NULL: that rate. */
+    long (*rate_for)(csp_sink *sink, long rate);
 } csp_sink_ops;
 
 struct csp_sink {
@@ -27,7 +30,11 @@ struct csp_sink {
     long rate;
     int channels;
     int opened;
+    long wanted_rate; /* files: --sample-rate, 0: the audio's own */
 };
+
+/* The rate to open the sink at for audio that arrives at `rate`. */
+long csp__sink_rate_for(csp_sink *sink, long rate);
 
 /* Play through PortAudio. device: NULL, an index, or a name prefix. */
 /* wait_turn: hold the per-user speaking lock from open to finish (speaking_lock.h). */

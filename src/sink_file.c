@@ -269,7 +269,18 @@ static void file_free(csp_sink *sink)
     csp__free(s);
 }
 
-static const csp_sink_ops file_ops = {file_open, file_write, file_finish, file_free};
+/* Opus is made at 8, 12, 16, 24 or 48 kHz only: other audio is resampled to 48 kHz. */
+static long file_rate_for(csp_sink *sink, long rate)
+{
+    file_sink *f = (file_sink *)sink;
+    long want = sink->wanted_rate ? sink->wanted_rate : rate;
+    if (f->sub_format == SF_FORMAT_OPUS && want != 8000 && want != 12000 && want != 16000 &&
+        want != 24000 && want != 48000)
+        return 48000;
+    return want;
+}
+
+static const csp_sink_ops file_ops = {file_open, file_write, file_finish, file_free, file_rate_for};
 
 /* A regular file whose offset we may seek back to: finished headers. */
 static int can_seek(int fd, off_t *start)

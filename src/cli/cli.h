@@ -54,6 +54,7 @@ typedef struct cli_args {
     int jobs, lines, play, json, chat, speak, no_speak, no_wait, markdown, read_code;
     int pause_ms, pause_ms_set;
     int yes, confirm_over_set, force, resume;
+    long sample_rate;
     const char *output_dir; /* --output-dir: each -f FILE to DIR/NAME.FORMAT */
     long long confirm_over; /* ask before sending more characters than this */
     double max_behind;

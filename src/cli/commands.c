@@ -108,6 +108,7 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     o->markdown = args->markdown;
     o->read_code = args->read_code;
     o->no_wait = args->no_wait;
+    o->sample_rate = args->sample_rate;
     /* a conversion to a file keeps its paid chunks until it is whole (say only: a reply
        is never the same twice) */
     o->chunks = args->command != CLI_SAY ? CSP_CHUNKS_DISCARD

@@ -38,6 +38,7 @@ static const cli_option own_options[] = {
     {"rate", 'r', "WPM", SPEAKS, "speaking rate in words per minute, as in say and espeak-ng (175 = speed 1)", NULL},
     {"read-code", 0, NULL, CLI_SAY, "with --markdown: read code blocks aloud (default: a short note)", NULL},
     {"resume", 0, NULL, CLI_SAY, "go on with an interrupted conversion: chunks already paid for are not requested again", NULL},
+    {"sample-rate", 0, "HZ", SPEAKS, "with -o: write the file at this sample rate (8000-192000)", NULL},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
@@ -317,6 +318,14 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "force")) args->force = 1;
     else if (!strcmp(n, "resume")) args->resume = 1;
     else if (!strcmp(n, "output-dir")) args->output_dir = value;
+    else if (!strcmp(n, "sample-rate")) {
+        char *end;
+        long hz = strtol(value, &end, 10);
+        if (!*value || *end || hz < 8000 || hz > 192000)
+            return usage_error2(args, "%s: expected a sample rate from 8000 to 192000 Hz, got '%s'",
+                                typed, value);
+        args->sample_rate = hz;
+    }
     else if (!strcmp(n, "confirm-over")) {
         char *end;
         long long chars = strtoll(value, &end, 10);

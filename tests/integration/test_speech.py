@@ -192,6 +192,36 @@ class LocalEngine(CliTestCase):
         self.assertIn("no-such-tts", err)
 
 
+class Rates(CliTestCase):
+    """libsoxr where rates differ: the local engine's 22050 Hz into opus (48 kHz only among
+    its rates), and --sample-rate for any file."""
+
+    def test_local_engine_to_every_format_with_the_same_duration(self):
+        text = "The local engine speaks into every format at the same length."
+        wav = os.path.join(self.home, "l.wav")
+        code, _, err = run(["say", "-q", "--provider", "local", "-o", wav, text], self.env())
+        self.assertEqual(code, 0, err)
+        frames, rate, _, _ = audioinfo(wav)
+        seconds = frames / rate
+        for ext, want_rate in (("flac", 22050), ("ogg", 22050), ("opus", 48000), ("mp3", 22050)):
+            with self.subTest(ext=ext):
+                out = os.path.join(self.home, "l." + ext)
+                code, _, err = run(["say", "-q", "--provider", "local", "-o", out, text], self.env())
+                self.assertEqual(code, 0, err)
+                f, r, _, _ = audioinfo(out)
+                self.assertEqual(r, want_rate)
+                self.assertLess(abs(f / r - seconds) / seconds, 0.02, (ext, f / r, seconds))
+        out = os.path.join(self.home, "l44.flac")
+        code, _, err = run(["say", "-q", "--provider", "local", "--sample-rate", "44100", "-o", out, text],
+                           self.env())
+        self.assertEqual(code, 0, err)
+        f, r, _, _ = audioinfo(out)
+        self.assertEqual(r, 44100)
+        self.assertLess(abs(f / r - seconds) / seconds, 0.02)
+        code, _, err = run(["say", "--sample-rate", "7", "-o", out, text], self.env())
+        self.assertEqual(code, 2, err)
+
+
 class Attribution(CliTestCase):
     """The real OpenRouter URL gets attribution headers: proven over TLS to a local mock
     with a throwaway certificate, openrouter.ai:443 pointed at it by the test seam."""
