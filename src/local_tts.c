@@ -409,7 +409,11 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
     return 0;
 }
 
-static void local_poll(csp_provider *base, int wait_ms) { (void)base, (void)wait_ms; }
+static int local_poll(csp_provider *base, int wait_ms)
+{
+    (void)base, (void)wait_ms;
+    return 0; /* the work is done inside start */
+}
 static void local_wakeup(csp_provider *base) { (void)base; }
 static void local_free(csp_provider *base) { csp__free(base); }
 
@@ -418,7 +422,8 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
     local_provider *l = csp__calloc(1, sizeof *l);
     if (!l)
         return NULL;
-    l->base = (csp_provider){"tts-local-cli", 1, local_start, local_poll, local_wakeup, local_free};
+    l->base = (csp_provider){"tts-local-cli", 1, local_start, local_poll, local_wakeup, local_free,
+                             NULL /* nothing to warm */};
     l->settings = settings;
     l->report = report;
     if (settings->has_speed && settings->local_args_default &&

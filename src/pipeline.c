@@ -91,6 +91,7 @@ struct csp_pipeline {
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
+    int warm_wanted;  /* text will be slow to come: open a connection meanwhile */
 
     long long started_ms;
     long first_audio_ms;
@@ -152,7 +153,7 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     csp_code rc = CSP_OK;
     p->provider = strcmp(s->provider, "tts-local-cli") == 0
                       ? csp__provider_local_new(s, &client->report)
-                      : csp__provider_openrouter_new(s, &client->report);
+                      : csp__provider_openrouter_new(s, &client->report, client->pool);
     if (!p->provider) {
         rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
         goto fail;
@@ -388,6 +389,14 @@ void csp__pipeline_close(csp_pipeline *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+void csp__pipeline_warm(csp_pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->warm_wanted = 1;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void csp__pipeline_abort(csp_pipeline *p, csp_code code)
 {
     pthread_mutex_lock(&p->lock);
@@ -520,12 +529,21 @@ static void *network_main(void *arg)
 {
     csp_pipeline *p = arg;
     chunk *starting[64];
+    int warming = 0; /* a warm-up transfer may still run: keep the provider polled */
     for (;;) {
         size_t count = 0;
         pthread_mutex_lock(&p->lock);
         if (p->stop || stop_code(p) != CSP_OK) {
             pthread_mutex_unlock(&p->lock);
             break;
+        }
+        /* only while nothing is asked yet: a request on its way opens the connection itself */
+        int warm = p->warm_wanted && !p->head && !p->outbox && p->provider->warm;
+        p->warm_wanted = 0;
+        if (warm) {
+            pthread_mutex_unlock(&p->lock);
+            warming = p->provider->warm(p->provider);
+            continue;
         }
         long long now = csp__now_ms();
         int pending = 0;
@@ -562,8 +580,8 @@ static void *network_main(void *arg)
         start_attempts(p, starting, count);
         if (count)
             continue; /* look again at once: a synchronous provider has finished */
-        if (busy) {
-            p->provider->poll(p->provider, 50);
+        if (busy || warming) {
+            warming = p->provider->poll(p->provider, 50) > 0;
         } else {
             pthread_mutex_lock(&p->lock);
             wait_for_change(p, 50);

@@ -33,8 +33,10 @@ typedef struct openrouter {
     csp_provider base;
     const csp_settings *settings;
     csp_report *report;
+    csp_http_pool *pool;
     csp_http *http;
     char *url;
+    char *models_url; /* the warm-up's: kept while its transfer may run */
     attempt *attempts; /* all in flight, so a free loses none */
 } openrouter;
 
@@ -176,9 +178,21 @@ static int openrouter_start(csp_provider *base, const csp_chunk_request *request
     return 0;
 }
 
-static void openrouter_poll(csp_provider *base, int wait_ms)
+static int openrouter_poll(csp_provider *base, int wait_ms)
 {
-    csp__http_poll(((openrouter *)base)->http, wait_ms);
+    return csp__http_poll(((openrouter *)base)->http, wait_ms);
+}
+
+/* HEAD {baseUrl}/models: free, needs no key, and opens the connection speech will use. */
+static int openrouter_warm(csp_provider *base)
+{
+    openrouter *o = (openrouter *)base;
+    if (!o->models_url && !(o->models_url = csp__printf("%s/models", o->settings->base_url)))
+        return 0;
+    if (csp__http_warm(o->http, o->models_url, o->settings->timeout_ms) < 0)
+        return 0;
+    csp__log(o->report, CSP_LOG_INFO, "warming the connection: HEAD %s", o->models_url);
+    return 1;
 }
 
 static void openrouter_wakeup(csp_provider *base) { csp__http_wakeup(((openrouter *)base)->http); }
@@ -188,27 +202,30 @@ static void openrouter_free(csp_provider *base)
     openrouter *o = (openrouter *)base;
     if (!o)
         return;
-    csp__http_free(o->http); /* stops transfers without their on_done */
+    csp__http_pool_give(o->pool, o->http); /* stops transfers without their on_done */
     while (o->attempts) {
         attempt *a = o->attempts;
         o->attempts = a->next;
         attempt_free(a);
     }
     csp__free(o->url);
+    csp__free(o->models_url);
     csp__free(o);
 }
 
-csp_provider *csp__provider_openrouter_new(const csp_settings *settings, csp_report *report)
+csp_provider *csp__provider_openrouter_new(const csp_settings *settings, csp_report *report,
+                                           csp_http_pool *pool)
 {
     openrouter *o = csp__calloc(1, sizeof *o);
     if (!o)
         return NULL;
     o->base = (csp_provider){"openrouter", 1 << 10, openrouter_start, openrouter_poll,
-                             openrouter_wakeup, openrouter_free};
+                             openrouter_wakeup, openrouter_free, openrouter_warm};
     o->settings = settings;
     o->report = report;
+    o->pool = pool;
     if (!(o->url = csp__printf("%s/audio/speech", settings->base_url)) ||
-        !(o->http = csp__http_new(report))) {
+        !(o->http = csp__http_pool_take(pool, report))) {
         openrouter_free(&o->base);
         return NULL;
     }

@@ -240,10 +240,16 @@ static int resume_start(csp_provider *base, const csp_chunk_request *request,
     return 0;
 }
 
-static void resume_poll(csp_provider *base, int wait_ms)
+static int resume_poll(csp_provider *base, int wait_ms)
 {
     resume *r = (resume *)base;
-    r->inner->poll(r->inner, wait_ms);
+    return r->inner->poll(r->inner, wait_ms);
+}
+
+static int resume_warm(csp_provider *base)
+{
+    resume *r = (resume *)base;
+    return r->inner->warm ? r->inner->warm(r->inner) : 0;
 }
 
 static void resume_wakeup(csp_provider *base)
@@ -331,7 +337,7 @@ csp_code csp__provider_resume_wrap(csp_provider **provider, const csp_settings *
         return CSP_OK; /* the provider alone, as before */
     }
     r->base = (csp_provider){(*provider)->name, (*provider)->max_parallel, resume_start,
-                             resume_poll, resume_wakeup, resume_free};
+                             resume_poll, resume_wakeup, resume_free, resume_warm};
     r->inner = *provider;
     r->settings = settings;
     r->report = report;

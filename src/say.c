@@ -105,6 +105,8 @@ csp_code csp_say_fd(csp_client *client, int fd, const csp_say_options *options)
     int whole_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     if (whole_file)
         csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
+    else
+        csp__speaker_warm(speaker); /* a pipe may take its time: have the connection ready */
     char *block = csp__malloc(READ_BLOCK);
     long long last_data = csp__now_ms();
     int idle_told = 1, pauses = 2; /* silences seen since the last data: 1 pause, 2 flush */
@@ -363,6 +365,7 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
     if (rc != CSP_OK)
         return rc;
     csp__speaker_allow_empty(r.speaker); /* an empty log says nothing, and that is fine */
+    csp__speaker_warm(r.speaker); /* the first line may be a long time coming */
     if (options->max_behind_s <= 0) {
         rc = read_lines(&r, line_direct);
     } else {
