@@ -33,6 +33,7 @@ typedef struct transfer {
     int responded;
     int timed_out;
     int aborted;
+    int warm_up; /* a csp__http_warm transfer */
     long long last_activity_ms;
     curl_off_t bytes_moved;
     struct transfer *next;
@@ -44,6 +45,7 @@ struct csp_http {
     struct curl_slist *resolve, *connect_to;
     char *ca_file;
     transfer *transfers;
+    int warm_ups;          /* warm-up transfers running */
     CURLSH *share;         /* the pool's, or NULL */
     struct csp_http *next; /* in the pool's idle list */
 };
@@ -111,6 +113,8 @@ static void transfer_free(transfer *t)
 {
     if (!t)
         return;
+    if (t->warm_up)
+        t->http->warm_ups--;
     if (t->easy) {
         curl_multi_remove_handle(t->http->multi, t->easy);
         curl_easy_cleanup(t->easy);
@@ -358,9 +362,14 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     /* our requests are small and a reply is awaited at once: Nagle would only hold them */
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    /* over HTTP/2, a request started while a connection is being opened waits for it and
-       multiplexes, instead of paying a handshake of its own */
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /*
+     * Over HTTP/2, a request started while a connection is being opened waits for it and
+     * multiplexes, instead of paying a handshake of its own. Not while a warm-up runs: if
+     * that connection turns out HTTP/1.1, it is busy with the warm-up, and a request that
+     * waited to learn so would then open its own connection late (measured: +300 ms at
+     * 150 ms each way). Opened at once, it is never later than without a warm-up.
+     */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, http->warm_ups ? 0L : 1L);
     if (http->share)
         curl_easy_setopt(e, CURLOPT_SHARE, http->share);
     if (request->bearer) {
@@ -531,7 +540,11 @@ int csp__http_warm(csp_http *http, const char *url, long timeout_ms)
 {
     /* no key and no body: any answer, even a 404, leaves the connection open */
     csp_http_request req = {.method = "HEAD", .url = url, .timeout_ms = timeout_ms};
-    return csp__http_start(http, &req);
+    if (csp__http_start(http, &req) < 0)
+        return -1;
+    http->transfers->warm_up = 1; /* the one just started heads the list */
+    http->warm_ups++;
+    return 0;
 }
 
 typedef struct stream_state {
