@@ -543,6 +543,10 @@ static void *network_main(void *arg)
         if (warm) {
             pthread_mutex_unlock(&p->lock);
             warming = p->provider->warm(p->provider);
+            if (warming < 0) {
+                csp__pipeline_abort(p, CSP_ENOMEM); /* the consumer reports it */
+                warming = 0;
+            }
             continue;
         }
         long long now = csp__now_ms();

@@ -62,7 +62,8 @@ struct csp_provider {
     /* Stop everything still running, without events, and free. */
     void (*free)(csp_provider *p);
     /* Open a connection before the first request needs it (text is slow to come).
-       Returns 1 when a warm-up runs (poll drives it). NULL: nothing to warm (local engine). */
+       Returns 1 when a warm-up runs (poll drives it), -1 when out of memory (the run stops,
+       as for any allocation). NULL: nothing to warm (local engine). */
     int (*warm)(csp_provider *p);
 };
 

@@ -188,9 +188,9 @@ static int openrouter_warm(csp_provider *base)
 {
     openrouter *o = (openrouter *)base;
     if (!o->models_url && !(o->models_url = csp__printf("%s/models", o->settings->base_url)))
-        return 0;
+        return -1;
     if (csp__http_warm(o->http, o->models_url, o->settings->timeout_ms) < 0)
-        return 0;
+        return -1;
     csp__log(o->report, CSP_LOG_INFO, "warming the connection: HEAD %s", o->models_url);
     return 1;
 }
