@@ -102,7 +102,8 @@ static void on_directive(void *userdata, const char *key, const char *value)
             if (!strcmp(s->chain[i], id))
                 a->params.provider = s->chain[i];
         if (!a->params.provider)
-            drop_directive(a, key, "that provider is not configured");
+            drop_directive(a, key, "that provider is not in this run's chain (see clawspeak "
+                                   "config; --provider and --no-fallback keep to one)");
         return;
     } else if (!strcmp(key, "speed")) {
         char *end;
@@ -161,6 +162,22 @@ static void release_speech(ask_state *a, int final)
     }
 }
 
+/* The usage event (stream_options.include_usage): tokens, and the cost OpenRouter reports. */
+static void log_usage(ask_state *a, const cJSON *usage)
+{
+    if (!cJSON_IsObject(usage))
+        return;
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
+    const cJSON *completion = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens");
+    const cJSON *cost = cJSON_GetObjectItemCaseSensitive(usage, "cost");
+    char cost_text[64] = "";
+    if (cJSON_IsNumber(cost))
+        snprintf(cost_text, sizeof cost_text, ", cost $%.6f", cost->valuedouble);
+    csp__log(&a->client->report, CSP_LOG_INFO, "chat usage: %.0f prompt tokens, %.0f completion tokens%s",
+             cJSON_IsNumber(prompt) ? prompt->valuedouble : 0.0,
+             cJSON_IsNumber(completion) ? completion->valuedouble : 0.0, cost_text);
+}
+
 static int on_event(void *userdata, const char *data, size_t len)
 {
     ask_state *a = userdata;
@@ -192,6 +209,7 @@ static int on_event(void *userdata, const char *data, size_t len)
         cJSON_Delete(root);
         return 1;
     }
+    log_usage(a, cJSON_GetObjectItemCaseSensitive(root, "usage"));
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     const cJSON *delta = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "delta");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
@@ -230,8 +248,11 @@ static char *request_body(ask_state *a)
     const csp_settings *s = &a->client->settings;
     cJSON *body = cJSON_CreateObject(), *messages = cJSON_AddArrayToObject(body, "messages");
     char *out = NULL;
+    cJSON *stream_options = cJSON_AddObjectToObject(body, "stream_options");
+    /* the last event then carries the tokens and, from OpenRouter, the cost (--verbose) */
     if (!cJSON_AddStringToObject(body, "model", s->chat_model_id) ||
-        !cJSON_AddTrueToObject(body, "stream") || !messages)
+        !cJSON_AddTrueToObject(body, "stream") || !messages || !stream_options ||
+        !cJSON_AddTrueToObject(stream_options, "include_usage"))
         goto out;
     for (size_t i = 0; i < a->count; i++) {
         cJSON *m = cJSON_CreateObject();
@@ -261,7 +282,8 @@ static void stream_chat(ask_state *a)
                             .body = body, .body_len = strlen(body),
                             .attribution = s->chat_base_is_openrouter,
                             .accept = "text/event-stream", .timeout_ms = s->timeout_ms,
-                            .on_response = on_response, .userdata = a, .stop = &a->stop};
+                            .on_response = on_response, .userdata = a, .stop = &a->stop,
+                            .pool = a->client->pool};
     csp_code rc = csp__http_stream(&a->client->report, &req, on_data, &r);
     if (rc != CSP_OK) {
         set_error(a, rc, rc == CSP_ECANCELED ? "interrupted" : r.detail);
@@ -348,6 +370,9 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
         if ((rc = csp_speaker_new(client, &options->say, &a.speaker)) != CSP_OK)
             goto out;
         csp__speaker_allow_empty(a.speaker); /* a reply too short to speak is not an error */
+        /* the speech connection opens while the model thinks: the first sentence pays no
+           handshake (the chat's own connection is busy streaming until the reply ends) */
+        csp__speaker_warm(a.speaker);
     }
     /* the reply streams on this thread; its speech plays on the speaker's */
     stream_chat(&a);

@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "http.h"
 #include "sink.h"
 
 #include <string.h>
@@ -38,6 +39,10 @@ csp_client *csp_client_new(void)
     cJSON_Hooks hooks = {cjson_malloc, cjson_free};
     cJSON_InitHooks(&hooks);
     csp_client *client = csp__calloc(1, sizeof *client);
+    if (client && !(client->pool = csp__http_pool_new())) {
+        csp__free(client);
+        client = NULL;
+    }
     if (client) {
         client->report.log_max = CSP_LOG_WARN;
         client->report.settings = &client->settings;
@@ -55,6 +60,7 @@ void csp_client_free(csp_client *client)
         csp__free(client->overrides.items[i].typed);
     }
     csp__settings_free(&client->settings);
+    csp__http_pool_free(client->pool); /* closes the connections kept */
     csp__free(client);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client.h: the csp_client handle shared by the library's modules: logging,
- * the last error, the resolved settings and the cancel flag.
+ * the last error, the resolved settings, the cancel flag and the connection
+ * pool that chat and speech draw from.
  */
 #ifndef CSP_CLIENT_H
 #define CSP_CLIENT_H
@@ -16,6 +17,7 @@ struct csp_client {
     csp_overrides overrides;
     csp_settings settings;
     int loaded;
+    struct csp_http_pool *pool; /* connections kept between requests, turns and threads */
 };
 /* CSP_EKEY naming every place the key can live (config places, then the env var), when NULL. */
 csp_code csp__require_key(csp_client *client, const char *key, const char *purpose,

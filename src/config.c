@@ -60,11 +60,19 @@ int csp__config_find(const char *explicit_path, char **path, const char **source
 int csp__read_file(const char *path, size_t max, char **data, size_t *len)
 {
     int rc = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking to open: a FIFO planted where a config is expected must not hang us */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     csp_buf buf;
     csp__buf_init(&buf, max);
     if (fd < 0)
         return errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; /* EINVAL: not a regular file */
+        close(fd);
+        return err;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     char chunk[65536];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof chunk);
@@ -277,7 +285,8 @@ static csp_code load_prefs(csp_report *report, csp_config *cfg)
     if (err)
         return csp__fail(report, err == ENOMEM ? CSP_ENOMEM : CSP_ECONFIG,
                          "%s: cannot read the TTS preferences: %s", cfg->prefs_path,
-                         err == EFBIG ? "larger than 1 MiB" : strerror(err));
+                         err == EFBIG ? "larger than 1 MiB"
+                         : err == EINVAL ? "not a regular file" : strerror(err));
     csp_json5_error perr;
     cfg->prefs = csp__json5_parse(text, len, NULL, &perr);
     csp__free(text);
@@ -326,7 +335,7 @@ static csp_code read_config(csp_report *report, const char *explicit_path, csp_c
         return csp__fail(report, CSP_ENOMEM, "out of memory reading %s", cfg->path);
     if (err)
         return csp__fail(report, CSP_ECONFIG, "%s: cannot read config: %s", cfg->path,
-                         strerror(err));
+                         err == EINVAL ? "not a regular file" : strerror(err));
     cfg->exists = 1;
     struct stat st;
     if (stat(cfg->path, &st) == 0 && S_ISREG(st.st_mode))

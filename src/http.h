@@ -5,6 +5,15 @@
  * arrive. Test seam, in the spirit of curl's --resolve and --cacert:
  * CLAWSPEAK_RESOLVE="host:port:addr[,...]", CLAWSPEAK_CONNECT_TO=
  * "host:port:connect-host:connect-port[,...]" and CLAWSPEAK_CA_FILE=path.
+ *
+ * Real networks: a csp_http_pool (one per client) lends out csp_http
+ * handles with their idle connections, so a later transfer (the next chat
+ * turn, the speech after a chat) skips the TCP and TLS handshakes. TLS
+ * sessions and DNS answers are shared through a libcurl share handle with
+ * locks, since chat and speech run on different threads. Connections are
+ * not shared that way: libcurl 7.88's shared connection cache is not
+ * thread safe (its known bug 11.11), so each connection stays with one
+ * handle, and one thread, at a time.
  */
 #ifndef CSP_HTTP_H
 #define CSP_HTTP_H
@@ -48,13 +57,34 @@ typedef struct csp_http_request {
     void *userdata;
     void *done_userdata; /* for on_done, when it differs from userdata */
     const atomic_int *stop; /* optional: nonzero stops the transfer (an internal cancel) */
+    struct csp_http_pool *pool; /* csp__http_stream/fetch: connections from here; may be NULL */
 } csp_http_request;
 
 typedef struct csp_http csp_http;
+typedef struct csp_http_pool csp_http_pool;
 
 struct csp_report;
 csp_http *csp__http_new(struct csp_report *report);
 void csp__http_free(csp_http *http); /* aborts transfers still running, without on_done */
+
+/* A pool; NULL when out of memory. Free it after every handle taken from it is given back. */
+csp_http_pool *csp__http_pool_new(void);
+void csp__http_pool_free(csp_http_pool *pool);
+/*
+ * A handle for one thread's use, with the idle connections it had when it
+ * was given back (or a new one); pool may be NULL (a handle of its own).
+ * Thread safe. NULL when out of memory.
+ */
+csp_http *csp__http_pool_take(csp_http_pool *pool, struct csp_report *report);
+/* Give a handle back (NULL is fine): its running transfers stop, without on_done. Thread safe. */
+void csp__http_pool_give(csp_http_pool *pool, csp_http *http);
+/*
+ * Open a connection to url's host before it is needed: a HEAD request whose
+ * answer is thrown away (libcurl 7.88 does not reuse CONNECT_ONLY
+ * connections). Runs in csp__http_poll like any transfer; url is borrowed
+ * until it ends (or the handle is given back). Returns 0 or -1.
+ */
+int csp__http_warm(csp_http *http, const char *url, long timeout_ms);
 /* Start a transfer. Returns 0, or -1 (no memory). */
 int csp__http_start(csp_http *http, const csp_http_request *request);
 /* Run transfers for up to wait_ms; calls on_done for each that finished. Returns running count. */

@@ -130,7 +130,7 @@ static char **child_environment(const char *voice, double speed)
     size_t count = 0;
     while (environ[count])
         count++;
-    char **env = csp__calloc(count + 3, sizeof *env);
+    char **env = csp__calloc(count + 4, sizeof *env);
     if (!env)
         return NULL;
     size_t n = 0;
@@ -138,7 +138,9 @@ static char **child_environment(const char *voice, double speed)
         if (strncmp(environ[i], "OPENROUTER_API_KEY=", 19) && strncmp(environ[i], "OPENAI_API_KEY=", 15) &&
             strncmp(environ[i], "CLAWSPEAK_", 10))
             env[n++] = environ[i];
-    int ok = 1;
+    /* marks the command as clawspeak's local engine: a clawspeak it starts, under any
+       name (a copy, a wrapper script), never starts a local command of its own again */
+    int ok = (env[n++] = csp__strdup("CLAWSPEAK_LOCAL_ENGINE=1")) != NULL;
     if (voice)
         ok &= (env[n++] = csp__printf("CLAWSPEAK_VOICE=%s", voice)) != NULL;
     if (speed > 0)
@@ -430,13 +432,19 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
     } else {
         result.status = CSP_ATTEMPT_FAIL;
         result.code = rc;
+        /* a missing or broken engine: the next provider of the chain (if any) may speak */
+        result.provider_fault = rc == CSP_ELOCAL;
     }
     csp__buf_free(&pcm);
     events->on_done(events->ctx, &result);
     return 0;
 }
 
-static void local_poll(csp_provider *base, int wait_ms) { (void)base, (void)wait_ms; }
+static int local_poll(csp_provider *base, int wait_ms)
+{
+    (void)base, (void)wait_ms;
+    return 0; /* the work is done inside start */
+}
 static void local_wakeup(csp_provider *base) { (void)base; }
 static void local_free(csp_provider *base) { csp__free(base); }
 
@@ -445,7 +453,8 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
     local_provider *l = csp__calloc(1, sizeof *l);
     if (!l)
         return NULL;
-    l->base = (csp_provider){"tts-local-cli", 1, local_start, local_poll, local_wakeup, local_free};
+    l->base = (csp_provider){"tts-local-cli", 1, local_start, local_poll, local_wakeup, local_free,
+                             NULL /* nothing to warm */};
     l->settings = settings;
     l->report = report;
     if (settings->has_speed && settings->local_args_default &&

@@ -96,6 +96,7 @@ struct csp_pipeline {
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
     int in_flight;
+    int warm_wanted;  /* text will be slow to come: open a connection meanwhile */
 
     long long started_ms;
     long first_audio_ms;
@@ -162,7 +163,8 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     for (size_t i = first; i < s->chain_count && rc == CSP_OK; i++) {
         csp_provider *provider = strcmp(s->chain[i], "tts-local-cli") == 0
                                      ? csp__provider_local_new(s, &client->report)
-                                     : csp__provider_openrouter_new(s, s->chain[i], &client->report);
+                                     : csp__provider_openrouter_new(s, s->chain[i], &client->report,
+                                                                    client->pool);
         if (!provider) {
             rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
             break;
@@ -418,6 +420,14 @@ void csp__pipeline_close(csp_pipeline *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+void csp__pipeline_warm(csp_pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->warm_wanted = 1;
+    wake(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void csp__pipeline_abort(csp_pipeline *p, csp_code code)
 {
     pthread_mutex_lock(&p->lock);
@@ -608,12 +618,26 @@ static void *network_main(void *arg)
 {
     csp_pipeline *p = arg;
     chunk *starting[64];
+    int warming = 0; /* a warm-up transfer may still run: keep the provider polled */
     for (;;) {
         size_t count = 0;
         pthread_mutex_lock(&p->lock);
         if (p->stop || stop_code(p) != CSP_OK) {
             pthread_mutex_unlock(&p->lock);
             break;
+        }
+        /* only while nothing is asked yet: a request on its way opens the connection itself */
+        csp_provider *speaking = p->providers[p->current];
+        int warm = p->warm_wanted && !p->head && !p->outbox && speaking->warm;
+        p->warm_wanted = 0;
+        if (warm) {
+            pthread_mutex_unlock(&p->lock);
+            warming = speaking->warm(speaking);
+            if (warming < 0) {
+                csp__pipeline_abort(p, CSP_ENOMEM); /* the consumer reports it */
+                warming = 0;
+            }
+            continue;
         }
         long long now = csp__now_ms();
         int pending = 0;
@@ -650,10 +674,13 @@ static void *network_main(void *arg)
         start_attempts(p, starting, count);
         if (count)
             continue; /* look again at once: a synchronous provider has finished */
-        if (busy) {
+        if (busy || warming) {
             /* the provider speaking now waits; one the run has left finishes its attempts */
-            for (size_t i = 0; i < p->provider_count; i++)
-                p->providers[i]->poll(p->providers[i], i == p->current ? 50 : 0);
+            for (size_t i = 0; i < p->provider_count; i++) {
+                int running = p->providers[i]->poll(p->providers[i], i == p->current ? 50 : 0);
+                if (i == p->current)
+                    warming = running > 0;
+            }
         } else {
             pthread_mutex_lock(&p->lock);
             wait_for_change(p, 50);

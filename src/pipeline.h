@@ -39,6 +39,9 @@ int csp__pipeline_ready(csp_pipeline *p);
 void csp__pipeline_close(csp_pipeline *p);
 /* Fetch, decode and write everything queued until closed; commits the sink on success. */
 csp_code csp__pipeline_run(csp_pipeline *p);
+/* Text will be slow to come (a pipe, a chat reply): open the provider's connection now,
+   unless a request is already on its way (thread-safe). */
+void csp__pipeline_warm(csp_pipeline *p);
 /* Stop the pipeline from another thread with code (its message already recorded). */
 void csp__pipeline_abort(csp_pipeline *p, csp_code code);
 void csp__pipeline_free(csp_pipeline *p);

@@ -55,17 +55,24 @@ struct csp_provider {
     /* Start an attempt. Returns 0, or -1 when out of memory (no event follows then). */
     int (*start)(csp_provider *p, const csp_chunk_request *request,
                  const csp_chunk_events *events);
-    /* Run attempts for up to wait_ms; their events fire in here. */
-    void (*poll)(csp_provider *p, int wait_ms);
+    /* Run attempts (and a warm-up) for up to wait_ms; their events fire in here.
+       Returns how many transfers still run, the warm-up included. */
+    int (*poll)(csp_provider *p, int wait_ms);
     /* Make a waiting poll return (any thread). */
     void (*wakeup)(csp_provider *p);
     /* Stop everything still running, without events, and free. */
     void (*free)(csp_provider *p);
+    /* Open a connection before the first request needs it (text is slow to come).
+       Returns 1 when a warm-up runs (poll drives it), -1 when out of memory (the run stops,
+       as for any allocation). NULL: nothing to warm (local engine). */
+    int (*warm)(csp_provider *p);
 };
 
-/* /audio/speech of OpenRouter or OpenAI (id "openrouter" or "openai"), as configured. */
+/* /audio/speech of OpenRouter or OpenAI (id "openrouter" or "openai"), as configured, on a
+   handle taken from pool (may be NULL) and given back on free. */
+struct csp_http_pool;
 csp_provider *csp__provider_openrouter_new(const csp_settings *settings, const char *id,
-                                           struct csp_report *report);
+                                           struct csp_report *report, struct csp_http_pool *pool);
 /* OpenClaw's tts-local-cli: a local command (espeak-ng by default); one at a time. */
 csp_provider *csp__provider_local_new(const csp_settings *settings, struct csp_report *report);
 /*

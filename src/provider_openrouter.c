@@ -35,8 +35,10 @@ typedef struct openrouter {
     const csp_settings *settings; /* every key, to mask them in error text */
     csp_speech_target target;
     csp_report *report;
+    csp_http_pool *pool;
     csp_http *http;
     char *url;
+    char *models_url; /* the warm-up's: kept while its transfer may run */
     attempt *attempts; /* all in flight, so a free loses none */
 } openrouter;
 
@@ -183,9 +185,21 @@ static int openrouter_start(csp_provider *base, const csp_chunk_request *request
     return 0;
 }
 
-static void openrouter_poll(csp_provider *base, int wait_ms)
+static int openrouter_poll(csp_provider *base, int wait_ms)
 {
-    csp__http_poll(((openrouter *)base)->http, wait_ms);
+    return csp__http_poll(((openrouter *)base)->http, wait_ms);
+}
+
+/* HEAD {baseUrl}/models: free, needs no key, and opens the connection speech will use. */
+static int openrouter_warm(csp_provider *base)
+{
+    openrouter *o = (openrouter *)base;
+    if (!o->models_url && !(o->models_url = csp__printf("%s/models", o->target.base_url)))
+        return -1;
+    if (csp__http_warm(o->http, o->models_url, o->target.timeout_ms) < 0)
+        return -1;
+    csp__log(o->report, CSP_LOG_INFO, "warming the connection: HEAD %s", o->models_url);
+    return 1;
 }
 
 static void openrouter_wakeup(csp_provider *base) { csp__http_wakeup(((openrouter *)base)->http); }
@@ -195,29 +209,31 @@ static void openrouter_free(csp_provider *base)
     openrouter *o = (openrouter *)base;
     if (!o)
         return;
-    csp__http_free(o->http); /* stops transfers without their on_done */
+    csp__http_pool_give(o->pool, o->http); /* stops transfers without their on_done */
     while (o->attempts) {
         attempt *a = o->attempts;
         o->attempts = a->next;
         attempt_free(a);
     }
     csp__free(o->url);
+    csp__free(o->models_url);
     csp__free(o);
 }
 
 csp_provider *csp__provider_openrouter_new(const csp_settings *settings, const char *id,
-                                           csp_report *report)
+                                           csp_report *report, csp_http_pool *pool)
 {
     openrouter *o = csp__calloc(1, sizeof *o);
     if (!o)
         return NULL;
     csp__speech_target(settings, id, &o->target);
     o->base = (csp_provider){o->target.id, 1 << 10, openrouter_start, openrouter_poll,
-                             openrouter_wakeup, openrouter_free};
+                             openrouter_wakeup, openrouter_free, openrouter_warm};
     o->settings = settings;
     o->report = report;
+    o->pool = pool;
     if (!(o->url = csp__printf("%s/audio/speech", o->target.base_url)) ||
-        !(o->http = csp__http_new(report))) {
+        !(o->http = csp__http_pool_take(pool, report))) {
         openrouter_free(&o->base);
         return NULL;
     }

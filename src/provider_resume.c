@@ -143,8 +143,9 @@ static int kept_audio(void *ctx, const char *data, size_t len)
     return k->outer.on_audio(k->outer.ctx, data, len);
 }
 
-/* Commit a complete chunk: the audio under its name, then the request beside it. */
-static void keep(kept_attempt *k)
+/* Commit a complete chunk: the audio under its name, then the request beside it.
+   Returns -1 when out of memory (a failed write only loses the kept copy). */
+static int keep(kept_attempt *k)
 {
     resume *r = k->owner;
     char *tmp = part_path(r, k->index, "audio.tmp"), *audio = part_path(r, k->index, "audio");
@@ -152,7 +153,10 @@ static void keep(kept_attempt *k)
     char *req_tmp = part_path(r, k->index, "req.tmp");
     char *text = csp__printf("%d %ld %d\n%s", (int)k->media.kind, k->media.rate,
                              k->media.channels, k->key);
-    int ok = tmp && audio && req && req_tmp && text && close(k->fd) == 0;
+    int nomem = !tmp || !audio || !req || !req_tmp || !text;
+    int ok = !nomem && close(k->fd) == 0;
+    if (nomem)
+        close(k->fd);
     k->fd = -1;
     if (ok && rename(tmp, audio) == 0) {
         int fd = open(req_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -172,6 +176,7 @@ static void keep(kept_attempt *k)
     csp__free(req);
     csp__free(req_tmp);
     csp__free(text);
+    return nomem ? -1 : 0;
 }
 
 /* An attempt that will not be kept: its partial audio goes. */
@@ -200,10 +205,20 @@ static void forget(kept_attempt *k)
 static void kept_done(void *ctx, const csp_attempt_result *result)
 {
     kept_attempt *k = ctx;
-    if (k->fd >= 0 && result->status == CSP_ATTEMPT_OK)
-        keep(k);
-    else
+    csp_attempt_result failed;
+    if (k->fd >= 0 && result->status == CSP_ATTEMPT_OK) {
+        if (keep(k) < 0) {
+            /* out of memory stops a run wherever it strikes, as everywhere else */
+            memset(&failed, 0, sizeof failed);
+            failed.status = CSP_ATTEMPT_FAIL;
+            failed.code = CSP_ENOMEM;
+            failed.retry_after_s = -1;
+            snprintf(failed.why, sizeof failed.why, "out of memory");
+            result = &failed;
+        }
+    } else {
         drop(k);
+    }
     k->outer.on_done(k->outer.ctx, result);
     forget(k);
 }
@@ -240,10 +255,16 @@ static int resume_start(csp_provider *base, const csp_chunk_request *request,
     return 0;
 }
 
-static void resume_poll(csp_provider *base, int wait_ms)
+static int resume_poll(csp_provider *base, int wait_ms)
 {
     resume *r = (resume *)base;
-    r->inner->poll(r->inner, wait_ms);
+    return r->inner->poll(r->inner, wait_ms);
+}
+
+static int resume_warm(csp_provider *base)
+{
+    resume *r = (resume *)base;
+    return r->inner->warm ? r->inner->warm(r->inner) : 0;
 }
 
 static void resume_wakeup(csp_provider *base)
@@ -333,7 +354,7 @@ csp_code csp__provider_resume_wrap(csp_provider **provider, const csp_settings *
         return CSP_OK; /* the provider alone, as before */
     }
     r->base = (csp_provider){(*provider)->name, (*provider)->max_parallel, resume_start,
-                             resume_poll, resume_wakeup, resume_free};
+                             resume_poll, resume_wakeup, resume_free, resume_warm};
     r->inner = *provider;
     csp__speech_target(settings, (*provider)->name, &r->target);
     r->report = report;

@@ -15,11 +15,17 @@
 void csp__redact_key(const char *key, char out[CSP_REDACTED_MAX])
 {
     size_t len = key ? strlen(key) : 0;
+    /* the key's own kind ("sk-or-", "sk-proj-", "sk-"), never more than that */
+    size_t kind = 0;
+    if (len >= 16 && !strncmp(key, "sk-", 3)) {
+        const char *dash = memchr(key + 3, '-', len - 3 < 6 ? len - 3 : 6);
+        kind = dash ? (size_t)(dash - key) + 1 : 3;
+    }
     /* A short key would be mostly revealed by its last 4 characters. */
     if (len >= 16)
-        snprintf(out, CSP_REDACTED_MAX, "sk-or-...%s", key + len - 4);
+        snprintf(out, CSP_REDACTED_MAX, "%.*s...%s", (int)kind, key, key + len - 4);
     else if (len > 0)
-        snprintf(out, CSP_REDACTED_MAX, "sk-or-...");
+        snprintf(out, CSP_REDACTED_MAX, "...");
     else
         snprintf(out, CSP_REDACTED_MAX, "(none)");
 }

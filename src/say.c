@@ -88,7 +88,7 @@ csp_code csp__choose_provider(csp_client *client)
                  s->local_command);
     else
         csp__log(&client->report, CSP_LOG_WARN, "%s cannot speak (%s); speaking with %s",
-                 s->provider, csp__settings_find(s, "chain")->source, first);
+                 s->provider, s->chain_note, first);
     char *chosen = csp__strdup(first);
     if (!chosen)
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
@@ -215,6 +215,8 @@ csp_code csp_say_fds(csp_client *client, const int *fds, const char *const *name
     int whole_files = all_regular(fds, count);
     if (whole_files)
         csp__speaker_hold(speaker, 1); /* released after the last sentence is out */
+    else
+        csp__speaker_warm(speaker); /* a pipe may take its time: have the connection ready */
     char *block = csp__malloc(READ_BLOCK);
     if (!block)
         rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
@@ -446,6 +448,7 @@ csp_code csp_say_lines(csp_client *client, int fd, const csp_say_options *option
     if (rc != CSP_OK)
         return rc;
     csp__speaker_allow_empty(r.speaker); /* an empty log says nothing, and that is fine */
+    csp__speaker_warm(r.speaker); /* the first line may be a long time coming */
     if (options->max_behind_s <= 0) {
         rc = read_lines(&r, line_direct);
     } else {

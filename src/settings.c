@@ -351,7 +351,8 @@ static int resolve_number(resolver *r, const setting_spec *spec)
     char keypath[256], shown_value[64], expect[96];
     char *source = NULL;
     const char *typed = NULL, *flag = spec->owner && strcmp(spec->owner, primary(r)) != 0
-                                          ? NULL : override_of(r, info->name, &typed);
+                                          ? NULL
+                                          : override_of(r, spec->listens ? spec->listens : info->name, &typed);
     double value = 0;
     int has_value = 1;
     snprintf(expect, sizeof expect, "%s from %.15g to %.15g",
@@ -403,6 +404,11 @@ static void resolve_speed(resolver *r, const setting_spec *spec)
     r->out->has_speed = resolve_number(r, spec);
 }
 
+static void resolve_openai_speed(resolver *r, const setting_spec *spec)
+{
+    r->out->has_openai_speed = resolve_number(r, spec);
+}
+
 /* A persona's own provider: it comes between the preferences and tts.provider. */
 static const char *persona_provider(resolver *r, char **source)
 {
@@ -434,7 +440,28 @@ static void resolve_provider(resolver *r, const setting_spec *spec)
         if (r->rc != CSP_OK)
             return;
     }
-    resolve_choice(r, spec);
+    resolve_text(r, spec);
+    const char *v = r->rc == CSP_OK ? r->out->provider : NULL;
+    csp_setting *shown = v ? &r->out->shown[r->out->shown_count - 1] : NULL;
+    if (v && shown->source[0] != '-' && strcmp(shown->source, "default") &&
+        strcasecmp(v, "openrouter") && strcasecmp(v, "openai") && strcasecmp(v, "local") &&
+        strcasecmp(v, "tts-local-cli")) {
+        /* OpenClaw speaks with providers clawspeak has not (elevenlabs...): go on without it */
+        csp__log(r->report, CSP_LOG_WARN, "%s: provider '%s' is not one clawspeak speaks "
+                 "(openrouter, openai, local); using openrouter and the chain after it",
+                 shown->source, v);
+        csp__free(r->out->provider);
+        csp__free(shown->value);
+        csp__free(shown->source);
+        r->out->provider = csp__strdup("openrouter");
+        shown->value = csp__strdup("openrouter");
+        shown->source = csp__printf("unsupported provider '%s' skipped", v);
+        if (!r->out->provider || !shown->value || !shown->source) {
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+            return;
+        }
+    }
+    check_choice(r, spec);
 chosen:
     if (r->rc != CSP_OK)
         return;
@@ -669,7 +696,11 @@ static int configured(const resolver *r, const char *id)
     if (cJSON_IsObject(csp__json_at(r->cfg->root, path)))
         return 1;
     snprintf(path, sizeof path, "messages.tts.providers.%s", id);
-    return cJSON_IsObject(csp__json_at(r->cfg->root, path));
+    if (cJSON_IsObject(csp__json_at(r->cfg->root, path)))
+        return 1;
+    /* OpenClaw's own OpenRouter section (chat) names OpenRouter too: its key speaks */
+    return !strcmp(id, "openrouter") &&
+           cJSON_IsObject(csp__json_at(r->cfg->root, "models.providers.openrouter"));
 }
 
 /* Is the local command clawspeak itself (OpenClaw calling clawspeak as its tts-local-cli)? */
@@ -715,7 +746,10 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
         if (strcmp(candidates[0], "tts-local-cli"))
             candidates[n++] = "tts-local-cli";
     }
-    s->local_is_self = command_is_self(s->local_command);
+    /* started by a clawspeak as its local engine: a command of our own could be that
+       clawspeak again (a copy, a wrapper); only the built-in espeak-ng is safe */
+    int nested = getenv("CLAWSPEAK_LOCAL_ENGINE") != NULL;
+    s->local_is_self = command_is_self(s->local_command) || (nested && !s->local_args_default);
     char skipped[512] = "";
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
@@ -725,10 +759,10 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
                                                     : "local";
         if (!key && !s->provider_from_flag)
             why = "no key";
-        else if (!strcmp(id, "tts-local-cli") && s->local_is_self && !s->provider_from_flag)
-            why = "its command is clawspeak itself";
+        else if (!strcmp(id, "tts-local-cli") && s->local_is_self)
+            why = nested ? "clawspeak runs as a local engine here: a loop" : "its command is clawspeak itself";
         else if (r->persona && r->policy == POLICY_FAIL && strcmp(id, "tts-local-cli") &&
-                 !persona_binds(r, id))
+                 !persona_binds(r, id) && !s->provider_from_flag) /* --provider is asked for */
             why = "the persona does not bind it (fallbackPolicy fail)";
         if (why)
             used += (size_t)snprintf(skipped + used, sizeof skipped - used, "%s%s: %s",
@@ -739,16 +773,23 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
             used = sizeof skipped - 1;
     }
     if (!s->chain_count) {
-        r->rc = csp__fail(r->report, CSP_EKEY, "no speech provider can speak (%s): set a key "
-                          "(tts.providers.openrouter.apiKey, models.providers.openrouter.apiKey "
-                          "or OPENROUTER_API_KEY) or a local command", skipped);
+        int keys = strstr(skipped, "no key") != NULL;
+        r->rc = csp__fail(r->report, keys ? CSP_EKEY : CSP_ECONFIG,
+                          "no speech provider can speak (%s)%s", skipped,
+                          keys ? ": set a key (tts.providers.openrouter.apiKey, "
+                                 "models.providers.openrouter.apiKey or OPENROUTER_API_KEY)"
+                               : "");
         return;
     }
+    snprintf(s->chain_note, sizeof s->chain_note, "%s", skipped);
     csp_buf value;
     csp__buf_init(&value, 4096);
     for (size_t i = 0; i < s->chain_count; i++)
         csp__buf_appendf(&value, "%s%s", i ? " > " : "", s->chain[i]);
+    const csp_setting *fallback = csp__settings_find(s, "fallback");
     char *source = need(r, csp__printf("%s%s%s%s", s->provider_from_flag ? "--provider: no fallback"
+                                                   : !s->fallback && fallback && fallback->source[0] == '-'
+                                                       ? "--no-fallback"
                                                    : !s->fallback ? "tts.fallback is false: no fallback"
                                                                   : "the chosen provider, the others configured, the local engine last",
                                        used ? " (left out: " : "", skipped, used ? ")" : ""));
@@ -1009,6 +1050,9 @@ static const setting_spec specs[] = {
       "voice of the openai provider", "alloy", 0, 0, NULL, SPEECH},
      {"providers.openai.speakerVoice", "providers.openai.voice", "providers.openai.voiceId"},
      FIELD(openai_voice), resolve_text, NULL, "openai", "voice"},
+    {{"openai_speed", CSP_SETTING_NUMBER, "tts.providers.openai.speed", NULL, 0, NULL,
+      "speaking speed of the openai provider, sent only when set", NULL, 0.25, 4.0, NULL, SPEECH},
+     {"providers.openai.speed"}, FIELD(openai_speed), resolve_openai_speed, NULL, "openai", "speed"},
     {{"openai_instructions", CSP_SETTING_TEXT, "tts.providers.openai.instructions", NULL, 0, NULL,
       "how the openai provider should speak (gpt-4o-mini-tts)", NULL, 0, 0, NULL, SPEECH},
      {"providers.openai.instructions"}, FIELD(openai_instructions), resolve_text, NULL, NULL, NULL},
@@ -1093,6 +1137,15 @@ static void redact_shown(resolver *r)
         csp__redact_text(slot->value, strlen(slot->value), &secrets, 0, clean, size);
         csp__free(slot->value);
         slot->value = clean;
+        /* a source names config keys, which hold what the file holds (escapes too) */
+        size = strlen(slot->source) * 2 + CSP_REDACTED_MAX;
+        if (!(clean = csp__malloc(size))) {
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+            return;
+        }
+        csp__redact_text(slot->source, strlen(slot->source), &secrets, 0, clean, size);
+        csp__free(slot->source);
+        slot->source = clean;
     }
 }
 

@@ -52,6 +52,9 @@ typedef struct csp_settings {
     int local_is_self;      /* the local command is clawspeak itself: never called */
     char *persona;          /* the active persona's id in tts.personas, or NULL */
     char *openai_base_url, *openai_model, *openai_voice, *openai_instructions;
+    double openai_speed;
+    int has_openai_speed;
+    char chain_note[512];   /* why providers were left out of the chain, for notices */
     int model_overrides;    /* tts.modelOverrides.enabled */
     int allow_provider;     /* tts.modelOverrides.allowProvider */
     int fallback;           /* try the next provider when one fails */

@@ -195,21 +195,9 @@ static void pa_free(csp_sink *sink)
     csp__free(s);
 }
 
-/* A device that does not take the audio's rate is opened at its own default (resampled). */
-static long pa_rate_for(csp_sink *sink, long rate)
-{
-    pa_sink *s = (pa_sink *)sink;
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(s->device);
-    PaStreamParameters out = {s->device, 1, paInt16, info ? info->defaultHighOutputLatency : 0.1,
-                              NULL};
-    if (!info || Pa_IsFormatSupported(NULL, &out, (double)rate) == paFormatIsSupported)
-        return rate;
-    csp__log(sink->report, CSP_LOG_INFO, "'%s' does not take %ld Hz: playing at %.0f Hz",
-             info->name, rate, info->defaultSampleRate);
-    return (long)info->defaultSampleRate;
-}
-
-static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, pa_rate_for};
+/* No rate_for: probing a device's rates (Pa_IsFormatSupported) through ALSA's pulse plugin
+   cost the first 80 ms of the speech that followed; a device is opened at the audio's rate. */
+static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, NULL};
 
 csp_code csp__sink_portaudio_new(csp_report *report, const char *device, int wait_turn,
                                  csp_sink **out)

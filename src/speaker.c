@@ -416,6 +416,8 @@ csp_code csp__speaker_set_params(csp_speaker *s, const csp_voice_params *params)
 
 void csp__speaker_allow_empty(csp_speaker *s) { s->allow_empty = 1; }
 
+void csp__speaker_warm(csp_speaker *s) { csp__pipeline_warm(s->pipeline); }
+
 int csp__speaker_ready(csp_speaker *s) { return csp__pipeline_ready(s->pipeline); }
 
 

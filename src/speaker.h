@@ -36,6 +36,8 @@ void csp__speaker_abort(csp_speaker *speaker, csp_code code);
 csp_code csp__speaker_pause(csp_speaker *speaker);
 /* True when text written now would be requested at once. */
 int csp__speaker_ready(csp_speaker *speaker);
+/* Text will be slow to come: warm the provider's connection meanwhile (csp__pipeline_warm). */
+void csp__speaker_warm(csp_speaker *speaker);
 /* Finishing with nothing spoken is fine (an agent reply that is not spoken). */
 void csp__speaker_allow_empty(csp_speaker *speaker);
 #endif

@@ -19,8 +19,8 @@ void csp__speech_target(const csp_settings *s, const char *id, csp_speech_target
     if (!strcmp(id, "openai")) {
         *out = (csp_speech_target){"openai", s->openai_base_url, s->openai_api_key,
                                    s->openai_model, s->openai_voice, s->response_format,
-                                   s->openai_instructions, NULL, 0, s->speed, s->has_speed,
-                                   s->timeout_ms};
+                                   s->openai_instructions, NULL, 0, s->openai_speed,
+                                   s->has_openai_speed, s->timeout_ms};
         return;
     }
     *out = (csp_speech_target){"openrouter", s->base_url, s->api_key, s->model, s->voice,

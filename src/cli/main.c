@@ -65,7 +65,9 @@ static void guard_standard_fds(void)
 static void print_log(void *userdata, csp_log_level level, const char *message)
 {
     (void)userdata;
-    static const char *const prefix[] = {"error: ", "", "", "debug: "};
+    /* error-level lines are notices that must show even with -q (a provider switch):
+       the run may still succeed, so they carry no "error:" label */
+    static const char *const prefix[] = {"", "", "", "debug: "};
     cli_console_log(prefix[level], message); /* never in the middle of a reply's line */
 }
 

@@ -263,9 +263,150 @@ def bench_stream_memory(mock, e):
     report("50 MB / 0.5 MB peak RSS", results[50] / results[0.5], 1.2, "x")
 
 
+class TlsFront:
+    """tests/bench/tls_front.py in front of the mock: openrouter.ai on a throwaway
+    certificate, one_way_ms each way (a new connection held one round trip)."""
+
+    def __init__(self, mock, one_way_ms):
+        self.dir = tempfile.mkdtemp(prefix="csp-front-")
+        port_file = os.path.join(self.dir, "port")
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "tls_front.py"), "--backend",
+                                      str(mock.port), "--one-way-ms", str(one_way_ms),
+                                      "--port-file", port_file, "--cert-dir", self.dir])
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("TLS front did not start")
+            time.sleep(0.02)
+        self.port = int(open(port_file).read())
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.connect_to = "openrouter.ai:443:127.0.0.1:%d" % self.port
+
+    def env(self, base_env):
+        env = dict(base_env, CLAWSPEAK_CONNECT_TO=self.connect_to, CLAWSPEAK_CA_FILE=self.cert)
+        return env
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+def percentile(values, p):
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def timed_pipe(cmd, env, first=None, rest=None, gap_s=0.0):
+    """Milliseconds from start to the first byte on stdout; optionally write first to
+    stdin at once and rest after gap_s (a slow producer)."""
+    import threading
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if first is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    got = {}
+
+    def reader():
+        if p.stdout.read(1):
+            got["t"] = (time.monotonic() - start) * 1000
+        p.stdout.read()
+
+    t = threading.Thread(target=reader)
+    t.start()
+    if first is not None:
+        p.stdin.write(first.encode())
+        p.stdin.flush()
+        time.sleep(gap_s)
+        p.stdin.write(rest.encode())
+        p.stdin.close()
+    err = p.stderr.read().decode("utf-8", "replace")
+    t.join(60)
+    p.wait()
+    return got.get("t", float("inf")), err
+
+
+TIMING = re.compile(r"POST \S+/audio/speech: .*?connect (\d+) ms, TLS (\d+) ms, first byte (\d+) ms")
+
+
+def bench_real_network(mock, e, one_way_ms=40, bars=True):
+    """Issue 13 item 6: latency through a TLS front emulating a real network."""
+    rtt = 2 * one_way_ms
+    print("real network: TLS front, %d ms each way, 200 ms server time, 10 runs:" % one_way_ms)
+    front = TlsFront(mock, one_way_ms)
+    try:
+        # the default base URL (https://openrouter.ai/api/v1), reached through the front
+        cfg_home = tempfile.mkdtemp(prefix="csp-bench-net-")
+        os.makedirs(os.path.join(cfg_home, ".openclaw"))
+        with open(os.path.join(cfg_home, ".openclaw", "openclaw.json"), "w") as f:
+            f.write("{models: {providers: {openrouter: {apiKey: '%s'}}}}" % KEY)
+        env = front.env(clean_env(cfg_home))
+        text = "The first sentence is the one we are waiting for."
+        mock.script({"path": "speech", "first_byte_delay_ms": 200, "canned": True},
+                    {"path": "chat", "token_ms": 20,
+                     "reply": "Here is the answer you asked for. It has a second sentence too."})
+        body = '{"model":"hexgrad/kokoro-82m","input":"%s","voice":"af_alloy","response_format":"mp3"}' % text
+        curl = ["curl", "-sN", "--connect-to", front.connect_to, "--cacert", front.cert, "-X", "POST",
+                "-H", "Authorization: Bearer " + KEY, "-H", "Content-Type: application/json",
+                "--data-binary", body, "https://openrouter.ai/api/v1/audio/speech"]
+        say = [BIN, "say", "-q", "-o", "-", "--format", "raw", text]
+        timed_pipe(say, env)  # warm the mock
+        diffs, ours, base = [], [], []
+        for _ in range(10):
+            c, _ = timed_pipe(curl, env)
+            s, _ = timed_pipe(say, env)
+            base.append(c)
+            ours.append(s)
+            diffs.append(s - c)
+        print("  curl first byte: median %.0f ms   say first audio: median %.0f ms  (RTT %d ms)"
+              % (percentile(base, 50), percentile(ours, 50), rtt))
+        print("  say first audio - curl first byte: median %+.0f ms, p90 %+.0f ms"
+              % (percentile(diffs, 50), percentile(diffs, 90)))
+        # a slow producer: the first sentence after 300 ms on a pipe (the connection warms meanwhile)
+        piped, pipe_diffs = [], []
+        for i in range(10):
+            s, _ = timed_pipe([BIN, "say", "-q", "-o", "-", "--format", "raw"], env,
+                              first="", rest=text + "\n", gap_s=0.3)
+            piped.append(s - 300)
+            pipe_diffs.append(s - 300 - base[i])
+        print("  piped, text after 300 ms: first audio - 300 ms: median %.0f ms, p90 %.0f ms "
+              "(curl's full first byte: %.0f ms)" % (percentile(piped, 50), percentile(piped, 90),
+                                                    percentile(base, 50)))
+        # ask: the first speech request's connect + TLS time, from --verbose
+        connects, asks = [], []
+        for _ in range(10):
+            p = subprocess.run([BIN, "ask", "--verbose", "--speak", "-o", os.path.join(cfg_home, "a.raw"),
+                                "--format", "raw", "hi"], env=env, capture_output=True, text=True)
+            m = TIMING.search(p.stderr)
+            if m:
+                connects.append(int(m.group(1)) + int(m.group(2)))
+            fa = re.search(r"first audio after (\d+) ms", p.stderr)
+            if fa:
+                asks.append(int(fa.group(1)))
+        if connects:
+            print("  ask: first speech request connect + TLS: median %.0f ms, max %.0f ms"
+                  % (percentile(connects, 50), max(connects)))
+        else:
+            print("  ask: first speech request connect + TLS: not logged by this build")
+        if asks:
+            print("  ask: first audio after: median %.0f ms" % percentile(asks, 50))
+        if bars:
+            report("say first audio - curl first byte, median", percentile(diffs, 50), 15, " ms")
+            report("say first audio - curl first byte, p90", percentile(diffs, 90), 25, " ms")
+            report("ask first speech request connect + TLS, max", max(connects) if connects else 1e9, 0, " ms")
+    finally:
+        front.stop()
+
+
+def bench_real_network_far(mock, e):
+    """The same at 150 ms each way: the cost grows by round trips, not by more."""
+    bench_real_network(mock, e, one_way_ms=150, bars=False)
+
+
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
-           "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio}
+           "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
+           "real_network": bench_real_network, "real_network_far": bench_real_network_far}
 
 
 def main():

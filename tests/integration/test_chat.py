@@ -316,4 +316,5 @@ class LogsAndReplies(MockTestCase):
         self.assertEqual("".join(text), reply)
         for log in logs:
             self.assertRegex(log, r"^clawspeak: (chunk \d+: POST \S+ \(\d+ bytes of text, attempt 1\)|POST .*"
+                                  r"|HEAD .*|warming the connection: .*|chat usage: .*"
                                   r"|first audio after \d+ ms)$")

@@ -57,8 +57,8 @@ class Chain(MockTestCase):
                          ("gpt-4o-mini-tts", "nova", "Speak calmly."))
         self.assertEqual(self.mock.requests(), [])
         shown = self.chain()
-        # openrouter's key is in models.providers, but no tts section names it: not a fallback
-        self.assertEqual(shown["chain"]["value"], "openai > tts-local-cli")
+        # OpenClaw's models.providers.openrouter section names OpenRouter: it is next
+        self.assertEqual(shown["chain"]["value"], "openai > openrouter > tts-local-cli")
         self.assertNotIn(OPENAI_KEY, json.dumps(shown))
         # --voice is for the provider you hear first
         code, _, err = run(["say", "-v", "shimmer", "-o", self.out, "Again."], self.env())
@@ -114,6 +114,38 @@ class Chain(MockTestCase):
         frames, rate, channels, _ = audioinfo(self.out)
         self.assertEqual((rate, channels), (24000, 1))
         self.assertGreater(frames / rate, 8.0)
+
+    def test_each_provider_keeps_its_own_settings(self):
+        self.config("provider: 'openai', providers: {openrouter: {speed: 1.5}, openai: {apiKey: '%s', "
+                    "baseUrl: '%s/v1'}}" % (OPENAI_KEY, self.openai.url))
+        code, _, err = run(["say", "-o", self.out, "Speed is per provider."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("speed", self.openai.requests()[-1]["body"], "openrouter's speed stays there")
+        code, _, err = run(["say", "--speed", "1.25", "-o", self.out, "Flag."], self.env())
+        self.assertEqual(self.openai.requests()[-1]["body"]["speed"], 1.25, "--speed: the provider heard")
+
+    def test_unsupported_provider_and_broken_local_engine_go_on(self):
+        # OpenClaw speaks with providers clawspeak has not: a warning, then the chain
+        self.config("provider: 'elevenlabs'")
+        code, _, err = run(["say", "-o", self.out, "Eleven."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("provider 'elevenlabs' is not one clawspeak speaks", err)
+        self.assertEqual(len(self.mock.requests()), 1)
+        # a local engine that is missing: the next provider of the chain speaks
+        self.config("provider: 'tts-local-cli', providers: {'tts-local-cli': {command: '/nonexistent/engine'}}")
+        self.assertEqual(self.chain()["chain"]["value"], "tts-local-cli > openrouter")
+        code, _, err = run(["say", "-o", self.out, "The engine is missing."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("openrouter speaks from chunk 1 on", err)
+
+    def test_a_fifo_where_a_config_is_expected_never_hangs(self):
+        fifo = os.path.join(self.home, "fifo")
+        os.mkfifo(fifo)
+        for args, env in ((["--config", fifo, "config"], self.env()),
+                          (["config"], self.env(OPENCLAW_TTS_PREFS=fifo))):
+            code, _, err = run(args, env, timeout=10)
+            self.assertEqual(code, 3, err)
+            self.assertIn("not a regular file", err)
 
     def test_chain_holds_only_configured_providers(self):
         self.config()
@@ -221,6 +253,29 @@ class OpenClawBackend(MockTestCase):
                 self.assertEqual(code, 0, err)
                 self.assertGreater(audioinfo(target)[0], 0)
                 self.assertEqual(self.mock.requests()[-1]["body"]["input"], text)
+        # a copy under another name is not recognised by name: the one it starts is marked as a
+        # local engine and never starts a local command again (no loop, one level deep)
+        copy = os.path.join(bindir, "speaker")
+        shutil.copy(os.path.abspath(BIN), copy)
+        self.write_config(json.dumps({
+            "models": {"providers": {"openrouter": {"apiKey": KEY, "baseUrl": self.mock.url}}},
+            "tts": {"provider": "tts-local-cli",
+                    "providers": {"tts-local-cli": {"command": copy, "args": self.ARGS},
+                                  "openrouter": {"voice": "af_bella"}}}}))
+        before = len(self.mock.requests())
+        code, _, err = run(["say", "-o", os.path.join(self.home, "copy.wav"), "Through a copy."], env,
+                           timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.mock.requests()), before + 1, "spoken once, by the inner one")
+        code, _, err = run(["say", "--provider", "local", "-o", os.path.join(self.home, "c2.wav"), "x"],
+                           dict(env, CLAWSPEAK_LOCAL_ENGINE="1"), timeout=60)
+        self.assertEqual(code, 3, err)
+        self.assertIn("a loop", err)
+        self.write_config(json.dumps({
+            "models": {"providers": {"openrouter": {"apiKey": KEY, "baseUrl": self.mock.url}}},
+            "tts": {"provider": "tts-local-cli",
+                    "providers": {"tts-local-cli": {"command": "clawspeak", "args": self.ARGS},
+                                  "openrouter": {"voice": "af_bella"}}}}))
         code, out, err = run(["config", "--json"], env)
         shown = json.loads(out)
         self.assertEqual(shown["chain"]["value"], "openrouter")

@@ -22,6 +22,11 @@ sane cap), voices (the voice names /models lists), reply with "{AUTH}"
 reply in pieces of that many characters, so a key straddles pieces).
 Benchmarks: canned (one short clip for any text, no synthesis).
 
+Real networks (issue 13): HEAD on any path answers 200 with no body (the
+client's connection warm-up); a chat request with
+stream_options.include_usage gets a usage event (tokens and cost) before
+[DONE]; every request records client_port, which names its connection.
+
 Run: mock_openrouter.py --port-file F [--tls-cert C --tls-key K]
 """
 import argparse
@@ -154,6 +159,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {"ok": True})
             return
         self.send_json(404, {"error": {"message": "no such route", "code": 404}})
+
+    def do_HEAD(self):
+        self.record(None)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self):
         body = self.read_body()
@@ -344,6 +356,9 @@ class Handler(BaseHTTPRequestHandler):
             if token_ms:
                 time.sleep(token_ms)
         event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if isinstance(body, dict) and (body.get("stream_options") or {}).get("include_usage"):
+            event({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": len(words),
+                                            "total_tokens": 12 + len(words), "cost": 0.000123}})
         send(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -64,7 +64,11 @@ int main(void)
     csp__redact_key("sk-or-v1-abcdefghijklmnop1234", masked);
     CHECK_STR(masked, "sk-or-...1234");
     csp__redact_key("short", masked);
-    CHECK_STR(masked, "sk-or-...");
+    CHECK_STR(masked, "...");
+    csp__redact_key("sk-proj-OPENAIKEY0987654321", masked);
+    CHECK_STR(masked, "sk-proj-...4321");
+    csp__redact_key("ab-0123456789abcdefgh", masked);
+    CHECK_STR(masked, "...efgh");
     csp_secrets secrets = {{"sk-or-v1-abcdefghijklmnop1234", NULL, "sk-proj-OPENAIKEY0987654321"}};
     char out[200];
     static const struct {
@@ -79,7 +83,7 @@ int main(void)
         {"got sk-or-v1-abcdef.", "got sk-or-...1234.", 200},
         {"got k-or-v1-abcdefghijklmnop12", "got sk-or-...1234", 200},
         {"mid cdefghijkl end", "mid sk-or-...1234 end", 200},
-        {"openai sk-proj-OPENAIKEY0987654321!", "openai sk-or-...4321!", 200},
+        {"openai sk-proj-OPENAIKEY0987654321!", "openai sk-proj-...4321!", 200},
         /* seven characters are ordinary text */
         {"sk-or-v is public", "sk-or-v is public", 200},
         /* escapes from a server never reach a terminal */
