@@ -155,6 +155,15 @@ static char **child_environment(const char *voice, double speed)
     return env;
 }
 
+/* Free what child_environment made (the CLAWSPEAK_ strings; the rest is borrowed). */
+static void free_environment(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        if (!strncmp(env[i], "CLAWSPEAK_", 10))
+            csp__free(env[i]);
+    csp__free(env);
+}
+
 /* Write the chunk's text to a file the command gets as its standard input. */
 static int write_text_file(const char *path, const char *text, size_t len)
 {
@@ -309,10 +318,7 @@ out:
     for (size_t i = 1; argv && i < s->local_argc + 6; i++)
         csp__free(argv[i]);
     csp__free(argv);
-    for (size_t i = 0; env && env[i]; i++)
-        if (!strncmp(env[i], "CLAWSPEAK_", 10))
-            csp__free(env[i]); /* the rest are borrowed from environ */
-    csp__free(env);
+    free_environment(env);
     if (wav)
         unlink(wav);
     if (input)
@@ -358,7 +364,7 @@ csp_code csp__local_voices(const csp_settings *s, csp_report *report, csp_buf *l
     char **env = child_environment(NULL, 0); /* no key reaches a child */
     int err = env ? posix_spawnp(&pid, s->local_command, &actions, NULL, argv, env) : ENOMEM;
     posix_spawn_file_actions_destroy(&actions);
-    csp__free(env);
+    free_environment(env);
     close(fds[1]);
     if (err) {
         close(fds[0]);

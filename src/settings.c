@@ -450,12 +450,13 @@ static void resolve_provider(resolver *r, const setting_spec *spec)
         csp__log(r->report, CSP_LOG_WARN, "%s: provider '%s' is not one clawspeak speaks "
                  "(openrouter, openai, local); using openrouter and the chain after it",
                  shown->source, v);
+        char *why = csp__printf("unsupported provider '%s' skipped", v);
         csp__free(r->out->provider);
         csp__free(shown->value);
         csp__free(shown->source);
         r->out->provider = csp__strdup("openrouter");
         shown->value = csp__strdup("openrouter");
-        shown->source = csp__printf("unsupported provider '%s' skipped", v);
+        shown->source = why;
         if (!r->out->provider || !shown->value || !shown->source) {
             r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
             return;
@@ -651,7 +652,7 @@ static void resolve_key_from(resolver *r, const char *name, const char *const *p
     char masked[CSP_REDACTED_MAX];
     csp__redact_key(key, masked);
     if (shown)
-        show(r, name, masked, source ? source : csp__strdup("none"));
+        show(r, name, masked, source ? source : need(r, csp__strdup("none")));
     else
         csp__free(source);
 }
@@ -784,8 +785,9 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
     snprintf(s->chain_note, sizeof s->chain_note, "%s", skipped);
     csp_buf value;
     csp__buf_init(&value, 4096);
+    int nomem = 0;
     for (size_t i = 0; i < s->chain_count; i++)
-        csp__buf_appendf(&value, "%s%s", i ? " > " : "", s->chain[i]);
+        nomem |= csp__buf_appendf(&value, "%s%s", i ? " > " : "", s->chain[i]) < 0;
     const csp_setting *fallback = csp__settings_find(s, "fallback");
     char *source = need(r, csp__printf("%s%s%s%s", s->provider_from_flag ? "--provider: no fallback"
                                                    : !s->fallback && fallback && fallback->source[0] == '-'
@@ -793,10 +795,13 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
                                                    : !s->fallback ? "tts.fallback is false: no fallback"
                                                                   : "the chosen provider, the others configured, the local engine last",
                                        used ? " (left out: " : "", skipped, used ? ")" : ""));
-    if (value.data)
+    if (value.data && !nomem) {
         show(r, spec->info.name, value.data, source);
-    else
+    } else {
         csp__free(source);
+        if (r->rc == CSP_OK)
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+    }
     csp__buf_free(&value);
     if (r->rc == CSP_OK && strcmp(s->chain[0], candidates[0]) != 0) {
         if (!strcmp(candidates[0], "openrouter") && !s->api_key)
