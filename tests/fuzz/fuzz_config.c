@@ -23,7 +23,7 @@ static csp_code load(const char *file, char *voice, size_t size)
                  csp_setting_get(client, "base_url"), csp_setting_get(client, "api_key"));
         /* the displayed value, masked where it shares 8+ characters with a key the file holds */
         const char *model = csp_setting_get(client, "chat_model");
-        assert(strcmp(model, "openrouter/fuzz/model") == 0 || strstr(model, "sk-or-..."));
+        assert(strcmp(model, "openrouter/fuzz/model") == 0 || strstr(model, "..."));
     }
     if (rc != CSP_OK) {
         const char *e = csp_client_error(client);
