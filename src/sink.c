@@ -45,21 +45,33 @@ static csp_code tee_open(csp_sink *sink, long rate, int channels)
 {
     tee_sink *t = (tee_sink *)sink;
     csp_code rc = csp__sink_open(t->a, rate, channels);
-    return rc == CSP_OK ? csp__sink_open(t->b, rate, channels) : rc;
+    if (rc != CSP_OK)
+        return rc;
+    rc = csp__sink_open(t->b, rate, channels);
+    if (rc == CSP_EAUDIO) {
+        /* -o FILE --play with no device: the file is what lasts; say so and save it */
+        csp__log(sink->report, CSP_LOG_WARN, "cannot play (%s); saving to the file only",
+                 sink->report->error);
+        sink->report->error[0] = '\0';
+        csp__sink_free(t->b);
+        t->b = NULL;
+        rc = CSP_OK;
+    }
+    return rc;
 }
 
 static csp_code tee_write(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     tee_sink *t = (tee_sink *)sink;
     csp_code rc = csp__sink_write(t->a, samples, frames);
-    return rc == CSP_OK ? csp__sink_write(t->b, samples, frames) : rc;
+    return rc == CSP_OK && t->b ? csp__sink_write(t->b, samples, frames) : rc;
 }
 
 static csp_code tee_finish(csp_sink *sink, int commit)
 {
     tee_sink *t = (tee_sink *)sink;
     /* the file (a) commits only if playback also ended well */
-    csp_code rb = csp__sink_finish(t->b, commit);
+    csp_code rb = t->b ? csp__sink_finish(t->b, commit) : CSP_OK;
     csp_code ra = csp__sink_finish(t->a, commit && rb == CSP_OK);
     return ra != CSP_OK ? ra : rb;
 }

@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <portaudio.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,12 @@ typedef struct pa_sink {
     csp_sink base;
     PaDeviceIndex device;
     PaStream *stream;
+    /* PortAudio starts on its own thread (probing ALSA, JACK and OSS takes tens of ms)
+       while the first request is in flight; open waits for it */
+    pthread_t starter;
+    int starting;
+    PaError start_error;
+    char *device_spec;
     int initialized;
     int started;
     int16_t *prefill; /* audio held until the stream starts */
@@ -72,9 +79,14 @@ static PaDeviceIndex find_device(const char *spec)
     return paNoDevice;
 }
 
+static csp_code wait_started(pa_sink *s);
+
 static csp_code pa_open(csp_sink *sink, long rate, int channels)
 {
     pa_sink *s = (pa_sink *)sink;
+    csp_code started = wait_started(s);
+    if (started != CSP_OK)
+        return started;
     if (s->wait_turn) {
         csp_code rc = csp__speaking_lock(sink->report, &s->lock_fd);
         if (rc != CSP_OK)
@@ -189,15 +201,22 @@ static void pa_free(csp_sink *sink)
     pa_sink *s = (pa_sink *)sink;
     if (!s)
         return;
+    if (s->starting) {
+        pthread_join(s->starter, NULL);
+        s->starting = 0;
+    }
     pa_finish(sink, 0);
     if (s->initialized)
         Pa_Terminate();
+    csp__free(s->device_spec);
     csp__free(s);
 }
 
 /* No rate_for: probing a device's rates (Pa_IsFormatSupported) through ALSA's pulse plugin
    cost the first 80 ms of the speech that followed; a device is opened at the audio's rate. */
 static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, NULL};
+
+static void *start_portaudio(void *arg);
 
 csp_code csp__sink_portaudio_new(csp_report *report, const char *device, int wait_turn,
                                  csp_sink **out)
@@ -208,25 +227,54 @@ csp_code csp__sink_portaudio_new(csp_report *report, const char *device, int wai
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     s->wait_turn = wait_turn;
     s->lock_fd = -1;
+    s->device = paNoDevice;
     s->base.ops = &pa_ops;
     s->base.report = report;
-    PaError err = quiet_initialize();
-    if (err != paNoError) {
+    if (device && !(s->device_spec = csp__strdup(device))) {
         csp__free(s);
-        return no_device(report, Pa_GetErrorText(err));
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
-    s->initialized = 1;
-    s->device = device ? find_device(device) : Pa_GetDefaultOutputDevice();
-    if (s->device == paNoDevice) {
-        pa_free(&s->base);
-        if (device)
-            return csp__fail(report, CSP_EAUDIO,
-                             "no output device matches '%s' (see 'clawspeak devices'), or save "
-                             "to a file with -o FILE",
-                             device);
-        return no_device(report, "PortAudio found none");
+    if (pthread_create(&s->starter, NULL, start_portaudio, s) == 0) {
+        s->starting = 1;
+    } else {
+        start_portaudio(s); /* no thread: start it here, as before */
+        csp_code rc = wait_started(s);
+        if (rc != CSP_OK) {
+            pa_free(&s->base);
+            return rc;
+        }
     }
     *out = &s->base;
+    return CSP_OK;
+}
+
+/* The starter thread: PortAudio up and the device found, beside the first request. */
+static void *start_portaudio(void *arg)
+{
+    pa_sink *s = arg;
+    s->start_error = quiet_initialize();
+    if (s->start_error != paNoError)
+        return NULL;
+    s->initialized = 1;
+    s->device = s->device_spec ? find_device(s->device_spec) : Pa_GetDefaultOutputDevice();
+    return NULL;
+}
+
+/* Wait for the starter; a device that is not there fails now, as it used to at once. */
+static csp_code wait_started(pa_sink *s)
+{
+    if (s->starting) {
+        pthread_join(s->starter, NULL);
+        s->starting = 0;
+    }
+    if (s->start_error != paNoError)
+        return no_device(s->base.report, Pa_GetErrorText(s->start_error));
+    if (s->device == paNoDevice && s->device_spec)
+        return csp__fail(s->base.report, CSP_EAUDIO,
+                         "no output device matches '%s' (see 'clawspeak devices'), or save to a "
+                         "file with -o FILE", s->device_spec);
+    if (s->device == paNoDevice)
+        return no_device(s->base.report, "PortAudio found none");
     return CSP_OK;
 }
 

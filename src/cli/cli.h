@@ -10,6 +10,18 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/*
+ * The tool's own messages go to a copy of standard error made at start
+ * (stderr.c): while PortAudio starts on its own thread, descriptor 2 points
+ * at /dev/null for a moment to hide ALSA's probe noise (libasound writes to
+ * the C library's stderr), and none of ours may be lost to that.
+ */
+extern FILE *cli_stderr;
+void cli_keep_own_stderr(void); /* first thing in main */
+#undef stderr
+#define stderr cli_stderr
+#include <stdio.h>
+
 enum cli_command {
     CLI_NONE = 0,
     CLI_SAY = 1 << 0,

@@ -115,7 +115,7 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
                 : args->resume          ? CSP_CHUNKS_RESUME
                                         : CSP_CHUNKS_KEEP;
     /* the bar only on a terminal, and never when audio goes to stdout */
-    if (!args->quiet && isatty(STDERR_FILENO) && !(args->output && !strcmp(args->output, "-"))) {
+    if (!args->quiet && isatty(fileno(stderr)) && !(args->output && !strcmp(args->output, "-"))) {
         o->progress = draw_progress;
         o->progress_userdata = bar;
     }
@@ -214,7 +214,7 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
 {
     long long limit = args->confirm_over_set ? args->confirm_over : 20000;
     const char *provider = csp_setting_get(client, "provider");
-    if (args->yes || args->lines || !isatty(STDERR_FILENO) ||
+    if (args->yes || args->lines || !isatty(fileno(stderr)) ||
         (provider && !strcmp(provider, "tts-local-cli")))
         return CSP_OK; /* the local engine costs nothing */
     long long chars = known_characters(args);

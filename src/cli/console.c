@@ -47,7 +47,7 @@ void cli_console_set_text(FILE *out)
 {
     pthread_mutex_lock(&lock);
     text_out = out;
-    shared = same_destination(fileno(out), STDERR_FILENO);
+    shared = same_destination(fileno(out), fileno(stderr));
     line_open = 0;
     pthread_mutex_unlock(&lock);
 }

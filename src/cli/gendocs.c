@@ -253,6 +253,7 @@ static void fish(void)
 
 int main(int argc, char **argv)
 {
+    cli_keep_own_stderr();
     const char *what = argc > 1 ? argv[1] : "";
     if (!strcmp(what, "man"))
         man();

@@ -201,7 +201,7 @@ static char *prompt(EditLine *el)
 cli_lineedit *cli_lineedit_new(int verbose)
 {
     HistEvent ev;
-    if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+    if (!isatty(STDIN_FILENO) || !isatty(fileno(stderr)))
         return NULL;
     cli_lineedit *le = calloc(1, sizeof *le);
     if (!le)

@@ -91,6 +91,7 @@ int cli_exit_code(csp_code code)
 int main(int argc, char **argv)
 {
     guard_standard_fds();
+    cli_keep_own_stderr();
     cli_args args;
     csp_code rc = cli_parse(argc, argv, &args);
     if (rc != CSP_OK) {

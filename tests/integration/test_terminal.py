@@ -162,6 +162,8 @@ class Devices(MockTestCase):
         self.assertEqual(code, 7, err)
         self.assertIn("-o FILE", err)
         self.assertEqual(len(err.strip().splitlines()), 1, err)
+        # the device starts beside the first request: at most that one was sent
+        self.assertLessEqual(len(self.mock.requests()), 1)
         # with -o FILE --play, the file is what lasts: saved, with a warning
         out = os.path.join(self.home, "kept.wav")
         code, _, err = run(["say", "--play", "-o", out, "Nowhere to play."], self.env())
