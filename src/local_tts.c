@@ -250,9 +250,9 @@ csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *t
         goto out;
     }
     argv[0] = s->local_command;
-    const char *voice = csp__local_voice(s);
-    if (!voice)
-        voice = script_voice(text, len);
+    /* -v reaches local_voice only when the local engine is the chosen provider (the
+       settings registry's "listens"); as a stand-in, only a voice espeak-ng knows (say.c) */
+    const char *voice = s->local_voice ? s->local_voice : script_voice(text, len);
     char wpm[16] = "";
     if (s->has_speed)
         snprintf(wpm, sizeof wpm, "%d", espeak_wpm(s->speed));
@@ -334,13 +334,6 @@ out:
     csp__free(errors);
     csp__free(text_copy);
     return rc;
-}
-
-const char *csp__local_voice(const csp_settings *s)
-{
-    /* -v reaches local_voice only when the local engine is the chosen provider (the
-       settings registry's "listens"): as a fallback, -v named an API voice */
-    return s->local_voice;
 }
 
 /* The built-in engine's voices: `espeak-ng --voices`, read through a pipe with a cap. */

@@ -16,8 +16,6 @@ struct csp_report;
 csp_code csp__local_tts(const struct csp_settings *settings, struct csp_report *report,
                         const char *text, size_t len, csp_buf *pcm, long *rate, int *channels,
                         char *error, size_t size);
-/* The voice the local engine is told to use, or NULL (chosen from the text's script). */
-const char *csp__local_voice(const struct csp_settings *settings);
 /* Append the built-in engine's voices to list: "espeak-ng (local)\n  language  name\n"... */
 csp_code csp__local_voices(const struct csp_settings *settings, struct csp_report *report,
                            csp_buf *list);

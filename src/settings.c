@@ -423,55 +423,48 @@ static const char *persona_provider(resolver *r, char **source)
     return v;
 }
 
+static int known_provider(const char *v)
+{
+    return !strcasecmp(v, "openrouter") || !strcasecmp(v, "openai") || !strcasecmp(v, "local") ||
+           !strcasecmp(v, "tts-local-cli");
+}
+
 static void resolve_provider(resolver *r, const setting_spec *spec)
 {
     /* OpenClaw's order: override, local preference, persona, tts.provider, default */
-    if (!override_of(r, spec->info.name, NULL) && !(r->cfg->prefs && cJSON_GetObjectItem(r->cfg->prefs, "provider"))) {
-        char *source = NULL;
-        const char *v = persona_provider(r, &source);
-        if (v) {
-            if (set_copy(r, &r->out->provider, v) == 0)
-                show(r, spec->info.name, v, source);
-            else
-                csp__free(source);
-            check_choice(r, spec);
-            goto chosen;
-        }
-        if (r->rc != CSP_OK)
-            return;
+    char *source = NULL;
+    const char *v = flag_value(r, spec->info.name, spec->info.name, &source);
+    if (!v && r->rc == CSP_OK)
+        v = prefs_string(r, spec->prefs_key, &source);
+    if (!v && r->rc == CSP_OK)
+        v = persona_provider(r, &source);
+    if (!v && r->rc == CSP_OK)
+        v = tts_string(r, spec->paths, 1, &source);
+    if (r->rc != CSP_OK) {
+        csp__free(source);
+        return;
     }
-    resolve_text(r, spec);
-    const char *v = r->rc == CSP_OK ? r->out->provider : NULL;
-    csp_setting *shown = v ? &r->out->shown[r->out->shown_count - 1] : NULL;
-    if (v && shown->source[0] != '-' && strcmp(shown->source, "default") &&
-        strcasecmp(v, "openrouter") && strcasecmp(v, "openai") && strcasecmp(v, "local") &&
-        strcasecmp(v, "tts-local-cli")) {
+    if (!v)
+        v = spec->info.fallback;
+    if (source && source[0] != '-' && !known_provider(v)) {
         /* OpenClaw speaks with providers clawspeak has not (elevenlabs...): go on without it */
         csp__log(r->report, CSP_LOG_WARN, "%s: provider '%s' is not one clawspeak speaks "
                  "(openrouter, openai, local); using openrouter and the chain after it",
-                 shown->source, v);
-        char *why = csp__printf("unsupported provider '%s' skipped", v);
-        csp__free(r->out->provider);
-        csp__free(shown->value);
-        csp__free(shown->source);
-        r->out->provider = csp__strdup("openrouter");
-        shown->value = csp__strdup("openrouter");
-        shown->source = why;
-        if (!r->out->provider || !shown->value || !shown->source) {
-            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
-            return;
-        }
+                 source, v);
+        csp__free(source);
+        source = need(r, csp__printf("unsupported provider '%s' skipped", v));
+        v = "openrouter";
     }
+    if (r->rc == CSP_OK && set_copy(r, &r->out->provider, v) == 0)
+        show(r, spec->info.name, v, source);
+    else
+        csp__free(source);
     check_choice(r, spec);
-chosen:
-    if (r->rc != CSP_OK)
-        return;
     /* "local" is the command line's short name for tts-local-cli */
-    if (strcmp(r->out->provider, "local") == 0) {
+    if (r->rc == CSP_OK && strcmp(r->out->provider, "local") == 0) {
         csp__free(r->out->provider);
         set_copy(r, &r->out->provider, "tts-local-cli");
     }
-    r->out->provider_explicit = strcmp(r->out->shown[r->out->shown_count - 1].source, "default") != 0;
 }
 
 /* --persona, the preferences' persona, tts.persona: an id, or a label in any case. */

@@ -28,7 +28,6 @@ typedef struct csp_settings {
     char *config_path;
     int config_exists;
     char *provider;        /* "openrouter" or "tts-local-cli" */
-    int provider_explicit; /* set by config or command line, not defaulted */
     char *voice, *model, *response_format, *auto_mode;
     double speed;
     int has_speed;

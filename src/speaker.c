@@ -430,15 +430,21 @@ static csp_code join_consumer(csp_speaker *s)
     return s->consumer_rc;
 }
 
-csp_code csp__speaker_next_input(csp_speaker *s)
+/* An input is over: it must not stop inside a UTF-8 character. */
+static csp_code input_ended(csp_speaker *s)
 {
     csp_code rc = stopped(s);
-    if (rc == CSP_OK && s->carry_len) {
-        csp__fail(&s->client->report, CSP_EINPUT,
-                  "the input is not valid UTF-8 text: it ends inside a character at byte offset %zu",
-                  s->offset - s->carry_len);
-        return fail(s, CSP_EINPUT);
-    }
+    if (rc != CSP_OK || !s->carry_len)
+        return rc;
+    csp__fail(&s->client->report, CSP_EINPUT,
+              "the input is not valid UTF-8 text: it ends inside a character at byte offset %zu",
+              s->offset - s->carry_len);
+    return fail(s, CSP_EINPUT);
+}
+
+csp_code csp__speaker_next_input(csp_speaker *s)
+{
+    csp_code rc = input_ended(s);
     if (rc == CSP_OK && (rc = csp_speaker_write(s, "\n\n", 2)) == CSP_OK)
         s->offset = 0; /* offsets in errors count from the start of each input */
     return rc;
@@ -446,13 +452,7 @@ csp_code csp__speaker_next_input(csp_speaker *s)
 
 csp_code csp_speaker_finish(csp_speaker *s)
 {
-    csp_code rc = stopped(s);
-    if (rc == CSP_OK && s->carry_len) {
-        csp__fail(&s->client->report, CSP_EINPUT,
-                  "the input is not valid UTF-8 text: it ends inside a character at byte offset %zu",
-                  s->offset - s->carry_len);
-        rc = fail(s, CSP_EINPUT);
-    }
+    csp_code rc = input_ended(s);
     if (rc == CSP_OK && s->markdown &&
         (csp__normalizer_finish(s->markdown) < 0 || s->markdown_failed))
         rc = fail(s, csp__fail(&s->client->report, CSP_ENOMEM, "out of memory"));
