@@ -41,7 +41,9 @@ typedef struct pa_sink {
 /* ALSA prints probe noise on stderr while PortAudio scans devices; hide it. */
 static PaError quiet_initialize(void)
 {
-    int saved = dup(STDERR_FILENO);
+    /* close-on-exec: a process started meanwhile (a sound server ALSA autospawns) must
+       not keep our standard error open */
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (saved >= 0 && null >= 0)
         dup2(null, STDERR_FILENO);

@@ -77,7 +77,10 @@ class Pty:
         deadline = time.time() + timeout
         while self.proc.poll() is None and time.time() < deadline:
             self.pump(0.05)
-        while self.pump(0.05):
+        # what is left to show, but never forever: a process that inherited the terminal
+        # (a sound server autospawned by ALSA's pulse plugin) can keep it open after we exit
+        drained = time.time() + 5
+        while time.time() < drained and self.pump(0.05):
             pass
         code = self.proc.wait(timeout=5)
         return code
