@@ -38,7 +38,8 @@ typedef struct ask_state {
     csp_buf reply, speech, error_body;
     csp_voice_params params;
     int released, done, error_response;
-    int dropped_warned; /* one warning per reply for directives dropped */
+    char dropped[8][32]; /* directive keys already warned about in this reply */
+    size_t dropped_count;
     atomic_int stop; /* the speech side failed: stop the model's stream */
     long status;
     csp_code rc;
@@ -69,11 +70,14 @@ static void on_speak(void *userdata, const char *text, size_t len)
         set_error(a, CSP_ENOMEM, "out of memory holding speech");
 }
 
-/* A directive key OpenClaw knows but no provider here uses: dropped, once per reply. */
+/* A directive key that is not applied: one warning per key and reply. */
 static void drop_directive(ask_state *a, const char *key, const char *why)
 {
-    if (a->dropped_warned++)
-        return;
+    for (size_t i = 0; i < a->dropped_count; i++)
+        if (!strcmp(a->dropped[i], key))
+            return;
+    if (a->dropped_count < sizeof a->dropped / sizeof a->dropped[0])
+        snprintf(a->dropped[a->dropped_count++], sizeof a->dropped[0], "%s", key);
     csp__log(&a->client->report, CSP_LOG_WARN, "[[tts:%s=...]] dropped: %s", key, why);
 }
 

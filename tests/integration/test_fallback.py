@@ -201,13 +201,14 @@ class Chain(MockTestCase):
         self.assertIn(prefs, err)
 
     def test_model_overrides(self):
-        reply = "[[tts:voice=af_bella stability=0.5]] A reply long enough to be spoken aloud."
+        reply = "[[tts:voice=af_bella stability=0.5 pitch=3]] A reply long enough to be spoken aloud."
         self.config(self.openai_section())
         self.mock.script({"path": "chat", "reply": reply})
         code, out, err = run(["ask", "--speak", "-o", self.out, "hi"], self.env())
         self.assertEqual(code, 0, err)
         self.assertEqual(self.mock.requests()[-1]["body"]["voice"], "af_bella")
-        self.assertIn("stability", err)  # one warning for the key no provider supports
+        self.assertIn("stability", err)  # a warning for each key no provider supports
+        self.assertIn("pitch", err)
         self.config("modelOverrides: {enabled: false}, " + self.openai_section())
         self.mock.script({"path": "chat", "reply": reply})
         code, out, err = run(["ask", "--speak", "-o", self.out, "hi"], self.env())
