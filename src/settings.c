@@ -272,12 +272,18 @@ static const char *primary(const resolver *r)
 }
 
 /* The flag a setting hears: its own, or the shared one when its provider speaks first. */
-static const char *heard_flag(resolver *r, const setting_spec *spec, char **source)
+/* The override name a setting hears, or NULL when its provider is not the one heard first. */
+static const char *heard_name(const resolver *r, const setting_spec *spec)
 {
-    const char *flag = spec->listens ? spec->listens : spec->info.name;
     if (spec->owner && strcmp(spec->owner, primary(r)) != 0)
         return NULL;
-    return flag_value(r, flag, flag, source);
+    return spec->listens ? spec->listens : spec->info.name;
+}
+
+static const char *heard_flag(resolver *r, const setting_spec *spec, char **source)
+{
+    const char *flag = heard_name(r, spec);
+    return flag ? flag_value(r, flag, flag, source) : NULL;
 }
 
 /* A string setting: flag, then the preferences file, then config aliases, then default. */
@@ -350,9 +356,8 @@ static int resolve_number(resolver *r, const setting_spec *spec)
     const csp_setting_info *info = &spec->info;
     char keypath[256], shown_value[64], expect[96];
     char *source = NULL;
-    const char *typed = NULL, *flag = spec->owner && strcmp(spec->owner, primary(r)) != 0
-                                          ? NULL
-                                          : override_of(r, spec->listens ? spec->listens : info->name, &typed);
+    const char *typed = NULL, *heard = heard_name(r, spec);
+    const char *flag = heard ? override_of(r, heard, &typed) : NULL;
     double value = 0;
     int has_value = 1;
     snprintf(expect, sizeof expect, "%s from %.15g to %.15g",

@@ -14,16 +14,12 @@ from harness import BIN, MockTestCase, audioinfo, run
 LONG = " ".join("Sentence %d keeps the progress bar busy for a moment." % i for i in range(30))
 
 
-def run_on_pty(args, env, which):
-    """Run with stdout or stderr on a pseudo-terminal; return (code, tty text, other bytes)."""
-    master, slave = pty.openpty()
-    other = subprocess.PIPE
-    p = subprocess.Popen([BIN] + args, env=env, stdin=subprocess.DEVNULL,
-                         stdout=slave if which == "stdout" else other,
-                         stderr=slave if which == "stderr" else other)
-    os.close(slave)
-    chunks = []
-    while True:
+def read_terminal(master, p, respond=None, seconds=120):
+    """What the terminal shows until the process ends or closes it; respond(text so far)
+    may return bytes to type (once it returns some, it is not asked again)."""
+    text, answered = b"", False
+    deadline = time.time() + seconds
+    while time.time() < deadline:
         ready, _, _ = select.select([master], [], [], 0.1)
         if ready:
             try:
@@ -32,13 +28,29 @@ def run_on_pty(args, env, which):
                 data = b""
             if not data:
                 break
-            chunks.append(data)
+            text += data
+            typed = respond(text) if respond and not answered else None
+            if typed:
+                os.write(master, typed)
+                answered = True
         elif p.poll() is not None:
             break
+    return text
+
+
+def run_on_pty(args, env, which):
+    """Run with stdout or stderr on a pseudo-terminal; return (code, tty text, other bytes)."""
+    master, slave = pty.openpty()
+    other = subprocess.PIPE
+    p = subprocess.Popen([BIN] + args, env=env, stdin=subprocess.DEVNULL,
+                         stdout=slave if which == "stdout" else other,
+                         stderr=slave if which == "stderr" else other)
+    os.close(slave)
+    text = read_terminal(master, p)
     code = p.wait()
     rest = (p.stdout or p.stderr).read()
     os.close(master)
-    return code, b"".join(chunks).decode("utf-8", "replace"), rest
+    return code, text.decode("utf-8", "replace"), rest
 
 
 def run_answering(args, env, answer, stdin=None):
@@ -55,23 +67,7 @@ def run_answering(args, env, answer, stdin=None):
     p = subprocess.Popen([BIN] + args, env=env, stdin=stdin if stdin is not None else slave,
                          stdout=subprocess.DEVNULL, stderr=slave, preexec_fn=controlling_terminal)
     os.close(slave)
-    text, answered = b"", False
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                data = b""
-            if not data:
-                break
-            text += data
-            if not answered and b"[y/N]" in text:
-                os.write(master, answer)
-                answered = True
-        elif p.poll() is not None:
-            break
+    text = read_terminal(master, p, lambda shown: answer if b"[y/N]" in shown else None, 30)
     code = p.wait(timeout=30)
     os.close(master)
     return code, text.decode("utf-8", "replace")
