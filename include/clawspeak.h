@@ -256,7 +256,6 @@ CSP_API csp_code csp_speaker_finish(csp_speaker *speaker);
 CSP_API void csp_speaker_cancel(csp_speaker *speaker);
 CSP_API void csp_speaker_free(csp_speaker *speaker);
 
-/* List output devices: one "index\tname\n" line each, into *out. */
 /*
  * The price of one character of input for the speech model in use, from
  * OpenRouter's /models (pricing.prompt): *usd_per_char is -1 when the list
@@ -264,7 +263,15 @@ CSP_API void csp_speaker_free(csp_speaker *speaker);
  */
 CSP_API csp_code csp_speech_price(csp_client *client, double *usd_per_char);
 
+/* List output devices: one "index\tname\n" line each, into *out. */
 CSP_API csp_code csp_list_devices(csp_client *client, char **out);
+/*
+ * Start the audio system (PortAudio, which probes ALSA, JACK and OSS for tens of
+ * milliseconds) on a thread now, so the playback a run opens later finds it ready. For a
+ * program that knows early that it will play: call it before reading the config. Harmless
+ * when nothing plays after all; only the first call does anything.
+ */
+CSP_API void csp_audio_warm_up(void);
 
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
 CSP_API csp_code csp_list_voices(csp_client *client, char **out);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * decode.c: mpg123 (API 47: mpg123_open_feed / mpg123_feed / mpg123_read)
- * and PCM pass-through behind one interface. Audio at another rate or
+ * decode.c: mpg123 (API 47: mpg123_open_feed / mpg123_feed / mpg123_read),
+ * WAV read as it streams in (its header through libsndfile, then 16-bit
+ * samples as they come) and PCM pass-through behind one interface. Audio at another rate or
  * channel count than the stream's goes through libsoxr (resample.c) and a
  * channel mix, so chunks from different providers join in one stream.
  */
@@ -12,6 +13,7 @@
 
 #include <mpg123.h>
 #include <pthread.h>
+#include <sndfile.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +30,14 @@ struct csp_decoder {
     long (*choose)(void *userdata, long rate);
     void *choose_userdata;
     int16_t mixed[8192];
+    csp_buf wav_header; /* WAV: the bytes up to its samples, until libsndfile reads them */
+    int wav_started;    /* WAV: the header is read; bytes are samples now */
+    uint64_t wav_left;  /* WAV: bytes of samples the header declares (a stream's is huge) */
     char error[160];
 };
+
+/* a WAV header with more than this before its samples is not one a speech engine writes */
+#define WAV_HEADER_MAX 65536
 
 static pthread_once_t mpg123_once = PTHREAD_ONCE_INIT;
 static int mpg123_ready;
@@ -58,6 +66,10 @@ csp_decoder *csp__decoder_new(const csp_media *media, long force_rate, int force
             csp__free(d);
             return NULL;
         }
+        return d;
+    }
+    if (media->kind == CSP_MEDIA_WAV) {
+        csp__buf_init(&d->wav_header, WAV_HEADER_MAX);
         return d;
     }
     if (media->kind != CSP_MEDIA_MP3) {
@@ -101,6 +113,7 @@ void csp__decoder_free(csp_decoder *d)
         mpg123_delete(d->mh);
     }
     csp__resampler_free(d->resampler);
+    csp__buf_free(&d->wav_header);
     csp__free(d);
 }
 
@@ -219,11 +232,93 @@ static int drain_mpg123(csp_decoder *d, csp_pcm_fn emit, void *userdata)
     }
 }
 
+/* libsndfile reads the header from memory; the length it is told is "endless", so a stream's
+   placeholder data size (espeak-ng --stdout writes 0x7ffff000) is taken as it stands */
+typedef struct wav_bytes {
+    const csp_buf *buf;
+    sf_count_t pos;
+} wav_bytes;
+static sf_count_t wav_length(void *user) { return (void)user, (sf_count_t)1 << 40; }
+static sf_count_t wav_tell(void *user) { return ((wav_bytes *)user)->pos; }
+static sf_count_t wav_seek(sf_count_t offset, int whence, void *user)
+{
+    wav_bytes *w = user;
+    sf_count_t at = whence == SEEK_SET ? offset : whence == SEEK_CUR ? w->pos + offset : -1;
+    return at < 0 ? -1 : (w->pos = at);
+}
+static sf_count_t wav_read(void *out, sf_count_t count, void *user)
+{
+    wav_bytes *w = user;
+    sf_count_t have = (sf_count_t)w->buf->len - w->pos;
+    if (have <= 0)
+        return 0;
+    if (count > have)
+        count = have;
+    memcpy(out, w->buf->data + w->pos, (size_t)count);
+    w->pos += count;
+    return count;
+}
+
+/* Read the WAV header held so far. Returns the offset of the first sample, 0 when more bytes
+   are needed, -1 when it is not a WAV clawspeak plays (error set). at_end: no more will come. */
+static long read_wav_header(csp_decoder *d, int at_end)
+{
+    wav_bytes bytes = {&d->wav_header, 0};
+    SF_VIRTUAL_IO io = {wav_length, wav_seek, wav_read, NULL, wav_tell};
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &bytes);
+    if (!sf) {
+        if (!at_end && d->wav_header.len < WAV_HEADER_MAX)
+            return 0; /* the header is not all here yet */
+        snprintf(d->error, sizeof d->error, "not a WAV file clawspeak can read: %s",
+                 sf_strerror(NULL));
+        return -1;
+    }
+    sf_close(sf); /* the position where it stopped is the first sample */
+    if ((info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV ||
+        (info.format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16 || info.channels < 1 ||
+        info.channels > 2) {
+        snprintf(d->error, sizeof d->error,
+                 "WAV audio must be 16-bit PCM with one or two channels");
+        return -1;
+    }
+    d->rate = info.samplerate;
+    d->channels = info.channels;
+    d->wav_left = (uint64_t)info.frames * (uint64_t)info.channels * 2;
+    return (long)bytes.pos;
+}
+
+/* WAV bytes: the header first, then the samples it declares (a chunk after them is not sound). */
+static int feed_wav(csp_decoder *d, const unsigned char *data, size_t len, int at_end,
+                    csp_pcm_fn emit, void *userdata)
+{
+    if (!d->wav_started) {
+        if (len && csp__buf_append(&d->wav_header, data, len) < 0) {
+            snprintf(d->error, sizeof d->error, "not a WAV file clawspeak can read: "
+                     "no samples in its first %d bytes", WAV_HEADER_MAX);
+            return -1;
+        }
+        long start = read_wav_header(d, at_end);
+        if (start <= 0)
+            return (int)start;
+        d->wav_started = 1;
+        data = (const unsigned char *)d->wav_header.data + start;
+        len = d->wav_header.len - (size_t)start;
+    }
+    if (len > d->wav_left)
+        len = (size_t)d->wav_left;
+    d->wav_left -= len;
+    return emit_pcm_bytes(d, data, len, emit, userdata);
+}
+
 int csp__decoder_feed(csp_decoder *d, const void *data, size_t len, csp_pcm_fn emit,
                       void *userdata)
 {
     if (d->media.kind == CSP_MEDIA_PCM)
         return emit_pcm_bytes(d, data, len, emit, userdata);
+    if (d->media.kind == CSP_MEDIA_WAV)
+        return feed_wav(d, data, len, 0, emit, userdata);
     if (len && mpg123_feed(d->mh, data, len) != MPG123_OK) {
         snprintf(d->error, sizeof d->error, "mp3 decoder: %s", mpg123_strerror(d->mh));
         return -1;
@@ -234,7 +329,9 @@ int csp__decoder_feed(csp_decoder *d, const void *data, size_t len, csp_pcm_fn e
 int csp__decoder_finish(csp_decoder *d, csp_pcm_fn emit, void *userdata)
 {
     /* a trailing partial PCM frame is dropped: it cannot be played */
-    int rc = d->media.kind == CSP_MEDIA_PCM ? 0 : drain_mpg123(d, emit, userdata);
+    int rc = d->media.kind == CSP_MEDIA_MP3   ? drain_mpg123(d, emit, userdata)
+             : d->media.kind == CSP_MEDIA_WAV && !d->wav_started ? feed_wav(d, NULL, 0, 1, emit, userdata)
+                                                                 : 0;
     if (rc == 0 && d->resampler && (rc = csp__resampler_flush(d->resampler, emit, userdata)) < 0)
         snprintf(d->error, sizeof d->error, "resampling failed");
     return rc;

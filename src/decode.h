@@ -3,7 +3,8 @@
  * decode.h: turns response bytes into signed 16-bit interleaved samples.
  * MP3 goes through mpg123's feed API with gapless decoding, so encoder
  * delay and padding never become clicks or silence between chunks; PCM is
- * passed through with its rate and channels from the Content-Type.
+ * passed through with its rate and channels from the Content-Type; a WAV
+ * stream's format comes from its header (a local engine's stdout).
  */
 #ifndef CSP_DECODE_H
 #define CSP_DECODE_H

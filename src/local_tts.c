@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * local_tts.c: the tts-local-cli provider. The command runs with its
- * output to a private temporary directory; the WAV it writes is read with
- * libsndfile and removed. No shell is involved, so the text needs no
- * quoting. The chunk's text is always on the command's standard input; the
- * built-in espeak-ng default reads it there (--stdin), so text is never
- * parsed as options and never shows in `ps`. A user's own args keep
- * OpenClaw's {{Text}} placeholder as they wrote it.
+ * local_tts.c: the tts-local-cli provider. The chunk's text goes to the
+ * command's standard input through a pipe; the built-in espeak-ng default
+ * reads it there (--stdin), so text is never parsed as options and never
+ * shows in `ps`, and writes WAV to its standard output (--stdout), which is
+ * handed on as it is made: the first sentence plays while the rest is
+ * synthesised, and nothing touches the disk. A command whose args name
+ * {{OutputPath}} (or {{OutputDir}}/{{OutputBase}}) writes into a private
+ * temporary directory instead; that file is read with libsndfile when the
+ * command ends. No shell is involved, so the text needs no quoting; a
+ * user's own args keep OpenClaw's {{Text}} placeholder as they wrote it.
+ * espeak-ng is GPL-3: it runs as a program, never linked.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "local_tts.h"
@@ -18,36 +22,44 @@
 #include "settings.h"
 #include "utf8.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 
-/* Replace every {{Text}} and {{OutputPath}} in arg. */
-static char *expand(const char *arg, const char *text, const char *output)
+/* Replace every placeholder of OpenClaw's in arg: {{Text}}, {{OutputPath}}, {{OutputDir}},
+   {{OutputBase}} (the file's name without its extension). */
+static char *expand(const char *arg, const char *text, const char *output, const char *dir)
 {
+    const char *const names[] = {"{{Text}}", "{{OutputPath}}", "{{OutputDir}}", "{{OutputBase}}"};
+    const char *const values[] = {text, output, dir, "speech"};
     csp_buf out;
     csp__buf_init(&out, 1 << 24);
     const char *p = arg;
     while (*p) {
-        if (strncmp(p, "{{Text}}", 8) == 0) {
-            if (csp__buf_append(&out, text, strlen(text)) < 0)
+        size_t i = 0;
+        while (i < 4 && strncmp(p, names[i], strlen(names[i])) != 0)
+            i++;
+        if (i < 4) {
+            if (csp__buf_append(&out, values[i], strlen(values[i])) < 0)
                 goto fail;
-            p += 8;
-        } else if (strncmp(p, "{{OutputPath}}", 14) == 0) {
-            if (csp__buf_append(&out, output, strlen(output)) < 0)
-                goto fail;
-            p += 14;
+            p += strlen(names[i]);
         } else {
             if (csp__buf_append(&out, p, 1) < 0)
                 goto fail;
@@ -155,6 +167,13 @@ static char **child_environment(const char *voice, double speed)
     return env;
 }
 
+static void free_argv(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        csp__free(argv[i]);
+    csp__free(argv);
+}
+
 /* Free what child_environment made (the CLAWSPEAK_ strings; the rest is borrowed). */
 static void free_environment(char **env)
 {
@@ -162,178 +181,6 @@ static void free_environment(char **env)
         if (!strncmp(env[i], "CLAWSPEAK_", 10))
             csp__free(env[i]);
     csp__free(env);
-}
-
-/* Write the chunk's text to a file the command gets as its standard input. */
-static int write_text_file(const char *path, const char *text, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, text + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    return close(fd) == 0 && done == len ? 0 : -1;
-}
-
-/* The first non-blank line a command wrote to path, printable characters only. */
-static void first_line(const char *path, char *out, size_t size)
-{
-    char raw[1024];
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    ssize_t n = fd >= 0 ? read(fd, raw, sizeof raw - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return;
-    raw[n] = '\0';
-    size_t used = 0;
-    for (const char *p = raw + strspn(raw, " \t\r\n"); *p && *p != '\n' && used + 1 < size; p++)
-        out[used++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
-    out[used] = '\0';
-}
-
-/* Wait for the command; on cancel, stop it. */
-static csp_code wait_child(csp_report *report, pid_t pid, int *status, char *error, size_t size)
-{
-    for (;;) {
-        pid_t done = waitpid(pid, status, WNOHANG);
-        if (done == pid)
-            return CSP_OK;
-        if (done < 0 && errno != EINTR)
-            return local_fail(error, size, CSP_ELOCAL, "lost the local speech command: %s",
-                              strerror(errno));
-        if (csp__canceled(report)) {
-            kill(-pid, SIGTERM); /* the whole group: a wrapper script's children too */
-            waitpid(pid, status, 0);
-            return local_fail(error, size, CSP_ECANCELED, "interrupted");
-        }
-        struct timespec nap = {0, 5 * 1000000L};
-        nanosleep(&nap, NULL);
-    }
-}
-
-csp_code csp__local_tts(const csp_settings *s, csp_report *report, const char *text, size_t len,
-                        csp_buf *pcm, long *rate, int *channels, char *error, size_t size)
-{
-    char dir[] = "/tmp/clawspeak-XXXXXX";
-    char *wav = NULL, *input = NULL, *errors = NULL, *text_copy = NULL, **argv = NULL, **env = NULL;
-    int env_failed = 0;
-    int slots[5] = {-1, -1, -1, -1, -1};
-    csp_code rc = CSP_OK;
-    if (!mkdtemp(dir))
-        return local_fail(error, size, CSP_ELOCAL, "cannot make a temporary directory: %s",
-                          strerror(errno));
-    slots[0] = csp__cleanup_add_dir(dir);
-    wav = csp__printf("%s/speech.wav", dir);
-    input = csp__printf("%s/text", dir);
-    errors = csp__printf("%s/errors", dir);
-    text_copy = csp__strndup(text, len);
-    argv = csp__calloc(s->local_argc + 6, sizeof *argv);
-    if (!wav || !input || !errors || !text_copy || !argv) {
-        rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
-        goto out;
-    }
-    slots[1] = csp__cleanup_add_file(wav);
-    slots[2] = csp__cleanup_add_file(input);
-    slots[4] = csp__cleanup_add_file(errors);
-    if (write_text_file(input, text, len) < 0) {
-        rc = local_fail(error, size, CSP_ELOCAL, "cannot write the text for the local engine: %s",
-                        strerror(errno));
-        goto out;
-    }
-    argv[0] = s->local_command;
-    /* -v reaches local_voice only when the local engine is the chosen provider (the
-       settings registry's "listens"); as a stand-in, only a voice espeak-ng knows (say.c) */
-    const char *voice = s->local_voice ? s->local_voice : script_voice(text, len);
-    char wpm[16] = "";
-    if (s->has_speed)
-        snprintf(wpm, sizeof wpm, "%d", espeak_wpm(s->speed));
-    size_t argc = 1;
-    for (size_t i = 0; i < s->local_argc; i++) {
-        /* the built-in espeak-ng: voice and rate go before --stdin */
-        if (s->local_args_default && i + 1 == s->local_argc) {
-            if (voice)
-                argv[argc++] = csp__strdup("-v"), argv[argc++] = csp__strdup(voice);
-            if (*wpm)
-                argv[argc++] = csp__strdup("-s"), argv[argc++] = csp__strdup(wpm);
-        }
-        argv[argc++] = expand(s->local_args[i], text_copy, wav);
-    }
-    env = child_environment(voice, wpm[0] ? s->speed : 0);
-    for (size_t i = 1; i < argc; i++)
-        if (!argv[i])
-            env_failed = 1;
-    if (env_failed || !env) {
-        rc = local_fail(error, size, CSP_ENOMEM, "out of memory");
-        goto out;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input, O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    /* what it says on failure is kept, to tell the user why ("voice does not exist") */
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors,
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-    /* its own process group, so a stop reaches everything it started */
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    pid_t pid;
-    int err = posix_spawnp(&pid, s->local_command, &actions, &attr, argv, env);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err) {
-        rc = local_fail(error, size, CSP_ELOCAL,
-                        "cannot run the local speech command '%s': %s (install espeak-ng, or set "
-                        "tts.providers.tts-local-cli.command)",
-                        s->local_command, strerror(err));
-        goto out;
-    }
-    slots[3] = csp__cleanup_add_child(pid);
-    int status = 0;
-    rc = wait_child(report, pid, &status, error, size);
-    csp__cleanup_remove(slots[3]);
-    if (rc != CSP_OK)
-        goto out;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char said[240];
-        first_line(errors, said, sizeof said);
-        rc = local_fail(error, size, CSP_ELOCAL,
-                        "the local speech command '%s' failed (exit status %d)%s%s",
-                        s->local_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                        said[0] ? ": " : "", said);
-        goto out;
-    }
-    rc = read_wav(error, size, wav, pcm, rate, channels);
-out:
-    for (size_t i = 1; argv && i < s->local_argc + 6; i++)
-        csp__free(argv[i]);
-    csp__free(argv);
-    free_environment(env);
-    if (wav)
-        unlink(wav);
-    if (input)
-        unlink(input);
-    if (errors)
-        unlink(errors);
-    rmdir(dir);
-    for (size_t i = 0; i < 5; i++)
-        if (i != 3)
-            csp__cleanup_remove(slots[i]);
-    csp__free(wav);
-    csp__free(input);
-    csp__free(errors);
-    csp__free(text_copy);
-    return rc;
 }
 
 /* The built-in engine's voices: `espeak-ng --voices`, read through a pipe with a cap. */
@@ -401,51 +248,479 @@ csp_code csp__local_voices(const csp_settings *s, csp_report *report, csp_buf *l
     return rc;
 }
 
-/* --- the provider: one chunk at a time, synchronously, on the network thread --- */
+/* --- the provider: one chunk at a time, read as the command makes it --- */
+
+/* stderr kept to tell the user why a command failed; the rest is read and dropped */
+#define ERRORS_KEPT 1024
+
+typedef struct local_run {
+    pid_t pid;
+    int child_slot, dir_slot, wav_slot; /* registered for emergency cleanup; -1: none */
+    int in_fd, out_fd, err_fd;          /* our ends of its stdin/stdout/stderr; -1: closed */
+    char *text;
+    size_t len, written;
+    int from_stdout;         /* audio on its stdout (no {{OutputPath}} in its args) */
+    char dir[32];            /* {{OutputDir}}, made only for a command that writes a file */
+    char *wav;               /* {{OutputPath}} */
+    unsigned char head[4];   /* the first bytes of stdout: WAV or MP3 */
+    size_t head_len;
+    int audio_started;
+    int stopped;             /* the pipeline wanted no more of this chunk's audio */
+    char errors[ERRORS_KEPT];
+    size_t errors_len;
+    long long last_activity_ms;
+    csp_chunk_events events;
+    struct local_run *next;
+} local_run;
 
 typedef struct local_provider {
     csp_provider base;
     const csp_settings *settings;
     csp_report *report;
+    int wake_fd; /* an eventfd: wakeup makes a waiting poll return */
+    /* the commands running; more than one after a fallback, when the pipeline hands over the
+       requests another provider had in flight */
+    local_run *runs;
 } local_provider;
+
+static int has_placeholder(const csp_settings *s, const char *name)
+{
+    for (size_t i = 0; i < s->local_argc; i++)
+        if (strstr(s->local_args[i], name))
+            return 1;
+    return 0;
+}
+
+/* The argument list for one chunk; NULL when out of memory. */
+static char **command_argv(const csp_settings *s, const char *text, const char *voice,
+                           const char *wpm, const char *dir, const char *wav)
+{
+    char **argv = csp__calloc(s->local_argc + 6, sizeof *argv);
+    if (!argv)
+        return NULL;
+    argv[0] = csp__strdup(s->local_command);
+    size_t argc = 1;
+    int ok = argv[0] != NULL;
+    for (size_t i = 0; i < s->local_argc; i++) {
+        /* the built-in espeak-ng: voice and rate go before --stdin */
+        if (s->local_args_default && i + 1 == s->local_argc) {
+            if (voice)
+                argv[argc++] = csp__strdup("-v"), argv[argc++] = csp__strdup(voice);
+            if (*wpm)
+                argv[argc++] = csp__strdup("-s"), argv[argc++] = csp__strdup(wpm);
+        }
+        argv[argc++] = expand(s->local_args[i], text, wav, dir);
+    }
+    for (size_t i = 0; i < argc; i++)
+        ok &= argv[i] != NULL;
+    if (!ok) {
+        free_argv(argv);
+        return NULL;
+    }
+    return argv;
+}
+
+/* Pipes for the child's stdin, stdout and stderr; our ends close-on-exec and non-blocking. */
+static int make_pipes(int child_ends[3], int our_ends[3])
+{
+    for (int i = 0; i < 3; i++)
+        child_ends[i] = our_ends[i] = -1;
+    for (int i = 0; i < 3; i++) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+            return -1;
+        child_ends[i] = fds[i == 0 ? 0 : 1];
+        our_ends[i] = fds[i == 0 ? 1 : 0];
+        fcntl(our_ends[i], F_SETFL, O_NONBLOCK);
+    }
+    return 0;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void run_free(local_run *r)
+{
+    if (!r)
+        return;
+    close_fd(&r->in_fd);
+    close_fd(&r->out_fd);
+    close_fd(&r->err_fd);
+    if (r->pid > 0) {
+        kill(-r->pid, SIGTERM); /* the whole group: a wrapper script's children too */
+        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    csp__cleanup_remove(r->child_slot);
+    if (r->wav)
+        unlink(r->wav);
+    if (r->dir[0])
+        rmdir(r->dir);
+    csp__cleanup_remove(r->wav_slot);
+    csp__cleanup_remove(r->dir_slot);
+    csp__free(r->wav);
+    csp__free(r->text);
+    csp__free(r);
+}
+
+static void unlink_run(local_provider *l, local_run *r)
+{
+    for (local_run **at = &l->runs; *at; at = &(*at)->next)
+        if (*at == r) {
+            *at = r->next;
+            return;
+        }
+}
+
+/* End the attempt: exactly one on_done, then the run is gone. */
+static void finish(local_provider *l, local_run *r, csp_attempt_status status, csp_code code,
+                   int provider_fault, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void finish(local_provider *l, local_run *r, csp_attempt_status status, csp_code code,
+                   int provider_fault, const char *fmt, ...)
+{
+    csp_attempt_result result;
+    memset(&result, 0, sizeof result);
+    result.status = status;
+    result.code = code;
+    result.retry_after_s = -1;
+    result.provider_fault = provider_fault; /* a missing or broken engine: the next may speak */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result.why, sizeof result.why, fmt, ap);
+    va_end(ap);
+    unlink_run(l, r);
+    csp_chunk_events events = r->events;
+    run_free(r);
+    events.on_done(events.ctx, &result);
+}
 
 static int local_start(csp_provider *base, const csp_chunk_request *request,
                        const csp_chunk_events *events)
 {
     local_provider *l = (local_provider *)base;
+    const csp_settings *s = l->settings;
+    local_run *r = csp__calloc(1, sizeof *r);
+    if (!r)
+        return -1;
+    r->child_slot = r->dir_slot = r->wav_slot = -1;
+    r->in_fd = r->out_fd = r->err_fd = -1;
+    r->events = *events;
+    r->last_activity_ms = csp__now_ms();
+    r->next = l->runs;
+    l->runs = r;
+    if (!(r->text = csp__strndup(request->text, request->len))) {
+        unlink_run(l, r), run_free(r);
+        return -1;
+    }
+    r->len = request->len;
+    r->from_stdout = !has_placeholder(s, "{{OutputPath}}") && !has_placeholder(s, "{{OutputDir}}") &&
+                     !has_placeholder(s, "{{OutputBase}}");
+    if (!r->from_stdout) { /* a command that writes a file gets a private directory for it */
+        strcpy(r->dir, "/tmp/clawspeak-XXXXXX");
+        if (!mkdtemp(r->dir)) {
+            r->dir[0] = '\0';
+            finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1, "cannot make a temporary directory: %s",
+                   strerror(errno));
+            return 0;
+        }
+        r->dir_slot = csp__cleanup_add_dir(r->dir);
+        if (!(r->wav = csp__printf("%s/speech.wav", r->dir))) {
+            unlink_run(l, r), run_free(r);
+            return -1;
+        }
+        r->wav_slot = csp__cleanup_add_file(r->wav);
+    }
+    /* -v reaches local_voice only when the local engine is the chosen provider (the
+       settings registry's "listens"); as a stand-in, only a voice espeak-ng knows (say.c) */
+    const char *voice = s->local_voice ? s->local_voice : script_voice(request->text, request->len);
+    char wpm[16] = "";
+    if (s->has_speed)
+        snprintf(wpm, sizeof wpm, "%d", espeak_wpm(s->speed));
+    char **argv = command_argv(s, r->text, voice, wpm, r->dir, r->wav ? r->wav : "");
+    char **env = argv ? child_environment(voice, wpm[0] ? s->speed : 0) : NULL;
+    int child[3] = {-1, -1, -1}, ours[3] = {-1, -1, -1};
+    int piped = argv && env && make_pipes(child, ours) == 0;
+    r->in_fd = ours[0], r->out_fd = ours[1], r->err_fd = ours[2];
+    if (!piped) {
+        int out_of_memory = !argv || !env;
+        free_argv(argv);
+        free_environment(env);
+        for (int i = 0; i < 3; i++)
+            if (child[i] >= 0)
+                close(child[i]);
+        if (out_of_memory) {
+            unlink_run(l, r), run_free(r);
+            return -1;
+        }
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1, "cannot make a pipe: %s", strerror(errno));
+        return 0;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (int i = 0; i < 3; i++)
+        posix_spawn_file_actions_adddup2(&actions, child[i], i);
+    /* its own process group, so a stop reaches everything it started */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    int err = posix_spawnp(&r->pid, s->local_command, &actions, &attr, argv, env);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 3; i++)
+        close(child[i]);
+    free_argv(argv);
+    free_environment(env);
+    if (err) {
+        r->pid = 0;
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
+               "cannot run the local speech command '%s': %s (install espeak-ng, or set "
+               "tts.providers.tts-local-cli.command)", s->local_command, strerror(err));
+        return 0;
+    }
+    r->child_slot = csp__cleanup_add_child(r->pid);
+    return 0;
+}
+
+/* Write what fits of the text to the command's stdin; close it when all is there. A command
+   that stops reading is not our signal to die: SIGPIPE is held off this thread meanwhile. */
+static void feed_text(local_run *r)
+{
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    ssize_t n = write(r->in_fd, r->text + r->written, r->len - r->written);
+    if (n > 0)
+        r->written += (size_t)n;
+    if (n < 0 && errno == EPIPE) {
+        struct timespec none = {0, 0};
+        sigtimedwait(&pipe_only, NULL, &none); /* the SIGPIPE this write raised */
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r->written == r->len || (n < 0 && errno != EAGAIN && errno != EINTR))
+        close_fd(&r->in_fd);
+}
+
+/* The first bytes of a command's stdout say what it writes. */
+static int sniff(const unsigned char *b, csp_media *media)
+{
+    memset(media, 0, sizeof *media);
+    if (!memcmp(b, "RIFF", 4))
+        media->kind = CSP_MEDIA_WAV;
+    else if (!memcmp(b, "ID3", 3) || (b[0] == 0xff && (b[1] & 0xe0) == 0xe0))
+        media->kind = CSP_MEDIA_MP3;
+    return media->kind != CSP_MEDIA_OTHER;
+}
+
+/* Audio from stdout, handed on as it comes. Returns -1 when the run has ended. */
+static int pass_audio(local_provider *l, local_run *r, const unsigned char *data, size_t len)
+{
+    if (r->stopped)
+        return 0; /* drained, so the command is never blocked on a full pipe */
+    if (!r->audio_started) {
+        size_t take = len < 4 - r->head_len ? len : 4 - r->head_len;
+        memcpy(r->head + r->head_len, data, take);
+        r->head_len += take;
+        data += take;
+        len -= take;
+        if (r->head_len < 4)
+            return 0;
+        csp_media media;
+        if (!sniff(r->head, &media)) {
+            finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
+                   "the local speech command '%s' wrote something other than WAV or MP3 on its "
+                   "standard output (clawspeak reads those two there; use {{OutputPath}} for "
+                   "other formats)", l->settings->local_command);
+            return -1;
+        }
+        r->audio_started = 1;
+        r->events.on_audio_start(r->events.ctx, &media);
+        r->stopped = r->events.on_audio(r->events.ctx, (const char *)r->head, 4);
+    }
+    if (len && !r->stopped)
+        r->stopped = r->events.on_audio(r->events.ctx, (const char *)data, len);
+    return 0;
+}
+
+/* Read what is ready on one of the command's outputs. Returns 1 at its end, -1 when the run
+   has ended, else 0. */
+static int drain(local_provider *l, local_run *r, int *fd, int is_audio)
+{
+    unsigned char block[65536];
+    ssize_t n = read(*fd, block, sizeof block);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : (close_fd(fd), 1);
+    if (n == 0) {
+        close_fd(fd);
+        return 1;
+    }
+    r->last_activity_ms = csp__now_ms();
+    if (!is_audio) {
+        size_t keep = ERRORS_KEPT - 1 - r->errors_len;
+        if ((size_t)n < keep)
+            keep = (size_t)n;
+        memcpy(r->errors + r->errors_len, block, keep);
+        r->errors_len += keep;
+        return 0;
+    }
+    return r->from_stdout ? pass_audio(l, r, block, (size_t)n) : 0;
+}
+
+/* The first non-blank line of what the command said, printable characters only. */
+static void first_line(const local_run *r, char *out, size_t size)
+{
+    const char *p = r->errors, *end = r->errors + r->errors_len;
+    while (p < end && strchr(" \t\r\n", *p))
+        p++;
+    size_t used = 0;
+    for (; p < end && *p != '\n' && used + 1 < size; p++)
+        out[used++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    out[used] = '\0';
+}
+
+/* The command has ended (status from waitpid): its result. */
+static void command_ended(local_provider *l, local_run *r, int status)
+{
+    const csp_settings *s = l->settings;
+    r->pid = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char said[240];
+        first_line(r, said, sizeof said);
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
+               "the local speech command '%s' failed (exit status %d)%s%s", s->local_command,
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1, said[0] ? ": " : "", said);
+        return;
+    }
+    if (r->stopped) {
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 0, "stopped");
+        return;
+    }
+    if (r->from_stdout) {
+        if (r->audio_started)
+            finish(l, r, CSP_ATTEMPT_OK, CSP_OK, 0, "%s", "");
+        else
+            finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
+                   "the local speech command '%s' wrote no audio on its standard output",
+                   s->local_command);
+        return;
+    }
     csp_buf pcm;
     long rate = 0;
     int channels = 0;
-    csp_attempt_result result;
-    memset(&result, 0, sizeof result);
-    result.retry_after_s = -1;
+    char why[sizeof ((csp_attempt_result *)0)->why];
     /* the local engine's audio is capped like the network's: by what the text can make */
-    csp__buf_init(&pcm, csp__audio_cap(request->len, CSP_LOCAL_MAX_BYTES_PER_SECOND));
-    csp_code rc = csp__local_tts(l->settings, l->report, request->text, request->len, &pcm, &rate,
-                                 &channels, result.why, sizeof result.why);
+    csp__buf_init(&pcm, csp__audio_cap(r->len, CSP_LOCAL_MAX_BYTES_PER_SECOND));
+    csp_code rc = read_wav(why, sizeof why, r->wav, &pcm, &rate, &channels);
     if (rc == CSP_OK) {
         csp_media media = {CSP_MEDIA_PCM, rate, channels};
-        events->on_audio_start(events->ctx, &media);
-        events->on_audio(events->ctx, pcm.data ? pcm.data : "", pcm.len);
-        result.status = CSP_ATTEMPT_OK;
+        r->events.on_audio_start(r->events.ctx, &media);
+        r->events.on_audio(r->events.ctx, pcm.data ? pcm.data : "", pcm.len);
+        finish(l, r, CSP_ATTEMPT_OK, CSP_OK, 0, "%s", "");
     } else {
-        result.status = CSP_ATTEMPT_FAIL;
-        result.code = rc;
-        /* a missing or broken engine: the next provider of the chain (if any) may speak */
-        result.provider_fault = rc == CSP_ELOCAL;
+        finish(l, r, CSP_ATTEMPT_FAIL, rc, rc == CSP_ELOCAL, "%s", why);
     }
     csp__buf_free(&pcm);
-    events->on_done(events->ctx, &result);
+}
+
+/* Check a run's deadline and whether it has ended. Returns 1 when it has finished, else 0;
+   *wait_ms is shortened to its next check. */
+static int check_run(local_provider *l, local_run *r, int *wait_ms)
+{
+    if (csp__canceled(l->report)) {
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ECANCELED, 0, "interrupted");
+        return 1;
+    }
+    long long idle = csp__now_ms() - r->last_activity_ms;
+    if (idle >= l->settings->timeout_ms) {
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
+               "the local speech command '%s' made no audio for %ld ms (tts.timeoutMs)",
+               l->settings->local_command, l->settings->timeout_ms);
+        return 1;
+    }
+    if (*wait_ms > l->settings->timeout_ms - idle)
+        *wait_ms = (int)(l->settings->timeout_ms - idle);
+    if (r->out_fd < 0 && r->err_fd < 0) { /* both outputs closed: the command is ending */
+        int status;
+        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+            command_ended(l, r, status);
+            return 1;
+        }
+        if (*wait_ms > 5)
+            *wait_ms = 5;
+    }
     return 0;
 }
 
 static int local_poll(csp_provider *base, int wait_ms)
 {
-    (void)base, (void)wait_ms;
-    return 0; /* the work is done inside start */
+    local_provider *l = (local_provider *)base;
+    enum { MOST = 16 }; /* runs watched in one poll; the rest wait for the next */
+    struct pollfd fds[1 + 3 * MOST] = {{l->wake_fd, POLLIN, 0}};
+    local_run *owner[1 + 3 * MOST] = {NULL};
+    nfds_t count = 1;
+    int watched = 0;
+    for (local_run *r = l->runs, *next; r && watched < MOST; r = next, watched++) {
+        next = r->next;
+        if (check_run(l, r, &wait_ms))
+            continue;
+        int ends[3] = {r->in_fd, r->out_fd, r->err_fd};
+        for (int i = 0; i < 3; i++)
+            if (ends[i] >= 0) {
+                owner[count] = r;
+                fds[count++] = (struct pollfd){ends[i], i == 0 ? POLLOUT : POLLIN, 0};
+            }
+    }
+    if (poll(fds, count, wait_ms < 0 ? 0 : wait_ms) > 0) {
+        uint64_t wakes;
+        if (fds[0].revents && read(l->wake_fd, &wakes, sizeof wakes) < 0) {
+            /* nothing to do: the next wakeup writes again */
+        }
+        for (nfds_t i = 1; i < count; i++) {
+            local_run *r = owner[i];
+            int live = 0; /* a run another descriptor ended is gone from the list */
+            for (local_run *x = l->runs; x; x = x->next)
+                live |= x == r;
+            if (!fds[i].revents || !live)
+                continue;
+            if (fds[i].fd == r->in_fd)
+                feed_text(r);
+            else if (fds[i].fd == r->out_fd)
+                drain(l, r, &r->out_fd, 1);
+            else if (fds[i].fd == r->err_fd)
+                drain(l, r, &r->err_fd, 0);
+        }
+    }
+    int running = 0;
+    for (local_run *r = l->runs; r; r = r->next)
+        running++;
+    return running;
 }
-static void local_wakeup(csp_provider *base) { (void)base; }
-static void local_free(csp_provider *base) { csp__free(base); }
+
+static void local_wakeup(csp_provider *base)
+{
+    uint64_t one = 1;
+    if (write(((local_provider *)base)->wake_fd, &one, sizeof one) < 0) {
+        /* the counter is full: a wakeup is already pending */
+    }
+}
+
+static void local_free(csp_provider *base)
+{
+    local_provider *l = (local_provider *)base;
+    while (l->runs) { /* stopped without events, as the interface says */
+        local_run *r = l->runs;
+        l->runs = r->next;
+        run_free(r);
+    }
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
+    csp__free(l);
+}
 
 csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *report)
 {
@@ -456,6 +731,10 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
                              NULL /* nothing to warm */};
     l->settings = settings;
     l->report = report;
+    if ((l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        csp__free(l);
+        return NULL;
+    }
     if (settings->has_speed && settings->local_args_default &&
         espeak_wpm(settings->speed) != (int)(175.0 * settings->speed + 0.5))
         csp__log(report, CSP_LOG_WARN,

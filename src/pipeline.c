@@ -533,6 +533,8 @@ static void on_audio_start(void *ctx, const csp_media *media)
     c->media = *media;
     c->audio_cap = csp__audio_cap(c->text_len, media->kind == CSP_MEDIA_PCM
                                                    ? (double)media->rate * media->channels * 2
+                                               : media->kind == CSP_MEDIA_WAV
+                                                   ? CSP_LOCAL_MAX_BYTES_PER_SECOND
                                                    : CSP_MP3_MAX_BYTES_PER_SECOND);
     wake(p);
     pthread_mutex_unlock(&p->lock);

@@ -948,11 +948,11 @@ static void resolve_chat_model(resolver *r, const setting_spec *spec)
 static void resolve_local_args(resolver *r, const setting_spec *spec)
 {
     /* the text goes on standard input: never parsed as options, never on a command line */
-    static const char *const default_args[] = {"-w", "{{OutputPath}}", "--stdin"};
+    static const char *const default_args[] = {"--stdout", "--stdin"}; /* audio as it is made */
     char keypath[256];
     const cJSON *args = tts_field(r, spec->paths[0], keypath, sizeof keypath);
     char *source = NULL;
-    size_t count = 3;
+    size_t count = 2;
     r->out->local_args_default = args == NULL;
     if (args) {
         if (!cJSON_IsArray(args)) {
@@ -968,7 +968,7 @@ static void resolve_local_args(resolver *r, const setting_spec *spec)
     if (!r->out->local_args)
         goto nomem;
     for (size_t i = 0; i < count; i++) {
-        const char *v = default_args[i < 3 ? i : 0];
+        const char *v = default_args[i < 2 ? i : 0];
         if (args) {
             const cJSON *a = cJSON_GetArrayItem(args, (int)i);
             if (!cJSON_IsString(a)) {

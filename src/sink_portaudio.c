@@ -57,6 +57,54 @@ static PaError quiet_initialize(void)
     return err;
 }
 
+/*
+ * csp_audio_warm_up: PortAudio initialised from the start of a run, on its own thread. The
+ * first sink adopts that initialisation (and so its Pa_Terminate); one nobody adopted is
+ * ended at exit.
+ */
+static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t warm_thread;
+static enum { WARM_NONE, WARM_RUNNING, WARM_DONE } warm_state;
+static PaError warm_error;
+
+static void *warm_main(void *arg)
+{
+    (void)arg;
+    warm_error = quiet_initialize();
+    return NULL;
+}
+
+/* Wait for the warm-up. Returns 1 with *err set when there was one to take, else 0. */
+static int adopt_warm_up(PaError *err)
+{
+    pthread_mutex_lock(&warm_lock);
+    int had = warm_state == WARM_RUNNING;
+    if (had) {
+        pthread_join(warm_thread, NULL);
+        warm_state = WARM_DONE;
+        *err = warm_error;
+    }
+    pthread_mutex_unlock(&warm_lock);
+    return had;
+}
+
+static void end_unadopted_warm_up(void)
+{
+    PaError err;
+    if (adopt_warm_up(&err) && err == paNoError)
+        Pa_Terminate();
+}
+
+void csp_audio_warm_up(void)
+{
+    pthread_mutex_lock(&warm_lock);
+    if (warm_state == WARM_NONE && pthread_create(&warm_thread, NULL, warm_main, NULL) == 0) {
+        warm_state = WARM_RUNNING;
+        atexit(end_unadopted_warm_up);
+    }
+    pthread_mutex_unlock(&warm_lock);
+}
+
 static csp_code no_device(csp_report *report, const char *why)
 {
     return csp__fail(report, CSP_EAUDIO,
@@ -254,7 +302,8 @@ csp_code csp__sink_portaudio_new(csp_report *report, const char *device, int wai
 static void *start_portaudio(void *arg)
 {
     pa_sink *s = arg;
-    s->start_error = quiet_initialize();
+    if (!adopt_warm_up(&s->start_error))
+        s->start_error = quiet_initialize();
     if (s->start_error != paNoError)
         return NULL;
     s->initialized = 1;
@@ -285,7 +334,9 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
     csp_buf buf;
     csp__buf_init(&buf, 1 << 20);
     *out = NULL;
-    PaError err = quiet_initialize();
+    PaError err;
+    if (!adopt_warm_up(&err))
+        err = quiet_initialize();
     if (err != paNoError)
         return no_device(report, Pa_GetErrorText(err));
     PaDeviceIndex def = Pa_GetDefaultOutputDevice();

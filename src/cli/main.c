@@ -88,6 +88,16 @@ int cli_exit_code(csp_code code)
     }
 }
 
+/* Whether this run plays audio (as far as the command line tells: ask speaks by config too). */
+static int will_play(const cli_args *args)
+{
+    if (args->output && !args->play)
+        return 0;
+    if (args->command == CLI_SAY)
+        return !args->list_voices && !args->output_dir;
+    return args->command == CLI_ASK && args->speak;
+}
+
 int main(int argc, char **argv)
 {
     guard_standard_fds();
@@ -113,6 +123,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "clawspeak: standard output is closed; give -o FILE\n");
         return CLI_EXIT_OUTPUT;
     }
+    if (will_play(&args))
+        csp_audio_warm_up(); /* the device's tens of ms pass while the config is read */
     signal(SIGPIPE, SIG_IGN);
 #ifdef CSP_ALLOC_COUNTDOWN
     csp_test_alloc_countdown_from_env();

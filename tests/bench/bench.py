@@ -403,10 +403,72 @@ def bench_real_network_far(mock, e):
     bench_real_network(mock, e, one_way_ms=150, bars=False)
 
 
+def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0):
+    """Milliseconds from spawn until a sample above the noise floor reaches capture, the raw
+    s16 file that ALSA's file plugin writes as the device plays."""
+    open(capture, "wb").close()
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, shell=shell)
+    seen, found = 0, None
+    with open(capture, "rb") as f:
+        while found is None and time.monotonic() - start < timeout_s:
+            block = f.read()
+            if not block:
+                if p.poll() is not None and not f.read(1):
+                    break
+                time.sleep(0.0005)
+                continue
+            for i in range(0, len(block) - 1, 2):
+                if abs(int.from_bytes(block[i:i + 2], "little", signed=True)) > 64:
+                    found = (time.monotonic() - start) * 1000
+                    break
+            seen += len(block)
+    p.wait()
+    return found if found is not None else float("inf")
+
+
+def bench_local_first_audio(mock, e):
+    """Issue 12: the local engine's first audio against espeak-ng's own, both into one ALSA
+    file device; and the time before main (the dynamic loader) on its own."""
+    print("local engine first audio into an ALSA file device (median of 7):")
+    capture = os.path.join(e.home, "alsa-capture.raw")
+    device = 'pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % capture
+    with open(os.path.join(e.home, ".asoundrc"), "w") as f:
+        f.write(device)
+    own_world = os.path.join(e.home, "alsa-only-the-file-device.conf")
+    with open(own_world, "w") as f:
+        f.write(device + "pcm.null { type null }\n")
+    env = dict(e.env, PULSE_SERVER="unix:/nonexistent")  # espeak-ng's pcaudiolib: ALSA, as for us
+    text = "Hello there, this is the local engine speaking."
+
+    def median_pair(env):
+        ours, theirs = [], []
+        for _ in range(7):
+            ours.append(first_audible_ms([BIN, "say", "-q", "--provider", "local", text], env, capture))
+            theirs.append(first_audible_ms(["espeak-ng", text], env, capture))
+        return sorted(ours)[3], sorted(theirs)[3]
+
+    loader = []
+    for _ in range(15):
+        start = time.monotonic()
+        subprocess.run([BIN, "--version"], stdout=subprocess.DEVNULL, env=env)
+        loader.append((time.monotonic() - start) * 1000)
+    # PortAudio 19.6 opens every PCM the ALSA configuration defines when it starts; with
+    # libasound2-plugins (a52, lavrate, jack, pulse...) that alone is ~50 ms
+    ours_ms, theirs_ms = median_pair(env)
+    print("  system ALSA config:      clawspeak --provider local %.1f ms   espeak-ng %.1f ms" % (ours_ms, theirs_ms))
+    report("clawspeak local / espeak-ng (system ALSA config)", ours_ms / theirs_ms, 4.0, "x")
+    ours_ms, theirs_ms = median_pair(dict(env, ALSA_CONFIG_PATH=own_world))
+    print("  only the file device:    clawspeak --provider local %.1f ms   espeak-ng %.1f ms" % (ours_ms, theirs_ms))
+    report("clawspeak local / espeak-ng (ALSA config of one device)", ours_ms / theirs_ms, 2.0, "x")
+    print("  before main: clawspeak --version (loading the libraries, no work) %.1f ms" % sorted(loader)[7])
+
+
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
-           "real_network": bench_real_network, "real_network_far": bench_real_network_far}
+           "real_network": bench_real_network, "real_network_far": bench_real_network_far,
+           "local_first_audio": bench_local_first_audio}
 
 
 def main():

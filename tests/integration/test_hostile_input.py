@@ -45,7 +45,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ -n "$CSP_FAKE_SLEEP" ] && sleep "$CSP_FAKE_SLEEP"
-exec /usr/bin/espeak-ng -w "$out" -f "$log.stdin"
+[ -n "$out" ] && exec /usr/bin/espeak-ng -w "$out" -f "$log.stdin"
+exec /usr/bin/espeak-ng --stdout -f "$log.stdin"
 """
 
 

@@ -5,9 +5,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness import MockTestCase, KEY, CliTestCase, Mock, audioinfo, run
+from harness import BIN, MockTestCase, KEY, CliTestCase, Mock, audioinfo, run
 
 LONG = " ".join(
     "Sentence number %d of the long text, which goes on for a while so that chunking has work to do." % i
@@ -190,6 +191,96 @@ class LocalEngine(CliTestCase):
         code, _, err = run(["say", "-o", os.path.join(self.home, "never.wav"), "x"], self.env())
         self.assertEqual(code, 9, err)
         self.assertIn("no-such-tts", err)
+
+
+class StreamingLocalEngine(CliTestCase):
+    """Issue 12: a local command with no {{OutputPath}} is read from its stdout as it speaks
+    (the built-in espeak-ng runs as --stdout --stdin); no temp file is involved."""
+
+    def command(self, name, body):
+        path = os.path.join(self.home, name)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body)
+        os.chmod(path, 0o755)
+        return path
+
+    def use(self, command, args="[]", extra=""):
+        self.write_config("{tts: {provider: 'tts-local-cli', %s providers: {'tts-local-cli': "
+                          "{command: '%s', args: %s}}}}" % (extra, command, args))
+
+    def test_builtin_engine_reads_stdout(self):
+        log = os.path.join(self.home, "argv")
+        fake = self.command("espeak-ng", 'printf "%%s\\n" "$@" > %s\nexec /usr/bin/espeak-ng "$@"\n' % log)
+        out = os.path.join(self.home, "s.wav")
+        env = self.env(PATH=self.home + ":" + os.environ["PATH"])
+        code, _, err = run(["say", "-q", "--provider", "local", "-o", out, "Read from a pipe."], env)
+        self.assertEqual(code, 0, err)
+        argv = open(log).read().split("\n")
+        self.assertIn("--stdout", argv)
+        self.assertNotIn("-w", argv)
+        frames, rate, _, _ = audioinfo(out)
+        self.assertEqual(rate, 22050)
+        self.assertGreater(frames / rate, 0.8)
+
+    def test_wav_and_mp3_on_stdout(self):
+        wav_cmd = self.command("wav-tts", "exec espeak-ng --stdout --stdin\n")
+        mp3_cmd = self.command("mp3-tts", "espeak-ng --stdout --stdin > \"$TMPDIR_X/in.wav\"; "
+                               "lame --quiet \"$TMPDIR_X/in.wav\" -\n")
+        env = self.env(TMPDIR_X=self.home)
+        durations = []
+        for cmd in (wav_cmd, mp3_cmd):
+            with self.subTest(cmd=cmd):
+                self.use(cmd)
+                out = os.path.join(self.home, "o.flac")
+                code, _, err = run(["say", "-q", "-o", out, "Two formats on standard output."], env)
+                self.assertEqual(code, 0, err)
+                frames, rate, _, _ = audioinfo(out)
+                durations.append(frames / rate)
+        self.assertLess(abs(durations[0] - durations[1]), 0.1, durations)
+
+    def test_first_audio_before_the_command_ends(self):
+        # one second of a tone, then three seconds of nothing, then the rest
+        tone = os.path.join(self.home, "tone.wav")
+        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", tone, "synth", "1", "sine", "440"], check=True)
+        cmd = self.command("slow-tts", "cat > /dev/null; head -c 16044 %s; sleep 3; tail -c +16045 %s\n" % (tone, tone))
+        self.use(cmd)
+        proc = subprocess.Popen([BIN, "say", "-q", "--format", "raw", "-o", "-", "Slow."],
+                                env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        start = time.monotonic()
+        first = proc.stdout.read(1000)
+        first_s = time.monotonic() - start
+        rest = proc.stdout.read()
+        proc.wait()
+        self.assertEqual(proc.returncode, 0, proc.stderr.read())
+        self.assertTrue(first)
+        self.assertLess(first_s, 2.0, "audio arrives while the command still runs")
+        self.assertEqual(len(first) + len(rest), 2 * 16000)
+
+    def test_not_audio_and_silent_commands_fail_clearly(self):
+        self.use(self.command("text-tts", "cat > /dev/null; echo hello there\n"))
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertIn("other than WAV or MP3", err)
+        self.use(self.command("mute-tts", "cat > /dev/null\n"))
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertIn("wrote no audio", err)
+        self.assertFalse(os.path.exists(os.path.join(self.home, "x.wav")))
+
+    def test_a_hung_command_times_out(self):
+        self.use(self.command("hung-tts", "exec sleep 30\n"), extra="timeoutMs: 500,")
+        start = time.monotonic()
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertIn("made no audio for 500 ms", err)
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_output_dir_and_base_placeholders(self):
+        self.use("espeak-ng", "['-w', '{{OutputDir}}/{{OutputBase}}.wav', '--stdin']")
+        out = os.path.join(self.home, "p.wav")
+        code, _, err = run(["say", "-q", "-o", out, "Placeholders."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertGreater(audioinfo(out)[0], 0)
 
 
 class Rates(CliTestCase):
