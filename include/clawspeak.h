@@ -199,6 +199,15 @@ typedef struct csp_say_options {
     /* Files: the sample rate to write (resampled with libsoxr); 0: the audio's own
        (opus, which takes 8, 12, 16, 24 or 48 kHz only, gets 48 kHz for other rates). */
     long sample_rate;
+    /* volume_set: multiply by volume (0-4); samples pass a soft limiter, so a loud source
+       never clips. Unset: the audio as it comes, bit for bit. */
+    int volume_set;
+    double volume;
+    int normalize;   /* each chunk to -16 LUFS (EBU R128): one loudness across voices */
+    long lead_in_ms; /* silence first, for outputs that wake up slowly (Bluetooth, HDMI) */
+    /* Cues saved to this .srt or .vtt file when the audio commits; each request then
+       carries one sentence, and each cue spans its sentence's measured audio. */
+    const char *subtitles_path;
 } csp_say_options;
 enum { CSP_CHUNKS_DISCARD = 0, CSP_CHUNKS_KEEP = 1, CSP_CHUNKS_RESUME = 2 };
 

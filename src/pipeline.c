@@ -92,6 +92,7 @@ struct csp_pipeline {
     size_t outbox_bytes;
     size_t max_waiting; /* backpressure: producers wait while this many bytes wait; 0: none */
     int producing;      /* writes under way (nested holds count): cut only full chunks */
+    int sentence_per_chunk; /* subtitles: a cue per request, so one sentence per request */
     int producer_waiting; /* a producer waits for room (backpressure) */
     int stop;
     csp_code aborted; /* set by csp__pipeline_abort: a producer failed */
@@ -151,6 +152,7 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     p->jobs = options->jobs > 0 ? options->jobs : 3;
     p->progress = options->progress;
     p->progress_userdata = options->progress_userdata;
+    p->sentence_per_chunk = options->subtitles_path != NULL;
     p->first_audio_ms = -1;
     p->jitter_seed = (unsigned)csp__now_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
     pthread_mutex_init(&p->lock, NULL);
@@ -302,8 +304,8 @@ static int same_params(const csp_voice_params *a, const csp_voice_params *b)
  */
 static int chunk_settled(const csp_pipeline *p)
 {
-    if (!p->producing || p->producer_waiting)
-        return 1;
+    if (!p->producing || p->producer_waiting || p->sentence_per_chunk)
+        return 1; /* (a sentence is whole when it reaches the outbox) */
     size_t max = (size_t)p->settings->max_text_length;
     size_t want = p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS : CSP_PREFERRED_CHUNK_CHARS;
     return p->outbox_bytes >= 4 * (max < want ? max : want);
@@ -319,7 +321,9 @@ static int chunk_settled(const csp_pipeline *p)
 static chunk *cut_chunk(csp_pipeline *p)
 {
     size_t max = (size_t)p->settings->max_text_length;
-    size_t want = p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS : CSP_PREFERRED_CHUNK_CHARS;
+    size_t want = p->sentence_per_chunk ? CSP_CUE_CHARS
+                  : p->chunks_added == 0 ? CSP_FIRST_CHUNK_CHARS
+                                         : CSP_PREFERRED_CHUNK_CHARS;
     size_t limit = max < want ? max : want;
     segment *g = p->outbox;
     if (!g)
@@ -350,7 +354,7 @@ static chunk *cut_chunk(csp_pipeline *p)
         csp_piece_end before = CSP_PIECE_WHOLE;
         while ((g = p->outbox) && same_params(&g->params, &c->params)) {
             chars = csp__utf8_count(g->text, g->len);
-            if (total && total + chars > limit)
+            if (total && (total + chars > limit || p->sentence_per_chunk))
                 break;
             /* a sentence mark ends the last piece, or a line break gives it its pause; a
                sentence cut for length joins as it was written (a space, or nothing) */
@@ -849,7 +853,9 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         }
         if (!c)
             break; /* input closed and all spoken */
-        if ((rc = consume_chunk(p, c)) != CSP_OK) {
+        if ((rc = consume_chunk(p, c)) == CSP_OK)
+            rc = csp__sink_chunk_end(p->sink, c->text, c->text_len);
+        if (rc != CSP_OK) {
             /* audio that did not decode is not worth keeping for a resume */
             if (rc != CSP_ECANCELED && rc != CSP_EOUTPUT && rc != CSP_EAUDIO &&
                 csp__provider_is_resume(p->providers[c->provider]))

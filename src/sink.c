@@ -30,6 +30,11 @@ csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames)
 
 csp_code csp__sink_finish(csp_sink *sink, int commit) { return sink->ops->finish(sink, commit); }
 
+csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len)
+{
+    return sink && sink->ops->chunk_end ? sink->ops->chunk_end(sink, text, len) : CSP_OK;
+}
+
 void csp__sink_free(csp_sink *sink)
 {
     if (sink)
@@ -90,7 +95,8 @@ static long tee_rate_for(csp_sink *sink, long rate)
     return csp__sink_rate_for(((tee_sink *)sink)->a, rate);
 }
 
-static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free, tee_rate_for};
+static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free, tee_rate_for,
+                                      NULL};
 
 /* Play and save at once: takes ownership of a and b. */
 static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)
@@ -109,8 +115,8 @@ static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink *
     return CSP_OK;
 }
 
-csp_code csp__sink_for_options(csp_report *report, const csp_say_options *options,
-                               csp_sink **out)
+/* The device, the file, or both. */
+static csp_code base_sink(csp_report *report, const csp_say_options *options, csp_sink **out)
 {
     csp_sink *file = NULL, *play = NULL;
     csp_code rc;
@@ -139,4 +145,18 @@ csp_code csp__sink_for_options(csp_report *report, const csp_say_options *option
         return rc;
     }
     return tee_new(report, file, play, out);
+}
+
+csp_code csp__sink_for_options(csp_report *report, const csp_say_options *options,
+                               csp_sink **out)
+{
+    csp_code rc = base_sink(report, options, out);
+    /* the subtitles count what reaches the file, the lead-in included; loudness comes first */
+    if (rc == CSP_OK && options->subtitles_path)
+        rc = csp__sink_subtitles_new(report, *out, options->subtitles_path, out);
+    if (rc == CSP_OK && ((options->volume_set && options->volume != 1.0) || options->normalize ||
+                         options->lead_in_ms > 0))
+        rc = csp__sink_level_new(report, *out, options->volume_set ? options->volume : 1.0,
+                                 options->normalize, options->lead_in_ms, out);
+    return rc;
 }

@@ -22,6 +22,9 @@ typedef struct csp_sink_ops {
     /* The rate it should be opened at for audio at `rate` (opus takes only some rates;
        --sample-rate asks for one); NULL: that rate. */
     long (*rate_for)(csp_sink *sink, long rate);
+    /* The audio of one chunk, whose text is this, is all written (len 0: audio of no text,
+       a lead-in); NULL: nothing to do. */
+    csp_code (*chunk_end)(csp_sink *sink, const char *text, size_t len);
 } csp_sink_ops;
 
 struct csp_sink {
@@ -48,6 +51,20 @@ csp_code csp__sink_portaudio_new(struct csp_report *report, const char *device, 
 csp_code csp__sink_file_new(struct csp_report *report, const char *path, const char *format,
                             csp_sink **out);
 
+/*
+ * Loudness on the way to inner (sink_level.c): lead_in_ms of silence first, each chunk
+ * brought to -16 LUFS (normalize, measured with libebur128), times volume, through a soft
+ * limiter so nothing clips. Takes ownership of inner, also on failure.
+ */
+csp_code csp__sink_level_new(struct csp_report *report, csp_sink *inner, double volume,
+                             int normalize, long lead_in_ms, csp_sink **out);
+/*
+ * Subtitles (sink_subtitles.c): one cue per chunk, timed by the frames written to inner,
+ * saved to path (.srt or .vtt) atomically when inner commits. Takes ownership of inner.
+ */
+csp_code csp__sink_subtitles_new(struct csp_report *report, csp_sink *inner, const char *path,
+                                 csp_sink **out);
+
 /* Output devices, "index\tname\n" each (csp_list_devices). */
 csp_code csp__sink_list_devices(struct csp_report *report, char **out);
 
@@ -58,5 +75,6 @@ csp_code csp__sink_for_options(struct csp_report *report, const csp_say_options 
 csp_code csp__sink_open(csp_sink *sink, long rate, int channels);
 csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames);
 csp_code csp__sink_finish(csp_sink *sink, int commit);
+csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len);
 void csp__sink_free(csp_sink *sink);
 #endif

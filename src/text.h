@@ -11,6 +11,8 @@
 
 #define CSP_FIRST_CHUNK_CHARS 200
 #define CSP_PREFERRED_CHUNK_CHARS 2000 /* maxTextLength stays the hard cap */
+/* with subtitles: a sentence longer than this is cut at a clause (two lines of a cue) */
+#define CSP_CUE_CHARS 84
 
 /* 0 when text is valid UTF-8 with no NUL; else -1 with *bad_offset set. */
 int csp__text_check(const char *text, size_t len, size_t *bad_offset);

@@ -67,6 +67,10 @@ typedef struct cli_args {
     int pause_ms, pause_ms_set;
     int yes, confirm_over_set, force, resume;
     long sample_rate;
+    const char *subtitles;
+    int normalize, volume_set;
+    double volume;
+    long lead_in_ms;
     const char *output_dir; /* --output-dir: each -f FILE to DIR/NAME.FORMAT */
     long long confirm_over; /* ask before sending more characters than this */
     double max_behind;

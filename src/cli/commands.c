@@ -109,6 +109,11 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     o->read_code = args->read_code;
     o->no_wait = args->no_wait;
     o->sample_rate = args->sample_rate;
+    o->volume_set = args->volume_set;
+    o->volume = args->volume;
+    o->normalize = args->normalize;
+    o->lead_in_ms = args->lead_in_ms;
+    o->subtitles_path = args->subtitles;
     /* a conversion to a file keeps its paid chunks until it is whole (say only: a reply
        is never the same twice) */
     o->chunks = args->command != CLI_SAY ? CSP_CHUNKS_DISCARD

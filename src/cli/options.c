@@ -24,12 +24,14 @@ static const cli_option own_options[] = {
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
     {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
     {"json", 0, NULL, CLI_CONFIG | CLI_VOICES, "print as JSON (typed values; see the README for the shape)", NULL},
+    {"lead-in", 0, "MS", SPEAKS, "silence before the speech, for outputs that wake up slowly (Bluetooth, HDMI)", NULL},
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
     {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},
     {"no-fallback", 0, NULL, SPEAKS | CLI_CONFIG, "only the chosen provider speaks: no fallback to the next", "fallback"},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
+    {"normalize", 0, NULL, SPEAKS, "bring each request's audio to -16 LUFS (EBU R128): one loudness across voices", NULL},
     {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
     {"output-dir", 0, "DIR", CLI_SAY, "convert each -f FILE to DIR/NAME.FORMAT (wav unless --format)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
@@ -40,9 +42,11 @@ static const cli_option own_options[] = {
     {"resume", 0, NULL, CLI_SAY, "go on with an interrupted conversion: chunks already paid for are not requested again", NULL},
     {"sample-rate", 0, "HZ", SPEAKS, "with -o: write the file at this sample rate (8000-192000)", NULL},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
+    {"subtitles", 0, "FILE", SPEAKS, "also write subtitles, one cue per sentence (.srt or .vtt)", NULL},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
     {"version", 0, NULL, CLI_ALL, "print the version", NULL},
+    {"volume", 0, "X", SPEAKS, "gain from 0 to 4, with a soft limiter so nothing clips (default 1)", NULL},
     {"yes", 'y', NULL, CLI_SAY, "never ask before sending a large text", NULL},
 };
 #define OWN_COUNT (sizeof own_options / sizeof own_options[0])
@@ -318,6 +322,24 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "force")) args->force = 1;
     else if (!strcmp(n, "resume")) args->resume = 1;
     else if (!strcmp(n, "output-dir")) args->output_dir = value;
+    else if (!strcmp(n, "subtitles")) args->subtitles = value;
+    else if (!strcmp(n, "normalize")) args->normalize = 1;
+    else if (!strcmp(n, "volume")) {
+        char *end;
+        double x = strtod(value, &end);
+        if (!*value || *end || !(x >= 0 && x <= 4))
+            return usage_error2(args, "%s: expected a gain from 0 to 4, got '%s'", typed, value);
+        args->volume = x;
+        args->volume_set = 1;
+    }
+    else if (!strcmp(n, "lead-in")) {
+        char *end;
+        long ms = strtol(value, &end, 10);
+        if (!*value || *end || ms < 0 || ms > 10000)
+            return usage_error2(args, "%s: expected milliseconds from 0 to 10000, got '%s'", typed,
+                                value);
+        args->lead_in_ms = ms;
+    }
     else if (!strcmp(n, "sample-rate")) {
         char *end;
         long hz = strtol(value, &end, 10);

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sink_subtitles.c: SubRip (.srt) or WebVTT (.vtt) beside the audio. The
+ * API gives no timestamps, so with subtitles each request carries one
+ * sentence (pipeline.c) and each cue spans the frames its chunk wrote:
+ * times come from decoded sample counts, never from text length. The cue
+ * file is started when the sink is made (an unwritable path fails before
+ * any request) and renamed into place only when the audio commits.
+ */
+#include "alloc.h"
+#include "atomic_file.h"
+#include "report.h"
+#include "sink.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CUE_LINE_CHARS 42 /* a line a viewer reads at a glance (broadcast guidelines) */
+
+typedef struct subtitles_sink {
+    csp_sink base;
+    csp_sink *inner;
+    char *path;
+    int vtt;
+    csp_atomic_file file;
+    csp_buf cues;
+    size_t count;
+    unsigned long long frames, cue_start; /* frames written so far; where this cue began */
+} subtitles_sink;
+
+static csp_code sub_open(csp_sink *sink, long rate, int channels)
+{
+    return csp__sink_open(((subtitles_sink *)sink)->inner, rate, channels);
+}
+
+static csp_code sub_write(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    subtitles_sink *s = (subtitles_sink *)sink;
+    s->frames += frames;
+    return csp__sink_write(s->inner, samples, frames);
+}
+
+/* "00:01:02,345" (SubRip) or "00:01:02.345" (WebVTT). */
+static int append_time(subtitles_sink *s, unsigned long long frames)
+{
+    unsigned long long ms = s->base.rate ? frames * 1000ULL / (unsigned long long)s->base.rate : 0;
+    return csp__buf_appendf(&s->cues, "%02llu:%02llu:%02llu%c%03llu", ms / 3600000,
+                            ms / 60000 % 60, ms / 1000 % 60, s->vtt ? '.' : ',', ms % 1000);
+}
+
+/* The chunk's text on lines of about CUE_LINE_CHARS, broken at spaces; a line break or an
+   arrow inside would end the cue early, and WebVTT reads & and < as markup. */
+static int append_text(subtitles_sink *s, const char *text, size_t len)
+{
+    size_t line = 0, i = 0;
+    while (i < len) {
+        size_t word = i;
+        while (word < len && (text[word] == ' ' || text[word] == '\n' || text[word] == '\r' ||
+                              text[word] == '\t'))
+            word++;
+        size_t end = word;
+        while (end < len && text[end] != ' ' && text[end] != '\n' && text[end] != '\r' &&
+               text[end] != '\t')
+            end++;
+        if (end == word)
+            break;
+        size_t chars = 0; /* UTF-8 characters, not bytes */
+        for (size_t k = word; k < end; k++)
+            chars += ((unsigned char)text[k] & 0xC0) != 0x80;
+        if (line && line + 1 + chars > CUE_LINE_CHARS) {
+            if (csp__buf_append(&s->cues, "\n", 1) < 0)
+                return -1;
+            line = 0;
+        } else if (line && csp__buf_append(&s->cues, " ", 1) < 0) {
+            return -1;
+        }
+        for (size_t k = word; k < end; k++) {
+            const char *piece = &text[k];
+            size_t n = 1;
+            if (text[k] == '-' && k + 2 < end && text[k + 1] == '-' && text[k + 2] == '>')
+                piece = "\xe2\x80\x94", n = 3, k += 2; /* "-->" ends a timing line: a dash */
+            else if (s->vtt && text[k] == '&')
+                piece = "&amp;", n = 5;
+            else if (s->vtt && text[k] == '<')
+                piece = "&lt;", n = 4;
+            if (csp__buf_append(&s->cues, piece, n) < 0)
+                return -1;
+        }
+        line += (line ? 1 : 0) + chars;
+        i = end;
+    }
+    return 0;
+}
+
+static csp_code sub_chunk_end(csp_sink *sink, const char *text, size_t len)
+{
+    subtitles_sink *s = (subtitles_sink *)sink;
+    csp_code rc = csp__sink_chunk_end(s->inner, text, len);
+    if (rc != CSP_OK || s->frames == s->cue_start || !len) {
+        s->cue_start = s->frames; /* no sound, or sound with no words (a lead-in): no cue */
+        return rc;
+    }
+    s->count++;
+    int failed = (!s->vtt && csp__buf_appendf(&s->cues, "%zu\n", s->count) < 0) ||
+                 append_time(s, s->cue_start) < 0 || csp__buf_append(&s->cues, " --> ", 5) < 0 ||
+                 append_time(s, s->frames) < 0 || csp__buf_append(&s->cues, "\n", 1) < 0 ||
+                 append_text(s, text, len) < 0 || csp__buf_append(&s->cues, "\n\n", 2) < 0;
+    s->cue_start = s->frames;
+    return failed ? csp__fail(sink->report, CSP_ENOMEM, "out of memory") : CSP_OK;
+}
+
+static csp_code save_cues(subtitles_sink *s)
+{
+    const char *step = "write";
+    size_t done = 0;
+    int err = 0;
+    while (!err && done < s->cues.len) {
+        ssize_t n = write(s->file.fd, s->cues.data + done, s->cues.len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            err = n < 0 ? errno : EIO;
+        else
+            done += (size_t)n;
+    }
+    if (!err)
+        err = csp__atomic_commit(&s->file, &step);
+    if (!err)
+        return CSP_OK;
+    csp__atomic_abort(&s->file);
+    return csp__fail(s->base.report, CSP_EOUTPUT, "cannot %s the subtitles %s: %s", step, s->path,
+                     strerror(err));
+}
+
+static csp_code sub_finish(csp_sink *sink, int commit)
+{
+    subtitles_sink *s = (subtitles_sink *)sink;
+    csp_code rc = csp__sink_finish(s->inner, commit);
+    if (commit && rc == CSP_OK)
+        return save_cues(s);
+    csp__atomic_abort(&s->file);
+    return rc;
+}
+
+static void sub_free(csp_sink *sink)
+{
+    subtitles_sink *s = (subtitles_sink *)sink;
+    csp__sink_free(s->inner);
+    csp__atomic_abort(&s->file);
+    csp__buf_free(&s->cues);
+    csp__free(s->path);
+    csp__free(s);
+}
+
+static long sub_rate_for(csp_sink *sink, long rate)
+{
+    return csp__sink_rate_for(((subtitles_sink *)sink)->inner, rate);
+}
+
+static const csp_sink_ops subtitles_ops = {sub_open, sub_write,    sub_finish,
+                                           sub_free, sub_rate_for, sub_chunk_end};
+
+csp_code csp__sink_subtitles_new(csp_report *report, csp_sink *inner, const char *path,
+                                 csp_sink **out)
+{
+    *out = NULL;
+    const char *dot = strrchr(path, '.');
+    int vtt = dot && !strcasecmp(dot, ".vtt");
+    if (!vtt && !(dot && !strcasecmp(dot, ".srt"))) {
+        csp__sink_free(inner);
+        return csp__fail(report, CSP_EUSAGE,
+                         "--subtitles %s: the name must end in .srt (SubRip) or .vtt (WebVTT)", path);
+    }
+    subtitles_sink *s = csp__calloc(1, sizeof *s);
+    if (!s || !(s->path = csp__strdup(path))) {
+        csp__free(s);
+        csp__sink_free(inner);
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
+    }
+    s->base.ops = &subtitles_ops;
+    s->base.report = report;
+    s->inner = inner;
+    s->vtt = vtt;
+    s->file.fd = -1;
+    csp__buf_init(&s->cues, (size_t)1 << 30);
+    const char *step = "write";
+    int err = csp__atomic_begin(&s->file, path, 0644, &step);
+    if (err) {
+        sub_free(&s->base);
+        return csp__fail(report, CSP_EOUTPUT, "cannot %s the subtitles %s: %s", step, path,
+                         strerror(err));
+    }
+    if (vtt && csp__buf_appendf(&s->cues, "WEBVTT\n\n") < 0) {
+        sub_free(&s->base);
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
+    }
+    *out = &s->base;
+    return CSP_OK;
+}
