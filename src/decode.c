@@ -27,7 +27,7 @@ struct csp_decoder {
     long out_rate;     /* the stream's format; 0: the chunk's own */
     int out_channels;
     csp_resampler *resampler;
-    long (*choose)(void *userdata, long rate);
+    long (*choose)(void *userdata, long rate, int channels);
     void *choose_userdata;
     int16_t mixed[8192];
     csp_buf wav_header; /* WAV: the bytes up to its samples, until libsndfile reads them */
@@ -117,7 +117,8 @@ void csp__decoder_free(csp_decoder *d)
     csp__free(d);
 }
 
-void csp__decoder_choose_rate(csp_decoder *d, long (*choose)(void *userdata, long rate),
+void csp__decoder_choose_rate(csp_decoder *d,
+                              long (*choose)(void *userdata, long rate, int channels),
                               void *userdata)
 {
     d->choose = choose;
@@ -129,7 +130,7 @@ static int resampled(csp_decoder *d, const int16_t *samples, size_t frames, long
                      int channels, csp_pcm_fn emit, void *userdata)
 {
     if (!d->out_rate && d->choose)
-        d->out_rate = d->choose(d->choose_userdata, rate); /* once: the first chunk's sink */
+        d->out_rate = d->choose(d->choose_userdata, rate, channels); /* once: the first chunk's sink */
     if (!d->out_rate || rate == d->out_rate)
         return emit(userdata, samples, frames, rate, channels);
     if (d->resampler && csp__resampler_in_rate(d->resampler) != rate) {

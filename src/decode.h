@@ -24,7 +24,8 @@ csp_decoder *csp__decoder_new(const csp_media *media, long force_rate, int force
                               const char **why);
 void csp__decoder_free(csp_decoder *decoder);
 /* With no rate forced: once the audio's rate is known, ask choose for the rate to deliver. */
-void csp__decoder_choose_rate(csp_decoder *decoder, long (*choose)(void *userdata, long rate),
+void csp__decoder_choose_rate(csp_decoder *decoder,
+                              long (*choose)(void *userdata, long rate, int channels),
                               void *userdata);
 /* Feed bytes; decoded frames go to emit. Returns 0, 1 if emit stopped, -1 on a decode error. */
 int csp__decoder_feed(csp_decoder *decoder, const void *data, size_t len, csp_pcm_fn emit,

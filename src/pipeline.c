@@ -752,7 +752,10 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
     return e->rc != CSP_OK;
 }
 
-static long sink_rate_for(void *sink, long rate) { return csp__sink_rate_for(sink, rate); }
+static long sink_rate_for(void *sink, long rate, int channels)
+{
+    return csp__sink_rate_for(sink, rate, channels);
+}
 
 static csp_code consume_chunk(csp_pipeline *p, chunk *c)
 {

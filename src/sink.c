@@ -16,11 +16,11 @@ csp_code csp__sink_open(csp_sink *sink, long rate, int channels)
     return rc;
 }
 
-long csp__sink_rate_for(csp_sink *sink, long rate)
+long csp__sink_rate_for(csp_sink *sink, long rate, int channels)
 {
     if (sink->opened)
         return sink->rate;
-    return sink->ops->rate_for ? sink->ops->rate_for(sink, rate) : rate;
+    return sink->ops->rate_for ? sink->ops->rate_for(sink, rate, channels) : rate;
 }
 
 csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames)
@@ -90,9 +90,9 @@ static void tee_free(csp_sink *sink)
 }
 
 /* The file decides; the device plays what the file holds. */
-static long tee_rate_for(csp_sink *sink, long rate)
+static long tee_rate_for(csp_sink *sink, long rate, int channels)
 {
-    return csp__sink_rate_for(((tee_sink *)sink)->a, rate);
+    return csp__sink_rate_for(((tee_sink *)sink)->a, rate, channels);
 }
 
 static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free, tee_rate_for,

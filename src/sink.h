@@ -21,7 +21,7 @@ typedef struct csp_sink_ops {
     void (*free)(csp_sink *sink);
     /* The rate it should be opened at for audio at `rate` (opus takes only some rates;
        --sample-rate asks for one); NULL: that rate. */
-    long (*rate_for)(csp_sink *sink, long rate);
+    long (*rate_for)(csp_sink *sink, long rate, int channels);
     /* The audio of one chunk, whose text is this, is all written (len 0: audio of no text,
        a lead-in); NULL: nothing to do. */
     csp_code (*chunk_end)(csp_sink *sink, const char *text, size_t len);
@@ -37,7 +37,7 @@ struct csp_sink {
 };
 
 /* The rate to open the sink at for audio that arrives at `rate`. */
-long csp__sink_rate_for(csp_sink *sink, long rate);
+long csp__sink_rate_for(csp_sink *sink, long rate, int channels);
 
 /* Play through PortAudio. device: NULL, an index, or a name prefix. */
 /* wait_turn: hold the per-user speaking lock from open to finish (speaking_lock.h). */

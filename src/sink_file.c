@@ -270,8 +270,9 @@ static void file_free(csp_sink *sink)
 }
 
 /* Opus is made at 8, 12, 16, 24 or 48 kHz only: other audio is resampled to 48 kHz. */
-static long file_rate_for(csp_sink *sink, long rate)
+static long file_rate_for(csp_sink *sink, long rate, int channels)
 {
+    (void)channels;
     file_sink *f = (file_sink *)sink;
     long want = sink->wanted_rate ? sink->wanted_rate : rate;
     if (f->sub_format == SF_FORMAT_OPUS && want != 8000 && want != 12000 && want != 16000 &&

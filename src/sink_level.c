@@ -144,9 +144,9 @@ static void level_free(csp_sink *sink)
     csp__free(l);
 }
 
-static long level_rate_for(csp_sink *sink, long rate)
+static long level_rate_for(csp_sink *sink, long rate, int channels)
 {
-    return csp__sink_rate_for(((level_sink *)sink)->inner, rate);
+    return csp__sink_rate_for(((level_sink *)sink)->inner, rate, channels);
 }
 
 static const csp_sink_ops level_ops = {level_open,   level_write,    level_finish,

@@ -23,7 +23,10 @@
 typedef struct pa_sink {
     csp_sink base;
     PaDeviceIndex device;
-    PaStream *stream;
+    PaStream *stream; /* opened by rate_for or open; started once a latency is queued */
+    long stream_rate;
+    int stream_channels;
+    double latency;
     /* PortAudio starts on its own thread (probing ALSA, JACK and OSS takes tens of ms)
        while the first request is in flight; open waits for it */
     pthread_t starter;
@@ -38,8 +41,9 @@ typedef struct pa_sink {
     int lock_fd;
 } pa_sink;
 
-/* ALSA prints probe noise on stderr while PortAudio scans devices; hide it. */
-static PaError quiet_initialize(void)
+/* ALSA and PortAudio print probe noise on stderr (the tool's own messages go to a copy of
+   it): standard error points at /dev/null in between. Returns the saved descriptor. */
+static int hush_stderr(void)
 {
     /* close-on-exec: a process started meanwhile (a sound server ALSA autospawns) must
        not keep our standard error open */
@@ -47,13 +51,24 @@ static PaError quiet_initialize(void)
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (saved >= 0 && null >= 0)
         dup2(null, STDERR_FILENO);
-    PaError err = Pa_Initialize();
-    if (saved >= 0 && null >= 0)
-        dup2(saved, STDERR_FILENO);
     if (null >= 0)
         close(null);
-    if (saved >= 0)
+    return saved;
+}
+
+static void restore_stderr(int saved)
+{
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
         close(saved);
+    }
+}
+
+static PaError quiet_initialize(void)
+{
+    int saved = hush_stderr();
+    PaError err = Pa_Initialize();
+    restore_stderr(saved);
     return err;
 }
 
@@ -131,17 +146,18 @@ static PaDeviceIndex find_device(const char *spec)
 
 static csp_code wait_started(pa_sink *s);
 
-static csp_code pa_open(csp_sink *sink, long rate, int channels)
+/* PortAudio up, the device found, and this user's turn to speak (once). */
+static csp_code take_device(pa_sink *s)
 {
-    pa_sink *s = (pa_sink *)sink;
-    csp_code started = wait_started(s);
-    if (started != CSP_OK)
-        return started;
-    if (s->wait_turn) {
-        csp_code rc = csp__speaking_lock(sink->report, &s->lock_fd);
-        if (rc != CSP_OK)
-            return rc;
-    }
+    csp_code rc = wait_started(s);
+    if (rc == CSP_OK && s->wait_turn && s->lock_fd < 0)
+        rc = csp__speaking_lock(s->base.report, &s->lock_fd);
+    return rc;
+}
+
+/* Open the (not yet started) stream. PortAudio reports a refusal on stderr itself: hushed. */
+static PaError open_stream(pa_sink *s, long rate, int channels)
+{
     PaStreamParameters out;
     memset(&out, 0, sizeof out);
     out.device = s->device;
@@ -150,21 +166,62 @@ static csp_code pa_open(csp_sink *sink, long rate, int channels)
     /* the high default (tens of ms) rides out a busy machine without dropouts;
        a gap in speech is worse than starting 25 ms later */
     out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultHighOutputLatency;
+    int saved = hush_stderr();
     PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
-    if (err == paNoError) {
-        s->prefill_cap = (size_t)((double)rate * out.suggestedLatency) + 1;
-        if (!(s->prefill = csp__malloc(s->prefill_cap * (size_t)channels * sizeof(int16_t)))) {
-            Pa_CloseStream(s->stream);
-            s->stream = NULL;
-            return csp__fail(sink->report, CSP_ENOMEM, "out of memory");
-        }
-    }
+    restore_stderr(saved);
     if (err != paNoError) {
         s->stream = NULL;
+        return err;
+    }
+    s->stream_rate = rate;
+    s->stream_channels = channels;
+    s->latency = out.suggestedLatency;
+    return paNoError;
+}
+
+/*
+ * The rate to play audio at `rate`: that rate, or the device's own when it refuses it (a
+ * sound card or JACK fixed at 48 kHz); the decoder then resamples with libsoxr. Probing
+ * with Pa_IsFormatSupported opens the device twice, and through ALSA's pulse plugin that
+ * cost the first 80 ms of speech, so the stream is opened here for real and kept for open.
+ */
+static long pa_rate_for(csp_sink *sink, long rate, int channels)
+{
+    pa_sink *s = (pa_sink *)sink;
+    if (take_device(s) != CSP_OK)
+        return rate; /* open reports why */
+    PaError err = open_stream(s, rate, channels);
+    long device_rate = (long)Pa_GetDeviceInfo(s->device)->defaultSampleRate;
+    if (err == paInvalidSampleRate && device_rate > 0 && device_rate != rate &&
+        open_stream(s, device_rate, channels) == paNoError) {
+        csp__log(sink->report, CSP_LOG_INFO, "'%s' does not take %ld Hz: playing at %ld Hz, resampled",
+                 Pa_GetDeviceInfo(s->device)->name, rate, device_rate);
+        return device_rate;
+    }
+    return rate;
+}
+
+static csp_code pa_open(csp_sink *sink, long rate, int channels)
+{
+    pa_sink *s = (pa_sink *)sink;
+    csp_code rc = take_device(s);
+    if (rc != CSP_OK)
+        return rc;
+    if (s->stream && (s->stream_rate != rate || s->stream_channels != channels)) {
+        Pa_CloseStream(s->stream);
+        s->stream = NULL;
+    }
+    PaError err = s->stream ? paNoError : open_stream(s, rate, channels);
+    if (err != paNoError)
         return csp__fail(sink->report, CSP_EAUDIO,
                          "cannot play %ld Hz audio on '%s': %s; save to a file instead with -o FILE",
                          rate, Pa_GetDeviceInfo(s->device)->name, Pa_GetErrorText(err));
+    s->prefill_cap = (size_t)((double)rate * s->latency) + 1;
+    if (!(s->prefill = csp__malloc(s->prefill_cap * (size_t)channels * sizeof(int16_t)))) {
+        Pa_CloseStream(s->stream);
+        s->stream = NULL;
+        return csp__fail(sink->report, CSP_ENOMEM, "out of memory");
     }
     return CSP_OK;
 }
@@ -262,9 +319,7 @@ static void pa_free(csp_sink *sink)
     csp__free(s);
 }
 
-/* No rate_for: probing a device's rates (Pa_IsFormatSupported) through ALSA's pulse plugin
-   cost the first 80 ms of the speech that followed; a device is opened at the audio's rate. */
-static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, NULL, NULL};
+static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, pa_rate_for, NULL};
 
 static void *start_portaudio(void *arg);
 

@@ -154,9 +154,9 @@ static void sub_free(csp_sink *sink)
     csp__free(s);
 }
 
-static long sub_rate_for(csp_sink *sink, long rate)
+static long sub_rate_for(csp_sink *sink, long rate, int channels)
 {
-    return csp__sink_rate_for(((subtitles_sink *)sink)->inner, rate);
+    return csp__sink_rate_for(((subtitles_sink *)sink)->inner, rate, channels);
 }
 
 static const csp_sink_ops subtitles_ops = {sub_open, sub_write,    sub_finish,

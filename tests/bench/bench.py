@@ -7,6 +7,7 @@ each ratio; a miss prints MISS and makes the run fail."""
 import os
 import re
 import resource
+import struct
 import subprocess
 import sys
 import tempfile
@@ -403,9 +404,9 @@ def bench_real_network_far(mock, e):
     bench_real_network(mock, e, one_way_ms=150, bars=False)
 
 
-def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0):
+def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0, floats=False):
     """Milliseconds from spawn until a sample above the noise floor reaches capture, the raw
-    s16 file that ALSA's file plugin writes as the device plays."""
+    file (s16, or float with floats) that ALSA's file plugin writes as the device plays."""
     open(capture, "wb").close()
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, shell=shell)
@@ -418,8 +419,11 @@ def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0):
                     break
                 time.sleep(0.0005)
                 continue
-            for i in range(0, len(block) - 1, 2):
-                if abs(int.from_bytes(block[i:i + 2], "little", signed=True)) > 64:
+            width = 4 if floats else 2
+            for i in range(0, len(block) - width + 1, width):
+                v = struct.unpack_from("<f", block, i)[0] * 32768 if floats else \
+                    int.from_bytes(block[i:i + 2], "little", signed=True)
+                if abs(v) > 64:
                     found = (time.monotonic() - start) * 1000
                     break
             seen += len(block)
@@ -464,11 +468,43 @@ def bench_local_first_audio(mock, e):
     print("  before main: clawspeak --version (loading the libraries, no work) %.1f ms" % sorted(loader)[7])
 
 
+def bench_resample_first_audio(mock, e):
+    """Issue 12: first audio through a device fixed at 48 kHz (the API sends 24 kHz: the
+    stream opens at the device's rate and libsoxr resamples) against one fixed at 24 kHz.
+    Both are JACK servers with the dummy driver behind ALSA's jack plugin and file plugin."""
+    print("first audio, 24 kHz speech into a device fixed at 48 kHz vs one at 24 kHz (median of 7):")
+    text = "The device runs at its own rate. " + paragraph(200)
+    mock.script({"path": "speech"})
+    subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", text], env=e.env)  # warm the mock
+    figures = {}
+    for rate in (24000, 48000):
+        server = "csp-bench-%d-%d" % (os.getpid(), rate)
+        env = dict(e.env, JACK_DEFAULT_SERVER=server, JACK_NO_AUDIO_RESERVATION="1")
+        jack = subprocess.Popen(["jackd", "--no-realtime", "-n", server, "-d", "dummy", "-r", str(rate), "-p", "256"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while subprocess.run(["jack_lsp", "-s", server], env=env, capture_output=True).returncode != 0:
+                time.sleep(0.1)
+            capture = os.path.join(e.home, "jack-%d.raw" % rate)
+            with open(os.path.join(e.home, ".asoundrc"), "w") as f:
+                f.write('pcm.!default { type file slave.pcm "fixed" file "%s" format "raw" }\n'
+                        'pcm.fixed { type jack playback_ports { 0 system:playback_1 } }\n' % capture)
+            runs = [first_audible_ms([BIN, "say", "-q", "--no-wait", text], env, capture, floats=True)
+                    for _ in range(7)]
+            figures[rate] = sorted(runs)[3]
+        finally:
+            jack.terminate()
+            jack.wait()
+            os.remove(os.path.join(e.home, ".asoundrc"))
+    print("  device at 24 kHz: %.1f ms   device at 48 kHz (resampled): %.1f ms" % (figures[24000], figures[48000]))
+    report("48 kHz-only device minus 24 kHz device", figures[48000] - figures[24000], 10, " ms")
+
+
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
            "real_network": bench_real_network, "real_network_far": bench_real_network_far,
-           "local_first_audio": bench_local_first_audio}
+           "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio}
 
 
 def main():

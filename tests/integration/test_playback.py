@@ -107,6 +107,45 @@ class Playback(MockTestCase):
         self.assertGreaterEqual(start, 0, "the expected audio is not in the capture")
         self.assertEqual(got[start:start + len(want)], want)
 
+    def test_device_that_takes_only_48khz(self):
+        """Issue 12: a device that refuses the stream's rate (JACK runs at one rate; ALSA's jack
+        plugin takes only that rate, and only float samples) is opened at its own rate and the
+        audio resampled with libsoxr: captured through ALSA's file plugin and compared."""
+        if not shutil.which("jackd"):
+            self.fail("jackd is required (run .ci/deps test)")
+        server = "csp-test-%d" % os.getpid()
+        env = self.env(JACK_DEFAULT_SERVER=server, JACK_NO_AUDIO_RESERVATION="1")
+        jack = subprocess.Popen(["jackd", "--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "512"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (jack.terminate(), jack.wait()))
+        deadline = time.time() + 10
+        while subprocess.run(["jack_lsp", "-s", server], env=env, capture_output=True).returncode != 0:
+            self.assertIsNone(jack.poll(), "jackd did not start")
+            self.assertLess(time.time(), deadline, "jackd did not start")
+            time.sleep(0.1)
+        captured = os.path.join(self.home, "jack48.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "only48" file "%s" format "raw" }\n'
+                    'pcm.only48 { type jack playback_ports { 0 system:playback_1 } }\n' % captured)
+        code, _, err = run(["say", "--no-wait", "--verbose", TEXT], env)
+        self.assertEqual(code, 0, err)
+        self.assertIn("does not take 24000 Hz: playing at 48000 Hz", err)
+        floats = array.array("f")
+        with open(captured, "rb") as f:
+            data = f.read()
+        floats.frombytes(data[: len(data) // 4 * 4])
+        got = trim(array.array("h", (max(-32768, min(32767, int(v * 32768))) for v in floats)))
+        expected = os.path.join(self.home, "expected48.raw")
+        code, _, err = run(["say", "-o", expected, "--format", "raw", "--sample-rate", "48000", TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        want = trim(samples(open(expected, "rb").read()))
+        self.assertLess(abs(len(got) - len(want)) / len(want), 0.02, (len(got), len(want)))
+        mid, span = len(want) // 2, 8000
+        window = want[mid:mid + span]
+        lag = max(range(-1200, 1201, 2), key=lambda k: correlation(got[mid + k:mid + k + span], window))
+        aligned = got[lag:] if lag >= 0 else array.array("h", [0] * -lag) + got
+        self.assertGreater(correlation(aligned, want), 0.95, "lag %d" % lag)
+
     def test_second_speaker_waits_its_turn(self):
         """A per-user lock: playback waits while another clawspeak speaks; --no-wait overlaps."""
         import fcntl
