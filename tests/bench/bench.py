@@ -500,11 +500,101 @@ def bench_resample_first_audio(mock, e):
     report("48 kHz-only device minus 24 kHz device", figures[48000] - figures[24000], 10, " ms")
 
 
+class PulseMonitor:
+    """A PulseAudio server of our own with a null sink; a thread reads its monitor through
+    parec and notes when each sound begins, so first audio is timed as a listener hears it."""
+
+    def __init__(self, home):
+        import threading
+        self.dir = tempfile.mkdtemp(prefix="csp-bench-pulse-", dir=home)
+        socket_path = os.path.join(self.dir, "native")
+        self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
+        self.daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
+             "--load=module-null-sink sink_name=bench rate=48000 channels=2"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while not os.path.exists(socket_path):
+            time.sleep(0.05)
+        self.server = "unix:" + socket_path
+        self.rec = subprocess.Popen(["parec", "--server", self.server, "-d", "bench.monitor", "--raw",
+                                     "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=2"],
+                                    env=self.env, stdout=subprocess.PIPE)
+        self.sounds = []  # monotonic times at which the monitor went from silence to sound
+        self.quiet_since = time.monotonic()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        time.sleep(0.5)
+
+    def _read(self):
+        loud = False
+        while True:
+            block = self.rec.stdout.read1(4096)
+            if not block:
+                return
+            now = time.monotonic()
+            peak = max((abs(v) for v in struct.unpack("<%dh" % (len(block) // 2), block[: len(block) // 2 * 2])), default=0)
+            if peak > 64 and not loud:
+                self.sounds.append(now)
+            loud = peak > 64 if peak > 64 else (loud and now - self.quiet_since < 0.3)
+            if peak > 64:
+                self.quiet_since = now
+
+    def first_audio_ms(self, cmd, env, shell=False):
+        time.sleep(0.4)  # the last sound has ended
+        start = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, shell=shell)
+        p.wait()
+        time.sleep(0.2)
+        later = [t for t in self.sounds if t > start]
+        return (later[0] - start) * 1000 if later else float("inf")
+
+    def stop(self):
+        self.rec.terminate()
+        self.daemon.terminate()
+        self.daemon.wait()
+
+
+def bench_pulse_first_audio(mock, e):
+    """Issue 12: first audio through a running PulseAudio server, as a desktop user hears
+    it, side by side: clawspeak (PortAudio -> ALSA's pulse plugin) vs curl | mpg123 -o pulse
+    on the same mock, and the local engine vs espeak-ng (pulse through pcaudiolib)."""
+    print("first audio through PulseAudio (null sink monitor; median of 5):")
+    pulse = PulseMonitor(e.home)
+    try:
+        with open(os.path.join(e.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+        env = dict(e.env, PULSE_SERVER=pulse.server)
+        text = "The first sentence is the one we are waiting for. " + paragraph(300)
+        mock.script({"path": "speech"})
+        subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", text], env=env)  # warm the mock
+        body = '{"model":"hexgrad/kokoro-82m","input":"%s","voice":"af_alloy","response_format":"mp3"}' % text
+        curl = ("curl -sN -X POST -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+                "--data-binary '%s' %s/audio/speech | mpg123 -q -o pulse -" % (KEY, body, mock.url))
+        local_text = "Hello there, this is the local engine speaking."
+        runs = {"ours": [], "curl": [], "local": [], "espeak": []}
+        for _ in range(5):
+            runs["ours"].append(pulse.first_audio_ms([BIN, "say", "-q", "--no-wait", text], env))
+            runs["curl"].append(pulse.first_audio_ms(curl, env, shell=True))
+            runs["local"].append(pulse.first_audio_ms([BIN, "say", "-q", "--no-wait", "--provider", "local", local_text], env))
+            runs["espeak"].append(pulse.first_audio_ms(["espeak-ng", local_text], env))
+        m = {k: sorted(v)[2] for k, v in runs.items()}
+        print("  clawspeak %.0f ms   curl | mpg123 -o pulse %.0f ms   clawspeak --provider local %.0f ms   espeak-ng %.0f ms"
+              % (m["ours"], m["curl"], m["local"], m["espeak"]))
+        report("clawspeak / (curl | mpg123 -o pulse)", m["ours"] / m["curl"], 0.8, "x")
+        report("clawspeak local / espeak-ng", m["local"] / m["espeak"], 2.0, "x")
+    finally:
+        os.remove(os.path.join(e.home, ".asoundrc"))
+        pulse.stop()
+
+
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
            "real_network": bench_real_network, "real_network_far": bench_real_network_far,
-           "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio}
+           "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio,
+           "pulse_first_audio": bench_pulse_first_audio}
 
 
 def main():
