@@ -1151,11 +1151,12 @@ static void resolve_stt_entries(resolver *r, const setting_spec *spec)
             }
             if (!entry_hears_audio(entry, l == 0))
                 continue;
-            any = 1;
             const cJSON *type = cJSON_GetObjectItemCaseSensitive(entry, "type");
             if (cJSON_IsString(type) && !strcmp(type->valuestring, "cli")) {
                 read_cli_entry(r, entry, where);
+                any = 1;
             } else if (entry_is_openrouter(entry)) {
+                any = 1;
                 const cJSON *m = cJSON_GetObjectItemCaseSensitive(entry, "model");
                 const char *model = !model_flag && cJSON_IsString(m) && !blank(m->valuestring)
                                         ? m->valuestring : s->stt_model;
