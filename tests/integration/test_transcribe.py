@@ -6,11 +6,12 @@ import math
 import os
 import re
 import shutil
-import stat
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import wave
 
@@ -407,6 +408,28 @@ class TranscribeTest(MockTestCase):
             code, out, err = self.transcribe(self.media_file("wav"))
             self.assertEqual(code, 5, err)
             self.assertIn("no transcript", err)
+
+    def test_answer_over_the_cap(self):
+        self.mock.script({"path": "transcriptions", "body": json.dumps({"text": "x" * (5 << 20)})})
+        code, out, err = self.transcribe(self.media_file("wav"))
+        self.assertEqual(code, 5, err)
+        self.assertIn("over 4 MiB", err)
+        self.assertEqual(out, b"")
+
+    def test_interrupt_leaves_no_output(self):
+        target = os.path.join(self.home, "out.txt")
+        self.mock.script({"path": "transcriptions", "first_byte_delay_ms": 5000})
+        p = subprocess.Popen([os.environ.get("CLAWSPEAK_BIN", "../../build/clawspeak"), "transcribe",
+                              "--config", self.config_path, "-o", target, self.media_file("wav")],
+                             env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while not self.mock.requests("/audio/transcriptions") and time.time() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertFalse(os.path.exists(target))
+        self.assertNoLeftovers(self.home)
 
 
 def max_in_flight(reqs):
