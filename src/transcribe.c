@@ -232,7 +232,7 @@ static int start_slot(stt_run *run, stt_slot *slot)
     csp__buf_free(&slot->answer);
     csp__buf_init(&slot->answer, ANSWER_MAX);
     csp_http_request req = {.method = "POST", .url = run->url, .bearer = s->chat_api_key,
-                            .body = slot->body, .body_len = slot->body_len,
+                            .body = slot->body, .body_len = slot->body_len, .body_borrowed = 1,
                             .attribution = s->chat_base_is_openrouter, .accept = "application/json",
                             .timeout_ms = s->timeout_ms, .on_response = on_response,
                             .on_data = on_data, .userdata = slot};
@@ -777,9 +777,9 @@ static csp_code run_all(csp_client *client, stt_file *files, size_t count,
         }
     }
 out:
+    csp__http_pool_give(client->pool, run.http); /* stops what still runs: then bodies go */
     for (int i = 0; run.slots && i < run.jobs; i++)
         free_slot(&run.slots[i]);
-    csp__http_pool_give(client->pool, run.http); /* stops what still runs */
     for (size_t i = 0; i < count; i++)
         free_file(&files[i]);
     csp__free(run.slots);
