@@ -1316,7 +1316,7 @@ static const setting_spec specs[] = {
       NULL, STT},
      {NULL}, FIELD(stt_model), resolve_stt_model, NULL, NULL, NULL},
     {{"stt_max_bytes", CSP_SETTING_INTEGER, "tools.media.audio.maxBytes", NULL, 0, NULL,
-      "audio longer than this many bytes (16-bit, 16 kHz) is sent in pieces", "20000000", 1000,
+      "audio longer than this many bytes (16-bit, 16 kHz) is sent in pieces", "20000000", 64000,
       1e10, NULL, STT},
      {NULL}, FIELD(stt_max_bytes), resolve_plain_number, NULL, NULL, NULL},
     {{"stt_piece_seconds", CSP_SETTING_INTEGER, NULL, "piece-seconds", 0, "S",
