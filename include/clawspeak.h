@@ -16,6 +16,7 @@
 #define CLAWSPEAK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,7 +111,7 @@ typedef enum {
 } csp_setting_type;
 
 /* Who uses a setting: for a tool that builds its options from the registry. */
-enum { CSP_FOR_SPEECH = 1, CSP_FOR_CHAT = 2, CSP_FOR_LISTING = 4 };
+enum { CSP_FOR_SPEECH = 1, CSP_FOR_CHAT = 2, CSP_FOR_LISTING = 4, CSP_FOR_TRANSCRIBE = 8 };
 
 typedef struct csp_setting_info {
     const char *name;       /* as csp_client_override() and csp_setting_at() call it */
@@ -311,6 +312,62 @@ typedef struct csp_ask_options {
  */
 CSP_API csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t count,
                          const csp_ask_options *options, char **reply);
+
+/* --- speech to text ----------------------------------------------------- */
+
+/*
+ * One file's transcript. Strings are owned by the library and valid only
+ * during the callback that receives them. text is printable: keys masked,
+ * control characters (but newline and tab) shown as '?'.
+ */
+typedef struct csp_transcript {
+    const char *name;        /* the input as named by the caller */
+    const char *text;        /* "" when nothing was said */
+    const char *model;       /* the model that answered, or "cli:COMMAND" */
+    double duration_s;       /* length of the audio heard */
+    size_t pieces;           /* requests it took (long audio is cut at silences) */
+    double cost;             /* usage.cost summed over pieces; has_cost 0 when none came */
+    double billed_seconds;   /* usage.seconds summed; has_billed_seconds 0 when none came */
+    int has_cost, has_billed_seconds;
+    int cut;                 /* the transcript was cut at 5 MiB */
+} csp_transcript;
+
+typedef void (*csp_transcript_fn)(void *userdata, size_t index, const csp_transcript *t);
+
+typedef struct csp_transcribe_options {
+    int jobs;                   /* requests in flight at once, over all inputs; 0: 3 */
+    csp_transcript_fn on_result; /* each input's transcript, in input order */
+    void *userdata;
+} csp_transcribe_options;
+
+/*
+ * Transcribe audio files (any format libsndfile reads: wav, flac, ogg,
+ * opus, mp3; a pipe is spooled to a temporary file) through the entries of
+ * tools.media (OpenRouter's /audio/transcriptions, or CLI commands), in
+ * config order, the next entry when one fails. Long audio is cut at
+ * silences, sent as 16 kHz mono FLAC pieces, and joined in order; memory
+ * stays flat whatever the length. Every input is checked to be audio
+ * before anything is sent (CSP_EINPUT names the one that is not). The
+ * first input that fails stops the run; earlier results were delivered.
+ * No key and no CLI entry: CSP_EKEY, with an entry to add in the detail.
+ */
+CSP_API csp_code csp_transcribe_fds(csp_client *client, const int *fds, const char *const *names,
+                                    size_t count, const csp_transcribe_options *options);
+
+/*
+ * Transcribe signed 16-bit interleaved samples held in memory (a recorded
+ * utterance). *text receives the transcript (freed with csp_free); *info
+ * (may be NULL) its details, whose strings are valid until the next call.
+ */
+CSP_API csp_code csp_transcribe_pcm(csp_client *client, const int16_t *pcm, size_t frames,
+                                    long rate, int channels, const csp_transcribe_options *options,
+                                    char **text);
+
+/*
+ * Write data to path atomically: readers see the old file or the new one,
+ * never half; an existing file keeps its mode. CSP_EOUTPUT names the step.
+ */
+CSP_API csp_code csp_save_file(csp_client *client, const char *path, const char *data, size_t len);
 
 /* --- config editing ----------------------------------------------------- */
 

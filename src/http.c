@@ -325,8 +325,12 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
     t->http = http;
     t->req = *request;
     t->last_activity_ms = csp__now_ms();
-    if (request->body && !(t->body = csp__strndup(request->body, request->body_len)))
+    /* a borrowed body (megabytes of base64 audio) is sent from where it lies, not copied */
+    const char *body = request->body;
+    if (body && !request->body_borrowed && !(t->body = csp__strndup(body, request->body_len)))
         goto fail;
+    if (!request->body_borrowed)
+        body = t->body;
     if (!(t->easy = curl_easy_init()))
         goto fail;
     CURL *e = t->easy;
@@ -334,7 +338,7 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
     snprintf(accept, sizeof accept, "Accept: %s", request->accept ? request->accept : "*/*");
     if (add_header(t, accept) < 0)
         goto fail;
-    if (t->body && add_header(t, "Content-Type: application/json") < 0)
+    if (body && add_header(t, "Content-Type: application/json") < 0)
         goto fail;
     if (request->attribution &&
         (add_header(t, "HTTP-Referer: https://openclaw.ai") < 0 ||
@@ -385,8 +389,8 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
         curl_easy_setopt(e, CURLOPT_CAINFO, http->ca_file);
     if (strcmp(request->method, "POST") == 0) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body : "");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(t->body ? request->body_len : 0));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? request->body_len : 0));
     } else if (strcmp(request->method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     }

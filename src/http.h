@@ -47,6 +47,7 @@ typedef struct csp_http_request {
     const char *bearer; /* sent with libcurl's bearer auth, never to a redirected host */
     const char *body;   /* copied; may be NULL */
     size_t body_len;
+    int body_borrowed;  /* body is not copied: it must outlive the transfer (until on_done) */
     int attribution;    /* add OpenRouter's attribution headers */
     const char *accept;
     long timeout_ms;    /* connect, first byte, and any stall longer than this */

@@ -742,3 +742,8 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
                  settings->speed, (int)(175.0 * settings->speed + 0.5), espeak_wpm(settings->speed));
     return &l->base;
 }
+
+/* For other commands clawspeak runs (a CLI recogniser): the same environment, keys left out. */
+char **csp__child_environment(void) { return child_environment(NULL, 0); }
+void csp__child_environment_free(char **env) { free_environment(env); }
+void csp__child_first_line(const char *path, char *out, size_t size) { first_line(path, out, size); }

@@ -371,7 +371,13 @@ static int resolve_number(resolver *r, const setting_spec *spec)
             return 0;
         }
     } else {
-        const cJSON *item = tts_field(r, spec->paths[0], keypath, sizeof keypath);
+        const cJSON *item = NULL;
+        if (spec->paths[0]) {
+            item = tts_field(r, spec->paths[0], keypath, sizeof keypath);
+        } else if (info->config_key) { /* outside the tts block (tools.media...) */
+            snprintf(keypath, sizeof keypath, "%s", info->config_key);
+            item = csp__json_at(r->cfg->root, keypath);
+        }
         if (item) {
             if (!cJSON_IsNumber(item) || !in_range(item->valuedouble, info)) {
                 if (r->rc == CSP_OK)
@@ -995,7 +1001,221 @@ out:
     csp__buf_free(&shown);
 }
 
-enum { SPEECH = CSP_FOR_SPEECH, CHAT = CSP_FOR_CHAT, ANY = CSP_FOR_SPEECH | CSP_FOR_CHAT | CSP_FOR_LISTING };
+/* --- speech to text: tools.media (OpenClaw's media understanding) --------- */
+
+/* Does a tools.media entry claim audio? Entries under tools.media.audio always do. */
+static int entry_hears_audio(const cJSON *entry, int audio_list)
+{
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(entry, "capabilities");
+    if (audio_list || !caps)
+        return 1;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, caps)
+        if (cJSON_IsString(c) && !strcmp(c->valuestring, "audio"))
+            return 1;
+    return 0;
+}
+
+/* The lists of entries, in the order they are tried: tools.media.audio.models first. */
+static const char *const stt_lists[] = {"tools.media.audio.models", "tools.media.models"};
+
+static int entry_is_openrouter(const cJSON *entry)
+{
+    const cJSON *provider = cJSON_GetObjectItemCaseSensitive(entry, "provider");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(entry, "type");
+    return cJSON_IsString(provider) && !strcmp(provider->valuestring, "openrouter") &&
+           !(cJSON_IsString(type) && !strcmp(type->valuestring, "cli"));
+}
+
+/* The model: --model, else the first OpenRouter audio entry's, else the default. */
+static void resolve_stt_model(resolver *r, const setting_spec *spec)
+{
+    char *source = NULL;
+    const char *v = flag_value(r, spec->info.name, "model", &source);
+    for (size_t l = 0; !v && r->rc == CSP_OK && l < 2; l++) {
+        const cJSON *list = csp__json_at(r->cfg->root, stt_lists[l]);
+        for (int i = 0; !v && cJSON_IsArray(list) && i < cJSON_GetArraySize(list); i++) {
+            const cJSON *entry = cJSON_GetArrayItem(list, i);
+            if (!cJSON_IsObject(entry) || !entry_is_openrouter(entry) || !entry_hears_audio(entry, l == 0))
+                continue;
+            char keypath[128];
+            snprintf(keypath, sizeof keypath, "%s[%d].model", stt_lists[l], i);
+            if ((v = usable_string(r, cJSON_GetObjectItemCaseSensitive(entry, "model"), keypath)))
+                source = config_source(r, keypath);
+        }
+    }
+    if (!v)
+        v = spec->info.fallback;
+    if (r->rc == CSP_OK && set_copy(r, &r->out->stt_model, v) == 0)
+        show(r, spec->info.name, v, source);
+    else
+        csp__free(source);
+}
+
+static csp_stt_entry *add_stt_entry(resolver *r, const char *where)
+{
+    csp_settings *s = r->out;
+    csp_stt_entry *grown = csp__realloc(s->stt_entries, (s->stt_entry_count + 1) * sizeof *grown);
+    if (!grown) {
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->stt_entries = grown;
+    csp_stt_entry *e = &grown[s->stt_entry_count];
+    memset(e, 0, sizeof *e);
+    if (!(e->where = csp__strdup(where))) {
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->stt_entry_count++;
+    return e;
+}
+
+/* A CLI entry: command, args (strings), timeoutSeconds (default 60). */
+static void read_cli_entry(resolver *r, const cJSON *entry, const char *where)
+{
+    char keypath[160];
+    snprintf(keypath, sizeof keypath, "%s.command", where);
+    const char *command = usable_string(r, cJSON_GetObjectItemCaseSensitive(entry, "command"), keypath);
+    if (r->rc != CSP_OK)
+        return;
+    if (!command) {
+        r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s: a CLI entry needs a command",
+                          r->cfg->path, where);
+        return;
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(entry, "args");
+    const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(entry, "timeoutSeconds");
+    snprintf(keypath, sizeof keypath, "%s.args", where);
+    if (args && !cJSON_IsArray(args)) {
+        type_error(r, keypath, args, "an array of strings");
+        return;
+    }
+    snprintf(keypath, sizeof keypath, "%s.timeoutSeconds", where);
+    if (timeout && (!cJSON_IsNumber(timeout) || timeout->valuedouble < 1 ||
+                    timeout->valuedouble > 86400)) {
+        if (r->rc == CSP_OK)
+            r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s must be a number of seconds "
+                              "from 1 to 86400", r->cfg->path, keypath);
+        return;
+    }
+    csp_stt_entry *e = add_stt_entry(r, where);
+    if (!e)
+        return;
+    e->is_cli = 1;
+    e->timeout_s = timeout ? (long)timeout->valuedouble : 60;
+    size_t count = args ? (size_t)cJSON_GetArraySize(args) : 0;
+    if (!(e->command = csp__strdup(command)) || !(e->args = csp__calloc(count + 1, sizeof *e->args))) {
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const cJSON *a = cJSON_GetArrayItem(args, (int)i);
+        if (!cJSON_IsString(a)) {
+            snprintf(keypath, sizeof keypath, "%s.args[%zu]", where, i);
+            type_error(r, keypath, a, "a string");
+            return;
+        }
+        if (!(e->args[i] = csp__strdup(a->valuestring))) {
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+            return;
+        }
+        e->argc = i + 1;
+    }
+}
+
+/*
+ * The entries transcribe tries, in config order: OpenRouter entries (with
+ * the model resolved above when --model is given) and CLI entries. Entries
+ * of providers clawspeak does not speak are left out with a notice. No
+ * entry at all: OpenRouter with the default model. --model with no
+ * OpenRouter entry puts one first.
+ */
+static void resolve_stt_entries(resolver *r, const setting_spec *spec)
+{
+    csp_settings *s = r->out;
+    int model_flag = override_of(r, "stt_model", NULL) != NULL, api_seen = 0, any = 0;
+    for (size_t l = 0; r->rc == CSP_OK && l < 2; l++) {
+        const cJSON *list = csp__json_at(r->cfg->root, stt_lists[l]);
+        if (list && !cJSON_IsArray(list)) {
+            type_error(r, stt_lists[l], list, "an array of entries");
+            return;
+        }
+        for (int i = 0; r->rc == CSP_OK && list && i < cJSON_GetArraySize(list); i++) {
+            const cJSON *entry = cJSON_GetArrayItem(list, i);
+            char where[96];
+            snprintf(where, sizeof where, "%s[%d]", stt_lists[l], i);
+            if (!cJSON_IsObject(entry)) {
+                type_error(r, where, entry, "an object");
+                return;
+            }
+            if (!entry_hears_audio(entry, l == 0))
+                continue;
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(entry, "type");
+            if (cJSON_IsString(type) && !strcmp(type->valuestring, "cli")) {
+                read_cli_entry(r, entry, where);
+                any = 1;
+            } else if (entry_is_openrouter(entry)) {
+                any = 1;
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(entry, "model");
+                const char *model = !model_flag && cJSON_IsString(m) && !blank(m->valuestring)
+                                        ? m->valuestring : s->stt_model;
+                csp_stt_entry *e = add_stt_entry(r, where);
+                if (e && !(e->model = csp__strdup(model)))
+                    r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+                api_seen = 1;
+            } else {
+                csp__log(r->report, CSP_LOG_INFO, "%s: %s: only OpenRouter and CLI entries are "
+                         "used here; left out", r->cfg->path, where);
+            }
+        }
+    }
+    if (r->rc == CSP_OK && (!any || (model_flag && !api_seen))) {
+        csp_stt_entry *e = add_stt_entry(r, "default");
+        if (e && !(e->model = csp__strdup(s->stt_model)))
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        /* --model with only CLI entries configured: the API is tried first */
+        if (e && any && s->stt_entry_count > 1) {
+            csp_stt_entry first = *e;
+            memmove(s->stt_entries + 1, s->stt_entries, (s->stt_entry_count - 1) * sizeof first);
+            s->stt_entries[0] = first;
+        }
+    }
+    if (r->rc != CSP_OK)
+        return;
+    csp_buf value;
+    csp__buf_init(&value, 4096);
+    int nomem = 0;
+    for (size_t i = 0; i < s->stt_entry_count; i++) {
+        const csp_stt_entry *e = &s->stt_entries[i];
+        nomem |= csp__buf_appendf(&value, "%s%s%s", i ? " > " : "", e->is_cli ? "cli:" : "openrouter:",
+                                  e->is_cli ? e->command : e->model) < 0;
+    }
+    if (!nomem && value.data)
+        show(r, spec->info.name, value.data,
+             need(r, csp__strdup(any ? "tools.media (config order)" : "default")));
+    else
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+    csp__buf_free(&value);
+}
+
+void csp__stt_entries_free(csp_settings *s)
+{
+    for (size_t i = 0; i < s->stt_entry_count; i++) {
+        csp_stt_entry *e = &s->stt_entries[i];
+        csp__free(e->model);
+        csp__free(e->command);
+        for (size_t k = 0; e->args && k < e->argc; k++)
+            csp__free(e->args[k]);
+        csp__free(e->args);
+        csp__free(e->where);
+    }
+    csp__free(s->stt_entries);
+    s->stt_entries = NULL;
+    s->stt_entry_count = 0;
+}
+
+enum { SPEECH = CSP_FOR_SPEECH, CHAT = CSP_FOR_CHAT, STT = CSP_FOR_TRANSCRIBE, ANY = CSP_FOR_SPEECH | CSP_FOR_CHAT | CSP_FOR_LISTING | CSP_FOR_TRANSCRIBE };
 
 /* Every setting, in the order `config` shows them. */
 static const setting_spec specs[] = {
@@ -1008,7 +1228,8 @@ static const setting_spec specs[] = {
       0, 0, "openrouter openai local tts-local-cli", SPEECH},
      {"provider"}, FIELD(provider), resolve_provider, "provider", NULL, NULL},
     {{"model", CSP_SETTING_TEXT, "tts.providers.openrouter.model", "model", 0, "ID",
-      "speech model (say) or chat model ref (ask)", CSP_DEFAULT_MODEL, 0, 0, NULL, SPEECH | CHAT},
+      "speech model (say), chat model ref (ask) or transcription model (transcribe)", CSP_DEFAULT_MODEL,
+      0, 0, NULL, SPEECH | CHAT | STT},
      {"providers.openrouter.model", "providers.openrouter.modelId"}, FIELD(model), resolve_text, NULL, "openrouter", "model"},
     {{"voice", CSP_SETTING_TEXT, "tts.providers.openrouter.voice", "voice", 'v', "NAME",
       "voice; '?' lists the voices", CSP_DEFAULT_VOICE, 0, 0, NULL, SPEECH},
@@ -1089,6 +1310,21 @@ static const setting_spec specs[] = {
     {{"local_args", CSP_SETTING_COMMAND, "tts.providers.tts-local-cli.args", NULL, 0, NULL,
       "the local engine's arguments", "-w {{OutputPath}} --stdin", 0, 0, NULL, SPEECH},
      {"providers.tts-local-cli.args"}, FIELD(local_args), resolve_local_args, NULL, NULL, NULL},
+    /* speech to text (transcribe): tools.media, read as OpenClaw reads it */
+    {{"stt_model", CSP_SETTING_TEXT, "tools.media.audio.models", NULL, 0, NULL,
+      "transcription model of OpenRouter entries (transcribe --model)", CSP_DEFAULT_STT_MODEL, 0, 0,
+      NULL, STT},
+     {NULL}, FIELD(stt_model), resolve_stt_model, NULL, NULL, NULL},
+    {{"stt_max_bytes", CSP_SETTING_INTEGER, "tools.media.audio.maxBytes", NULL, 0, NULL,
+      "audio longer than this many bytes (16-bit, 16 kHz) is sent in pieces", "20000000", 64000,
+      1e10, NULL, STT},
+     {NULL}, FIELD(stt_max_bytes), resolve_plain_number, NULL, NULL, NULL},
+    {{"stt_piece_seconds", CSP_SETTING_INTEGER, NULL, "piece-seconds", 0, "S",
+      "cut audio longer than this into pieces at silences", "120", 5, 3600, NULL, STT},
+     {NULL}, FIELD(stt_piece_seconds), resolve_plain_number, NULL, NULL, NULL},
+    {{"stt_entries", CSP_SETTING_TEXT, "tools.media.models", NULL, 0, NULL,
+      "what transcribe tries, in order (OpenRouter models and CLI commands)", NULL, 0, 0, NULL, STT},
+     {NULL}, 0, resolve_stt_entries, NULL, NULL, NULL},
     /* last: it needs every key and the local command */
     {{"chain", CSP_SETTING_TEXT, "tts.provider", NULL, 0, NULL,
       "the providers tried in order when one fails", NULL, 0, 0, NULL, SPEECH},
@@ -1222,5 +1458,7 @@ void csp__settings_free(csp_settings *s)
     for (size_t i = 0; i < s->local_argc; i++)
         csp__free(s->local_args[i]);
     csp__free(s->local_args);
+    csp__free(s->stt_model);
+    csp__stt_entries_free(s);
     memset(s, 0, sizeof *s);
 }

@@ -13,13 +13,25 @@
 #define CSP_DEFAULT_VOICE "af_alloy"
 #define CSP_DEFAULT_MODEL "hexgrad/kokoro-82m"
 #define CSP_DEFAULT_CHAT_MODEL "openrouter/auto"
-#define CSP_SETTING_SLOTS 40
+#define CSP_SETTING_SLOTS 48
+#define CSP_DEFAULT_STT_MODEL "openai/whisper-large-v3-turbo"
 
 typedef struct csp_setting {
     const char *name;
     char *value;  /* display value: redacted for secrets */
     char *source; /* "default", "--voice", "/path:tts.providers.openrouter.voice", "env OPENROUTER_API_KEY" */
 } csp_setting;
+
+/* One entry of tools.media: OpenRouter's /audio/transcriptions, or a command. */
+typedef struct csp_stt_entry {
+    int is_cli;
+    char *model;        /* API: the model id sent */
+    char *command;      /* CLI: the program */
+    char **args;        /* CLI: arguments, {{MediaPath}} placeholders kept */
+    size_t argc;
+    long timeout_s;     /* CLI: timeoutSeconds */
+    char *where;        /* "tools.media.audio.models[1]", for messages */
+} csp_stt_entry;
 
 typedef struct csp_settings {
     csp_setting shown[CSP_SETTING_SLOTS];
@@ -60,6 +72,11 @@ typedef struct csp_settings {
     int provider_from_flag; /* --provider: that one alone, today's exit codes */
     const char *chain[4];   /* providers in the order they are tried (static strings) */
     size_t chain_count;
+    char *stt_model;            /* the transcription model of OpenRouter entries */
+    long stt_max_bytes;         /* tools.media.audio.maxBytes */
+    long stt_piece_seconds;     /* longest piece sent in one request */
+    csp_stt_entry *stt_entries; /* tried in order */
+    size_t stt_entry_count;
 } csp_settings;
 
 /* Values given as command-line flags (csp_client_override): they beat the config. */
@@ -78,6 +95,7 @@ struct csp_report;
 csp_code csp__settings_resolve(struct csp_report *report, const csp_overrides *overrides,
                                const struct csp_config *cfg, csp_settings *out);
 void csp__settings_free(csp_settings *settings);
+void csp__stt_entries_free(csp_settings *settings);
 struct csp_secrets;
 /* Every key the settings know, for masking what is printed or spoken. */
 void csp__settings_secrets(const csp_settings *settings, struct csp_secrets *out);

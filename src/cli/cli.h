@@ -30,8 +30,9 @@ enum cli_command {
     CLI_DEVICES = 1 << 3,
     CLI_VOICES = 1 << 4,
     CLI_MODELS = 1 << 5,
+    CLI_TRANSCRIBE = 1 << 6,
 };
-#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS)
+#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS | CLI_TRANSCRIBE)
 
 typedef struct cli_option {
     const char *long_name;

@@ -700,6 +700,128 @@ static csp_code cmd_models(csp_client *client, const cli_args *args)
     return rc;
 }
 
+/* What transcribe prints: plain text, or one JSON object a line (--json). */
+typedef struct transcript_out {
+    const cli_args *args;
+    FILE *direct;  /* stdout, or NULL: collected for -o FILE */
+    char *collected;
+    size_t len, cap;
+    int nomem;
+} transcript_out;
+
+static void out_append(transcript_out *o, const char *text, size_t len)
+{
+    if (o->direct) {
+        fwrite(text, 1, len, o->direct);
+        fflush(o->direct);
+        return;
+    }
+    if (o->len + len + 1 > o->cap) {
+        size_t cap = (o->len + len + 1) * 2;
+        char *grown = realloc(o->collected, cap);
+        if (!grown) {
+            o->nomem = 1;
+            return;
+        }
+        o->collected = grown;
+        o->cap = cap;
+    }
+    memcpy(o->collected + o->len, text, len);
+    o->len += len;
+}
+
+static void on_transcript(void *userdata, size_t index, const csp_transcript *t)
+{
+    (void)index;
+    transcript_out *o = userdata;
+    if (!*t->text)
+        fprintf(stderr, "clawspeak: %s: nothing was said (the transcript is empty)\n", t->name);
+    if (o->args->json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "file", t->name);
+        cJSON_AddStringToObject(root, "text", t->text);
+        cJSON_AddStringToObject(root, "model", t->model);
+        cJSON_AddNumberToObject(root, "duration", t->duration_s);
+        cJSON_AddNumberToObject(root, "pieces", (double)t->pieces);
+        cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+        if (t->has_cost)
+            cJSON_AddNumberToObject(usage, "cost", t->cost);
+        else
+            cJSON_AddNullToObject(usage, "cost");
+        if (t->has_billed_seconds)
+            cJSON_AddNumberToObject(usage, "seconds", t->billed_seconds);
+        else
+            cJSON_AddNullToObject(usage, "seconds");
+        cJSON_AddBoolToObject(root, "cut", t->cut);
+        char *line = root ? cJSON_PrintUnformatted(root) : NULL;
+        cJSON_Delete(root);
+        if (!line) {
+            o->nomem = 1;
+            return;
+        }
+        out_append(o, line, strlen(line));
+        out_append(o, "\n", 1);
+        cJSON_free(line);
+    } else if (*t->text) {
+        out_append(o, t->text, strlen(t->text));
+        out_append(o, "\n", 1);
+    }
+}
+
+static csp_code cmd_transcribe(csp_client *client, const cli_args *args)
+{
+    const char *stdin_name = "-";
+    const char *const *names = args->words;
+    size_t count = args->word_count;
+    if (!count) {
+        if (isatty(STDIN_FILENO)) {
+            fprintf(stderr, "clawspeak: transcribe needs FILE... ('-' for standard input)\n");
+            return CSP_EUSAGE;
+        }
+        names = &stdin_name;
+        count = 1;
+    }
+    int *fds = calloc(count, sizeof *fds);
+    const char **shown = calloc(count, sizeof *shown);
+    csp_code rc = fds && shown ? CSP_OK : CSP_ENOMEM;
+    for (size_t i = 0; i < count && rc == CSP_OK; i++)
+        fds[i] = -1;
+    /* every file opens before anything is sent: a typo fails at once */
+    for (size_t i = 0; i < count && rc == CSP_OK; i++) {
+        int is_stdin = !strcmp(names[i], "-");
+        shown[i] = is_stdin ? "standard input" : names[i];
+        fds[i] = is_stdin ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            fprintf(stderr, "clawspeak: %s: %s\n", names[i], strerror(errno));
+            rc = CSP_EINPUT;
+        }
+        for (size_t k = 0; is_stdin && k < i; k++)
+            if (!strcmp(names[k], "-")) {
+                fprintf(stderr, "clawspeak: standard input ('-') can be read once only\n");
+                rc = CSP_EUSAGE;
+            }
+    }
+    int to_stdout = !args->output || !strcmp(args->output, "-");
+    transcript_out out = {args, to_stdout ? stdout : NULL, NULL, 0, 0, 0};
+    csp_transcribe_options options = {args->jobs, on_transcript, &out};
+    if (rc == CSP_OK)
+        rc = csp_transcribe_fds(client, fds, shown, count, &options);
+    if (rc == CSP_OK && out.nomem)
+        rc = CSP_ENOMEM;
+    /* the file appears whole or not at all, and only when every input was heard */
+    if (rc == CSP_OK && !to_stdout)
+        rc = csp_save_file(client, args->output, out.collected ? out.collected : "", out.len);
+    for (size_t i = 0; fds && i < count; i++)
+        if (fds[i] > STDIN_FILENO)
+            close(fds[i]);
+    free(fds);
+    free(shown);
+    free(out.collected);
+    if (rc == CSP_ENOMEM && !*csp_client_error(client))
+        fprintf(stderr, "clawspeak: out of memory\n");
+    return rc;
+}
+
 csp_code cli_run(csp_client *client, const cli_args *args)
 {
     for (size_t i = 0; i < args->override_count; i++) {
@@ -712,7 +834,8 @@ csp_code cli_run(csp_client *client, const cli_args *args)
         return cmd_models(client, args);
     if (args->command == CLI_DEVICES)
         return print_list(csp_list_devices, client);
-    if (args->command != CLI_SAY && args->command != CLI_ASK && args->word_count) {
+    if (args->command != CLI_SAY && args->command != CLI_ASK && args->command != CLI_TRANSCRIBE &&
+        args->word_count) {
         fprintf(stderr, "clawspeak: '%s' takes no arguments\n", cli_command_name(args->command));
         return CSP_EUSAGE;
     }
@@ -724,6 +847,7 @@ csp_code cli_run(csp_client *client, const cli_args *args)
     switch (args->command) {
     case CLI_SAY: return cmd_say(client, args);
     case CLI_ASK: return cmd_ask(client, args);
+    case CLI_TRANSCRIBE: return cmd_transcribe(client, args);
     case CLI_CONFIG: return cmd_config(client, args);
     case CLI_VOICES: return args->json ? print_voices_json(client) : print_list(csp_list_voices, client);
     default: return CSP_EUSAGE;

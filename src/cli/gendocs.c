@@ -83,7 +83,10 @@ static void man(void)
         if (!info->used_by)
             continue; /* never shown */
         printf(".TP\n.B %s\n", info->name);
-        roff(info->config_key);
+        if (info->config_key)
+            roff(info->config_key);
+        else
+            printf("(command line only)");
         if (info->flag)
             printf(", \\fB\\-\\-%s\\fR", info->flag);
         printf(": ");

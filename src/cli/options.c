@@ -22,8 +22,8 @@ static const cli_option own_options[] = {
     {"force", 0, NULL, CLI_SAY, "with --output-dir: convert again files already converted", NULL},
     {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
-    {"jobs", 'j', "N", SPEAKS, "requests in flight at once (default 3)", NULL},
-    {"json", 0, NULL, CLI_CONFIG | CLI_VOICES, "print as JSON (typed values; see the README for the shape)", NULL},
+    {"jobs", 'j', "N", SPEAKS | CLI_TRANSCRIBE, "requests in flight at once (default 3)", NULL},
+    {"json", 0, NULL, CLI_CONFIG | CLI_VOICES | CLI_TRANSCRIBE, "print as JSON (typed values; see the README for the shape)", NULL},
     {"lead-in", 0, "MS", SPEAKS, "silence before the speech, for outputs that wake up slowly (Bluetooth, HDMI)", NULL},
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
@@ -32,7 +32,7 @@ static const cli_option own_options[] = {
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"normalize", 0, NULL, SPEAKS, "bring each request's audio to -16 LUFS (EBU R128): one loudness across voices", NULL},
-    {"output", 'o', "PATH", SPEAKS, "save audio to PATH instead of playing ('-' for standard output)", NULL},
+    {"output", 'o', "PATH", SPEAKS | CLI_TRANSCRIBE, "save audio (transcribe: the text) to PATH, written atomically ('-' for standard output)", NULL},
     {"output-dir", 0, "DIR", CLI_SAY, "convert each -f FILE to DIR/NAME.FORMAT (wav unless --format)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
@@ -65,6 +65,8 @@ static unsigned commands_of(unsigned used_by)
         mask |= CLI_ASK | CLI_CONFIG;
     if (used_by & CSP_FOR_LISTING)
         mask |= CLI_VOICES;
+    if (used_by & CSP_FOR_TRANSCRIBE)
+        mask |= CLI_TRANSCRIBE | CLI_CONFIG;
     return mask;
 }
 
@@ -119,6 +121,7 @@ static const cli_command_info commands[] = {
     {"devices", CLI_DEVICES, "devices", "list audio output devices"},
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
     {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
+    {"transcribe", CLI_TRANSCRIBE, "transcribe [OPTIONS] FILE...", "print what is said in audio files ('-': standard input) through tools.media"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -480,6 +483,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
     for (size_t k = 0; k < args->override_count; k++)
         if (args->command == CLI_ASK && strcmp(args->overrides[k].name, "model") == 0)
             args->overrides[k].name = "chat_model";
+        else if (args->command == CLI_TRANSCRIBE && strcmp(args->overrides[k].name, "model") == 0)
+            args->overrides[k].name = "stt_model";
     if (args->help || args->version)
         return CSP_OK;
     if (args->command == CLI_NONE)

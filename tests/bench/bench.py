@@ -4,6 +4,7 @@
 measured in the same run, on the same mock server. Run: ctest -L bench
 (or python3 bench.py [name...]). Targets from the issues are printed beside
 each ratio; a miss prints MISS and makes the run fail."""
+import json
 import os
 import re
 import resource
@@ -589,12 +590,58 @@ def bench_pulse_first_audio(mock, e):
         pulse.stop()
 
 
+def bench_transcribe_memory(mock, e):
+    """Issue 14: a 2-hour recording is streamed through, not loaded (peak RSS stays flat)."""
+    print("transcribe: peak memory (max RSS), 20 minutes vs 2 hours of speech and pauses:")
+    clip, unit = os.path.join(e.home, "clip.wav"), os.path.join(e.home, "unit.wav")
+    subprocess.run(["espeak-ng", "-w", clip, "--", "Here is one more thing I wanted to say "
+                    "before we stop."], check=True)
+    subprocess.run(["sox", clip, unit, "pad", "0", "25"], check=True)
+    sizes = {}
+    for minutes in (20, 120):
+        path = os.path.join(e.home, "long%d.wav" % minutes)
+        repeats = int(minutes * 60 / float(subprocess.check_output(["soxi", "-D", unit])))
+        subprocess.run(["sox", unit, path, "repeat", str(repeats - 1)], check=True)
+        mock.script({"path": "transcriptions", "cheap": True})
+        start = time.monotonic()
+        sizes[minutes] = peak_rss_mib([BIN, "transcribe", "-q", path, "-o", os.path.join(e.home, "t.txt")],
+                                      e.env)
+        print("  %3d min (%.0f MB wav): %.1f MiB peak RSS, %.1f s" % (
+            minutes, os.path.getsize(path) / 1e6, sizes[minutes], time.monotonic() - start))
+        os.unlink(path)
+    report("2 hours peak RSS", sizes[120], 40, " MiB")
+    report("2 hours / 20 minutes peak RSS", sizes[120] / sizes[20], 1.2, "x")
+
+
+def bench_transcribe_concurrency(mock, e):
+    """Issue 14: pieces of one long file are sent concurrently (the mock's delay grows with length)."""
+    from test_transcribe import write_tones  # noqa: E402 (the tests' tone-burst file)
+    print("transcribe: a file cut into pieces, --jobs 3 vs --jobs 1 (100 ms per second of audio):")
+    path = os.path.join(e.home, "tones.wav")
+    write_tones(path, bursts=[(300 + 40 * k, 1.0 + 0.1 * (k % 5)) for k in range(30)], channels=1,
+                rate=16000)
+    mock.script({"path": "transcriptions", "cheap": True, "delay_ms_per_s": 100})
+    times, pieces = {}, {}
+    for jobs in ("1", "3"):
+        start = time.monotonic()
+        out = subprocess.run([BIN, "transcribe", "-q", "--json", "--piece-seconds", "5", "-j", jobs, path],
+                             env=e.env, check=True, capture_output=True, text=True).stdout
+        times[jobs] = time.monotonic() - start
+        pieces[jobs] = json.loads(out)["pieces"]
+    print("  %d pieces; --jobs 1: %.2f s   --jobs 3: %.2f s" % (pieces["3"], times["1"], times["3"]))
+    ok = pieces["3"] >= 9
+    RESULTS.append(ok)
+    print("  %-58s %8d   (target >= 9) %s" % ("pieces", pieces["3"], "ok" if ok else "MISS"))
+    report("--jobs 3 / --jobs 1", times["3"] / times["1"], 0.45, "x")
+
+
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
            "real_network": bench_real_network, "real_network_far": bench_real_network_far,
            "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio,
-           "pulse_first_audio": bench_pulse_first_audio}
+           "pulse_first_audio": bench_pulse_first_audio,
+           "transcribe_memory": bench_transcribe_memory, "transcribe_concurrency": bench_transcribe_concurrency}
 
 
 def main():

@@ -27,9 +27,26 @@ client's connection warm-up); a chat request with
 stream_options.include_usage gets a usage event (tokens and cost) before
 [DONE]; every request records client_port, which names its connection.
 
+Speech to text (issue 14): POST /audio/transcriptions takes JSON with
+input_audio {data: base64, format}; the mock decodes the audio (sox) and
+answers {"text": "[piece seconds=S rate=R channels=C format=F tones=T]",
+"usage": {"cost", "seconds"}}, where tones lists the frequency of each
+burst of sound it heard, in order. Rules (path "transcriptions"): status,
+error_message, text (answer this text instead), delay_ms_per_s (answer
+after a delay growing with the audio's length), cheap (read the length
+from the FLAC header only: no decoding), body (raw answer bytes). The log
+keeps the request without its base64 (bytes, format, model), the audio
+as heard and the time the answer went out.
+
 Run: mock_openrouter.py --port-file F [--tls-cert C --tls-key K]
 """
 import argparse
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop  # Python 3.11 (Debian 12): rms and zero crossings, fast
+import base64
 import hashlib
 import json
 import os
@@ -93,6 +110,59 @@ def pick_rule(kind, text):
                 rule["times"] -= 1
             return dict(rule)
     return {}
+
+
+def flac_seconds(data):
+    """Length from a FLAC stream's STREAMINFO block, without decoding: (seconds, rate, channels)."""
+    if data[:4] != b"fLaC" or len(data) < 42:
+        return None
+    info = data[8:42]
+    rate = (info[10] << 12) | (info[11] << 4) | (info[12] >> 4)
+    channels = ((info[12] >> 1) & 7) + 1
+    total = ((info[13] & 15) << 32) | struct.unpack(">I", info[14:18])[0]
+    return (total / rate if rate else 0.0), rate, channels
+
+
+def hear(data, fmt, cheap):
+    """What the mock heard in the audio: seconds, rate, channels and tone bursts."""
+    if cheap and fmt == "flac":
+        got = flac_seconds(data)
+        if got:
+            return {"seconds": got[0], "rate": got[1], "channels": got[2], "tones": []}
+    with tempfile.TemporaryDirectory(dir=AUDIO_DIR) as d:
+        src = os.path.join(d, "in." + (fmt or "wav"))
+        dst = os.path.join(d, "out.wav")
+        with open(src, "wb") as f:
+            f.write(data)
+        p = subprocess.run(["sox", src, "-b", "16", "-e", "signed", dst], capture_output=True)
+        if p.returncode != 0:
+            return None
+        with wave.open(dst) as w:
+            rate, channels, frames = w.getframerate(), w.getnchannels(), w.getnframes()
+            pcm = w.readframes(frames)
+    if channels > 1:
+        pcm = audioop.tomono(pcm, 2, 0.5, 0.5) if channels == 2 else pcm
+    # bursts of sound (20 ms frames louder than -36 dBFS), each named by its frequency
+    step = rate // 50
+    tones, burst = [], []
+    for i in range(0, len(pcm) // 2 - step + 1, step):
+        frame = pcm[2 * i:2 * (i + step)]
+        if audioop.rms(frame, 2) > 500:
+            burst.append(frame)
+        elif burst:
+            tones.append(burst)
+            burst = []
+    if burst:
+        tones.append(burst)
+    named = []
+    for b in tones:
+        if len(b) < 3:
+            continue
+        joined = b"".join(b)
+        crossings = audioop.cross(joined, 2)
+        seconds = len(joined) / 2 / rate
+        named.append(int(round(crossings / 2 / seconds / 10.0)) * 10)
+    return {"seconds": frames / rate, "rate": rate, "channels": channels, "tones": named}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -184,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
             self.speech(body)
         elif self.path.endswith("/chat/completions"):
             self.chat(body)
+        elif self.path.endswith("/audio/transcriptions"):
+            self.transcription(body)
         else:
             self.record(body)
             self.send_json(404, {"error": {"message": "no such route", "code": 404}})
@@ -306,6 +378,38 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.stream("audio/pcm;rate=%d;channels=1" % RATE, pcm, rule)
         entry["finished"] = time.time()
+
+    def transcription(self, body):
+        rule = pick_rule("transcriptions", "")
+        audio = (body or {}).get("input_audio") or {} if isinstance(body, dict) else {}
+        try:
+            data = base64.b64decode(audio.get("data", ""), validate=True)
+        except ValueError:
+            data = None
+        fmt = audio.get("format")
+        heard = hear(data, fmt, rule.get("cheap")) if data else None
+        summary = {"model": body.get("model") if isinstance(body, dict) else None,
+                   "format": fmt, "bytes": len(data) if data else 0}
+        entry = self.record(summary, {"audio": heard, "rule": rule})
+        seconds = heard["seconds"] if heard else 0.0
+        time.sleep(rule.get("first_byte_delay_ms", 0) / 1000.0 +
+                   rule.get("delay_ms_per_s", 0) * seconds / 1000.0)
+        entry["answered"] = time.time()
+        if self.apply_error_rules(rule):
+            return
+        if "body" in rule:
+            self.send_raw(200, "application/json", rule["body"].encode())
+            return
+        if heard is None:
+            self.send_json(400, {"error": {"message": "the audio could not be decoded", "code": 400}})
+            return
+        text = rule.get("text")
+        if text is None:
+            text = "[piece seconds=%.4f rate=%d channels=%d format=%s tones=%s]" % (
+                seconds, heard["rate"], heard["channels"], fmt,
+                ",".join(str(t) for t in heard["tones"]))
+        self.send_json(200, {"text": text, "usage": {"cost": round(0.0001 * seconds, 8),
+                                                     "seconds": round(seconds, 4)}})
 
     def chat(self, body):
         rule = pick_rule("chat", "")
