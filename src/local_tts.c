@@ -571,10 +571,10 @@ static int drain(local_provider *l, local_run *r, int *fd, int is_audio)
     return r->from_stdout ? pass_audio(l, r, block, (size_t)n) : 0;
 }
 
-/* The first non-blank line of what the command said, printable characters only. */
-static void first_line(const local_run *r, char *out, size_t size)
+/* The first non-blank line of what a command said, printable characters only. */
+static void first_line(const char *said, size_t len, char *out, size_t size)
 {
-    const char *p = r->errors, *end = r->errors + r->errors_len;
+    const char *p = said, *end = said + len;
     while (p < end && strchr(" \t\r\n", *p))
         p++;
     size_t used = 0;
@@ -590,7 +590,7 @@ static void command_ended(local_provider *l, local_run *r, int status)
     r->pid = 0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char said[240];
-        first_line(r, said, sizeof said);
+        first_line(r->errors, r->errors_len, said, sizeof said);
         finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
                "the local speech command '%s' failed (exit status %d)%s%s", s->local_command,
                WIFEXITED(status) ? WEXITSTATUS(status) : -1, said[0] ? ": " : "", said);
@@ -746,4 +746,12 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
 /* For other commands clawspeak runs (a CLI recogniser): the same environment, keys left out. */
 char **csp__child_environment(void) { return child_environment(NULL, 0); }
 void csp__child_environment_free(char **env) { free_environment(env); }
-void csp__child_first_line(const char *path, char *out, size_t size) { first_line(path, out, size); }
+void csp__child_first_line(const char *path, char *out, size_t size)
+{
+    char said[ERRORS_KEPT];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ssize_t n = fd >= 0 ? read(fd, said, sizeof said) : -1;
+    if (fd >= 0)
+        close(fd);
+    first_line(said, n > 0 ? (size_t)n : 0, out, size);
+}
