@@ -501,6 +501,34 @@ def bench_resample_first_audio(mock, e):
     report("48 kHz-only device minus 24 kHz device", figures[48000] - figures[24000], 10, " ms")
 
 
+def bench_device_overhead(mock, e):
+    """Issue 12: first audio into a device with the mock answering at once, so the ratio
+    compares the clients' own overheads: clawspeak (PortAudio started at main, beside the
+    config and the request) vs curl | mpg123 -o alsa, both into one ALSA file device."""
+    print("first audio into an ALSA file device, the mock answering at once (median of 7):")
+    capture = os.path.join(e.home, "overhead.raw")
+    device = 'pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % capture
+    with open(os.path.join(e.home, ".asoundrc"), "w") as f:
+        f.write(device)
+    own_world = os.path.join(e.home, "alsa-one-device.conf")
+    with open(own_world, "w") as f:
+        f.write(device + "pcm.null { type null }\n")
+    text = "The first sentence is the one we are waiting for. " + paragraph(200)
+    mock.script({"path": "speech"})
+    subprocess.run([BIN, "say", "-q", "-o", os.devnull, "--format", "raw", text], env=e.env)  # warm the mock
+    body = '{"model":"hexgrad/kokoro-82m","input":"%s","voice":"af_alloy","response_format":"mp3"}' % text
+    curl = ("curl -sN -X POST -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+            "--data-binary '%s' %s/audio/speech | mpg123 -q -o alsa -" % (KEY, body, mock.url))
+    try:
+        for label, env in (("system ALSA config", e.env), ("ALSA config of one device", dict(e.env, ALSA_CONFIG_PATH=own_world))):
+            ours = sorted(first_audible_ms([BIN, "say", "-q", "--no-wait", text], env, capture) for _ in range(7))[3]
+            base = sorted(first_audible_ms(curl, env, capture, shell=True) for _ in range(7))[3]
+            print("  %-26s clawspeak %.1f ms   curl | mpg123 -o alsa %.1f ms" % (label + ":", ours, base))
+            report("clawspeak / (curl | mpg123), %s" % label, ours / base, 0.25, "x")
+    finally:
+        os.remove(os.path.join(e.home, ".asoundrc"))
+
+
 class PulseMonitor:
     """A PulseAudio server of our own with a null sink; a thread reads its monitor through
     parec and notes when each sound begins, so first audio is timed as a listener hears it."""
@@ -640,7 +668,7 @@ BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_m
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
            "real_network": bench_real_network, "real_network_far": bench_real_network_far,
            "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio,
-           "pulse_first_audio": bench_pulse_first_audio,
+           "pulse_first_audio": bench_pulse_first_audio, "device_overhead": bench_device_overhead,
            "transcribe_memory": bench_transcribe_memory, "transcribe_concurrency": bench_transcribe_concurrency}
 
 
