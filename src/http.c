@@ -17,7 +17,7 @@
 #include "clock.h"
 #include "report.h"
 
-#include <curl/curl.h>
+#include "curl_loader.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +60,11 @@ struct csp_http_pool {
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST]; /* one per kind, as libcurl asks */
 };
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_OK;
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+csp_code csp__http_available(csp_report *report)
+{
+    char why[300];
+    return csp__curl_load(why, sizeof why) == 0 ? CSP_OK : csp__fail(report, CSP_ENET, "%s", why);
+}
 
 /* A comma-separated environment variable as a curl list. */
 static int env_list(const char *name, struct curl_slist **list)
@@ -87,9 +89,9 @@ static int env_list(const char *name, struct curl_slist **list)
 
 csp_http *csp__http_new(csp_report *report)
 {
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return NULL;
+    char why[300];
+    if (csp__curl_load(why, sizeof why) < 0)
+        return NULL; /* csp__http_available says why */
     csp_http *http = csp__calloc(1, sizeof *http);
     if (!http)
         return NULL;
@@ -204,9 +206,9 @@ csp_http *csp__http_pool_take(csp_http_pool *pool, csp_report *report)
 {
     if (!pool)
         return csp__http_new(report);
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return NULL;
+    char why[300];
+    if (csp__curl_load(why, sizeof why) < 0)
+        return NULL; /* csp__http_available says why */
     pthread_mutex_lock(&pool->lock);
     if (!pool->share)
         make_share(pool);
@@ -572,11 +574,15 @@ csp_code csp__http_stream(csp_report *report, const csp_http_request *request,
     csp_http_request req = *request;
     req.on_data = on_data;
     req.on_done = stream_done;
+    memset(result, 0, sizeof *result);
+    if (csp__curl_load(result->detail, sizeof result->detail) < 0) {
+        result->outcome = CSP_HTTP_CONNECT; /* (no csp__fail: the caller reports, as below) */
+        return CSP_ENET;
+    }
     /* on_done needs its own state; on_response and on_data keep the caller's */
     csp_http *http = csp__http_pool_take(request->pool, report);
     csp_code rc = CSP_OK;
     req.done_userdata = &state;
-    memset(result, 0, sizeof *result);
     if (!http || csp__http_start(http, &req) < 0) {
         /* no csp__fail here: this may run on a worker thread; the caller reports */
         snprintf(result->detail, sizeof result->detail, "out of memory starting a request");

@@ -66,6 +66,8 @@ typedef struct csp_http_pool csp_http_pool;
 
 struct csp_report;
 csp_http *csp__http_new(struct csp_report *report);
+/* libcurl is loaded when first needed (curl_loader.h): load it now, or say why it cannot be. */
+csp_code csp__http_available(struct csp_report *report);
 void csp__http_free(csp_http *http); /* aborts transfers still running, without on_done */
 
 /* A pool; NULL when out of memory. Free it after every handle taken from it is given back. */

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "clock.h"
 #include "decode.h"
+#include "http.h"
 #include "provider.h"
 #include "sink.h"
 #include "text.h"
@@ -163,6 +164,8 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     while (first < s->chain_count && strcmp(s->chain[first], s->provider) != 0)
         first++;
     for (size_t i = first; i < s->chain_count && rc == CSP_OK; i++) {
+        if (strcmp(s->chain[i], "tts-local-cli") && (rc = csp__http_available(&client->report)) != CSP_OK)
+            break;
         csp_provider *provider = strcmp(s->chain[i], "tts-local-cli") == 0
                                      ? csp__provider_local_new(s, &client->report)
                                      : csp__provider_openrouter_new(s, s->chain[i], &client->report,

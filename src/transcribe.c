@@ -724,6 +724,8 @@ static csp_code run_all(csp_client *client, stt_file *files, size_t count,
     }
     run.slots = csp__calloc((size_t)run.jobs, sizeof *run.slots);
     run.url = csp__printf("%s/audio/transcriptions", s->chat_base_url);
+    if ((rc = csp__http_available(&client->report)) != CSP_OK)
+        goto out;
     run.http = csp__http_pool_take(client->pool, &client->report);
     if (!run.slots || !run.url || !run.http) {
         rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");

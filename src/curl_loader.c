@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* curl_loader.c: libcurl's functions looked up once, when the first request needs them. */
+#include "curl_loader.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+csp_curl_api csp__curl;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static char load_error[256];
+
+static void load(void)
+{
+    /* the ABI libcurl has kept since 7.16: the soname Debian's libcurl4 ships */
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(load_error, sizeof load_error, "cannot load libcurl: %s (install libcurl4)",
+                 dlerror());
+        return;
+    }
+    static const struct {
+        const char *name;
+        size_t offset;
+    } symbols[] = {
+#define SYM(field, name) {name, offsetof(csp_curl_api, field)}
+        SYM(global_init, "curl_global_init"),
+        SYM(easy_init, "curl_easy_init"),
+        SYM(easy_setopt, "curl_easy_setopt"),
+        SYM(easy_getinfo, "curl_easy_getinfo"),
+        SYM(easy_strerror, "curl_easy_strerror"),
+        SYM(easy_cleanup, "curl_easy_cleanup"),
+        SYM(multi_init, "curl_multi_init"),
+        SYM(multi_add_handle, "curl_multi_add_handle"),
+        SYM(multi_remove_handle, "curl_multi_remove_handle"),
+        SYM(multi_perform, "curl_multi_perform"),
+        SYM(multi_poll, "curl_multi_poll"),
+        SYM(multi_wakeup, "curl_multi_wakeup"),
+        SYM(multi_info_read, "curl_multi_info_read"),
+        SYM(multi_cleanup, "curl_multi_cleanup"),
+        SYM(share_init, "curl_share_init"),
+        SYM(share_setopt, "curl_share_setopt"),
+        SYM(share_cleanup, "curl_share_cleanup"),
+        SYM(slist_append, "curl_slist_append"),
+        SYM(slist_free_all, "curl_slist_free_all"),
+#undef SYM
+    };
+    csp_curl_api api;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        void *fn = dlsym(lib, symbols[i].name);
+        if (!fn) {
+            snprintf(load_error, sizeof load_error,
+                     "libcurl is too old: it lacks %s (clawspeak needs 7.68 or later)",
+                     symbols[i].name);
+            return;
+        }
+        memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
+    }
+    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(load_error, sizeof load_error, "cannot start libcurl");
+        return;
+    }
+    csp__curl = api; /* published once: pthread_once orders it before every reader */
+}
+
+int csp__curl_load(char *why, size_t size)
+{
+    pthread_once(&once, load);
+    if (!load_error[0])
+        return 0;
+    snprintf(why, size, "%s", load_error);
+    return -1;
+}
