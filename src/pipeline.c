@@ -772,12 +772,14 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         return csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
     for (;;) {
         pthread_mutex_lock(&p->lock);
+        csp_code early = CSP_OK; /* the device failed to start: no need to wait for audio */
         while (stop_code(p) == CSP_OK && c->state != CHUNK_FAILED &&
                !(c->generation != generation && c->responded) &&
-               !(c->generation == generation && (c->data.len > 0 || c->complete))) {
-            wait_for_change(p, 100);
+               !(c->generation == generation && (c->data.len > 0 || c->complete)) &&
+               (p->sink->opened || (early = csp__sink_check(p->sink)) == CSP_OK)) {
+            wait_for_change(p, p->sink->opened ? 100 : 20);
         }
-        if ((rc = stop_code(p)) != CSP_OK) {
+        if ((rc = early) != CSP_OK || (rc = stop_code(p)) != CSP_OK) {
             pthread_mutex_unlock(&p->lock);
             break;
         }

@@ -30,6 +30,11 @@ csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames)
 
 csp_code csp__sink_finish(csp_sink *sink, int commit) { return sink->ops->finish(sink, commit); }
 
+csp_code csp__sink_check(csp_sink *sink)
+{
+    return sink->ops->check ? sink->ops->check(sink) : CSP_OK;
+}
+
 csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len)
 {
     return sink && sink->ops->chunk_end ? sink->ops->chunk_end(sink, text, len) : CSP_OK;
@@ -95,8 +100,9 @@ static long tee_rate_for(csp_sink *sink, long rate, int channels)
     return csp__sink_rate_for(((tee_sink *)sink)->a, rate, channels);
 }
 
+/* No check: with a file, a device that does not start only costs the playback (tee_open). */
 static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free, tee_rate_for,
-                                      NULL};
+                                      NULL, NULL};
 
 /* Play and save at once: takes ownership of a and b. */
 static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)

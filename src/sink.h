@@ -25,6 +25,9 @@ typedef struct csp_sink_ops {
     /* The audio of one chunk, whose text is this, is all written (len 0: audio of no text,
        a lead-in); NULL: nothing to do. */
     csp_code (*chunk_end)(csp_sink *sink, const char *text, size_t len);
+    /* Before the first audio, without waiting: a failure already known (the device did not
+       start), so the run stops and its requests are cancelled at once. NULL: none. */
+    csp_code (*check)(csp_sink *sink);
 } csp_sink_ops;
 
 struct csp_sink {
@@ -76,5 +79,6 @@ csp_code csp__sink_open(csp_sink *sink, long rate, int channels);
 csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames);
 csp_code csp__sink_finish(csp_sink *sink, int commit);
 csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len);
+csp_code csp__sink_check(csp_sink *sink);
 void csp__sink_free(csp_sink *sink);
 #endif

@@ -282,7 +282,7 @@ static long file_rate_for(csp_sink *sink, long rate, int channels)
 }
 
 static const csp_sink_ops file_ops = {file_open, file_write, file_finish, file_free, file_rate_for,
-                                       NULL};
+                                       NULL, NULL};
 
 /* A regular file whose offset we may seek back to: finished headers. */
 static int can_seek(int fd, off_t *start)

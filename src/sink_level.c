@@ -149,8 +149,10 @@ static long level_rate_for(csp_sink *sink, long rate, int channels)
     return csp__sink_rate_for(((level_sink *)sink)->inner, rate, channels);
 }
 
-static const csp_sink_ops level_ops = {level_open,   level_write,    level_finish,
-                                       level_free,   level_rate_for, level_chunk_end};
+static csp_code level_check(csp_sink *sink) { return csp__sink_check(((level_sink *)sink)->inner); }
+
+static const csp_sink_ops level_ops = {level_open,     level_write,     level_finish, level_free,
+                                       level_rate_for, level_chunk_end, level_check};
 
 csp_code csp__sink_level_new(csp_report *report, csp_sink *inner, double volume, int normalize,
                              long lead_in_ms, csp_sink **out)

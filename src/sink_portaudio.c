@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <portaudio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ typedef struct pa_sink {
        while the first request is in flight; open waits for it */
     pthread_t starter;
     int starting;
+    atomic_int start_finished; /* the starter is done: joining it will not wait */
     PaError start_error;
     char *device_spec;
     int initialized;
@@ -319,7 +321,15 @@ static void pa_free(csp_sink *sink)
     csp__free(s);
 }
 
-static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, pa_rate_for, NULL};
+/* The starter has finished and failed: say so now, while the first request is in flight. */
+static csp_code pa_check(csp_sink *sink)
+{
+    pa_sink *s = (pa_sink *)sink;
+    return atomic_load(&s->start_finished) ? wait_started(s) : CSP_OK;
+}
+
+static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, pa_rate_for, NULL,
+                                    pa_check};
 
 static void *start_portaudio(void *arg);
 
@@ -359,10 +369,11 @@ static void *start_portaudio(void *arg)
     pa_sink *s = arg;
     if (!adopt_warm_up(&s->start_error))
         s->start_error = quiet_initialize();
-    if (s->start_error != paNoError)
-        return NULL;
-    s->initialized = 1;
-    s->device = s->device_spec ? find_device(s->device_spec) : Pa_GetDefaultOutputDevice();
+    if (s->start_error == paNoError) {
+        s->initialized = 1;
+        s->device = s->device_spec ? find_device(s->device_spec) : Pa_GetDefaultOutputDevice();
+    }
+    atomic_store(&s->start_finished, 1);
     return NULL;
 }
 

@@ -159,8 +159,10 @@ static long sub_rate_for(csp_sink *sink, long rate, int channels)
     return csp__sink_rate_for(((subtitles_sink *)sink)->inner, rate, channels);
 }
 
-static const csp_sink_ops subtitles_ops = {sub_open, sub_write,    sub_finish,
-                                           sub_free, sub_rate_for, sub_chunk_end};
+static csp_code sub_check(csp_sink *sink) { return csp__sink_check(((subtitles_sink *)sink)->inner); }
+
+static const csp_sink_ops subtitles_ops = {sub_open,     sub_write,     sub_finish, sub_free,
+                                           sub_rate_for, sub_chunk_end, sub_check};
 
 csp_code csp__sink_subtitles_new(csp_report *report, csp_sink *inner, const char *path,
                                  csp_sink **out)

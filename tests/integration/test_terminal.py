@@ -160,6 +160,12 @@ class Devices(MockTestCase):
         self.assertEqual(len(err.strip().splitlines()), 1, err)
         # the device starts beside the first request: at most that one was sent
         self.assertLessEqual(len(self.mock.requests()), 1)
+        # and it is not waited for: the run ends when the device fails, not when audio comes
+        self.mock.script({"path": "speech", "first_byte_delay_ms": 5000})
+        start = time.monotonic()
+        code, _, err = run(["say", "Nowhere to play, and a slow server."], self.env())
+        self.assertEqual(code, 7, err)
+        self.assertLess(time.monotonic() - start, 3.0, "the request is cancelled")
         # with -o FILE --play, the file is what lasts: saved, with a warning
         out = os.path.join(self.home, "kept.wav")
         code, _, err = run(["say", "--play", "-o", out, "Nowhere to play."], self.env())
