@@ -8,6 +8,7 @@
  * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
+#include "capture.h"
 #include "report.h"
 #include "sink.h"
 #include "speaking_lock.h"
@@ -165,6 +166,8 @@ static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames)
         if (csp__canceled(sink->report))
             return CSP_ECANCELED;
         size_t n = frames < block ? frames : block;
+        /* barge-in's echo canceller hears what we play (a no-op unless it asked) */
+        csp__capture_playback(samples, n, sink->rate, sink->channels);
         PaError err = Pa_WriteStream(s->stream, samples, (unsigned long)n);
         if (err != paNoError && err != paOutputUnderflowed)
             return csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",

@@ -30,8 +30,9 @@ enum cli_command {
     CLI_DEVICES = 1 << 3,
     CLI_VOICES = 1 << 4,
     CLI_MODELS = 1 << 5,
+    CLI_LISTEN = 1 << 6,
 };
-#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS)
+#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS | CLI_LISTEN)
 
 typedef struct cli_option {
     const char *long_name;
@@ -68,6 +69,9 @@ typedef struct cli_args {
     int yes, confirm_over_set, force, resume;
     long sample_rate;
     const char *output_dir; /* --output-dir: each -f FILE to DIR/NAME.FORMAT */
+    const char *input_device; /* listen, ask --listen: the microphone */
+    int listen, continuous, barge_in, echo_cancel;
+    int silence_ms;
     long long confirm_over; /* ask before sending more characters than this */
     double max_behind;
     int list_voices;      /* -v '?' */
