@@ -39,6 +39,28 @@ static long long now_ns(void)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+/*
+ * Run fn with descriptor 2 on /dev/null: ALSA prints probe noise while PortAudio scans
+ * devices, and libspeexdsp prints a warning when its VAD is turned on. The tool's own
+ * messages go to a copy of standard error, so none of them is lost meanwhile.
+ */
+static void with_stderr_hidden(void (*fn)(void *), void *arg)
+{
+    /* close-on-exec: a process started meanwhile (a sound server ALSA autospawns) must
+       not keep our standard error open */
+    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDERR_FILENO);
+    fn(arg);
+    if (saved >= 0 && null >= 0)
+        dup2(saved, STDERR_FILENO);
+    if (null >= 0)
+        close(null);
+    if (saved >= 0)
+        close(saved);
+}
+
 /* --- the frame-level detector ------------------------------------------------- */
 
 struct csp_vad {
@@ -56,6 +78,12 @@ struct csp_vad {
     int16_t ref[REF_CAP];
     size_t ref_start, ref_len;
 };
+
+static void enable_vad(void *pre)
+{
+    int on = 1;
+    speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_VAD, &on);
+}
 
 csp_vad *csp__vad_new(const csp_vad_config *config)
 {
@@ -81,7 +109,9 @@ csp_vad *csp__vad_new(const csp_vad_config *config)
         return NULL;
     }
     int on = 1, rate = CSP_CAPTURE_RATE;
-    speex_preprocess_ctl(v->pre, SPEEX_PREPROCESS_SET_VAD, &on);
+    /* speexdsp 1.2 warns on stderr that its VAD "has been replaced by a hack": it is the
+       preprocessor's speech probability against a threshold, hence the level floor too */
+    with_stderr_hidden(enable_vad, v->pre);
     speex_preprocess_ctl(v->pre, SPEEX_PREPROCESS_SET_DENOISE, &on);
     speex_preprocess_ctl(v->pre, SPEEX_PREPROCESS_SET_AGC, &on);
     if (v->echo) {
@@ -296,23 +326,6 @@ void csp__capture_playback(const int16_t *samples, size_t frames, long rate, int
     pthread_mutex_unlock(&tap_lock);
 }
 
-/* ALSA prints probe noise on stderr while PortAudio scans devices; hide it (as the sink). */
-static PaError quiet_initialize(void)
-{
-    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDERR_FILENO);
-    PaError err = Pa_Initialize();
-    if (saved >= 0 && null >= 0)
-        dup2(saved, STDERR_FILENO);
-    if (null >= 0)
-        close(null);
-    if (saved >= 0)
-        close(saved);
-    return err;
-}
-
 static PaDeviceIndex find_input(const char *spec)
 {
     PaDeviceIndex count = Pa_GetDeviceCount();
@@ -331,10 +344,12 @@ static PaDeviceIndex find_input(const char *spec)
     return paNoDevice;
 }
 
+static void initialize(void *error) { *(PaError *)error = Pa_Initialize(); }
+
 static void *start_portaudio(void *arg)
 {
     csp_capture *c = arg;
-    c->start_error = quiet_initialize();
+    with_stderr_hidden(initialize, &c->start_error);
     if (c->start_error != paNoError)
         return NULL;
     c->initialized = 1;
