@@ -30,6 +30,8 @@
 #define START_FRAMES 3       /* 60 ms of speech before an utterance counts: not a click */
 #define SPEECH_FLOOR_DB -55. /* the VAD's "speech" below this level is AGC-boosted noise */
 #define ECHO_TAIL 3200       /* 200 ms of echo path at 16 kHz */
+#define ECHO_WINDOW 10 /* frames: the 200 ms echo tail */
+#define ECHO_LEAD 640 /* 40 ms: see next_reference */
 #define REF_CAP (CSP_CAPTURE_RATE * 2) /* 2 s of reference audio at most */
 
 static long long now_ns(void)
@@ -73,10 +75,19 @@ struct csp_vad {
     size_t len, cap; /* samples; cap is the length cap plus the pre-roll */
     int speaking, speech_run, silent_ms;
     int done;
+    /* echo canceller figures, per second, for --verbose */
+    double stats_in, stats_out, last_erle_db, stats_over, last_over;
+    int stats_frames, stats_ready;
+    double erle; /* echo power in / left out, learnt while only the echo is heard (>= 1) */
+    double echo_gain; /* the peak of heard / played power while only the echo is heard */
+    double ref_energy[ECHO_WINDOW];
+    size_t ref_energy_pos;
+    int speech_before;
     /* the echo reference: played audio waiting to be matched with what is heard */
     pthread_mutex_t ref_lock;
     int16_t ref[REF_CAP];
     size_t ref_start, ref_len;
+    int ref_playing, ref_idle;
 };
 
 static void enable_vad(void *pre)
@@ -91,6 +102,8 @@ csp_vad *csp__vad_new(const csp_vad_config *config)
     if (!v)
         return NULL;
     v->config = *config;
+    v->erle = 1;
+    v->echo_gain = 1; /* until learnt: an echo as loud as the playback */
     if (v->config.silence_ms <= 0)
         v->config.silence_ms = 1200;
     if (v->config.max_ms <= 0)
@@ -162,13 +175,26 @@ static int next_reference(csp_vad *v, int16_t *out)
 {
     int have = 0;
     pthread_mutex_lock(&v->ref_lock);
-    if (v->ref_len >= CSP_CAPTURE_FRAME) {
+    if (!v->ref_playing && v->ref_len >= ECHO_LEAD + CSP_CAPTURE_FRAME) {
+        /* playback starts: the echo reaches the microphone sooner than the queue's head
+           says (measured through PulseAudio: 16 ms), and the filter cancels only echo that
+           comes after its reference, so the reference is taken this far ahead */
+        v->ref_start = (v->ref_start + ECHO_LEAD) % REF_CAP;
+        v->ref_len -= ECHO_LEAD;
+        v->ref_playing = 1;
+    }
+    if (v->ref_playing && v->ref_len >= CSP_CAPTURE_FRAME) {
         for (size_t i = 0; i < CSP_CAPTURE_FRAME; i++)
             out[i] = v->ref[(v->ref_start + i) % REF_CAP];
         v->ref_start = (v->ref_start + CSP_CAPTURE_FRAME) % REF_CAP;
         v->ref_len -= CSP_CAPTURE_FRAME;
         have = 1;
     }
+    else if (v->ref_playing && ++v->ref_idle >= 25)
+        v->ref_playing = 0; /* no playback for 500 ms: a new reply realigns (a gap between
+                               sentences does not: the filter keeps what it learnt) */
+    if (have)
+        v->ref_idle = 0;
     pthread_mutex_unlock(&v->ref_lock);
     if (!have)
         memset(out, 0, CSP_CAPTURE_FRAME * sizeof *out);
@@ -193,14 +219,67 @@ csp_vad_event csp__vad_frame(csp_vad *v, int16_t *frame, double *level_db, int *
         energy += (double)frame[i] * frame[i];
     double rms = sqrt(energy / CSP_CAPTURE_FRAME) / 32768.0;
     *level_db = rms > 1e-6 ? 20 * log10(rms) : -120;
+    double heard = energy; /* what the decision looks at: the frame after echo removal */
+    int echo_only = 0;     /* playback is on and what is heard is no louder than its echo */
+    int during_playback = 0;
     if (v->echo) {
         int16_t ref[CSP_CAPTURE_FRAME], clean[CSP_CAPTURE_FRAME];
-        next_reference(v, ref);
+        int playing = next_reference(v, ref);
         speex_echo_cancellation(v->echo, frame, ref, clean);
+        double out = 0;
+        for (size_t i = 0; i < CSP_CAPTURE_FRAME; i++)
+            out += (double)clean[i] * clean[i];
+        heard = out;
+        if (playing) {
+            double ref_energy = 0, ref_max = 0;
+            during_playback = 1;
+            for (size_t i = 0; i < CSP_CAPTURE_FRAME; i++)
+                ref_energy += (double)ref[i] * ref[i];
+            v->ref_energy[v->ref_energy_pos++ % ECHO_WINDOW] = ref_energy;
+            for (size_t i = 0; i < ECHO_WINDOW; i++)
+                ref_max = v->ref_energy[i] > ref_max ? v->ref_energy[i] : ref_max;
+            /*
+             * Double talk: what the microphone hears against the loudest played frame of
+             * the echo path's length, times the path's peak gain (learnt while only the
+             * echo is heard), 6 dB up. It works from the first frame, but only for a voice
+             * louder than the echo. (Trusting what the canceller leaves instead, once it
+             * has learnt the path, false-triggered in the PulseAudio loop: its estimate of
+             * its own residual drifts during double talk. See the README.)
+             */
+            echo_only = energy <= 4 * v->echo_gain * ref_max;
+            if (ref_max > 0 && energy / (v->echo_gain * ref_max) > v->stats_over)
+                v->stats_over = energy / (v->echo_gain * ref_max);
+            if (!v->speech_before && ref_max > 0) { /* learn from the echo alone */
+                /* the path's peak gain: up at once, down slowly (-0.2 dB a second); a frame
+                   that passes the test above may be the user starting to speak: not learnt */
+                double ratio = energy / ref_max;
+                if (echo_only)
+                    v->echo_gain = ratio > v->echo_gain ? ratio : v->echo_gain * 0.999;
+                if (out > 0)
+                    v->erle = 0.95 * v->erle + 0.05 * (energy / out < 1 ? 1 : energy / out);
+            }
+            v->stats_in += energy;
+            v->stats_out += out;
+            if (++v->stats_frames == 50) { /* once a second, for --verbose */
+                v->last_erle_db = v->stats_out > 0 ? 10 * log10(v->stats_in / v->stats_out) : 0;
+                v->last_over = v->stats_over;
+                v->stats_in = v->stats_out = v->stats_over = 0;
+                v->stats_frames = 0;
+                v->stats_ready = 1;
+            }
+        }
         memcpy(frame, clean, sizeof clean);
     }
     int vad = speex_preprocess_run(v->pre, frame);
-    *speech = vad && *level_db > SPEECH_FLOOR_DB;
+    double heard_rms = sqrt(heard / CSP_CAPTURE_FRAME) / 32768.0;
+    /* both: the canceller subtracting a predicted echo from a quiet frame is no speech */
+    *speech = vad && !echo_only && *level_db > SPEECH_FLOOR_DB && heard_rms > 1e-6 &&
+              20 * log10(heard_rms) > SPEECH_FLOOR_DB;
+    /* during playback the preprocessor's echo suppression pulls a voice over the reply
+       down with the echo, and its VAD with it: the double-talk test decides then */
+    if (during_playback)
+        *speech = !echo_only && *level_db > SPEECH_FLOOR_DB;
+    v->speech_before = *speech;
     if (v->done) /* the last one was not taken: start over */
         csp__vad_reset(v);
     if (!v->speaking) {
@@ -422,6 +501,13 @@ static void process(csp_capture *c, const int16_t *samples, size_t n)
         double level;
         int speech;
         csp_vad_event e = csp__vad_frame(c->vad, c->pending, &level, &speech);
+        if (c->vad->stats_ready) {
+            c->vad->stats_ready = 0;
+            csp__log(c->report, CSP_LOG_DEBUG, "echo canceller: the last second's echo reduced "
+                     "by %.1f dB (learnt: %.1f dB); loudest over the echo %.1f dB (path %.1f dB)",
+                     c->vad->last_erle_db, 10 * log10(c->vad->erle),
+                     10 * log10(c->vad->last_over + 1e-12), 10 * log10(c->vad->echo_gain + 1e-12));
+        }
         if (c->config.level && mode != CSP_CAPTURE_IDLE)
             c->config.level(c->config.level_userdata, level, speech);
         if (mode == CSP_CAPTURE_IDLE) {
@@ -436,6 +522,10 @@ static void process(csp_capture *c, const int16_t *samples, size_t n)
             c->mode = CSP_CAPTURE_LISTEN;
             c->barged_in = 1;
             pthread_mutex_unlock(&c->lock);
+            csp__log(c->report, CSP_LOG_DEBUG, "barge-in: speech at %.0f dBFS%s%.1f dB, echo path %.1f dB)",
+                     level, c->vad->echo ? " (the echo canceller had learnt " : " (no echo canceller: ",
+                     c->vad->echo ? 10 * log10(c->vad->erle) : 0.0,
+                     c->vad->echo ? 10 * log10(c->vad->echo_gain + 1e-12) : 0.0);
             if (fn)
                 fn(ud);
         } else if (e == CSP_VAD_UTTERANCE) {
