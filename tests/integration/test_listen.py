@@ -8,6 +8,7 @@ records, so barge-in can be timed against what was fed."""
 import array
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -300,6 +301,59 @@ class BargeIn(ListenCase):
         stop_ms = (last - onset) * 1000
         print("\nbarge-in: playback stopped %.0f ms after the speech began" % stop_ms)
         self.assertLess(stop_ms, 200, err)
+
+
+class EchoRoom(MockTestCase):
+    """Speakers in a room: the microphone (a null sink's monitor) hears the reply."""
+
+    def setUp(self):
+        super().setUp()
+        self.write_mock_config()
+        pulse = tempfile.mkdtemp(prefix="csp-room-")
+        self.addCleanup(shutil.rmtree, pulse, True)
+        socket_path = os.path.join(pulse, "native")
+        penv = dict(os.environ, HOME=pulse, PULSE_RUNTIME_PATH=pulse, XDG_RUNTIME_DIR=pulse)
+        daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
+             "--load=module-null-sink sink_name=room rate=16000 channels=1 format=s16le"],
+            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(daemon.wait)
+        self.addCleanup(daemon.terminate)
+        deadline = time.time() + 10
+        while not os.path.exists(socket_path):
+            self.assertLess(time.time(), deadline, "pulseaudio did not start")
+            time.sleep(0.05)
+        self.server = "unix:" + socket_path
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type asym playback.pcm \"out\" capture.pcm \"in\" }\n"
+                    "pcm.out { type pulse device room }\n"
+                    "pcm.in { type pulse device room.monitor }\n"
+                    "ctl.!default { type pulse }\n")
+        reply = " ".join(["This reply goes on and on so that it is still playing when the "
+                          "user starts to talk over it."] * 2)
+        self.mock.script({"path": "chat", "reply": reply})
+
+    def ask(self, *extra):
+        start = time.monotonic()
+        code, _, err = run(["ask", "--speak", "--barge-in", "--no-wait"] + list(extra) + ["hi"],
+                           self.env(PULSE_SERVER=self.server), timeout=90)
+        return code, err, time.monotonic() - start
+
+    def test_without_echo_cancellation_the_reply_interrupts_itself(self):
+        """The documented limitation: on speakers, --barge-in alone hears the reply."""
+        code, err, took = self.ask()
+        self.assertEqual(code, 0, err)
+        self.assertIn("reply interrupted", err)
+
+    def test_echo_cancellation_keeps_the_reply_from_interrupting_itself(self):
+        code, err, took = self.ask("--echo-cancel", "--verbose", "--verbose")
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("reply interrupted", err)
+        reduced = [float(m) for m in re.findall(r"echo reduced by (-?[0-9.]+) dB", err)]
+        print("\necho canceller, dB per second of reply: %s" % " ".join("%.0f" % r for r in reduced))
+        self.assertGreater(max(reduced), 6, err)  # it learnt the echo path
 
 
 if __name__ == "__main__":
