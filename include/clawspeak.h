@@ -298,11 +298,19 @@ typedef struct csp_chat_message {
     const char *content;
 } csp_chat_message;
 
+typedef struct csp_listener csp_listener;
+
 typedef struct csp_ask_options {
     csp_speak_mode speak;
     csp_say_options say; /* where speech goes */
     csp_text_fn on_text;
     void *text_userdata;
+    /* The prompt came by voice (csp_listener_next): with auto "inbound" the reply is spoken. */
+    int inbound;
+    /* Barge-in: while the reply plays, speech heard by this listener stops it at once
+       (csp_ask returns CSP_ECANCELED and csp_listener_barged_in says why); the words that
+       interrupted are the listener's next utterance. NULL: no barge-in. */
+    csp_listener *barge_in;
 } csp_ask_options;
 
 /*
@@ -368,6 +376,41 @@ CSP_API csp_code csp_transcribe_pcm(csp_client *client, const int16_t *pcm, size
  * never half; an existing file keeps its mode. CSP_EOUTPUT names the step.
  */
 CSP_API csp_code csp_save_file(csp_client *client, const char *path, const char *data, size_t len);
+
+/* --- listening ----------------------------------------------------------- */
+
+/* Called for every 20 ms of audio heard while listening, on the recording thread:
+   its level in dBFS before processing, and whether it counts as speech. */
+typedef void (*csp_level_fn)(void *userdata, double level_db, int speech);
+
+typedef struct csp_listen_options {
+    const char *device; /* PortAudio input: index or name prefix; NULL: the default input */
+    int silence_ms;     /* an utterance ends after this much silence; 0: 1200 */
+    int max_ms;         /* and at this length at most; 0: 30000 */
+    int echo_cancel;    /* cancel the echo of our own playback (barge-in) with libspeexdsp */
+    csp_level_fn level;
+    void *level_userdata;
+} csp_listen_options;
+
+/* Start recording from the input device now (CSP_EAUDIO with a hint when there is none).
+   Recording runs on its own thread until csp_listener_free. */
+CSP_API csp_code csp_listener_new(csp_client *client, const csp_listen_options *options,
+                                  csp_listener **out);
+/*
+ * Wait for the next utterance: speech, a short pre-roll before it and the
+ * silence that ended it, 16 kHz mono, noise-suppressed and level-adjusted
+ * (libspeexdsp). *pcm is freed with csp_free. CSP_ECANCELED on a cancel.
+ */
+CSP_API csp_code csp_listener_next(csp_listener *listener, int16_t **pcm, size_t *frames);
+/* Save an utterance to path (format from its extension; replaced atomically). */
+CSP_API csp_code csp_listener_save(csp_listener *listener, const char *path, const int16_t *pcm,
+                                   size_t frames);
+/* The utterance's text, freed with csp_free. */
+CSP_API csp_code csp_listener_transcribe(csp_listener *listener, const int16_t *pcm,
+                                         size_t frames, char **text);
+/* True if the last csp_ask given this listener as barge_in was stopped by speech. */
+CSP_API int csp_listener_barged_in(csp_listener *listener);
+CSP_API void csp_listener_free(csp_listener *listener);
 
 /* --- config editing ----------------------------------------------------- */
 

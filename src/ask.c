@@ -9,6 +9,7 @@
 #include "client.h"
 #include "http.h"
 #include "json5.h"
+#include "listen.h"
 #include "normalize.h"
 #include "speaker.h"
 #include "redact.h"
@@ -317,6 +318,8 @@ out:
     csp__free(body);
 }
 
+static void barge_in(void *userdata) { csp_client_cancel(userdata); }
+
 static int decide_speech(const csp_client *client, const csp_ask_options *o, int *tagged_only)
 {
     *tagged_only = 0;
@@ -329,7 +332,9 @@ static int decide_speech(const csp_client *client, const csp_ask_options *o, int
         return 1;
     if (!strcmp(mode, "tagged"))
         return *tagged_only = 1;
-    return 0; /* off, and inbound: a typed prompt is not inbound audio */
+    if (!strcmp(mode, "inbound"))
+        return o->inbound; /* the prompt came by voice: the reply comes by voice */
+    return 0;
 }
 
 csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t count,
@@ -378,6 +383,12 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
            handshake (the chat's own connection is busy streaming until the reply ends) */
         csp__speaker_warm(a.speaker);
     }
+    /* barge-in: the first syllable heard stops the reply at once, as Ctrl-C does (the cancel
+       flag reaches the chat stream and the sink's 20 ms writes) */
+    csp_capture *barge = speaking && options->barge_in ? csp__listener_capture(options->barge_in)
+                                                       : NULL;
+    if (barge)
+        csp__capture_arm(barge, CSP_CAPTURE_BARGE_IN, barge_in, client);
     /* the reply streams on this thread; its speech plays on the speaker's */
     stream_chat(&a);
     if (a.speaker) {
@@ -387,6 +398,17 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
         rc = csp_speaker_finish(a.speaker);
         if (a.speech_rc != CSP_OK && rc == CSP_OK)
             rc = a.speech_rc;
+    }
+    if (barge) {
+        csp__capture_arm(barge, CSP_CAPTURE_IDLE, NULL, NULL);
+        if (csp__capture_barged_in(barge)) {
+            /* the user spoke: not a failure of the reply, and the next turn must not be
+               canceled (the listener is collecting what they say) */
+            csp_client_clear_cancel(client);
+            a.rc = CSP_OK;
+            rc = csp__fail(&client->report, CSP_ECANCELED, "the reply was interrupted by speech");
+            goto out;
+        }
     }
     /* the model's failure explains more than the speech's */
     if (a.rc != CSP_OK)

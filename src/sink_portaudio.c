@@ -8,6 +8,8 @@
  * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
+#include "audio_system.h"
+#include "capture.h"
 #include "report.h"
 #include "sink.h"
 #include "speaking_lock.h"
@@ -42,85 +44,6 @@ typedef struct pa_sink {
     int wait_turn; /* take the speaking lock before the device opens */
     int lock_fd;
 } pa_sink;
-
-/* ALSA and PortAudio print probe noise on stderr (the tool's own messages go to a copy of
-   it): standard error points at /dev/null in between. Returns the saved descriptor. */
-static int hush_stderr(void)
-{
-    /* close-on-exec: a process started meanwhile (a sound server ALSA autospawns) must
-       not keep our standard error open */
-    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDERR_FILENO);
-    if (null >= 0)
-        close(null);
-    return saved;
-}
-
-static void restore_stderr(int saved)
-{
-    if (saved >= 0) {
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-    }
-}
-
-static PaError quiet_initialize(void)
-{
-    int saved = hush_stderr();
-    PaError err = Pa_Initialize();
-    restore_stderr(saved);
-    return err;
-}
-
-/*
- * csp_audio_warm_up: PortAudio initialised from the start of a run, on its own thread. The
- * first sink adopts that initialisation (and so its Pa_Terminate); one nobody adopted is
- * ended at exit.
- */
-static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_t warm_thread;
-static enum { WARM_NONE, WARM_RUNNING, WARM_DONE } warm_state;
-static PaError warm_error;
-
-static void *warm_main(void *arg)
-{
-    (void)arg;
-    warm_error = quiet_initialize();
-    return NULL;
-}
-
-/* Wait for the warm-up. Returns 1 with *err set when there was one to take, else 0. */
-static int adopt_warm_up(PaError *err)
-{
-    pthread_mutex_lock(&warm_lock);
-    int had = warm_state == WARM_RUNNING;
-    if (had) {
-        pthread_join(warm_thread, NULL);
-        warm_state = WARM_DONE;
-        *err = warm_error;
-    }
-    pthread_mutex_unlock(&warm_lock);
-    return had;
-}
-
-static void end_unadopted_warm_up(void)
-{
-    PaError err;
-    if (adopt_warm_up(&err) && err == paNoError)
-        Pa_Terminate();
-}
-
-void csp_audio_warm_up(void)
-{
-    pthread_mutex_lock(&warm_lock);
-    if (warm_state == WARM_NONE && pthread_create(&warm_thread, NULL, warm_main, NULL) == 0) {
-        warm_state = WARM_RUNNING;
-        atexit(end_unadopted_warm_up);
-    }
-    pthread_mutex_unlock(&warm_lock);
-}
 
 static csp_code no_device(csp_report *report, const char *why)
 {
@@ -168,10 +91,10 @@ static PaError open_stream(pa_sink *s, long rate, int channels)
     /* the high default (tens of ms) rides out a busy machine without dropouts;
        a gap in speech is worse than starting 25 ms later */
     out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultHighOutputLatency;
-    int saved = hush_stderr();
+    csp__stderr_hide();
     PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
-    restore_stderr(saved);
+    csp__stderr_restore();
     if (err != paNoError) {
         s->stream = NULL;
         return err;
@@ -272,6 +195,8 @@ static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames)
         if (csp__canceled(sink->report))
             return CSP_ECANCELED;
         size_t n = frames < block ? frames : block;
+        /* barge-in's echo canceller hears what we play (a no-op unless it asked) */
+        csp__capture_playback(samples, n, sink->rate, sink->channels);
         PaError err = Pa_WriteStream(s->stream, samples, (unsigned long)n);
         if (err != paNoError && err != paOutputUnderflowed)
             return csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
@@ -316,7 +241,7 @@ static void pa_free(csp_sink *sink)
     }
     pa_finish(sink, 0);
     if (s->initialized)
-        Pa_Terminate();
+        csp__audio_stop();
     csp__free(s->device_spec);
     csp__free(s);
 }
@@ -367,8 +292,7 @@ csp_code csp__sink_portaudio_new(csp_report *report, const char *device, int wai
 static void *start_portaudio(void *arg)
 {
     pa_sink *s = arg;
-    if (!adopt_warm_up(&s->start_error))
-        s->start_error = quiet_initialize();
+    s->start_error = csp__audio_start();
     if (s->start_error == paNoError) {
         s->initialized = 1;
         s->device = s->device_spec ? find_device(s->device_spec) : Pa_GetDefaultOutputDevice();
@@ -400,9 +324,7 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
     csp_buf buf;
     csp__buf_init(&buf, 1 << 20);
     *out = NULL;
-    PaError err;
-    if (!adopt_warm_up(&err))
-        err = quiet_initialize();
+    PaError err = csp__audio_start();
     if (err != paNoError)
         return no_device(report, Pa_GetErrorText(err));
     PaDeviceIndex def = Pa_GetDefaultOutputDevice();
@@ -416,7 +338,7 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
             break;
         }
     }
-    Pa_Terminate();
+    csp__audio_stop();
     if (rc == CSP_OK && buf.len == 0)
         rc = no_device(report, "PortAudio found none");
     if (rc == CSP_OK)

@@ -31,8 +31,10 @@ enum cli_command {
     CLI_VOICES = 1 << 4,
     CLI_MODELS = 1 << 5,
     CLI_TRANSCRIBE = 1 << 6,
+    CLI_LISTEN = 1 << 7,
 };
-#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS | CLI_TRANSCRIBE)
+#define CLI_ALL (CLI_SAY | CLI_ASK | CLI_CONFIG | CLI_DEVICES | CLI_VOICES | CLI_MODELS | CLI_TRANSCRIBE | \
+                 CLI_LISTEN)
 
 typedef struct cli_option {
     const char *long_name;
@@ -73,6 +75,9 @@ typedef struct cli_args {
     double volume;
     long lead_in_ms;
     const char *output_dir; /* --output-dir: each -f FILE to DIR/NAME.FORMAT */
+    const char *input_device; /* listen, ask --listen: the microphone */
+    int listen, continuous, barge_in, echo_cancel;
+    int silence_ms;
     long long confirm_over; /* ask before sending more characters than this */
     double max_behind;
     int list_voices;      /* -v '?' */

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -404,6 +405,116 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
     return rc;
 }
 
+/* --- listening ------------------------------------------------------------ */
+
+/* The level meter: drawn from the recording thread, only on a terminal, only while listening. */
+typedef struct level_meter {
+    pthread_mutex_t lock;
+    int enabled, active, shown, frames;
+} level_meter;
+
+static level_meter meter = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+
+static void draw_level(void *userdata, double level_db, int speech)
+{
+    (void)userdata;
+    pthread_mutex_lock(&meter.lock);
+    if (meter.enabled && meter.active && meter.frames++ % 5 == 0) { /* 10 a second */
+        int width = 30, filled = (int)((level_db + 60) / 60 * width);
+        filled = filled < 0 ? 0 : filled > width ? width : filled;
+        fprintf(stderr, "\r%s [%.*s%*s] %4.0f dB ", speech ? "speech   " : "listening",
+                filled, "##############################", width - filled, "", level_db);
+        fflush(stderr);
+        meter.shown = 1;
+    }
+    pthread_mutex_unlock(&meter.lock);
+}
+
+static void meter_set(int active)
+{
+    pthread_mutex_lock(&meter.lock);
+    meter.active = active;
+    if (!active && meter.shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        meter.shown = 0;
+    }
+    pthread_mutex_unlock(&meter.lock);
+}
+
+static csp_code open_listener(csp_client *client, const cli_args *args, int echo_cancel,
+                              csp_listener **out)
+{
+    csp_listen_options lo;
+    memset(&lo, 0, sizeof lo);
+    lo.device = args->input_device ? args->input_device
+                : args->command == CLI_LISTEN ? args->device : NULL;
+    lo.silence_ms = args->silence_ms;
+    lo.echo_cancel = echo_cancel;
+    lo.level = draw_level;
+    meter.enabled = !args->quiet && isatty(fileno(stderr));
+    return csp_listener_new(client, &lo, out);
+}
+
+/* FILE for one utterance, FILE-N.EXT (N from 1) when --continuous gives several. */
+static char *recording_name(const char *path, int continuous, unsigned n)
+{
+    if (!continuous)
+        return strdup(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
+    size_t size = strlen(path) + 24;
+    char *name = malloc(size);
+    if (name)
+        snprintf(name, size, "%.*s-%u%s", (int)stem, path, n, path + stem);
+    return name;
+}
+
+/* The next utterance, saved when asked (-o), as text: the one place listen and ask --listen
+   turn speech into a prompt. */
+static csp_code heard_text(csp_client *client, csp_listener *listener, const cli_args *args,
+                           unsigned n, char **text)
+{
+    int16_t *pcm = NULL;
+    size_t frames = 0;
+    *text = NULL;
+    meter_set(1);
+    csp_code rc = csp_listener_next(listener, &pcm, &frames);
+    meter_set(0);
+    if (rc == CSP_OK && args->command == CLI_LISTEN && args->output) {
+        char *path = recording_name(args->output, args->continuous, n);
+        rc = path ? csp_listener_save(listener, path, pcm, frames) : CSP_ENOMEM;
+        if (rc == CSP_OK && args->verbose)
+            fprintf(stderr, "clawspeak: saved %.1f s to %s\n", (double)frames / 16000, path);
+        free(path);
+    }
+    if (rc == CSP_OK)
+        rc = csp_listener_transcribe(listener, pcm, frames, text);
+    csp_free(pcm);
+    (void)client;
+    return rc;
+}
+
+static csp_code cmd_listen(csp_client *client, const cli_args *args)
+{
+    csp_listener *listener = NULL;
+    csp_code rc = open_listener(client, args, 0, &listener);
+    for (unsigned n = 1; rc == CSP_OK; n++) {
+        char *text = NULL;
+        rc = heard_text(client, listener, args, n, &text);
+        if (rc == CSP_OK) {
+            puts(text);
+            fflush(stdout);
+        }
+        csp_free(text);
+        if (!args->continuous)
+            break;
+    }
+    csp_listener_free(listener);
+    return rc;
+}
+
 static void print_text(void *userdata, const char *text, size_t len)
 {
     (void)userdata; /* the console knows where the text goes */
@@ -554,14 +665,36 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     history h = {0};
     cli_lineedit *le = NULL;
     csp_code rc = CSP_OK;
-    char *prompt = first_prompt(args, &rc);
-    if (rc != CSP_OK)
+    csp_listener *listener = NULL;
+    char *prompt = NULL;
+    if (args->listen || args->barge_in) {
+        /* the microphone opens first: a missing one fails before anything is sent */
+        if ((rc = open_listener(client, args, args->echo_cancel, &listener)) != CSP_OK)
+            return rc;
+        options.barge_in = args->barge_in ? listener : NULL;
+        options.inbound = args->listen;
+    }
+    if (!args->listen && (prompt = first_prompt(args, &rc), rc != CSP_OK)) {
+        csp_listener_free(listener);
         return rc;
-    if (args->chat)
+    }
+    if (args->listen && args->word_count) {
+        fprintf(stderr, "clawspeak: with --listen the prompt is spoken; give no PROMPT\n");
+        csp_listener_free(listener);
+        return CSP_EUSAGE;
+    }
+    if (args->chat && !args->listen)
         le = cli_lineedit_new(args->verbose); /* NULL on a pipe: read plain lines */
     if (args->system_prompt && history_add(&h, "system", (char *)args->system_prompt, 0) < 0)
         rc = CSP_ENOMEM;
+    unsigned turn = 0;
     while (rc == CSP_OK) {
+        if (args->listen) {
+            if ((rc = heard_text(client, listener, args, ++turn, &prompt)) != CSP_OK)
+                break;
+            if (!args->quiet)
+                fprintf(stderr, "> %s\n", prompt); /* what was heard, as a typed turn shows */
+        }
         if (!prompt && args->chat && !(prompt = next_turn(le, client))) {
             if (cli_interrupted())
                 rc = CSP_ECANCELED;
@@ -576,6 +709,17 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         char *reply = NULL;
         rc = csp_ask(client, h.messages, h.count, &options, &reply);
         cli_console_end_text(); /* ends the reply's line, if it printed one */
+        if (rc == CSP_ECANCELED && csp_listener_barged_in(listener)) {
+            /* the user spoke over the reply: it stops, and what they say is the next turn
+               (their question stays in the history; the cut reply does not) */
+            if (!args->quiet)
+                fprintf(stderr, "clawspeak: (reply interrupted)\n");
+            rc = CSP_OK;
+            csp_free(reply);
+            if (args->chat && args->listen)
+                continue;
+            break;
+        }
         if (rc == CSP_ECANCELED && args->chat && cli_interrupt_signal() == SIGINT) {
             /* in a chat, Ctrl-C stops this reply only; the next turn goes on
                (SIGTERM, SIGHUP and SIGQUIT end the run) */
@@ -602,6 +746,7 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
         fprintf(stderr, "clawspeak: out of memory\n");
     cli_lineedit_free(le);
     history_free(&h);
+    csp_listener_free(listener);
     return rc;
 }
 
@@ -834,6 +979,10 @@ csp_code cli_run(csp_client *client, const cli_args *args)
         return cmd_models(client, args);
     if (args->command == CLI_DEVICES)
         return print_list(csp_list_devices, client);
+    if (args->command == CLI_LISTEN && args->word_count) {
+        fprintf(stderr, "clawspeak: 'listen' takes no arguments\n");
+        return CSP_EUSAGE;
+    }
     if (args->command != CLI_SAY && args->command != CLI_ASK && args->command != CLI_TRANSCRIBE &&
         args->word_count) {
         fprintf(stderr, "clawspeak: '%s' takes no arguments\n", cli_command_name(args->command));
@@ -848,6 +997,7 @@ csp_code cli_run(csp_client *client, const cli_args *args)
     case CLI_SAY: return cmd_say(client, args);
     case CLI_ASK: return cmd_ask(client, args);
     case CLI_TRANSCRIBE: return cmd_transcribe(client, args);
+    case CLI_LISTEN: return cmd_listen(client, args);
     case CLI_CONFIG: return cmd_config(client, args);
     case CLI_VOICES: return args->json ? print_voices_json(client) : print_list(csp_list_voices, client);
     default: return CSP_EUSAGE;

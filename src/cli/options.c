@@ -14,25 +14,30 @@
 
 /* Options of the tool itself; those that set a setting come from the library's registry. */
 static const cli_option own_options[] = {
+    {"barge-in", 0, NULL, CLI_ASK, "speaking while the reply plays stops it at once (with --listen --chat: and is the next turn)", NULL},
     {"chat", 0, NULL, CLI_ASK, "keep a conversation going: each line typed is a turn", NULL},
     {"config", 0, "PATH", CLI_ALL, "config file (default: $OPENCLAW_CONFIG_PATH, ~/.openclaw/openclaw.json)", NULL},
     {"confirm-over", 0, "N", CLI_SAY, "on a terminal, ask before sending more than N characters (default 20000)", NULL},
-    {"device", 0, "N|NAME", SPEAKS, "output device: index or name prefix (see 'clawspeak devices')", NULL},
+    {"continuous", 0, NULL, CLI_LISTEN, "keep listening: one line per utterance", NULL},
+    {"device", 0, "N|NAME", SPEAKS | CLI_LISTEN, "output device: index or name prefix (see 'clawspeak devices'); for listen, the input", NULL},
+    {"echo-cancel", 0, NULL, CLI_ASK, "with --barge-in: cancel the reply's echo in what is heard (libspeexdsp)", NULL},
     {"file", 'f', "PATH", CLI_SAY, "read the text from PATH ('-' for standard input)", NULL},
     {"force", 0, NULL, CLI_SAY, "with --output-dir: convert again files already converted", NULL},
     {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
+    {"input-device", 0, "N|NAME", CLI_LISTEN | CLI_ASK, "input device (microphone): index or name prefix; default: the default input", NULL},
     {"jobs", 'j', "N", SPEAKS | CLI_TRANSCRIBE, "requests in flight at once (default 3)", NULL},
     {"json", 0, NULL, CLI_CONFIG | CLI_VOICES | CLI_TRANSCRIBE, "print as JSON (typed values; see the README for the shape)", NULL},
     {"lead-in", 0, "MS", SPEAKS, "silence before the speech, for outputs that wake up slowly (Bluetooth, HDMI)", NULL},
     {"lines", 0, NULL, CLI_SAY, "speak each line of standard input as it arrives", NULL},
+    {"listen", 0, NULL, CLI_ASK, "the prompt is spoken: record it from the microphone and transcribe it", NULL},
     {"markdown", 0, NULL, CLI_SAY, "strip markdown and HTML before speaking (as ask does for replies)", NULL},
     {"max-behind", 0, "SECONDS", CLI_SAY, "with --lines: skip lines that waited longer than this (live logs)", NULL},
     {"no-fallback", 0, NULL, SPEAKS | CLI_CONFIG, "only the chosen provider speaks: no fallback to the next", "fallback"},
     {"no-speak", 0, NULL, CLI_ASK, "never speak the reply", NULL},
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"normalize", 0, NULL, SPEAKS, "bring each request's audio to -16 LUFS (EBU R128): one loudness across voices", NULL},
-    {"output", 'o', "PATH", SPEAKS | CLI_TRANSCRIBE, "save audio (transcribe: the text) to PATH, written atomically ('-' for standard output)", NULL},
+    {"output", 'o', "PATH", SPEAKS | CLI_TRANSCRIBE | CLI_LISTEN, "save audio (transcribe: the text; listen: the recording) to PATH, written atomically ('-' for standard output)", NULL},
     {"output-dir", 0, "DIR", CLI_SAY, "convert each -f FILE to DIR/NAME.FORMAT (wav unless --format)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
@@ -41,6 +46,7 @@ static const cli_option own_options[] = {
     {"read-code", 0, NULL, CLI_SAY, "with --markdown: read code blocks aloud (default: a short note)", NULL},
     {"resume", 0, NULL, CLI_SAY, "go on with an interrupted conversion: chunks already paid for are not requested again", NULL},
     {"sample-rate", 0, "HZ", SPEAKS, "with -o: write the file at this sample rate (8000-192000)", NULL},
+    {"silence-ms", 0, "MS", CLI_LISTEN | CLI_ASK, "an utterance ends after this much silence (default 1200)", NULL},
     {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
     {"subtitles", 0, "FILE", SPEAKS, "also write subtitles, one cue per sentence (.srt or .vtt)", NULL},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
@@ -122,6 +128,7 @@ static const cli_command_info commands[] = {
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
     {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
     {"transcribe", CLI_TRANSCRIBE, "transcribe [OPTIONS] FILE...", "print what is said in audio files ('-': standard input) through tools.media"},
+    {"listen", CLI_LISTEN, "listen [-o FILE] [--continuous]", "record speech from the microphone until a pause, transcribe it, print it"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -313,6 +320,18 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "output")) args->output = value;
     else if (!strcmp(n, "format")) args->format = value;
     else if (!strcmp(n, "device")) args->device = value;
+    else if (!strcmp(n, "input-device")) args->input_device = value;
+    else if (!strcmp(n, "listen")) args->listen = 1;
+    else if (!strcmp(n, "continuous")) args->continuous = 1;
+    else if (!strcmp(n, "barge-in")) args->barge_in = 1;
+    else if (!strcmp(n, "echo-cancel")) args->echo_cancel = 1;
+    else if (!strcmp(n, "silence-ms")) {
+        char *end;
+        long ms = strtol(value, &end, 10);
+        if (!*value || *end || ms < 100 || ms > 60000)
+            return usage_error2(args, "%s: expected milliseconds from 100 to 60000, got '%s'", typed, value);
+        args->silence_ms = (int)ms;
+    }
     else if (!strcmp(n, "system")) args->system_prompt = value;
     else if (!strcmp(n, "lines")) args->lines = 1;
     else if (!strcmp(n, "play")) args->play = 1;
@@ -504,6 +523,17 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
     if (args->output_dir && (args->output || !args->file_count || args->lines))
         return usage_error(args, "--output-dir converts -f files (give at least one -f, and no "
                                  "-o or --lines)%s", "");
+    if (args->command == CLI_LISTEN && args->device && args->input_device)
+        return usage_error(args, "for listen, --device is the input: give it or --input-device, "
+                                 "not both%s", "");
+    if (args->echo_cancel && !args->barge_in)
+        return usage_error(args, "--echo-cancel goes with --barge-in%s", "");
+    if (args->command == CLI_ASK && (args->input_device || args->silence_ms) && !args->listen &&
+        !args->barge_in)
+        return usage_error(args, "--input-device and --silence-ms go with --listen or --barge-in%s", "");
+    if (args->command == CLI_LISTEN && args->output && !strcmp(args->output, "-"))
+        return usage_error(args, "listen prints the text on standard output; save the recording "
+                                 "to a file%s", "");
     if (args->force && !args->output_dir)
         return usage_error(args, "--force goes with --output-dir%s", "");
     if (args->resume && !args->output && !args->output_dir)

@@ -663,13 +663,47 @@ def bench_transcribe_concurrency(mock, e):
     report("--jobs 3 / --jobs 1", times["3"] / times["1"], 0.45, "x")
 
 
+def bench_listen_latency(mock, e):
+    """Issue 14: from the end of speech (fed in real time into a PulseAudio pipe source) to
+    the transcription request leaving (until it is wired: to the utterance reaching it)."""
+    import unittest
+    from test_listen import Microphone, speech_samples
+    print("listen: end of speech to the transcription request (silence window 1200 ms):")
+    t = unittest.TestCase()
+    words = tempfile.mkdtemp(prefix="csp-words-")
+    t.addCleanup(__import__("shutil").rmtree, words, True)
+    try:
+        speech = speech_samples("Please read me the weather for tomorrow morning.", words)
+        mic = Microphone(t, e.home)
+        env = dict(e.env, PULSE_SERVER=mic.server)
+        delays = []
+        for i in range(5):
+            p = subprocess.Popen([BIN, "listen", "--verbose", "--verbose", "-o",
+                                  os.path.join(e.home, "heard.wav")], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            mic.say(speech, "s%d" % i, after=1.0)
+            _, err = p.communicate(timeout=60)
+            m = re.search(r"transcription of \d+ samples asked at monotonic ([0-9.]+)", err)
+            delays.append((float(m.group(1)) - mic.events["s%d:end" % i]) * 1000)
+        delays.sort()
+        print("  %s ms (median %.0f, worst %.0f)" % (", ".join("%.0f" % d for d in delays),
+                                                     delays[len(delays) // 2], delays[-1]))
+        report("worst end of speech -> request, minus the 1200 ms window", delays[-1] - 1200, 100,
+               " ms")
+    finally:
+        t.doCleanups()
+        if os.path.exists(os.path.join(e.home, ".asoundrc")):
+            os.unlink(os.path.join(e.home, ".asoundrc"))  # the other benchmarks' device
+
+
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
            "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
            "real_network": bench_real_network, "real_network_far": bench_real_network_far,
            "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio,
            "pulse_first_audio": bench_pulse_first_audio, "device_overhead": bench_device_overhead,
-           "transcribe_memory": bench_transcribe_memory, "transcribe_concurrency": bench_transcribe_concurrency}
+           "transcribe_memory": bench_transcribe_memory, "transcribe_concurrency": bench_transcribe_concurrency,
+           "listen": bench_listen_latency}
 
 
 def main():

@@ -17,7 +17,7 @@ class Cli(CliTestCase):
         self.assertEqual(rc, 0)
         for cmd in ("say", "ask", "config", "devices", "voices", "models set"):
             self.assertIn(cmd, out.decode())
-        for cmd in ("say", "ask", "config", "devices", "voices", "models"):
+        for cmd in ("say", "ask", "config", "devices", "voices", "models", "listen"):
             rc, out, _ = run([cmd, "--help"], self.env())
             self.assertEqual(rc, 0, cmd)
             self.assertIn("Exit codes:", out.decode())
@@ -27,7 +27,7 @@ class Cli(CliTestCase):
         names = option_names()
         self.assertGreater(len(names), 25)
         seen = set()
-        for cmd in ("say", "ask", "config", "devices", "voices", "models"):
+        for cmd in ("say", "ask", "config", "devices", "voices", "models", "listen"):
             seen |= set(re.findall(r"--([a-z-]+)", run([cmd, "--help"], self.env())[1].decode()))
         self.assertEqual(set(names) - seen, set())
         readme = open(os.path.join(SOURCE, "README.md")).read()

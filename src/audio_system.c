@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* audio_system.c: PortAudio started once at a time, and standard error hidden meanwhile. */
+#include "audio_system.h"
+
+#include "clawspeak.h"
+
+#include <fcntl.h>
+#include <portaudio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static pthread_mutex_t hide_lock = PTHREAD_MUTEX_INITIALIZER;
+static int hide_depth, saved_stderr = -1;
+
+void csp__stderr_hide(void)
+{
+    pthread_mutex_lock(&hide_lock);
+    if (hide_depth++ == 0) {
+        /* close-on-exec: a process started meanwhile (a sound server ALSA autospawns) must
+           not keep our standard error open */
+        saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (saved_stderr >= 0 && null >= 0)
+            dup2(null, STDERR_FILENO);
+        if (null >= 0)
+            close(null);
+    }
+    pthread_mutex_unlock(&hide_lock);
+}
+
+void csp__stderr_restore(void)
+{
+    pthread_mutex_lock(&hide_lock);
+    if (--hide_depth == 0 && saved_stderr >= 0) {
+        dup2(saved_stderr, STDERR_FILENO);
+        close(saved_stderr);
+        saved_stderr = -1;
+    }
+    pthread_mutex_unlock(&hide_lock);
+}
+
+static PaError quiet_initialize(void)
+{
+    csp__stderr_hide();
+    PaError err = Pa_Initialize();
+    csp__stderr_restore();
+    return err;
+}
+
+/* The warm-up: PortAudio initialised from the start of a run, on its own thread; the first
+   csp__audio_start adopts it (and so its Pa_Terminate); one nobody adopted ends at exit. */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t warm_thread;
+static enum { WARM_NONE, WARM_RUNNING, WARM_DONE } warm_state;
+static PaError warm_error;
+
+static void *warm_main(void *arg)
+{
+    (void)arg;
+    warm_error = quiet_initialize();
+    return NULL;
+}
+
+/* Called with start_lock held. Returns 1 with *err set when there was a warm-up to take. */
+static int adopt_warm_up(PaError *err)
+{
+    if (warm_state != WARM_RUNNING)
+        return 0;
+    pthread_join(warm_thread, NULL);
+    warm_state = WARM_DONE;
+    *err = warm_error;
+    return 1;
+}
+
+static void end_unadopted_warm_up(void)
+{
+    pthread_mutex_lock(&start_lock);
+    PaError err;
+    if (adopt_warm_up(&err) && err == paNoError)
+        Pa_Terminate();
+    pthread_mutex_unlock(&start_lock);
+}
+
+void csp_audio_warm_up(void)
+{
+    pthread_mutex_lock(&start_lock);
+    if (warm_state == WARM_NONE && pthread_create(&warm_thread, NULL, warm_main, NULL) == 0) {
+        warm_state = WARM_RUNNING;
+        atexit(end_unadopted_warm_up);
+    }
+    pthread_mutex_unlock(&start_lock);
+}
+
+int csp__audio_start(void)
+{
+    pthread_mutex_lock(&start_lock);
+    PaError err;
+    if (!adopt_warm_up(&err))
+        err = quiet_initialize();
+    pthread_mutex_unlock(&start_lock);
+    return err;
+}
+
+void csp__audio_stop(void)
+{
+    pthread_mutex_lock(&start_lock);
+    Pa_Terminate();
+    pthread_mutex_unlock(&start_lock);
+}

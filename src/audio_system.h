@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * audio_system.h: PortAudio's start and stop, shared by playback
+ * (sink_portaudio.c) and the microphone (capture.c). Pa_Initialize is not
+ * thread-safe and probes ALSA, JACK and OSS for tens of milliseconds: here
+ * it runs under one lock, and a warm-up started at the beginning of a run
+ * (csp_audio_warm_up) is adopted by the first caller.
+ *
+ * Their probes print noise on standard error; while it is hidden, fd 2
+ * points at /dev/null (the tool's own messages go to a copy of it). The
+ * hiding nests and is shared by every thread, so two hiders never restore
+ * each other's /dev/null.
+ */
+#ifndef CSP_AUDIO_SYSTEM_H
+#define CSP_AUDIO_SYSTEM_H
+
+/* Pa_Initialize (or the warm-up's result): a PaError; paNoError needs csp__audio_stop. */
+int csp__audio_start(void);
+void csp__audio_stop(void);
+
+void csp__stderr_hide(void);
+void csp__stderr_restore(void);
+#endif
