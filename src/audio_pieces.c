@@ -66,7 +66,8 @@ static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
                 goto over;
         }
         size_t inside = m->buf->len - (size_t)m->pos;
-        memcpy(m->buf->data + m->pos, ptr, inside);
+        if (inside) /* (an empty buffer has no data pointer yet) */
+            memcpy(m->buf->data + m->pos, ptr, inside);
         if (csp__buf_append(m->buf, (const char *)ptr + inside, (size_t)count - inside) < 0)
             goto over;
     } else {

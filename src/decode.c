@@ -277,6 +277,8 @@ static long read_wav_header(csp_decoder *d, int at_end)
         return -1;
     }
     sf_close(sf); /* the position where it stopped is the first sample */
+    if (info.frames == 0 && !at_end && d->wav_header.len < WAV_HEADER_MAX)
+        return 0; /* cut inside the data chunk's size: libsndfile reads it as 0 samples */
     if ((info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV ||
         (info.format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16 || info.channels < 1 ||
         info.channels > 2) {

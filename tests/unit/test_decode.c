@@ -91,6 +91,20 @@ int main(void)
         CHECK_INT(c.frames, 3);
         CHECK(c.energy == 1 + 4 + 9 + 16 + 25 + 36);
     }
+    /* WAV as a stream: tone.wav fed whole and in pieces down to single bytes (a header cut
+       anywhere, even inside the data chunk's size), and with a streaming placeholder size */
+    size_t wav_len = 0;
+    unsigned char *wav_bytes = slurp(CSP_AUDIO_DIR "/tone.wav", &wav_len);
+    CHECK(wav_bytes != NULL && wav_len > 44);
+    csp_media wav_media = {CSP_MEDIA_WAV, 0, 0};
+    size_t wav_steps[] = {wav_len, 1, 3, 41, 4096};
+    for (size_t i = 0; wav_bytes && i < sizeof wav_steps / sizeof wav_steps[0]; i++) {
+        collected c = decode_in_pieces(&wav_media, wav_bytes, wav_len, wav_steps[i]);
+        CHECK_INT(c.frames, info.frames);
+        CHECK_INT(c.rate, info.samplerate);
+        CHECK(c.energy > 0);
+    }
+    free(wav_bytes);
     /* garbage is not audio */
     unsigned char junk[4096];
     for (size_t i = 0; i < sizeof junk; i++)
