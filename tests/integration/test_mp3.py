@@ -88,11 +88,11 @@ class Mp3(MockTestCase):
         return out, err
 
     def responses(self):
-        bodies = []
-        for r in self.mock.requests():
-            if "response_b64" in r:
-                bodies.append(base64.b64decode(r["response_b64"]))
-        return bodies
+        """The recorded response bodies in the text's order (requests run at once may arrive
+        in any order; every test text here is a piece of TEN)."""
+        done = [r for r in self.mock.requests() if "response_b64" in r]
+        done.sort(key=lambda r: TEN.find(r["body"]["input"]))
+        return [base64.b64decode(r["response_b64"]) for r in done]
 
     def chunk_samples(self, body):
         """What one response decodes to on its own (libsndfile, gapless)."""
@@ -195,6 +195,33 @@ class Mp3(MockTestCase):
         self.say("--sample-rate", "16000", "-o", out, "Sixteen thousand samples a second.")
         frames, info = split(open(out, "rb").read())
         self.assertEqual((info["rate"], info["frames"]), (16000, len(frames)))
+
+    def test_play_and_save_decodes_beside_the_passthrough(self):
+        """-o x.mp3 --play: the file gets the frames as they are, the player their PCM."""
+        captured = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % captured)
+        self.mock.script({"record_body": True})
+        out = os.path.join(self.home, "tee.mp3")
+        self.say("--no-wait", "--play", "--max-text-length", "40", "-o", out, TEN[:110])
+        frames, info = split(open(out, "rb").read())
+        self.assertEqual(b"".join(frames), b"".join(b"".join(split(b)[0]) for b in self.responses()))
+        self.assertEqual(info["frames"], len(frames))
+        played = os.path.getsize(captured) // 2  # mono s16 at 24 kHz
+        self.assertGreater(played, audioinfo(out)[0] * 0.9, "the player heard the whole text")
+
+    def test_resume_keeps_paid_chunks_and_passes_them_through(self):
+        args = ["--jobs", "1", "--max-text-length", "40", "--no-fallback"]
+        whole = os.path.join(self.home, "whole.mp3")
+        self.say("-o", whole, *args, TEN)
+        self.mock.script({"match": "six", "status": 503})
+        target = os.path.join(self.home, "book.mp3")
+        self.say("-o", target, *args, TEN, rc=5)
+        self.assertFalse(os.path.exists(target))
+        self.mock.script()
+        self.say("--resume", "-o", target, *args, TEN)
+        self.assertNotIn("one", " ".join(r["body"]["input"] for r in self.mock.requests()))
+        self.assertEqual(open(target, "rb").read(), open(whole, "rb").read(), "the same file")
 
     def test_reencode_switch_takes_the_old_path(self):
         self.mock.script({"record_body": True})
