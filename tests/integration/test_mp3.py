@@ -196,6 +196,17 @@ class Mp3(MockTestCase):
         frames, info = split(open(out, "rb").read())
         self.assertEqual((info["rate"], info["frames"]), (16000, len(frames)))
 
+    def test_a_retried_chunk_passes_each_frame_once(self):
+        """The first attempt breaks after 5000 bytes; the retry skips the frames already out."""
+        self.mock.script({"truncate_after": 5000, "times": 1}, {"record_body": True})
+        out = os.path.join(self.home, "retry.mp3")
+        _, err = self.say("-o", out, TEN[:36])
+        self.assertIn("retrying", err)
+        frames, info = split(open(out, "rb").read())
+        [body] = self.responses()
+        self.assertEqual(b"".join(frames), b"".join(split(body)[0]))
+        self.assertEqual(info["frames"], len(frames))
+
     def test_play_and_save_decodes_beside_the_passthrough(self):
         """-o x.mp3 --play: the file gets the frames as they are, the player their PCM."""
         captured = os.path.join(self.home, "alsa.raw")
