@@ -783,6 +783,10 @@ static int pass_frame(void *userdata, const unsigned char *frame, size_t len,
         if (!p->sink->opened && (e->rc = csp__sink_open(p->sink, h->rate, h->channels)) != CSP_OK)
             return 1;
     }
+    if (h->rate != p->sink->rate || h->channels != p->sink->channels) {
+        e->rc = csp__fail(&p->client->report, CSP_EDECODE, "audio format changed mid-stream");
+        return 1;
+    }
     /* counted in samples, as emit counts: a retry may come as PCM and skip the same audio */
     e->passed_this_attempt += (size_t)h->samples;
     if (e->passed_this_attempt <= e->frames_written)
@@ -981,7 +985,9 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         }
         if (!c)
             break; /* input closed and all spoken */
-        if ((rc = consume_chunk(p, c)) != CSP_OK) {
+        if ((rc = consume_chunk(p, c)) == CSP_OK)
+            rc = csp__sink_chunk_end(p->sink);
+        if (rc != CSP_OK) {
             /* audio that did not decode is not worth keeping for a resume */
             if (rc != CSP_ECANCELED && rc != CSP_EOUTPUT && rc != CSP_EAUDIO &&
                 csp__provider_is_resume(p->providers[c->provider]))

@@ -52,6 +52,11 @@ csp_code csp__sink_write_decoded(csp_sink *sink, const int16_t *samples, size_t 
                                               : CSP_OK;
 }
 
+csp_code csp__sink_chunk_end(csp_sink *sink)
+{
+    return sink->ops->chunk_end ? sink->ops->chunk_end(sink) : CSP_OK;
+}
+
 void csp__sink_free(csp_sink *sink)
 {
     if (sink)
@@ -132,9 +137,12 @@ static csp_code tee_write_decoded(csp_sink *sink, const int16_t *samples, size_t
     return t->b ? csp__sink_write(t->b, samples, frames) : CSP_OK;
 }
 
-static const csp_sink_ops tee_ops = {tee_open,      tee_write,     tee_finish,
-                                     tee_free,      tee_rate_for,  tee_takes_mp3,
-                                     tee_write_mp3, tee_wants_decoded, tee_write_decoded};
+static csp_code tee_chunk_end(csp_sink *sink) { return csp__sink_chunk_end(((tee_sink *)sink)->a); }
+
+static const csp_sink_ops tee_ops = {tee_open,      tee_write,         tee_finish,
+                                     tee_free,      tee_rate_for,      tee_takes_mp3,
+                                     tee_write_mp3, tee_wants_decoded, tee_write_decoded,
+                                     tee_chunk_end};
 
 /* Play and save at once: takes ownership of a and b. */
 static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)

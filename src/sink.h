@@ -35,6 +35,8 @@ typedef struct csp_sink_ops {
     /* PCM of audio already written as mp3, for a sink that also plays it (the tee). */
     int (*wants_decoded)(csp_sink *sink);
     csp_code (*write_decoded)(csp_sink *sink, const int16_t *samples, size_t frames);
+    /* A chunk ended: a sentence boundary, where the sink may cut (NULL: nothing to do). */
+    csp_code (*chunk_end)(csp_sink *sink);
 } csp_sink_ops;
 
 struct csp_sink {
@@ -78,5 +80,6 @@ csp_code csp__sink_write_mp3(csp_sink *sink, const unsigned char *frame, size_t 
 /* Does audio written as mp3 also need decoding (playback)? */
 int csp__sink_wants_decoded(csp_sink *sink);
 csp_code csp__sink_write_decoded(csp_sink *sink, const int16_t *samples, size_t frames);
+csp_code csp__sink_chunk_end(csp_sink *sink);
 void csp__sink_free(csp_sink *sink);
 #endif

@@ -69,6 +69,7 @@ typedef struct file_sink {
 /* An encoded stretch of PCM held in memory: 64 kbit/s for hours fits easily. */
 #define MEM_FILE_MAX ((size_t)256 << 20)
 #define MAX_INFO_FRAME 2048
+#define ENCODER_RUN_MAX ((size_t)1 << 20)
 
 static const struct {
     const char *name;
@@ -226,7 +227,8 @@ static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
     size_t n = m->pos < m->len ? m->len - m->pos : 0;
     if ((size_t)count < n)
         n = (size_t)count;
-    memcpy(ptr, m->data + m->pos, n);
+    if (n)
+        memcpy(ptr, m->data + m->pos, n);
     m->pos += n;
     return (sf_count_t)n;
 }
@@ -400,6 +402,17 @@ static csp_code file_write_mp3(csp_sink *sink, const unsigned char *frame, size_
     return rc != CSP_OK ? rc : append_frame(s, frame, len, delay, padding);
 }
 
+/*
+ * Consecutive PCM chunks share one encoder, so they join without a gap; past
+ * ENCODER_RUN_MAX bytes it is closed at the next chunk's end, so memory stays
+ * flat on a long text. That join then keeps an encoder delay, as mp3 chunks' do.
+ */
+static csp_code file_chunk_end(csp_sink *sink)
+{
+    file_sink *s = (file_sink *)sink;
+    return s->encoder && s->mem.len >= ENCODER_RUN_MAX ? flush_encoder(s) : CSP_OK;
+}
+
 static int file_takes_mp3(csp_sink *sink, long rate, int channels)
 {
     file_sink *s = (file_sink *)sink;
@@ -536,7 +549,8 @@ static long file_rate_for(csp_sink *sink, long rate)
 
 static const csp_sink_ops file_ops = {file_open,     file_write,     file_finish,
                                       file_free,     file_rate_for,  file_takes_mp3,
-                                      file_write_mp3, NULL,          NULL};
+                                      file_write_mp3, NULL,          NULL,
+                                      file_chunk_end};
 
 /* A regular file whose offset we may seek back to: finished headers. */
 static int can_seek(int fd, off_t *start)

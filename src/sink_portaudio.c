@@ -216,7 +216,7 @@ static void pa_free(csp_sink *sink)
 
 /* No rate_for: probing a device's rates (Pa_IsFormatSupported) through ALSA's pulse plugin
    cost the first 80 ms of the speech that followed; a device is opened at the audio's rate. */
-static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, NULL, NULL, NULL, NULL, NULL};
+static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static void *start_portaudio(void *arg);
 

@@ -209,6 +209,8 @@ class Mp3(MockTestCase):
 
     def test_play_and_save_decodes_beside_the_passthrough(self):
         """-o x.mp3 --play: the file gets the frames as they are, the player their PCM."""
+        if os.environ.get("CLAWSPEAK_WRAPPER"):
+            self.skipTest("ALSA's plugins load libhwy, which stops valgrind (SIGILL)")
         captured = os.path.join(self.home, "alsa.raw")
         with open(os.path.join(self.home, ".asoundrc"), "w") as f:
             f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % captured)
