@@ -8,6 +8,12 @@
  * bytes. The consumer then decodes the new attempt from the start and skips
  * the frames it already wrote, so a retried chunk contributes its audio
  * exactly once.
+ *
+ * mp3 passthrough: when the sink takes mp3 frames (an mp3 file) and a
+ * chunk arrives as mp3, its frames go to the sink as they are (mp3_frames.h)
+ * and nothing is decoded, unless the sink also plays (a tee): then the
+ * decoder runs beside and its PCM only plays. A chunk whose frames cannot
+ * pass (another rate than the file's) is decoded, and the sink encodes it.
  */
 #include "pipeline.h"
 
@@ -16,6 +22,7 @@
 #include "clock.h"
 #include "decode.h"
 #include "http.h"
+#include "mp3_frames.h"
 #include "provider.h"
 #include "sink.h"
 #include "text.h"
@@ -706,6 +713,14 @@ typedef struct emit_state {
     size_t frames_this_attempt; /* frames the current attempt has decoded */
     size_t frames_written;      /* frames of this chunk already in the sink */
     csp_code rc;
+    /* mp3 passthrough */
+    csp_mp3_walker *walker;      /* this attempt's frames go to the sink as they are */
+    int deciding;                /* no frame yet: can they pass? */
+    int cannot_pass;             /* no: decode them (another rate than the file's) */
+    csp_buf prefix;              /* this attempt's bytes until its first frame */
+    size_t passed_this_attempt;  /* samples (per channel) of the frames this attempt has */
+    int decoded_only;            /* the decoder runs beside passthrough: its PCM only plays */
+    size_t decoded_this_attempt, decoded_written; /* ... and its own counts */
 } emit_state;
 
 static void report_progress(csp_pipeline *p, int force)
@@ -733,11 +748,13 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
 {
     emit_state *e = userdata;
     csp_pipeline *p = e->p;
-    size_t from = e->frames_this_attempt;
-    e->frames_this_attempt += frames;
-    if (e->frames_this_attempt <= e->frames_written)
+    size_t *at = e->decoded_only ? &e->decoded_this_attempt : &e->frames_this_attempt;
+    size_t *written = e->decoded_only ? &e->decoded_written : &e->frames_written;
+    size_t from = *at;
+    *at += frames;
+    if (*at <= *written)
         return 0; /* already written by an earlier attempt */
-    size_t skip = from < e->frames_written ? e->frames_written - from : 0;
+    size_t skip = from < *written ? *written - from : 0;
     if (!p->sink->opened && (e->rc = csp__sink_open(p->sink, rate, channels)) != CSP_OK)
         return 1;
     if (rate != p->sink->rate || channels != p->sink->channels) {
@@ -748,9 +765,49 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
         p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
         csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
     }
+    if (e->decoded_only) {
+        e->rc = csp__sink_write_decoded(p->sink, samples + skip * (size_t)channels, frames - skip);
+        *written = *at;
+        return e->rc != CSP_OK; /* pass_frame counts the audio */
+    }
     e->rc = csp__sink_write(p->sink, samples + skip * (size_t)channels, frames - skip);
-    e->frames_written = e->frames_this_attempt;
+    *written = *at;
     p->audio_seconds += (double)(frames - skip) / (double)rate;
+    report_progress(p, 0);
+    return e->rc != CSP_OK;
+}
+
+/* One mp3 frame of the chunk, to the sink as it is. */
+static int pass_frame(void *userdata, const unsigned char *frame, size_t len,
+                      const csp_mp3_header *h)
+{
+    emit_state *e = userdata;
+    csp_pipeline *p = e->p;
+    if (e->deciding) {
+        e->deciding = 0;
+        if (!csp__sink_takes_mp3(p->sink, h->rate, h->channels)) {
+            e->cannot_pass = 1;
+            return 1;
+        }
+        if (!p->sink->opened && (e->rc = csp__sink_open(p->sink, h->rate, h->channels)) != CSP_OK)
+            return 1;
+    }
+    if (h->rate != p->sink->rate || h->channels != p->sink->channels) {
+        e->rc = csp__fail(&p->client->report, CSP_EDECODE, "audio format changed mid-stream");
+        return 1;
+    }
+    /* counted in samples, as emit counts: a retry may come as PCM and skip the same audio */
+    e->passed_this_attempt += (size_t)h->samples;
+    if (e->passed_this_attempt <= e->frames_written)
+        return 0; /* already written by an earlier attempt */
+    if (p->first_audio_ms < 0) {
+        p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
+        csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+    }
+    e->rc = csp__sink_write_mp3(p->sink, frame, len, csp__mp3_walker_delay(e->walker),
+                                csp__mp3_walker_padding(e->walker));
+    e->frames_written = e->passed_this_attempt;
+    p->audio_seconds += (double)h->samples / (double)h->rate;
     report_progress(p, 0);
     return e->rc != CSP_OK;
 }
@@ -760,9 +817,95 @@ static long sink_rate_for(void *sink, long rate, int channels)
     return csp__sink_rate_for(sink, rate, channels);
 }
 
+static csp_code new_decoder(csp_pipeline *p, chunk *c, const csp_media *media,
+                            csp_decoder **dec)
+{
+    const char *why = NULL;
+    *dec = csp__decoder_new(media, p->sink->opened ? p->sink->rate : 0,
+                            p->sink->opened ? p->sink->channels : 0, &why);
+    if (!*dec)
+        return csp__fail(&p->client->report, strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
+                         "chunk %zu: %s", c->index + 1, why);
+    if (!p->sink->opened)
+        csp__decoder_choose_rate(*dec, sink_rate_for, p->sink);
+    return CSP_OK;
+}
+
+/* A new attempt: mp3 into an mp3 file passes through; else it is decoded. */
+static csp_code start_attempt(csp_pipeline *p, chunk *c, const csp_media *media, emit_state *e,
+                              csp_decoder **dec)
+{
+    csp__decoder_free(*dec);
+    *dec = NULL;
+    csp__mp3_walker_free(e->walker);
+    e->walker = NULL;
+    e->frames_this_attempt = e->decoded_this_attempt = e->passed_this_attempt = 0;
+    e->prefix.len = 0;
+    e->cannot_pass = 0;
+    e->decoded_only = 0;
+    e->deciding = 0;
+    if (media->kind == CSP_MEDIA_MP3 && csp__sink_takes_mp3(p->sink, 0, 0)) {
+        const char *why = NULL;
+        if (!(e->walker = csp__mp3_walker_new(&why)))
+            return csp__fail(&p->client->report,
+                             strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
+                             "chunk %zu: %s", c->index + 1, why);
+        e->deciding = 1;
+        e->decoded_only = csp__sink_wants_decoded(p->sink);
+        if (!e->decoded_only)
+            return CSP_OK; /* nothing plays: no decoding at all */
+    }
+    return new_decoder(p, c, media, dec);
+}
+
+/* Bytes of an attempt that passes through. Returns 0, or -1 with e->rc or a failure set. */
+static int pass_bytes(csp_pipeline *p, chunk *c, const csp_media *media, emit_state *e,
+                      csp_decoder **dec, const char *data, size_t n, int *fed_decoder)
+{
+    if (e->deciding && csp__buf_append(&e->prefix, data, n) < 0) {
+        e->rc = csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
+        return -1;
+    }
+    int w = csp__mp3_walker_feed(e->walker, data, n, pass_frame, e);
+    if (w > 0 && e->cannot_pass) {
+        /* its frames cannot go into this file as they are: decode the chunk from its start */
+        csp__mp3_walker_free(e->walker);
+        e->walker = NULL;
+        e->decoded_only = 0;
+        if (!*dec) {
+            if ((e->rc = new_decoder(p, c, media, dec)) != CSP_OK)
+                return -1;
+            *fed_decoder = 1;
+            int d = csp__decoder_feed(*dec, e->prefix.data, e->prefix.len, emit, e);
+            if (d != 0 && e->rc == CSP_OK)
+                e->rc = csp__fail(&p->client->report, CSP_EDECODE,
+                                  "chunk %zu: the server's audio is broken: %s", c->index + 1,
+                                  csp__decoder_error(*dec));
+            if (d != 0)
+                return -1;
+        }
+        e->prefix.len = 0;
+        return 0;
+    }
+    if (!e->deciding)
+        e->prefix.len = 0;
+    if (w > 0)
+        return -1; /* e->rc says why */
+    if (w < 0) {
+        e->rc = csp__fail(&p->client->report, CSP_EDECODE,
+                          "chunk %zu: the server's audio is broken: %s", c->index + 1,
+                          csp__mp3_walker_error(e->walker));
+        return -1;
+    }
+    return 0;
+}
+
 static csp_code consume_chunk(csp_pipeline *p, chunk *c)
 {
-    emit_state e = {p, 0, 0, CSP_OK};
+    emit_state e;
+    memset(&e, 0, sizeof e);
+    e.p = p;
+    csp__buf_init(&e.prefix, (size_t)(CSP_MP3_MAX_BYTES_PER_SECOND * 60));
     csp_decoder *dec = NULL;
     int generation = -1;
     size_t scratch_size = 65536;
@@ -799,22 +942,15 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         generation = c->generation;
         pthread_mutex_unlock(&p->lock);
 
-        if (restart) {
-            const char *why = NULL;
-            csp__decoder_free(dec);
-            e.frames_this_attempt = 0;
-            dec = csp__decoder_new(&media, p->sink->opened ? p->sink->rate : 0,
-                                   p->sink->opened ? p->sink->channels : 0, &why);
-            if (dec && !p->sink->opened)
-                csp__decoder_choose_rate(dec, sink_rate_for, p->sink);
-            if (!dec) {
-                rc = csp__fail(&p->client->report, strcmp(why, "out of memory") ? CSP_EDECODE : CSP_ENOMEM,
-                               "chunk %zu: %s", c->index + 1, why);
-                break;
-            }
+        if (restart && (rc = start_attempt(p, c, &media, &e, &dec)) != CSP_OK)
+            break;
+        int fed_decoder = 0;
+        if (e.walker && pass_bytes(p, c, &media, &e, &dec, scratch, n, &fed_decoder) < 0) {
+            rc = e.rc;
+            break;
         }
-        int d = csp__decoder_feed(dec, scratch, n, emit, &e);
-        if (d == 0 && last)
+        int d = dec && !fed_decoder ? csp__decoder_feed(dec, scratch, n, emit, &e) : 0;
+        if (dec && d == 0 && last)
             d = csp__decoder_finish(dec, emit, &e);
         if (d > 0 || e.rc != CSP_OK) {
             rc = e.rc;
@@ -834,6 +970,8 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
         }
     }
     csp__decoder_free(dec);
+    csp__mp3_walker_free(e.walker);
+    csp__buf_free(&e.prefix);
     csp__free(scratch);
     return rc;
 }

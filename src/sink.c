@@ -40,6 +40,28 @@ csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len)
     return sink && sink->ops->chunk_end ? sink->ops->chunk_end(sink, text, len) : CSP_OK;
 }
 
+int csp__sink_takes_mp3(csp_sink *sink, long rate, int channels)
+{
+    return sink->ops->takes_mp3 && sink->ops->takes_mp3(sink, rate, channels);
+}
+
+csp_code csp__sink_write_mp3(csp_sink *sink, const unsigned char *frame, size_t len, long delay,
+                             long padding)
+{
+    return sink->ops->write_mp3(sink, frame, len, delay, padding);
+}
+
+int csp__sink_wants_decoded(csp_sink *sink)
+{
+    return sink->ops->wants_decoded && sink->ops->wants_decoded(sink);
+}
+
+csp_code csp__sink_write_decoded(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    return frames && sink->ops->write_decoded ? sink->ops->write_decoded(sink, samples, frames)
+                                              : CSP_OK;
+}
+
 void csp__sink_free(csp_sink *sink)
 {
     if (sink)
@@ -100,9 +122,37 @@ static long tee_rate_for(csp_sink *sink, long rate, int channels)
     return csp__sink_rate_for(((tee_sink *)sink)->a, rate, channels);
 }
 
+/* mp3 frames go to the file as they are; their decoded PCM to the player. */
+static int tee_takes_mp3(csp_sink *sink, long rate, int channels)
+{
+    return csp__sink_takes_mp3(((tee_sink *)sink)->a, rate, channels);
+}
+
+static csp_code tee_write_mp3(csp_sink *sink, const unsigned char *frame, size_t len, long delay,
+                              long padding)
+{
+    return csp__sink_write_mp3(((tee_sink *)sink)->a, frame, len, delay, padding);
+}
+
+static int tee_wants_decoded(csp_sink *sink) { return ((tee_sink *)sink)->b != NULL; }
+
+static csp_code tee_write_decoded(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    tee_sink *t = (tee_sink *)sink;
+    return t->b ? csp__sink_write(t->b, samples, frames) : CSP_OK;
+}
+
+static csp_code tee_chunk_end(csp_sink *sink, const char *text, size_t len)
+{
+    return csp__sink_chunk_end(((tee_sink *)sink)->a, text, len);
+}
+
 /* No check: with a file, a device that does not start only costs the playback (tee_open). */
-static const csp_sink_ops tee_ops = {tee_open, tee_write, tee_finish, tee_free, tee_rate_for,
-                                      NULL, NULL};
+static const csp_sink_ops tee_ops = {
+    .open = tee_open, .write = tee_write, .finish = tee_finish, .free = tee_free,
+    .rate_for = tee_rate_for, .takes_mp3 = tee_takes_mp3, .write_mp3 = tee_write_mp3,
+    .wants_decoded = tee_wants_decoded, .write_decoded = tee_write_decoded,
+    .chunk_end = tee_chunk_end};
 
 /* Play and save at once: takes ownership of a and b. */
 static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)

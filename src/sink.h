@@ -3,6 +3,9 @@
  * sink.h: where decoded audio goes. One small interface: open (the format
  * is known at the first decoded frames), write, finish (commit or abort).
  * Implementations: PortAudio playback, libsndfile files (atomic), and a tee.
+ * An mp3 file also takes mp3 frames as they came (write_mp3): no decoding,
+ * no encoding; the tee sends those to the file and their decoded PCM to
+ * the player.
  */
 #ifndef CSP_SINK_H
 #define CSP_SINK_H
@@ -22,8 +25,18 @@ typedef struct csp_sink_ops {
     /* The rate it should be opened at for audio at `rate` (opus takes only some rates;
        --sample-rate asks for one); NULL: that rate. */
     long (*rate_for)(csp_sink *sink, long rate, int channels);
-    /* The audio of one chunk, whose text is this, is all written (len 0: audio of no text,
-       a lead-in); NULL: nothing to do. */
+    /* mp3 passthrough (mp3_frames.h). NULL in a sink that takes PCM only. */
+    /* May layer III frames at this rate and channel count be written as they are? 0: no. */
+    int (*takes_mp3)(csp_sink *sink, long rate, int channels);
+    /* One whole frame, verbatim, with its chunk's encoder delay and padding (-1: unknown).
+       The sink is open at the frame's rate and channels. */
+    csp_code (*write_mp3)(csp_sink *sink, const unsigned char *frame, size_t len, long delay,
+                          long padding);
+    /* PCM of audio already written as mp3, for a sink that also plays it (the tee). */
+    int (*wants_decoded)(csp_sink *sink);
+    csp_code (*write_decoded)(csp_sink *sink, const int16_t *samples, size_t frames);
+    /* The audio of one chunk, whose text is this, is all written: a sentence boundary, where
+       the sink may cut (len 0: audio of no text, a lead-in). NULL: nothing to do. */
     csp_code (*chunk_end)(csp_sink *sink, const char *text, size_t len);
     /* Before the first audio, without waiting: a failure already known (the device did not
        start), so the run stops and its requests are cancelled at once. NULL: none. */
@@ -78,6 +91,13 @@ csp_code csp__sink_for_options(struct csp_report *report, const csp_say_options 
 csp_code csp__sink_open(csp_sink *sink, long rate, int channels);
 csp_code csp__sink_write(csp_sink *sink, const int16_t *samples, size_t frames);
 csp_code csp__sink_finish(csp_sink *sink, int commit);
+/* mp3 passthrough: rate 0 asks whether the sink takes mp3 frames at all. */
+int csp__sink_takes_mp3(csp_sink *sink, long rate, int channels);
+csp_code csp__sink_write_mp3(csp_sink *sink, const unsigned char *frame, size_t len, long delay,
+                             long padding);
+/* Does audio written as mp3 also need decoding (playback, subtitles)? */
+int csp__sink_wants_decoded(csp_sink *sink);
+csp_code csp__sink_write_decoded(csp_sink *sink, const int16_t *samples, size_t frames);
 csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len);
 csp_code csp__sink_check(csp_sink *sink);
 void csp__sink_free(csp_sink *sink);

@@ -11,15 +11,25 @@
  * that is a regular file gets a finished header (we seek back); a pipe
  * cannot seek, so header rewrites are dropped and a WAV header carries the
  * streaming size 0xFFFFFFFF.
+ *
+ * mp3 passthrough: an mp3 target takes the API's mp3 frames as they came
+ * (write_mp3), and PCM among them (pcm responses, the local engine) is
+ * encoded by libsndfile into memory and its frames spliced in. One
+ * Xing/Info frame at the start states the whole file's frames, bytes and
+ * the first chunk's encoder delay (patched at the end); a stream that
+ * cannot seek gets none. CLAWSPEAK_MP3_REENCODE=1 forces the old path
+ * (decode, then encode everything), for the benchmark.
  */
 #include "alloc.h"
 #include "atomic_file.h"
+#include "mp3_frames.h"
 #include "report.h"
 #include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sndfile.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,7 +49,27 @@ typedef struct file_sink {
     int write_error;         /* errno of the first failed write: sticky */
     int major_format, sub_format;
     SNDFILE *sf;
+    /* mp3 passthrough */
+    int passthrough;
+    int started;                   /* a frame is out */
+    unsigned char first_header[4]; /* the Info frame copies its version, rate and mode */
+    size_t info_len;               /* the Info frame reserved at the start; 0: none (a stream) */
+    uint64_t bytes, frames;
+    int bitrate, vbr;
+    long delay, padding; /* the first chunk's encoder delay, the last chunk's padding */
+    csp_mp3_toc toc;
+    SNDFILE *encoder; /* PCM among mp3 frames: encoded into mem, then spliced */
+    struct mem_file {
+        unsigned char *data;
+        size_t len, cap, pos;
+        int error;
+    } mem;
 } file_sink;
+
+/* An encoded stretch of PCM held in memory: 64 kbit/s for hours fits easily. */
+#define MEM_FILE_MAX ((size_t)256 << 20)
+#define MAX_INFO_FRAME 2048
+#define ENCODER_RUN_MAX ((size_t)1 << 20)
 
 static const struct {
     const char *name;
@@ -176,6 +206,66 @@ static sf_count_t vio_tell(void *user)
 
 static SF_VIRTUAL_IO fd_io = {vio_filelen, vio_seek, vio_read, vio_write, vio_tell};
 
+/* --- virtual I/O in memory: the encoder for PCM among mp3 frames --- */
+
+static sf_count_t mem_filelen(void *user) { return (sf_count_t)((struct mem_file *)user)->len; }
+
+static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
+{
+    struct mem_file *m = user;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (sf_count_t)m->pos
+                                                                  : (sf_count_t)m->len;
+    if (base + offset < 0 || base + offset > (sf_count_t)MEM_FILE_MAX)
+        return -1;
+    m->pos = (size_t)(base + offset);
+    return (sf_count_t)m->pos;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
+{
+    struct mem_file *m = user;
+    size_t n = m->pos < m->len ? m->len - m->pos : 0;
+    if ((size_t)count < n)
+        n = (size_t)count;
+    if (n)
+        memcpy(ptr, m->data + m->pos, n);
+    m->pos += n;
+    return (sf_count_t)n;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
+{
+    struct mem_file *m = user;
+    size_t end = m->pos + (size_t)count;
+    if (m->error || end > MEM_FILE_MAX) {
+        m->error = ENOMEM;
+        return 0;
+    }
+    if (end > m->cap) {
+        size_t cap = m->cap ? m->cap : 65536;
+        while (cap < end)
+            cap *= 2;
+        unsigned char *data = csp__realloc(m->data, cap);
+        if (!data) {
+            m->error = ENOMEM;
+            return 0;
+        }
+        m->data = data;
+        m->cap = cap;
+    }
+    if (m->pos > m->len)
+        memset(m->data + m->len, 0, m->pos - m->len);
+    memcpy(m->data + m->pos, ptr, (size_t)count);
+    m->pos = end;
+    if (end > m->len)
+        m->len = end;
+    return count;
+}
+
+static sf_count_t mem_tell(void *user) { return (sf_count_t)((struct mem_file *)user)->pos; }
+
+static SF_VIRTUAL_IO mem_io = {mem_filelen, mem_seek, mem_read, mem_write, mem_tell};
+
 /* --- the sink --- */
 
 static csp_code output_error(file_sink *s, const char *what, int err)
@@ -198,6 +288,8 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
         return csp__fail(sink->report, CSP_EOUTPUT,
                          "%s: this format cannot hold %ld Hz, %d channel audio", s->name, rate,
                          channels);
+    if (s->passthrough)
+        return CSP_OK; /* frames come through write_mp3; PCM starts an encoder in file_write */
     s->sf = sf_open_virtual(&fd_io, SFM_WRITE, &info, s);
     if (!s->sf)
         return s->write_error ? output_error(s, "write failed", s->write_error)
@@ -207,9 +299,171 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
     return CSP_OK;
 }
 
+static csp_code start_encoder(file_sink *s)
+{
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    info.samplerate = (int)s->base.rate;
+    info.channels = s->base.channels;
+    info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+    s->mem.len = s->mem.pos = 0;
+    s->mem.error = 0;
+    s->encoder = sf_open_virtual(&mem_io, SFM_WRITE, &info, &s->mem);
+    if (!s->encoder)
+        return s->mem.error == ENOMEM
+                   ? csp__fail(s->base.report, CSP_ENOMEM, "out of memory")
+                   : csp__fail(s->base.report, CSP_EOUTPUT, "%s: cannot start the mp3 encoder: %s",
+                               s->name, sf_strerror(NULL));
+    return CSP_OK;
+}
+
+/* One frame into the file; the first reserves the Info frame before it (seekable targets). */
+static csp_code append_frame(file_sink *s, const unsigned char *frame, size_t len, long delay,
+                             long padding)
+{
+    csp_mp3_header h;
+    int err;
+    if (csp__mp3_header_parse(frame, &h) < 0)
+        return csp__fail(s->base.report, CSP_EDECODE, "not an mp3 frame");
+    if (!s->started) {
+        memcpy(s->first_header, frame, 4);
+        s->delay = delay;
+        s->bitrate = h.bitrate;
+        s->started = 1;
+        if (s->seekable) {
+            unsigned char info[MAX_INFO_FRAME];
+            s->info_len = csp__mp3_info_frame(frame, NULL, info, sizeof info);
+            if (s->info_len && (err = write_all(s->fd, info, s->info_len)) != 0) {
+                s->write_error = err;
+                return output_error(s, "write failed", err);
+            }
+            s->bytes = s->info_len;
+        }
+    } else if (h.bitrate != s->bitrate) {
+        s->vbr = 1;
+    }
+    s->padding = padding;
+    csp__mp3_toc_add(&s->toc, s->bytes);
+    if ((err = write_all(s->fd, frame, len)) != 0) {
+        s->write_error = err;
+        return output_error(s, "write failed", err);
+    }
+    s->bytes += len;
+    s->frames++;
+    return CSP_OK;
+}
+
+typedef struct splice {
+    file_sink *s;
+    csp_mp3_walker *walker;
+    csp_code rc;
+} splice;
+
+static int splice_frame(void *userdata, const unsigned char *frame, size_t len,
+                        const csp_mp3_header *header)
+{
+    splice *sp = userdata;
+    (void)header;
+    sp->rc = append_frame(sp->s, frame, len, csp__mp3_walker_delay(sp->walker),
+                          csp__mp3_walker_padding(sp->walker));
+    return sp->rc != CSP_OK;
+}
+
+/* The PCM encoded so far: its frames (not its own Info frame or tags) into the file. */
+static csp_code flush_encoder(file_sink *s)
+{
+    if (!s->encoder)
+        return CSP_OK;
+    int closed = sf_close(s->encoder);
+    s->encoder = NULL;
+    if (closed != 0 || s->mem.error)
+        return s->mem.error == ENOMEM ? csp__fail(s->base.report, CSP_ENOMEM, "out of memory")
+                                      : csp__fail(s->base.report, CSP_EOUTPUT,
+                                                  "%s: the mp3 encoder failed", s->name);
+    const char *why = NULL;
+    splice sp = {s, csp__mp3_walker_new(&why), CSP_OK};
+    if (!sp.walker)
+        return csp__fail(s->base.report, strcmp(why, "out of memory") ? CSP_EOUTPUT : CSP_ENOMEM,
+                         "%s", why);
+    int fed = csp__mp3_walker_feed(sp.walker, s->mem.data, s->mem.len, splice_frame, &sp);
+    if (fed < 0 && sp.rc == CSP_OK)
+        sp.rc = csp__fail(s->base.report, CSP_EOUTPUT, "%s: encoded audio: %s", s->name,
+                          csp__mp3_walker_error(sp.walker));
+    csp__mp3_walker_free(sp.walker);
+    s->mem.len = s->mem.pos = 0;
+    return sp.rc;
+}
+
+static csp_code file_write_mp3(csp_sink *sink, const unsigned char *frame, size_t len, long delay,
+                               long padding)
+{
+    file_sink *s = (file_sink *)sink;
+    csp_code rc = flush_encoder(s);
+    return rc != CSP_OK ? rc : append_frame(s, frame, len, delay, padding);
+}
+
+/*
+ * Consecutive PCM chunks share one encoder, so they join without a gap; past
+ * ENCODER_RUN_MAX bytes it is closed at the next chunk's end, so memory stays
+ * flat on a long text. That join then keeps an encoder delay, as mp3 chunks' do.
+ */
+static csp_code file_chunk_end(csp_sink *sink, const char *text, size_t len)
+{
+    (void)text, (void)len;
+    file_sink *s = (file_sink *)sink;
+    return s->encoder && s->mem.len >= ENCODER_RUN_MAX ? flush_encoder(s) : CSP_OK;
+}
+
+static int file_takes_mp3(csp_sink *sink, long rate, int channels)
+{
+    file_sink *s = (file_sink *)sink;
+    if (!s->passthrough)
+        return 0;
+    if (!rate)
+        return 1;
+    if (sink->wanted_rate && sink->wanted_rate != rate)
+        return 0; /* --sample-rate asks for another: decode, resample, encode */
+    return !sink->opened || (sink->rate == rate && sink->channels == channels);
+}
+
+/* The Info frame, now that the counts are known, over the one reserved at the start. */
+static csp_code finish_mp3(file_sink *s)
+{
+    csp_code rc = flush_encoder(s);
+    if (rc != CSP_OK || !s->info_len)
+        return rc;
+    unsigned char info[MAX_INFO_FRAME];
+    csp_mp3_summary summary = {s->frames, s->bytes, s->vbr, s->bitrate, s->delay, s->padding,
+                               &s->toc};
+    size_t len = csp__mp3_info_frame(s->first_header, &summary, info, sizeof info);
+    size_t done = 0;
+    while (len == s->info_len && done < len) {
+        ssize_t n = pwrite(s->fd, info + done, len - done, s->start + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            s->write_error = n < 0 ? errno : EIO;
+            return output_error(s, "cannot finish the file", s->write_error);
+        }
+        done += (size_t)n;
+    }
+    return CSP_OK;
+}
+
 static csp_code file_write(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     file_sink *s = (file_sink *)sink;
+    if (s->passthrough) {
+        csp_code rc = s->encoder ? CSP_OK : start_encoder(s);
+        if (rc != CSP_OK)
+            return rc;
+        sf_count_t n = sf_writef_short(s->encoder, samples, (sf_count_t)frames);
+        if (n != (sf_count_t)frames || s->mem.error)
+            return s->mem.error == ENOMEM ? csp__fail(sink->report, CSP_ENOMEM, "out of memory")
+                                          : csp__fail(sink->report, CSP_EOUTPUT,
+                                                      "%s: the mp3 encoder failed", s->name);
+        return CSP_OK;
+    }
     sf_count_t n = sf_writef_short(s->sf, samples, (sf_count_t)frames);
     if (s->write_error || n != (sf_count_t)frames)
         return output_error(s, "write failed", s->write_error ? s->write_error : EIO);
@@ -218,6 +472,13 @@ static csp_code file_write(csp_sink *sink, const int16_t *samples, size_t frames
 
 static void discard(file_sink *s)
 {
+    if (s->encoder) {
+        sf_close(s->encoder);
+        s->encoder = NULL;
+    }
+    csp__free(s->mem.data);
+    memset(&s->mem, 0, sizeof s->mem);
+    s->started = 0;
     if (s->sf) {
         sf_close(s->sf);
         s->sf = NULL;
@@ -232,11 +493,18 @@ static void discard(file_sink *s)
 static csp_code file_finish(csp_sink *sink, int commit)
 {
     file_sink *s = (file_sink *)sink;
-    if (!commit || !s->sf) {
+    if (commit && s->passthrough) {
+        csp_code code = finish_mp3(s);
+        if (code != CSP_OK) {
+            discard(s);
+            return code;
+        }
+    }
+    if (!commit || !(s->sf || s->started)) {
         discard(s);
         return commit ? csp__fail(sink->report, CSP_EOUTPUT, "no audio was produced") : CSP_OK;
     }
-    int rc = sf_close(s->sf);
+    int rc = s->sf ? sf_close(s->sf) : 0;
     s->sf = NULL;
     if (rc != 0 || s->write_error) {
         /* every write was checked: a full disk anywhere, header or trailer, lands here */
@@ -281,8 +549,10 @@ static long file_rate_for(csp_sink *sink, long rate, int channels)
     return want;
 }
 
-static const csp_sink_ops file_ops = {file_open, file_write, file_finish, file_free, file_rate_for,
-                                       NULL, NULL};
+static const csp_sink_ops file_ops = {
+    .open = file_open, .write = file_write, .finish = file_finish, .free = file_free,
+    .rate_for = file_rate_for, .takes_mp3 = file_takes_mp3, .write_mp3 = file_write_mp3,
+    .chunk_end = file_chunk_end};
 
 /* A regular file whose offset we may seek back to: finished headers. */
 static int can_seek(int fd, off_t *start)
@@ -399,6 +669,9 @@ csp_code csp__sink_file_new(csp_report *report, const char *path, const char *fo
     s->major_format = major;
     s->sub_format = sub;
     s->fd = -1;
+    const char *reencode = getenv("CLAWSPEAK_MP3_REENCODE");
+    s->passthrough = major == SF_FORMAT_MPEG && !(reencode && *reencode && strcmp(reencode, "0"));
+    csp__mp3_toc_init(&s->toc);
     csp_code rc = CSP_OK;
     if (to_stdout) {
         s->fd = fd_out;

@@ -151,8 +151,10 @@ static long level_rate_for(csp_sink *sink, long rate, int channels)
 
 static csp_code level_check(csp_sink *sink) { return csp__sink_check(((level_sink *)sink)->inner); }
 
-static const csp_sink_ops level_ops = {level_open,     level_write,     level_finish, level_free,
-                                       level_rate_for, level_chunk_end, level_check};
+/* No mp3 passthrough: a gain changes the samples, so mp3 is decoded and encoded again. */
+static const csp_sink_ops level_ops = {
+    .open = level_open, .write = level_write, .finish = level_finish, .free = level_free,
+    .rate_for = level_rate_for, .chunk_end = level_chunk_end, .check = level_check};
 
 csp_code csp__sink_level_new(csp_report *report, csp_sink *inner, double volume, int normalize,
                              long lead_in_ms, csp_sink **out)

@@ -253,8 +253,8 @@ static csp_code pa_check(csp_sink *sink)
     return atomic_load(&s->start_finished) ? wait_started(s) : CSP_OK;
 }
 
-static const csp_sink_ops pa_ops = {pa_open, pa_write, pa_finish, pa_free, pa_rate_for, NULL,
-                                    pa_check};
+static const csp_sink_ops pa_ops = {.open = pa_open, .write = pa_write, .finish = pa_finish,
+                                    .free = pa_free, .rate_for = pa_rate_for, .check = pa_check};
 
 static void *start_portaudio(void *arg);
 

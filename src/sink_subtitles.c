@@ -9,6 +9,7 @@
  */
 #include "alloc.h"
 #include "atomic_file.h"
+#include "mp3_frames.h"
 #include "report.h"
 #include "sink.h"
 
@@ -28,7 +29,14 @@ typedef struct subtitles_sink {
     csp_buf cues;
     size_t count;
     unsigned long long frames, cue_start; /* frames written so far; where this cue began */
+    /* mp3 passed through: the first chunk's encoder delay and the decoder's, which players
+       skip once at the start of the file (later chunks keep theirs as silence) */
+    unsigned long long skip;
+    int passing_mp3;
 } subtitles_sink;
+
+/* mpg123's (and every layer III decoder's) own delay, skipped with the encoder's */
+#define DECODER_DELAY 529
 
 static csp_code sub_open(csp_sink *sink, long rate, int channels)
 {
@@ -42,9 +50,10 @@ static csp_code sub_write(csp_sink *sink, const int16_t *samples, size_t frames)
     return csp__sink_write(s->inner, samples, frames);
 }
 
-/* "00:01:02,345" (SubRip) or "00:01:02.345" (WebVTT). */
+/* "00:01:02,345" (SubRip) or "00:01:02.345" (WebVTT), for the time frames into the stream. */
 static int append_time(subtitles_sink *s, unsigned long long frames)
 {
+    frames = frames > s->skip ? frames - s->skip : 0;
     unsigned long long ms = s->base.rate ? frames * 1000ULL / (unsigned long long)s->base.rate : 0;
     return csp__buf_appendf(&s->cues, "%02llu:%02llu:%02llu%c%03llu", ms / 3600000,
                             ms / 60000 % 60, ms / 1000 % 60, s->vtt ? '.' : ',', ms % 1000);
@@ -154,6 +163,37 @@ static void sub_free(csp_sink *sink)
     csp__free(s);
 }
 
+/* mp3 passed through to the file: its frames are counted as they go (the file's own timeline,
+   the encoder delay each interior join keeps included), so cues match the file exactly. */
+static int sub_takes_mp3(csp_sink *sink, long rate, int channels)
+{
+    return csp__sink_takes_mp3(((subtitles_sink *)sink)->inner, rate, channels);
+}
+
+static csp_code sub_write_mp3(csp_sink *sink, const unsigned char *frame, size_t len, long delay,
+                              long padding)
+{
+    subtitles_sink *s = (subtitles_sink *)sink;
+    csp_mp3_header h;
+    if (len >= 4 && csp__mp3_header_parse(frame, &h) == 0) {
+        if (!s->passing_mp3 && s->frames == 0)
+            s->skip = (unsigned long long)(delay >= 0 ? delay : 576) + DECODER_DELAY;
+        s->passing_mp3 = 1;
+        s->frames += (unsigned long long)h.samples;
+    }
+    return csp__sink_write_mp3(s->inner, frame, len, delay, padding);
+}
+
+static int sub_wants_decoded(csp_sink *sink)
+{
+    return csp__sink_wants_decoded(((subtitles_sink *)sink)->inner);
+}
+
+static csp_code sub_write_decoded(csp_sink *sink, const int16_t *samples, size_t frames)
+{
+    return csp__sink_write_decoded(((subtitles_sink *)sink)->inner, samples, frames);
+}
+
 static long sub_rate_for(csp_sink *sink, long rate, int channels)
 {
     return csp__sink_rate_for(((subtitles_sink *)sink)->inner, rate, channels);
@@ -161,8 +201,11 @@ static long sub_rate_for(csp_sink *sink, long rate, int channels)
 
 static csp_code sub_check(csp_sink *sink) { return csp__sink_check(((subtitles_sink *)sink)->inner); }
 
-static const csp_sink_ops subtitles_ops = {sub_open,     sub_write,     sub_finish, sub_free,
-                                           sub_rate_for, sub_chunk_end, sub_check};
+static const csp_sink_ops subtitles_ops = {
+    .open = sub_open, .write = sub_write, .finish = sub_finish, .free = sub_free,
+    .rate_for = sub_rate_for, .takes_mp3 = sub_takes_mp3, .write_mp3 = sub_write_mp3,
+    .wants_decoded = sub_wants_decoded, .write_decoded = sub_write_decoded,
+    .chunk_end = sub_chunk_end, .check = sub_check};
 
 csp_code csp__sink_subtitles_new(csp_report *report, csp_sink *inner, const char *path,
                                  csp_sink **out)

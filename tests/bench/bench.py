@@ -142,6 +142,28 @@ def bench_decode_cpu(mock, e):
     report("clawspeak / mpg123 -w CPU time", min(ours) / min(base), 1.2, "x")
 
 
+def bench_mp3_passthrough(mock, e):
+    """Issue 12: mp3 responses into an mp3 file pass through (no decode, no encode)."""
+    print("CPU time, mp3 responses to an mp3 file: passthrough vs decode + encode:")
+    text = paragraph(8000, seed=3)
+    mock.script()
+    out = os.path.join(e.home, "long.mp3")
+    args = [BIN, "say", "-q", "-o", out, text]
+    subprocess.run(args, env=e.env, check=True)  # warm the mock's cache
+    old_env = dict(e.env, CLAWSPEAK_MP3_REENCODE="1")
+    ours, base = [], []
+    for _ in range(3):
+        before = child_cpu()
+        subprocess.run(args, env=e.env, check=True)
+        ours.append(child_cpu() - before)
+        before = child_cpu()
+        subprocess.run(args, env=old_env, check=True)
+        base.append(child_cpu() - before)
+    print("  passthrough: %.3f s CPU   decode + encode (CLAWSPEAK_MP3_REENCODE=1): %.3f s CPU"
+          "  (%.0f s of audio)" % (min(ours), min(base), os.path.getsize(out) / 8000.0))
+    report("mp3 passthrough / decode + encode CPU time", min(ours) / min(base), 0.2, "x")
+
+
 def bench_ask_first_audio(mock, e):
     print("ask: time to first audio, 40-word reply at 50 ms a token:")
     reply = ("The first sentence is short and done. Then " + " ".join("word%d" % i for i in range(27))
@@ -698,7 +720,8 @@ def bench_listen_latency(mock, e):
 
 BENCHES = {"slow_producer": bench_slow_producer, "stream_memory": bench_stream_memory,
            "config_scale": bench_config_scale, "first_audio": bench_first_audio, "concurrency": bench_concurrency,
-           "memory": bench_memory, "decode_cpu": bench_decode_cpu, "ask": bench_ask_first_audio,
+           "memory": bench_memory, "decode_cpu": bench_decode_cpu,
+           "mp3_passthrough": bench_mp3_passthrough, "ask": bench_ask_first_audio,
            "real_network": bench_real_network, "real_network_far": bench_real_network_far,
            "local_first_audio": bench_local_first_audio, "resample_first_audio": bench_resample_first_audio,
            "pulse_first_audio": bench_pulse_first_audio, "device_overhead": bench_device_overhead,

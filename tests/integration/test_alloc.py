@@ -14,8 +14,8 @@ TEXT = "First sentence of the countdown. Second sentence follows here."
 
 @unittest.skipUnless(os.environ.get("CLAWSPEAK_ALLOC_TESTING"), "needs the countdown (sanitizer) build")
 class Countdown(MockTestCase):
-    def walk(self, args):
-        out = os.path.join(self.home, "out.flac")
+    def walk(self, args, name="out.flac"):
+        out = os.path.join(self.home, name)
         code, _, err = run(args + ["-o", out], self.env(CLAWSPEAK_ALLOC_REPORT="1"))
         self.assertEqual(code, 0, err)
         total = int(re.search(r"allocations: (\d+)", err).group(1))
@@ -45,6 +45,11 @@ class Countdown(MockTestCase):
 
     def test_say(self):
         self.walk(["say", "--max-text-length", "40", TEXT])
+
+    def test_say_mp3_passthrough(self):
+        """mp3 frames into an mp3 file (the frame walker, the Info frame) and pcm encoded into it."""
+        self.walk(["say", "--max-text-length", "40", TEXT], "out.mp3")
+        self.walk(["say", "--max-text-length", "40", "--response-format", "pcm", TEXT], "pcm.mp3")
 
     def test_ask(self):
         self.walk(["ask", "--speak", "--format", "flac", "hello"])

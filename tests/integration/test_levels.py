@@ -65,6 +65,22 @@ class Subtitles(MockTestCase):
                 self.assertTrue(text.startswith("WEBVTT") if ext == "vtt" else text.startswith("1\n"))
                 self.assertIn("The first sentence is short.", text)
 
+    def test_subtitles_with_mp3_passed_through(self):
+        """The frames go into the mp3 as they are; cues follow the file's own timeline (each
+        interior join keeps its encoder delay), the last ending where the audio ends."""
+        self.mock.script({"path": "speech", "record_body": True})
+        out, subs = os.path.join(self.home, "a.mp3"), os.path.join(self.home, "a.srt")
+        code, _, err = run(["say", "-q", "-o", out, "--subtitles", subs, self.TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        cues = cue_times(subs)
+        self.assertEqual(len(cues), len(self.mock.requests()))
+        frames, rate, _, _ = audioinfo(out)
+        self.assertLess(abs(cues[-1][1] - frames / rate), 576 / rate + 0.002, (cues[-1], frames / rate))
+        data = open(out, "rb").read()
+        import base64
+        first = base64.b64decode(self.mock.requests()[0]["response_b64"])
+        self.assertIn(first[len(first) // 2:len(first) // 2 + 64], data, "passed through, not encoded again")
+
     def test_ask_speak_writes_subtitles(self):
         out, subs = os.path.join(self.home, "r.wav"), os.path.join(self.home, "r.srt")
         code, _, err = run(["ask", "--speak", "-o", out, "--subtitles", subs, "hello"], self.env())

@@ -10,7 +10,9 @@ Behaviour is scripted over HTTP: POST /_mock/script with
   {"rules": [{"path": "speech", "match": "text", "times": 1, ...behaviour}]}
 Behaviour keys: status, retry_after, error_message, first_byte_delay_ms,
 bytes_per_s, truncate_after, reset_after, html200, json200, garbage,
-redirect, never_close, content_type, body. The first matching rule with
+redirect, never_close, content_type, body, id3 (the mp3 wrapped in an
+ID3v2 tag and followed by an ID3v1 tag, as some services send), record_body
+(the response's bytes are logged, base64, as "response_b64"). The first matching rule with
 times left is used (times absent = forever). GET /_mock/requests returns
 the log; POST /_mock/reset clears rules and log.
 
@@ -373,10 +375,17 @@ class Handler(BaseHTTPRequestHandler):
             junk = bytes(((i * 7919) ^ (i >> 3)) & 0xFF for i in range(20000))
             self.stream("audio/mpeg", b"\xff\xfb" + junk, rule)
             return
+        if fmt == "mp3" and rule.get("id3"):
+            frame = b"TIT2" + struct.pack(">I", 6) + b"\0\0" + b"\0title"
+            mp3 = b"ID3\x04\0\0" + bytes([0, 0, 0, len(frame)]) + frame + mp3 + \
+                b"TAG" + b"mock".ljust(125, b"\0")
+        data = mp3 if fmt == "mp3" else pcm
+        if rule.get("record_body"):
+            entry["response_b64"] = base64.b64encode(data).decode()
         if fmt == "mp3":
-            self.stream("audio/mpeg", mp3, rule)
+            self.stream("audio/mpeg", data, rule)
         else:
-            self.stream("audio/pcm;rate=%d;channels=1" % RATE, pcm, rule)
+            self.stream("audio/pcm;rate=%d;channels=1" % RATE, data, rule)
         entry["finished"] = time.time()
 
     def transcription(self, body):
