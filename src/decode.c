@@ -297,17 +297,23 @@ static int feed_wav(csp_decoder *d, const unsigned char *data, size_t len, int a
                     csp_pcm_fn emit, void *userdata)
 {
     if (!d->wav_started) {
-        if (len && csp__buf_append(&d->wav_header, data, len) < 0) {
-            snprintf(d->error, sizeof d->error, "not a WAV file clawspeak can read: "
-                     "no samples in its first %d bytes", WAV_HEADER_MAX);
+        /* held up to the cap; bytes past it are passed on once the header is read */
+        size_t room = WAV_HEADER_MAX - d->wav_header.len;
+        size_t take = len < room ? len : room;
+        if (take && csp__buf_append(&d->wav_header, data, take) < 0) {
+            snprintf(d->error, sizeof d->error, "out of memory");
             return -1;
         }
         long start = read_wav_header(d, at_end);
         if (start <= 0)
             return (int)start;
         d->wav_started = 1;
-        data = (const unsigned char *)d->wav_header.data + start;
-        len = d->wav_header.len - (size_t)start;
+        int rc = feed_wav(d, (const unsigned char *)d->wav_header.data + start,
+                          d->wav_header.len - (size_t)start, at_end, emit, userdata);
+        if (rc || take == len)
+            return rc;
+        data += take;
+        len -= take;
     }
     if (len > d->wav_left)
         len = (size_t)d->wav_left;
