@@ -89,8 +89,12 @@ int cli_exit_code(csp_code code)
 }
 
 /* Whether this run plays audio (as far as the command line tells: ask speaks by config too). */
-static int will_play(const cli_args *args)
+/* Whether this run plays or records (as far as the command line tells: ask speaks by config
+   too), so PortAudio can start before the config is read. */
+static int uses_audio_device(const cli_args *args)
 {
+    if (args->command == CLI_LISTEN || (args->command == CLI_ASK && args->listen))
+        return 1;
     if (args->output && !args->play)
         return 0;
     if (args->command == CLI_SAY)
@@ -123,7 +127,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "clawspeak: standard output is closed; give -o FILE\n");
         return CLI_EXIT_OUTPUT;
     }
-    if (will_play(&args))
+    if (uses_audio_device(&args))
         csp_audio_warm_up(); /* the device's tens of ms pass while the config is read */
     signal(SIGPIPE, SIG_IGN);
 #ifdef CSP_ALLOC_COUNTDOWN
