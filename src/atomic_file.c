@@ -42,7 +42,7 @@ static int may_follow(const char *link, const struct stat *link_st)
 }
 
 /* Resolve symlinks in the last component of path (a dangling link gives its target). */
-static char *resolve_links(const char *path)
+char *csp__atomic_resolve(const char *path)
 {
     char *current = csp__strdup(path);
     /* as the kernel does, give up after 40 links (ELOOP) */
@@ -81,7 +81,7 @@ int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, con
     f->fd = -1;
     f->cleanup_slot = -1;
     *step = "resolve the path";
-    if (!(f->target = resolve_links(path))) {
+    if (!(f->target = csp__atomic_resolve(path))) {
         if (errno == EACCES)
             *step = "follow a link that another user owns in a shared directory";
         return errno;

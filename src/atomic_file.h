@@ -36,6 +36,9 @@ typedef struct csp_atomic_file {
 int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, const char **step);
 /* Flush, fix mode and owner, and rename into place. Returns 0 or an errno value. */
 int csp__atomic_commit(csp_atomic_file *f, const char **step);
+/* The file a write to path replaces: links in its last component followed (a dangling link
+   gives its target). csp__free it; NULL with errno set. */
+char *csp__atomic_resolve(const char *path);
 /* Drop the temporary file; the target is untouched. Safe to call twice. */
 void csp__atomic_abort(csp_atomic_file *f);
 #endif

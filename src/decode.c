@@ -281,9 +281,10 @@ static long read_wav_header(csp_decoder *d, int at_end)
         return 0; /* cut inside the data chunk's size: libsndfile reads it as 0 samples */
     if ((info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV ||
         (info.format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16 || info.channels < 1 ||
-        info.channels > 2) {
-        snprintf(d->error, sizeof d->error,
-                 "WAV audio must be 16-bit PCM with one or two channels");
+        info.channels > 2 || info.samplerate < 8000 || info.samplerate > 192000) {
+        snprintf(d->error, sizeof d->error, "WAV audio must be 16-bit PCM with one or two "
+                 "channels at 8000-192000 Hz (this one: %d channels at %d Hz)", info.channels,
+                 info.samplerate);
         return -1;
     }
     d->rate = info.samplerate;

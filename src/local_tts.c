@@ -352,8 +352,17 @@ static void run_free(local_run *r)
     close_fd(&r->err_fd);
     if (r->pid > 0) {
         kill(-r->pid, SIGTERM); /* the whole group: a wrapper script's children too */
-        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        /* a command that ignores SIGTERM gets SIGKILL after half a second */
+        pid_t done = 0;
+        for (int i = 0; i < 50 && (done = waitpid(r->pid, NULL, WNOHANG)) == 0; i++) {
+            struct timespec nap = {0, 10 * 1000000L};
+            nanosleep(&nap, NULL);
+        }
+        if (done == 0) {
+            kill(-r->pid, SIGKILL);
+            while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
     }
     csp__cleanup_remove(r->child_slot);
     if (r->wav)
@@ -589,11 +598,14 @@ static void command_ended(local_provider *l, local_run *r, int status)
     const csp_settings *s = l->settings;
     r->pid = 0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char said[240];
+        char said[240], how[40];
         first_line(r->errors, r->errors_len, said, sizeof said);
-        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
-               "the local speech command '%s' failed (exit status %d)%s%s", s->local_command,
-               WIFEXITED(status) ? WEXITSTATUS(status) : -1, said[0] ? ": " : "", said);
+        if (WIFEXITED(status))
+            snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+        else
+            snprintf(how, sizeof how, "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1, "the local speech command '%s' failed (%s)%s%s",
+               s->local_command, how, said[0] ? ": " : "", said);
         return;
     }
     if (r->stopped) {
@@ -638,7 +650,7 @@ static int check_run(local_provider *l, local_run *r, int *wait_ms)
     long long idle = csp__now_ms() - r->last_activity_ms;
     if (idle >= l->settings->timeout_ms) {
         finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
-               "the local speech command '%s' made no audio for %ld ms (tts.timeoutMs)",
+               "the local speech command '%s' made no audio for %ld ms (--timeout-ms, tts.timeoutMs)",
                l->settings->local_command, l->settings->timeout_ms);
         return 1;
     }
@@ -722,6 +734,23 @@ static void local_free(csp_provider *base)
     csp__free(l);
 }
 
+/* A shell given {{Text}} inside its -c script: the text would be parsed as shell. */
+static int text_in_shell_script(const csp_settings *s)
+{
+    static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "fish", "busybox"};
+    const char *base = strrchr(s->local_command, '/');
+    base = base ? base + 1 : s->local_command;
+    int shell = 0;
+    for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++)
+        shell |= !strcmp(base, shells[i]);
+    int script = 0, text = 0;
+    for (size_t i = 0; i < s->local_argc; i++) {
+        script |= !strcmp(s->local_args[i], "-c");
+        text |= strstr(s->local_args[i], "{{Text}}") != NULL;
+    }
+    return shell && script && text;
+}
+
 csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *report)
 {
     local_provider *l = csp__calloc(1, sizeof *l);
@@ -735,6 +764,11 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
         csp__free(l);
         return NULL;
     }
+    if (text_in_shell_script(settings))
+        csp__log(report, CSP_LOG_WARN,
+                 "tts-local-cli: {{Text}} is put into a shell script (%s -c): a text, or a model's "
+                 "reply, could run commands; let the command read the text on its standard input",
+                 settings->local_command);
     if (settings->has_speed && settings->local_args_default &&
         espeak_wpm(settings->speed) != (int)(175.0 * settings->speed + 0.5))
         csp__log(report, CSP_LOG_WARN,

@@ -532,6 +532,14 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
     c->data.len = 0;
 }
 
+/* Whose audio a chunk's is, for messages: the server's, or the local engine's (exit 9). */
+static int from_local_engine(const csp_pipeline *p, const chunk *c)
+{
+    return !strcmp(p->providers[c->provider]->name, "tts-local-cli");
+}
+#define AUDIO_OF(p, c) (from_local_engine(p, c) ? "the local speech command's" : "the server's")
+#define BROKEN_CODE(p, c) (from_local_engine(p, c) ? CSP_ELOCAL : CSP_EDECODE)
+
 /* --- events from the provider (on the network thread) --- */
 
 static void on_audio_start(void *ctx, const csp_media *media)
@@ -564,9 +572,11 @@ static int on_audio(void *ctx, const char *data, size_t len)
         stop = 1;
     } else if ((c->received += len) > c->audio_cap) {
         char why[256];
-        snprintf(why, sizeof why, "the server sent more audio than %zu characters of text can make "
-                 "(over %zu bytes); it may be misbehaving", c->text_len, c->audio_cap);
-        fail_chunk(c, CSP_EAPI, "%s", why);
+        snprintf(why, sizeof why, "%s sent more audio than %zu characters of text can make "
+                 "(over %zu bytes); it may be misbehaving",
+                 from_local_engine(p, c) ? "the local speech command" : "the server", c->text_len,
+                 c->audio_cap);
+        fail_chunk(c, from_local_engine(p, c) ? CSP_ELOCAL : CSP_EAPI, "%s", why);
         stop = 1;
     } else if (csp__buf_append(&c->data, data, len) < 0) {
         fail_chunk(c, CSP_ENOMEM, "%s", "out of memory buffering audio");
@@ -878,8 +888,8 @@ static int pass_bytes(csp_pipeline *p, chunk *c, const csp_media *media, emit_st
             *fed_decoder = 1;
             int d = csp__decoder_feed(*dec, e->prefix.data, e->prefix.len, emit, e);
             if (d != 0 && e->rc == CSP_OK)
-                e->rc = csp__fail(&p->client->report, CSP_EDECODE,
-                                  "chunk %zu: the server's audio is broken: %s", c->index + 1,
+                e->rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
+                                  "chunk %zu: %s audio is broken: %s", c->index + 1, AUDIO_OF(p, c),
                                   csp__decoder_error(*dec));
             if (d != 0)
                 return -1;
@@ -892,8 +902,8 @@ static int pass_bytes(csp_pipeline *p, chunk *c, const csp_media *media, emit_st
     if (w > 0)
         return -1; /* e->rc says why */
     if (w < 0) {
-        e->rc = csp__fail(&p->client->report, CSP_EDECODE,
-                          "chunk %zu: the server's audio is broken: %s", c->index + 1,
+        e->rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
+                          "chunk %zu: %s audio is broken: %s", c->index + 1, AUDIO_OF(p, c),
                           csp__mp3_walker_error(e->walker));
         return -1;
     }
@@ -957,15 +967,15 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             break;
         }
         if (d < 0) {
-            rc = csp__fail(&p->client->report, CSP_EDECODE, "chunk %zu: the server's audio is broken: %s",
-                           c->index + 1, csp__decoder_error(dec));
+            rc = csp__fail(&p->client->report, BROKEN_CODE(p, c), "chunk %zu: %s audio is broken: %s",
+                           c->index + 1, AUDIO_OF(p, c), csp__decoder_error(dec));
             break;
         }
         if (last) {
             if (e.frames_written == 0)
-                rc = csp__fail(&p->client->report, CSP_EDECODE,
-                               "chunk %zu: the server's response held no playable audio",
-                               c->index + 1);
+                rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
+                               "chunk %zu: %s audio held nothing playable", c->index + 1,
+                               AUDIO_OF(p, c));
             break;
         }
     }

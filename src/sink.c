@@ -209,7 +209,8 @@ csp_code csp__sink_for_options(csp_report *report, const csp_say_options *option
     csp_code rc = base_sink(report, options, out);
     /* the subtitles count what reaches the file, the lead-in included; loudness comes first */
     if (rc == CSP_OK && options->subtitles_path)
-        rc = csp__sink_subtitles_new(report, *out, options->subtitles_path, out);
+        rc = csp__sink_subtitles_new(report, *out, options->subtitles_path, options->output_path,
+                                     out);
     if (rc == CSP_OK && ((options->volume_set && options->volume != 1.0) || options->normalize ||
                          options->lead_in_ms > 0))
         rc = csp__sink_level_new(report, *out, options->volume_set ? options->volume : 1.0,

@@ -79,7 +79,7 @@ csp_code csp__sink_level_new(struct csp_report *report, csp_sink *inner, double 
  * saved to path (.srt or .vtt) atomically when inner commits. Takes ownership of inner.
  */
 csp_code csp__sink_subtitles_new(struct csp_report *report, csp_sink *inner, const char *path,
-                                 csp_sink **out);
+                                 const char *audio_path, csp_sink **out);
 
 /* Output devices, "index\tname\n" each (csp_list_devices). */
 csp_code csp__sink_list_devices(struct csp_report *report, char **out);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CUE_LINE_CHARS 42 /* a line a viewer reads at a glance (broadcast guidelines) */
@@ -90,6 +91,8 @@ static int append_text(subtitles_sink *s, const char *text, size_t len)
             size_t n = 1;
             if (text[k] == '-' && k + 2 < end && text[k + 1] == '-' && text[k + 2] == '>')
                 piece = "\xe2\x80\x94", n = 3, k += 2; /* "-->" ends a timing line: a dash */
+            else if ((unsigned char)text[k] < 0x20 || text[k] == 0x7f)
+                piece = " "; /* a control character (a bare CR ends a cue; ESC reaches terminals) */
             else if (s->vtt && text[k] == '&')
                 piece = "&amp;", n = 5;
             else if (s->vtt && text[k] == '<')
@@ -139,7 +142,7 @@ static csp_code save_cues(subtitles_sink *s)
     if (!err)
         return CSP_OK;
     csp__atomic_abort(&s->file);
-    return csp__fail(s->base.report, CSP_EOUTPUT, "cannot %s the subtitles %s: %s", step, s->path,
+    return csp__fail(s->base.report, CSP_EOUTPUT, "--subtitles %s: cannot %s: %s", s->path, step,
                      strerror(err));
 }
 
@@ -207,17 +210,47 @@ static const csp_sink_ops subtitles_ops = {
     .wants_decoded = sub_wants_decoded, .write_decoded = sub_write_decoded,
     .chunk_end = sub_chunk_end, .check = sub_check};
 
-csp_code csp__sink_subtitles_new(csp_report *report, csp_sink *inner, const char *path,
-                                 csp_sink **out)
+/* Subtitles are a file of their own, replaced whole: a device, a FIFO, a directory or a
+   read-only file is refused before any request (an audio -o writes devices directly). */
+static csp_code check_target(csp_report *report, const char *path, const char *audio_path)
 {
-    *out = NULL;
     const char *dot = strrchr(path, '.');
-    int vtt = dot && !strcasecmp(dot, ".vtt");
-    if (!vtt && !(dot && !strcasecmp(dot, ".srt"))) {
-        csp__sink_free(inner);
+    if (!dot || (strcasecmp(dot, ".vtt") && strcasecmp(dot, ".srt")))
         return csp__fail(report, CSP_EUSAGE,
                          "--subtitles %s: the name must end in .srt (SubRip) or .vtt (WebVTT)", path);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return csp__fail(report, CSP_EOUTPUT, "--subtitles %s: is a directory; give a file name",
+                             path);
+        if (!S_ISREG(st.st_mode))
+            return csp__fail(report, CSP_EOUTPUT, "--subtitles %s: not a regular file (a device or "
+                             "a FIFO); give a file name", path);
+        if (!(st.st_mode & 0222))
+            return csp__fail(report, CSP_EOUTPUT, "--subtitles %s: the file is read-only", path);
     }
+    if (!audio_path || !strcmp(audio_path, "-"))
+        return CSP_OK;
+    char *a = csp__atomic_resolve(audio_path), *b = csp__atomic_resolve(path);
+    int same = a && b && !strcmp(a, b);
+    csp__free(a);
+    csp__free(b);
+    return same ? csp__fail(report, CSP_EUSAGE, "--subtitles %s and -o %s are the same file; "
+                            "choose another name", path, audio_path)
+                : CSP_OK;
+}
+
+csp_code csp__sink_subtitles_new(csp_report *report, csp_sink *inner, const char *path,
+                                 const char *audio_path, csp_sink **out)
+{
+    *out = NULL;
+    csp_code checked = check_target(report, path, audio_path);
+    if (checked != CSP_OK) {
+        csp__sink_free(inner);
+        return checked;
+    }
+    const char *dot = strrchr(path, '.');
+    int vtt = !strcasecmp(dot, ".vtt");
     subtitles_sink *s = csp__calloc(1, sizeof *s);
     if (!s || !(s->path = csp__strdup(path))) {
         csp__free(s);
@@ -234,7 +267,7 @@ csp_code csp__sink_subtitles_new(csp_report *report, csp_sink *inner, const char
     int err = csp__atomic_begin(&s->file, path, 0644, &step);
     if (err) {
         sub_free(&s->base);
-        return csp__fail(report, CSP_EOUTPUT, "cannot %s the subtitles %s: %s", step, path,
+        return csp__fail(report, CSP_EOUTPUT, "--subtitles %s: cannot %s: %s", path, step,
                          strerror(err));
     }
     if (vtt && csp__buf_appendf(&s->cues, "WEBVTT\n\n") < 0) {

@@ -90,6 +90,33 @@ class Subtitles(MockTestCase):
         frames, rate, _, _ = audioinfo(out)
         self.assertAlmostEqual(cues[-1][1], frames / rate, delta=0.002)
 
+    def test_subtitle_targets_are_checked_like_outputs(self):
+        out = os.path.join(self.home, "a.wav")
+        fifo = os.path.join(self.home, "f.srt")
+        os.mkfifo(fifo)
+        link_to_null = os.path.join(self.home, "null.srt")
+        os.symlink("/dev/null", link_to_null)
+        folder = os.path.join(self.home, "dir.srt")
+        os.mkdir(folder)
+        ro = os.path.join(self.home, "ro.srt")
+        with open(ro, "w") as f:
+            f.write("keep")
+        os.chmod(ro, 0o444)
+        same = os.path.join(self.home, "same.srt")
+        os.symlink(out, same)
+        for target, code_wanted, words in ((fifo, 8, "not a regular file"), (link_to_null, 8, "not a regular file"),
+                                           (folder, 8, "is a directory"), (ro, 8, "read-only"),
+                                           (same, 2, "the same file")):
+            with self.subTest(target=target):
+                code, _, err = run(["say", "-o", out, "--subtitles", target, "Hi. There."], self.env())
+                self.assertEqual(code, code_wanted, err)
+                self.assertIn(words, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertEqual(self.mock.requests(), [], "refused before any request")
+        self.assertTrue(os.path.exists("/dev/null") and not os.path.isfile("/dev/null"))
+        self.assertEqual(open(ro).read(), "keep")
+        self.assertFalse(os.path.exists(out))
+
     def test_bad_names_and_failures_leave_nothing(self):
         out = os.path.join(self.home, "x.wav")
         code, _, err = run(["say", "-o", out, "--subtitles", os.path.join(self.home, "x.txt"), "Hi."], self.env())

@@ -275,6 +275,30 @@ class StreamingLocalEngine(CliTestCase):
         self.assertIn("made no audio for 500 ms", err)
         self.assertLess(time.monotonic() - start, 5)
 
+    def test_a_command_that_ignores_sigterm_is_killed(self):
+        self.use(self.command("stubborn-tts", "trap '' TERM INT HUP; sleep 20; sleep 20\n"), extra="timeoutMs: 500,")
+        start = time.monotonic()
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertLess(time.monotonic() - start, 5, "SIGKILL after a grace period")
+
+    def test_failures_say_what_happened(self):
+        self.use(self.command("crash-tts", "cat > /dev/null; kill -SEGV $$\n"))
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertIn("killed by signal 11", err)
+        # broken audio from a local command is the command's fault (exit 9), not a server's
+        self.use(self.command("bad-wav-tts", "cat > /dev/null; printf 'RIFF\\044\\000\\000\\000WAVEjunkjunkjunk'\n"))
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 9, err)
+        self.assertIn("the local speech command's audio is broken", err)
+        self.assertNotIn("server", err)
+        # text pasted into a shell script: a warning
+        self.use("sh", "['-c', 'espeak-ng --stdout \"{{Text}}\"']")
+        code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("shell script", err)
+
     def test_output_dir_and_base_placeholders(self):
         self.use("espeak-ng", "['-w', '{{OutputDir}}/{{OutputBase}}.wav', '--stdin']")
         out = os.path.join(self.home, "p.wav")
