@@ -88,6 +88,11 @@ int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, con
     }
     struct stat st;
     if (stat(f->target, &st) == 0) {
+        /* a device, a FIFO or a directory is never swapped for a file (callers write devices
+           and FIFOs directly): a safety net under every caller */
+        *step = "replace it: it is not a regular file";
+        if (!S_ISREG(st.st_mode))
+            return EINVAL;
         *step = "replace it";
         if (faccessat(AT_FDCWD, f->target, W_OK, AT_EACCESS) != 0)
             return errno;

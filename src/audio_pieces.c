@@ -210,6 +210,8 @@ csp_pieces *csp__pieces_new(const csp_audio_source *source, size_t max_frames, s
             snprintf(why, size, "%s", sf_strerror(NULL));
             goto fail;
         }
+        /* float samples (Audacity's default WAV) read as 16-bit: scaled, not truncated to 0 */
+        sf_command(p->in, SFC_SET_SCALE_FLOAT_INT_READ, NULL, SF_TRUE);
         p->channels = info.channels;
         p->rate = info.samplerate;
     } else {

@@ -95,6 +95,7 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
                          sf_strerror(NULL));
     *rate = info.samplerate;
     *channels = info.channels;
+    sf_command(sf, SFC_SET_SCALE_FLOAT_INT_READ, NULL, SF_TRUE); /* a float WAV is not silence */
     short block[8192];
     sf_count_t frames_per_block = (sf_count_t)(8192 / info.channels);
     csp_code rc = CSP_OK;
@@ -472,6 +473,8 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
     posix_spawn_file_actions_init(&actions);
     for (int i = 0; i < 3; i++)
         posix_spawn_file_actions_adddup2(&actions, child[i], i);
+    /* nothing else of ours: libcurl's wakeup socketpair is not close-on-exec */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     /* its own process group, so a stop reaches everything it started */
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);

@@ -447,7 +447,7 @@ static csp_code read_output(stt_run *run, stt_file *f, int fd, pid_t pid, long t
     char block[65536];
     for (;;) {
         if (csp__canceled(&run->client->report)) {
-            kill(-pid, SIGTERM);
+            kill(-pid, SIGKILL); /* at once: one that ignores SIGTERM would keep the run waiting */
             snprintf(why, size, "interrupted");
             return CSP_ECANCELED;
         }
@@ -528,6 +528,8 @@ static void run_cli(stt_run *run, stt_file *f)
     posix_spawn_file_actions_adddup2(&actions, pipe_fd[1], STDOUT_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors,
                                      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+    /* nothing else of ours: libcurl's wakeup socketpair is not close-on-exec */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
@@ -939,8 +941,38 @@ csp_code csp_transcribe_pcm(csp_client *client, const int16_t *pcm, size_t frame
     return csp__transcribe_pcm(client, pcm, frames, (int)rate, channels, options, text, NULL);
 }
 
+/* A device or a FIFO is written directly, as audio -o does; never replaced by a file. */
+static csp_code save_direct(csp_client *client, const char *path, int fifo, const char *data,
+                            size_t len)
+{
+    /* a FIFO with no reader would block forever: O_NONBLOCK says so at once */
+    int fd = open(path, O_WRONLY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
+    if (fd < 0)
+        return csp__fail(&client->report, CSP_EOUTPUT, "%s: %s", path,
+                         fifo && errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
+    if (fifo)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int err = 0;
+    for (size_t done = 0; !err && done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            err = n < 0 ? errno : EIO;
+        else
+            done += (size_t)n;
+    }
+    if (close(fd) != 0 && !err)
+        err = errno;
+    return err ? csp__fail(&client->report, CSP_EOUTPUT, "%s: cannot write: %s", path, strerror(err))
+               : CSP_OK;
+}
+
 csp_code csp_save_file(csp_client *client, const char *path, const char *data, size_t len)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)))
+        return save_direct(client, path, S_ISFIFO(st.st_mode), data, len);
     csp_atomic_file f;
     const char *step = "write";
     int err = csp__atomic_begin(&f, path, 0666, &step);

@@ -937,8 +937,17 @@ static csp_code cmd_transcribe(csp_client *client, const cli_args *args)
         shown[i] = is_stdin ? "standard input" : names[i];
         fds[i] = is_stdin ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
         if (fds[i] < 0) {
-            fprintf(stderr, "clawspeak: %s: %s\n", names[i], strerror(errno));
-            rc = CSP_EINPUT;
+            fprintf(stderr, "clawspeak: %s: %s\n", names[i], errno == EINTR ? "interrupted" : strerror(errno));
+            rc = errno == EINTR ? CSP_ECANCELED : CSP_EINPUT;
+        }
+        struct stat in, out;
+        if (fds[i] >= 0 && args->output && strcmp(args->output, "-") && fstat(fds[i], &in) == 0 &&
+            S_ISREG(in.st_mode) && stat(args->output, &out) == 0 && in.st_dev == out.st_dev &&
+            in.st_ino == out.st_ino) {
+            /* the transcript would replace the recording */
+            fprintf(stderr, "clawspeak: %s is both an input and the output (-o); choose another "
+                            "output\n", names[i]);
+            rc = CSP_EUSAGE;
         }
         for (size_t k = 0; is_stdin && k < i; k++)
             if (!strcmp(names[k], "-")) {

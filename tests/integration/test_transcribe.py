@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import struct
+import stat
 import subprocess
 import sys
 import tempfile
@@ -220,6 +221,35 @@ class TranscribeTest(MockTestCase):
         self.assertEqual(code, 4, err)
         self.assertEqual(open(target).read(), "old")
         self.assertNoLeftovers(self.home)
+
+    def test_output_to_a_device_or_fifo_and_never_over_the_input(self):
+        """Fresh-eyes findings: -o /dev/null once became a regular file; -o INPUT destroyed it."""
+        node = os.path.join(self.home, "mynull")
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a private /dev/null
+        code, out, err = self.transcribe("-o", node, self.media_file("wav"))
+        self.assertEqual(code, 0, err)
+        self.assertTrue(stat.S_ISCHR(os.stat(node).st_mode), "still a device")
+        fifo = os.path.join(self.home, "fifo")
+        os.mkfifo(fifo)
+        code, out, err = self.transcribe("-o", fifo, self.media_file("wav"))
+        self.assertEqual(code, 8, err)
+        self.assertIn("no reader", err)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+        copy = os.path.join(self.home, "copy.wav")
+        shutil.copy(self.media_file("wav"), copy)
+        before = open(copy, "rb").read()
+        code, out, err = self.transcribe("-o", copy, copy)
+        self.assertEqual(code, 2, err)
+        self.assertEqual(open(copy, "rb").read(), before)
+
+    def test_float_wav_is_heard(self):
+        """A 32-bit float WAV (Audacity's default) is sound, not silence."""
+        floats = os.path.join(self.home, "float.wav")
+        subprocess.run(["sox", self.media_file("wav"), "-e", "floating-point", "-b", "32", floats], check=True)
+        code, out, err = self.transcribe(floats)
+        self.assertEqual(code, 0, err)
+        self.assertIn("tones=", out.decode())
+        self.assertEqual(len(self.mock.requests("/audio/transcriptions")), 1)
 
     def test_several_files_in_order_with_jobs(self):
         self.mock.script({"path": "transcriptions", "delay_ms_per_s": 200})
