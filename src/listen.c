@@ -27,6 +27,11 @@ csp_code csp_listener_new(csp_client *client, const csp_listen_options *options,
     if (!l)
         return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     l->client = client;
+    csp_code ready = csp__transcribe_ready(client);
+    if (ready != CSP_OK) {
+        csp__free(l);
+        return ready;
+    }
     csp_capture_config config = {
         .device = options->device,
         .vad = {.silence_ms = options->silence_ms, .max_ms = options->max_ms,

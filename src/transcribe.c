@@ -697,6 +697,21 @@ static const char no_provider[] =
     "\"/path/to/ggml-base.en.bin\", \"-nt\", \"-np\", \"-f\", \"{{MediaPath}}\"], "
     "timeoutSeconds: 120 } ] } } }";
 
+/* Whether an entry can be tried: a CLI command, or an OpenRouter entry with a key. */
+static int entry_usable(const csp_settings *s, size_t i)
+{
+    return s->stt_entries[i].is_cli || s->chat_api_key;
+}
+
+csp_code csp__transcribe_ready(csp_client *client)
+{
+    const csp_settings *s = &client->settings;
+    for (size_t i = 0; i < s->stt_entry_count; i++)
+        if (entry_usable(s, i))
+            return CSP_OK;
+    return csp__fail(&client->report, CSP_EKEY, no_provider, s->config_path);
+}
+
 static csp_code run_all(csp_client *client, stt_file *files, size_t count,
                         const csp_transcribe_options *options)
 {
@@ -714,7 +729,7 @@ static csp_code run_all(csp_client *client, stt_file *files, size_t count,
     csp_code rc = CSP_OK;
     size_t usable = 0;
     for (size_t i = 0; i < s->stt_entry_count && i < sizeof run.usable; i++) {
-        run.usable[i] = s->stt_entries[i].is_cli || s->chat_api_key;
+        run.usable[i] = entry_usable(s, i);
         usable += run.usable[i];
         if (!run.usable[i])
             csp__log(&client->report, CSP_LOG_INFO, "%s (openrouter:%s) left out: no OpenRouter key",

@@ -27,6 +27,9 @@
  * CSP_ENET, CSP_ELOCAL (a CLI entry), CSP_ECANCELED; detail in
  * csp_client_error().
  */
+/* Something can transcribe (a key for the OpenRouter entries, or a CLI entry); else
+   CSP_EKEY with the entry to add. For listen: say so before recording, not after. */
+csp_code csp__transcribe_ready(csp_client *client);
 csp_code csp__transcribe_pcm(csp_client *client, const int16_t *pcm, size_t frames, int rate,
                              int channels, const csp_transcribe_options *options, char **text,
                              csp_transcript *info);

@@ -373,6 +373,12 @@ class TranscribeTest(MockTestCase):
         self.assertIn("{{MediaPath}}", err)
         self.assertIn("whisper", err)
         self.assertEqual(len(err.strip().splitlines()), 1)
+        # listen says so before it records anything (no microphone needed to find out)
+        start = time.monotonic()
+        code, out, err = run(["listen", "--config", path], self.env(), timeout=30)
+        self.assertEqual(code, 4, err)
+        self.assertIn("nothing can transcribe", err)
+        self.assertLess(time.monotonic() - start, 5)
 
     # --- part 6: errors ------------------------------------------------------------
 
