@@ -279,7 +279,12 @@ class TranscribeTest(MockTestCase):
         self.assertAlmostEqual(total, self.silences[-1][1], delta=0.05)
         tones = [f for p in pieces for f in p[4]]
         self.assertEqual(len(tones), len(BURSTS), "a burst was cut in two or lost")
-        self.assertEqual(tones, sorted(tones), "pieces joined out of order")
+        # the mock names a burst by counting zero crossings, which can be off by a few tens of
+        # Hz (one CI run read 700 and 750 Hz as 760 and 750); bursts rise 50 Hz each and a piece
+        # holds several, so pieces joined out of order would fall by hundreds of Hz
+        for before, after in zip(tones, tones[1:]):
+            self.assertGreater(after, before - 40, ("pieces joined out of order", tones))
+        self.assertGreater(tones[-1] - tones[0], 1000)
         self.assertGreaterEqual(max_in_flight(self.mock.requests("/audio/transcriptions")), 2)
 
     def test_max_bytes_splits(self):
