@@ -22,7 +22,7 @@ def clean_env(home, **extra):
     """A minimal environment: no real key, config only where the test puts it."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8"}
     for name in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR", "ASAN_OPTIONS",
-                 "LSAN_OPTIONS", "UBSAN_OPTIONS"):
+                 "LSAN_OPTIONS", "UBSAN_OPTIONS", "ALSA_CONFIG_PATH"):
         if name in os.environ:
             env[name] = os.environ[name]
     if os.environ.get("CLAWSPEAK_TEST_PRELOAD"):
