@@ -176,3 +176,20 @@ void csp__atomic_abort(csp_atomic_file *f)
         unlink(f->tmp_path);
     forget(f);
 }
+
+int csp__write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

@@ -36,6 +36,8 @@ typedef struct csp_atomic_file {
 int csp__atomic_begin(csp_atomic_file *f, const char *path, mode_t new_mode, const char **step);
 /* Flush, fix mode and owner, and rename into place. Returns 0 or an errno value. */
 int csp__atomic_commit(csp_atomic_file *f, const char **step);
+/* Write all of data to fd (EINTR and short writes handled). Returns 0 or an errno value. */
+int csp__write_all(int fd, const void *data, size_t len);
 /* The file a write to path replaces: links in its last component followed (a dangling link
    gives its target). csp__free it; NULL with errno set. */
 char *csp__atomic_resolve(const char *path);

@@ -8,6 +8,7 @@
 #include <portaudio.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static pthread_mutex_t hide_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -107,4 +108,19 @@ void csp__audio_stop(void)
     pthread_mutex_lock(&start_lock);
     Pa_Terminate();
     pthread_mutex_unlock(&start_lock);
+}
+
+int csp__audio_find_device(const char *spec, int input)
+{
+    PaDeviceIndex count = Pa_GetDeviceCount();
+    char *end;
+    long index = strtol(spec, &end, 10);
+    for (PaDeviceIndex i = 0; i < count; i++) {
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        int channels = !info ? 0 : input ? info->maxInputChannels : info->maxOutputChannels;
+        int named = *spec && !*end ? i == index : strncmp(info ? info->name : "", spec, strlen(spec)) == 0;
+        if (channels > 0 && named)
+            return i;
+    }
+    return paNoDevice;
 }

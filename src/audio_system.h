@@ -18,6 +18,10 @@
 int csp__audio_start(void);
 void csp__audio_stop(void);
 
+/* A device by index or name prefix that can play (or, with input, record); -1 (paNoDevice)
+   when none matches. PortAudio must be started. */
+int csp__audio_find_device(const char *spec, int input);
+
 void csp__stderr_hide(void);
 void csp__stderr_restore(void);
 #endif

@@ -386,24 +386,6 @@ void csp__capture_playback(const int16_t *samples, size_t frames, long rate, int
     pthread_mutex_unlock(&tap_lock);
 }
 
-static PaDeviceIndex find_input(const char *spec)
-{
-    PaDeviceIndex count = Pa_GetDeviceCount();
-    char *end;
-    long index = strtol(spec, &end, 10);
-    if (*spec && !*end) {
-        if (index >= 0 && index < count && Pa_GetDeviceInfo((PaDeviceIndex)index)->maxInputChannels > 0)
-            return (PaDeviceIndex)index;
-        return paNoDevice;
-    }
-    for (PaDeviceIndex i = 0; i < count; i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
-        if (info && info->maxInputChannels > 0 && strncmp(info->name, spec, strlen(spec)) == 0)
-            return i;
-    }
-    return paNoDevice;
-}
-
 static void *start_portaudio(void *arg)
 {
     csp_capture *c = arg;
@@ -411,7 +393,8 @@ static void *start_portaudio(void *arg)
     if (c->start_error != paNoError)
         return NULL;
     c->initialized = 1;
-    c->device = c->device_spec ? find_input(c->device_spec) : Pa_GetDefaultInputDevice();
+    c->device = c->device_spec ? (PaDeviceIndex)csp__audio_find_device(c->device_spec, 1)
+                               : Pa_GetDefaultInputDevice();
     return NULL;
 }
 

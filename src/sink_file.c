@@ -96,23 +96,6 @@ static int lookup_format(const char *name, int *major, int *sub)
     return -1;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return errno;
-        if (n == 0)
-            return EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* --- virtual I/O: real seeks on a regular file, emulated on a stream --- */
 
 static sf_count_t vio_filelen(void *user)
@@ -183,7 +166,7 @@ static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
         if (s->written == 0)
             data = streaming_header(data, count, header);
     }
-    int err = write_all(s->fd, data, (size_t)count);
+    int err = csp__write_all(s->fd, data, (size_t)count);
     if (err) {
         s->write_error = err;
         return 0;
@@ -333,7 +316,7 @@ static csp_code append_frame(file_sink *s, const unsigned char *frame, size_t le
         if (s->seekable) {
             unsigned char info[MAX_INFO_FRAME];
             s->info_len = csp__mp3_info_frame(frame, NULL, info, sizeof info);
-            if (s->info_len && (err = write_all(s->fd, info, s->info_len)) != 0) {
+            if (s->info_len && (err = csp__write_all(s->fd, info, s->info_len)) != 0) {
                 s->write_error = err;
                 return output_error(s, "write failed", err);
             }
@@ -344,7 +327,7 @@ static csp_code append_frame(file_sink *s, const unsigned char *frame, size_t le
     }
     s->padding = padding;
     csp__mp3_toc_add(&s->toc, s->bytes);
-    if ((err = write_all(s->fd, frame, len)) != 0) {
+    if ((err = csp__write_all(s->fd, frame, len)) != 0) {
         s->write_error = err;
         return output_error(s, "write failed", err);
     }

@@ -51,24 +51,6 @@ static csp_code no_device(csp_report *report, const char *why)
                      "no audio output device (%s); save to a file instead with -o FILE", why);
 }
 
-static PaDeviceIndex find_device(const char *spec)
-{
-    PaDeviceIndex count = Pa_GetDeviceCount();
-    char *end;
-    long index = strtol(spec, &end, 10);
-    if (*spec && !*end) {
-        if (index >= 0 && index < count && Pa_GetDeviceInfo((PaDeviceIndex)index)->maxOutputChannels > 0)
-            return (PaDeviceIndex)index;
-        return paNoDevice;
-    }
-    for (PaDeviceIndex i = 0; i < count; i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
-        if (info && info->maxOutputChannels > 0 && strncmp(info->name, spec, strlen(spec)) == 0)
-            return i;
-    }
-    return paNoDevice;
-}
-
 static csp_code wait_started(pa_sink *s);
 
 /* PortAudio up, the device found, and this user's turn to speak (once). */
@@ -295,7 +277,8 @@ static void *start_portaudio(void *arg)
     s->start_error = csp__audio_start();
     if (s->start_error == paNoError) {
         s->initialized = 1;
-        s->device = s->device_spec ? find_device(s->device_spec) : Pa_GetDefaultOutputDevice();
+        s->device = s->device_spec ? (PaDeviceIndex)csp__audio_find_device(s->device_spec, 0)
+                                   : Pa_GetDefaultOutputDevice();
     }
     atomic_store(&s->start_finished, 1);
     return NULL;

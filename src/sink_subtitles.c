@@ -126,17 +126,7 @@ static csp_code sub_chunk_end(csp_sink *sink, const char *text, size_t len)
 static csp_code save_cues(subtitles_sink *s)
 {
     const char *step = "write";
-    size_t done = 0;
-    int err = 0;
-    while (!err && done < s->cues.len) {
-        ssize_t n = write(s->file.fd, s->cues.data + done, s->cues.len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            err = n < 0 ? errno : EIO;
-        else
-            done += (size_t)n;
-    }
+    int err = s->cues.len ? csp__write_all(s->file.fd, s->cues.data, s->cues.len) : 0;
     if (!err)
         err = csp__atomic_commit(&s->file, &step);
     if (!err)

@@ -967,16 +967,7 @@ static csp_code save_direct(csp_client *client, const char *path, int fifo, cons
                          fifo && errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
     if (fifo)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    int err = 0;
-    for (size_t done = 0; !err && done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            err = n < 0 ? errno : EIO;
-        else
-            done += (size_t)n;
-    }
+    int err = csp__write_all(fd, data, len);
     if (close(fd) != 0 && !err)
         err = errno;
     return err ? csp__fail(&client->report, CSP_EOUTPUT, "%s: cannot write: %s", path, strerror(err))
@@ -991,15 +982,8 @@ csp_code csp_save_file(csp_client *client, const char *path, const char *data, s
     csp_atomic_file f;
     const char *step = "write";
     int err = csp__atomic_begin(&f, path, 0666, &step);
-    for (size_t done = 0; !err && done < len;) {
-        ssize_t n = write(f.fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            err = n < 0 ? errno : EIO;
-        else
-            done += (size_t)n;
-    }
+    if (!err)
+        err = csp__write_all(f.fd, data, len);
     if (!err && (err = csp__atomic_commit(&f, &step)) == 0)
         return CSP_OK;
     csp__atomic_abort(&f);
