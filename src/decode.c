@@ -47,6 +47,12 @@ static void mpg123_setup(void)
     mpg123_ready = mpg123_init() == MPG123_OK;
 }
 
+int csp__mpg123_ready(void)
+{
+    pthread_once(&mpg123_once, mpg123_setup);
+    return mpg123_ready;
+}
+
 csp_decoder *csp__decoder_new(const csp_media *media, long force_rate, int force_channels,
                               const char **why)
 {
@@ -77,9 +83,8 @@ csp_decoder *csp__decoder_new(const csp_media *media, long force_rate, int force
         csp__free(d);
         return NULL;
     }
-    pthread_once(&mpg123_once, mpg123_setup);
     int err = MPG123_OK;
-    if (!mpg123_ready || !(d->mh = mpg123_new(NULL, &err))) {
+    if (!csp__mpg123_ready() || !(d->mh = mpg123_new(NULL, &err))) {
         *why = "cannot start the mp3 decoder";
         csp__free(d);
         return NULL;

@@ -15,6 +15,9 @@
 
 typedef struct csp_decoder csp_decoder;
 
+/* mpg123 initialised (once, any thread; the decoder and mp3_frames.c both use it): 1 or 0. */
+int csp__mpg123_ready(void);
+
 /* Receives decoded frames. Return nonzero to stop. */
 typedef int (*csp_pcm_fn)(void *userdata, const int16_t *samples, size_t frames, long rate,
                           int channels);

@@ -9,9 +9,9 @@
 #include "mp3_frames.h"
 
 #include "alloc.h"
+#include "decode.h"
 
 #include <mpg123.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,9 +50,6 @@ struct csp_mp3_walker {
     char error[160];
 };
 
-static pthread_once_t mpg123_once = PTHREAD_ONCE_INIT;
-static int mpg123_ready;
-static void mpg123_setup(void) { mpg123_ready = mpg123_init() == MPG123_OK; }
 
 csp_mp3_walker *csp__mp3_walker_new(const char **why)
 {
@@ -62,8 +59,7 @@ csp_mp3_walker *csp__mp3_walker_new(const char **why)
         *why = "out of memory";
         return NULL;
     }
-    pthread_once(&mpg123_once, mpg123_setup);
-    if (!mpg123_ready || !(w->mh = mpg123_new(NULL, &err))) {
+    if (!csp__mpg123_ready() || !(w->mh = mpg123_new(NULL, &err))) {
         *why = err == MPG123_OUT_OF_MEM ? "out of memory" : "cannot start the mp3 parser";
         csp__free(w);
         return NULL;
