@@ -124,7 +124,7 @@ def option_names():
     table = table[:table.index("};")]
     own = re.findall(r'^\s*\{"([a-z-]+)", ', table, re.M)
     assert own == sorted(own), "the option table must stay sorted"
-    registry = open(os.path.join(SOURCE, "src", "settings.c")).read()
+    registry = open(os.path.join(SOURCE, "src", "config", "settings.c")).read()
     flags = re.findall(r'\{\{"[a-z_]+", CSP_SETTING_[A-Z]+, "[^"]*",\s*"([a-z-]+)"', registry)
     assert len(flags) >= 7, flags
     return own + flags
