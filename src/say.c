@@ -78,15 +78,23 @@ csp_code csp__choose_provider(csp_client *client)
                : csp__fail(&client->report, CSP_EKEY, "no openai API key: set "
                            "tts.providers.openai.apiKey in %s, or the OPENAI_API_KEY environment "
                            "variable", s->config_path);
-    if (!strcmp(s->chain[0], s->provider))
+    if (!s->chain_count)
+        return csp__fail(&client->report, s->chain_error, "no speech provider can speak (%s)%s",
+                         s->chain_note, s->chain_error == CSP_EKEY
+                             ? ": set a key (tts.providers.openrouter.apiKey, "
+                               "models.providers.openrouter.apiKey or OPENROUTER_API_KEY)"
+                             : "; see `clawspeak config`");
+    if (!strcmp(s->chain[0], s->provider) && !(s->local_is_self && !s->api_key))
         return CSP_OK;
-    /* the chosen provider cannot speak (no key, or it would call clawspeak itself) */
+    /* the chosen provider cannot speak (no key, or it is clawspeak's own tts-local-cli entry) */
     const char *first = s->chain[0];
-    if (!strcmp(first, "tts-local-cli") && !strcmp(s->provider, "openrouter") && !s->api_key)
+    /* OpenClaw running clawspeak as its tts-local-cli: clawspeak's own chain, quietly */
+    int own_entry = s->local_is_self && !strcmp(s->provider, "tts-local-cli");
+    if (!strcmp(first, "tts-local-cli") && !s->api_key && (own_entry || !strcmp(s->provider, "openrouter")))
         csp__log(&client->report, CSP_LOG_WARN,
                  "no OpenRouter API key found; speaking with the local engine (%s)",
                  s->local_command);
-    else
+    else if (!own_entry)
         csp__log(&client->report, CSP_LOG_WARN, "%s cannot speak (%s); speaking with %s",
                  s->provider, s->chain_note, first);
     char *chosen = csp__strdup(first);

@@ -298,6 +298,20 @@ static csp_code load_prefs(csp_report *report, csp_config *cfg)
     if (!cJSON_IsObject(cfg->prefs))
         return csp__fail(report, CSP_ECONFIG, "%s:1:1: the TTS preferences must be an object",
                          cfg->prefs_path);
+    /* OpenClaw's /tts commands write {"tts": {"persona": ..., "provider": ...}} and read only
+       that shape: the fields under "tts" are the preferences */
+    cJSON *tts = cJSON_DetachItemFromObjectCaseSensitive(cfg->prefs, "tts");
+    if (!tts && (cJSON_GetObjectItemCaseSensitive(cfg->prefs, "provider") ||
+                 cJSON_GetObjectItemCaseSensitive(cfg->prefs, "persona") ||
+                 cJSON_GetObjectItemCaseSensitive(cfg->prefs, "auto")))
+        csp__log(report, CSP_LOG_WARN, "%s: provider, persona and auto belong under \"tts\" "
+                 "(OpenClaw reads only {\"tts\": {...}}); the top-level ones are ignored",
+                 cfg->prefs_path);
+    cJSON_Delete(cfg->prefs);
+    cfg->prefs = tts;
+    if (tts && !cJSON_IsObject(tts))
+        return csp__fail(report, CSP_ECONFIG, "%s: \"tts\" in the TTS preferences must be an "
+                         "object", cfg->prefs_path);
     return CSP_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "report.h"
+#include "command.h"
 #include "config.h"
 #include "redact.h"
 
@@ -241,12 +242,18 @@ static const char *prefs_string(resolver *r, const char *key, char **source)
         return NULL;
     if (!cJSON_IsString(item) || blank(item->valuestring)) {
         if (r->rc == CSP_OK)
-            r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: %s must be a non-empty string",
+            r->rc = csp__fail(r->report, CSP_ECONFIG, "%s: tts.%s must be a non-empty string or null",
                               r->cfg->prefs_path, key);
         return NULL;
     }
-    *source = need(r, csp__printf("%s:%s", r->cfg->prefs_path, key));
+    *source = need(r, csp__printf("%s:tts.%s", r->cfg->prefs_path, key));
     return item->valuestring;
+}
+
+/* A preference set to null: OpenClaw's "off" (`/tts persona off` writes persona: null). */
+static int prefs_off(const resolver *r, const char *key)
+{
+    return key && r->cfg->prefs && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->cfg->prefs, key));
 }
 
 /* The flag for a setting; an empty value is a usage error naming it as typed. */
@@ -486,12 +493,14 @@ static void resolve_persona(resolver *r, const setting_spec *spec)
     const char *v = flag_value(r, spec->info.name, "persona", &source);
     if (!v && r->rc == CSP_OK)
         v = prefs_string(r, spec->prefs_key, &source);
-    if (!v && r->rc == CSP_OK)
+    int off = !v && prefs_off(r, spec->prefs_key);
+    if (!v && r->rc == CSP_OK && !off)
         v = tts_string(r, spec->paths, 1, &source);
     if (r->rc != CSP_OK || !v) {
         csp__free(source);
         if (r->rc == CSP_OK)
-            show(r, spec->info.name, "(not set)", NULL);
+            show(r, spec->info.name, off ? "(off)" : "(not set)",
+                 off ? need(r, csp__printf("%s:tts.persona is null", r->cfg->prefs_path)) : NULL);
         return;
     }
     char known[512] = "";
@@ -665,12 +674,15 @@ static void resolve_key_from(resolver *r, const char *name, const char *const *p
  * Say what say will really use when the chosen provider cannot speak (no
  * key, or the local command is clawspeak itself): the chain's first.
  */
-static void show_first_of_chain(resolver *r, const char *why)
+/* A value shown earlier, and its source, replaced. */
+static void reshow(resolver *r, const char *name, const char *new_value, const char *why)
 {
-    csp_setting *shown = (csp_setting *)csp__settings_find(r->out, "provider");
-    char *value = csp__strdup(r->out->chain[0]);
+    csp_setting *shown = (csp_setting *)csp__settings_find(r->out, name);
+    if (!shown)
+        return; /* not shown for this kind of run */
+    char *value = csp__strdup(new_value);
     char *source = csp__strdup(why);
-    if (!shown || !value || !source) {
+    if (!value || !source) {
         csp__free(value);
         csp__free(source);
         r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
@@ -680,6 +692,11 @@ static void show_first_of_chain(resolver *r, const char *why)
     csp__free(shown->source);
     shown->value = value;
     shown->source = source;
+}
+
+static void show_first_of_chain(resolver *r, const char *why)
+{
+    reshow(r, "provider", r->out->chain[0], why);
 }
 
 static const char *const provider_ids[] = {"openrouter", "openai", "tts-local-cli"};
@@ -708,42 +725,26 @@ static int configured(const resolver *r, const char *id)
            cJSON_IsObject(csp__json_at(r->cfg->root, "models.providers.openrouter"));
 }
 
-/* Is the local command clawspeak itself (OpenClaw calling clawspeak as its tts-local-cli)? */
-static int command_is_self(const char *command)
-{
-    const char *base = strrchr(command, '/') ? strrchr(command, '/') + 1 : command;
-    if (!strcmp(base, "clawspeak"))
-        return 1;
-    char self[4096], other[4096];
-    if (!realpath("/proc/self/exe", self))
-        return 0;
-    if (strchr(command, '/'))
-        return realpath(command, other) && !strcmp(self, other);
-    const char *path = getenv("PATH");
-    for (const char *dir = path; dir && *dir; dir += strcspn(dir, ":"), dir += *dir == ':') {
-        char candidate[4096];
-        snprintf(candidate, sizeof candidate, "%.*s/%s", (int)strcspn(dir, ":"), dir, command);
-        if (access(candidate, X_OK) == 0)
-            return realpath(candidate, other) && !strcmp(self, other);
-    }
-    return 0;
-}
-
 /*
  * The providers say tries, in order (OpenClaw's): the chosen one, then the
  * other providers the config names, then the local engine, which sends
  * nothing anywhere. A provider named on the command line, or tts.fallback
- * false, means that one alone. A network provider without a key, the local
- * command when it is clawspeak itself, and, under a persona whose
- * fallbackPolicy is "fail", providers it does not bind, are left out.
+ * false, means that one alone. A network provider without a key and, under a
+ * persona whose fallbackPolicy is "fail", providers it does not bind (the
+ * local engine too, as in OpenClaw) are left out. When the local command is
+ * clawspeak itself (OpenClaw running clawspeak as its tts-local-cli), the
+ * built-in espeak-ng is the local engine (resolve_local_args), and a chosen
+ * tts-local-cli means "clawspeak's own chain": OpenRouter first.
  */
 static void resolve_chain(resolver *r, const setting_spec *spec)
 {
     csp_settings *s = r->out;
     const char *candidates[4];
     size_t n = 0;
-    candidates[n++] = provider_id(s->provider);
     s->provider_from_flag = override_of(r, "provider", NULL) != NULL;
+    candidates[n++] = provider_id(s->local_is_self && !s->provider_from_flag &&
+                                  !strcmp(provider_id(s->provider), "tts-local-cli")
+                                      ? "openrouter" : s->provider);
     if (!s->provider_from_flag && s->fallback) {
         for (size_t i = 0; i < 2; i++)
             if (strcmp(provider_ids[i], candidates[0]) && configured(r, provider_ids[i]))
@@ -751,10 +752,6 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
         if (strcmp(candidates[0], "tts-local-cli"))
             candidates[n++] = "tts-local-cli";
     }
-    /* started by a clawspeak as its local engine: a command of our own could be that
-       clawspeak again (a copy, a wrapper); only the built-in espeak-ng is safe */
-    int nested = getenv("CLAWSPEAK_LOCAL_ENGINE") != NULL;
-    s->local_is_self = command_is_self(s->local_command) || (nested && !s->local_args_default);
     char skipped[512] = "";
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
@@ -764,10 +761,8 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
                                                     : "local";
         if (!key && !s->provider_from_flag)
             why = "no key";
-        else if (!strcmp(id, "tts-local-cli") && s->local_is_self)
-            why = nested ? "clawspeak runs as a local engine here: a loop" : "its command is clawspeak itself";
-        else if (r->persona && r->policy == POLICY_FAIL && strcmp(id, "tts-local-cli") &&
-                 !persona_binds(r, id) && !s->provider_from_flag) /* --provider is asked for */
+        else if (r->persona && r->policy == POLICY_FAIL && !persona_binds(r, id) &&
+                 !s->provider_from_flag) /* --provider is asked for */
             why = "the persona does not bind it (fallbackPolicy fail)";
         if (why)
             used += (size_t)snprintf(skipped + used, sizeof skipped - used, "%s%s: %s",
@@ -777,16 +772,15 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
         if (used >= sizeof skipped)
             used = sizeof skipped - 1;
     }
+    snprintf(s->chain_note, sizeof s->chain_note, "%s", skipped);
     if (!s->chain_count) {
-        int keys = strstr(skipped, "no key") != NULL;
-        r->rc = csp__fail(r->report, keys ? CSP_EKEY : CSP_ECONFIG,
-                          "no speech provider can speak (%s)%s", skipped,
-                          keys ? ": set a key (tts.providers.openrouter.apiKey, "
-                                 "models.providers.openrouter.apiKey or OPENROUTER_API_KEY)"
-                               : "");
+        /* not a broken config: `config` still shows why, and speaking fails then
+           (csp__choose_provider) */
+        s->chain_error = strstr(skipped, "no key") ? CSP_EKEY : CSP_ECONFIG;
+        show(r, spec->info.name, "(none: nothing can speak)",
+             need(r, csp__printf("left out: %s", skipped)));
         return;
     }
-    snprintf(s->chain_note, sizeof s->chain_note, "%s", skipped);
     csp_buf value;
     csp__buf_init(&value, 4096);
     int nomem = 0;
@@ -957,6 +951,21 @@ static void resolve_local_args(resolver *r, const setting_spec *spec)
     static const char *const default_args[] = {"--stdout", "--stdin"}; /* audio as it is made */
     char keypath[256];
     const cJSON *args = tts_field(r, spec->paths[0], keypath, sizeof keypath);
+    /* OpenClaw running clawspeak as its tts-local-cli: the built-in espeak-ng stands in
+       rather than clawspeak running itself; a nested clawspeak (CLAWSPEAK_DEPTH) runs only it */
+    int self = csp__command_is_self(r->out->local_command);
+    if (self || (csp__nested() && (args || strcmp(r->out->local_command, "espeak-ng")))) {
+        r->out->local_is_self = 1;
+        args = NULL;
+        csp__free(r->out->local_command);
+        if (set_copy(r, &r->out->local_command, "espeak-ng") != 0)
+            return;
+        reshow(r, "local_command", "espeak-ng",
+               self ? "built in: the configured command is clawspeak itself"
+                    : "built in: clawspeak runs as another clawspeak's command here");
+        if (r->rc != CSP_OK)
+            return;
+    }
     char *source = NULL;
     size_t count = 2;
     r->out->local_args_default = args == NULL;
@@ -1003,11 +1012,13 @@ out:
 
 /* --- speech to text: tools.media (OpenClaw's media understanding) --------- */
 
-/* Does a tools.media entry claim audio? Entries under tools.media.audio always do. */
+/* Does a tools.media entry claim audio? OpenClaw's entries declare capabilities; one
+   without "audio" is no transcriber. (Entries under clawspeak 0.2's tools.media.audio.models
+   always did.) */
 static int entry_hears_audio(const cJSON *entry, int audio_list)
 {
     const cJSON *caps = cJSON_GetObjectItemCaseSensitive(entry, "capabilities");
-    if (audio_list || !caps)
+    if (audio_list)
         return 1;
     const cJSON *c;
     cJSON_ArrayForEach(c, caps)
@@ -1104,6 +1115,26 @@ static void read_cli_entry(resolver *r, const cJSON *entry, const char *where)
         return;
     e->is_cli = 1;
     e->timeout_s = timeout ? (long)timeout->valuedouble : 60;
+    /* {{Prompt}}, {{MaxChars}}, {{Language}}: the entry's own, else tools.media.audio's */
+    static const char *const keys[] = {"prompt", "maxChars", "language"};
+    char **slots[] = {&e->prompt, &e->max_chars, &e->language};
+    for (size_t k = 0; k < 3; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, keys[k]);
+        if (!v) {
+            snprintf(keypath, sizeof keypath, "tools.media.audio.%s", keys[k]);
+            v = csp__json_at(r->cfg->root, keypath);
+        }
+        if (cJSON_IsString(v) && !blank(v->valuestring))
+            *slots[k] = csp__strdup(v->valuestring);
+        else if (cJSON_IsNumber(v))
+            *slots[k] = csp__printf("%.0f", v->valuedouble);
+        else
+            continue;
+        if (!*slots[k]) {
+            r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+            return;
+        }
+    }
     size_t count = args ? (size_t)cJSON_GetArraySize(args) : 0;
     if (!(e->command = csp__strdup(command)) || !(e->args = csp__calloc(count + 1, sizeof *e->args))) {
         r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
@@ -1124,6 +1155,37 @@ static void read_cli_entry(resolver *r, const cJSON *entry, const char *where)
     }
 }
 
+/* Does an entry match tools.media.audio.preferredModel (provider/model, a model id,
+   provider:<id> or cli:command)? */
+static int entry_preferred(const csp_stt_entry *e, const char *want)
+{
+    if (e->is_cli) {
+        const char *base = strrchr(e->command, '/') ? strrchr(e->command, '/') + 1 : e->command;
+        return !strncmp(want, "cli:", 4) && (!strcmp(want + 4, e->command) || !strcmp(want + 4, base));
+    }
+    if (!strcmp(want, "provider:openrouter"))
+        return 1;
+    if (!strncmp(want, "openrouter/", 11) && !strcmp(want + 11, e->model))
+        return 1;
+    return !strcmp(want, e->model);
+}
+
+/* OpenClaw moves the entries matching tools.media.audio.preferredModel to the front. */
+static void prefer_entries(resolver *r)
+{
+    const cJSON *want = csp__json_at(r->cfg->root, "tools.media.audio.preferredModel");
+    csp_settings *s = r->out;
+    if (!cJSON_IsString(want) || blank(want->valuestring))
+        return;
+    size_t front = 0;
+    for (size_t i = 0; i < s->stt_entry_count; i++)
+        if (entry_preferred(&s->stt_entries[i], want->valuestring)) {
+            csp_stt_entry moved = s->stt_entries[i];
+            memmove(s->stt_entries + front + 1, s->stt_entries + front, (i - front) * sizeof moved);
+            s->stt_entries[front++] = moved;
+        }
+}
+
 /*
  * The entries transcribe tries, in config order: OpenRouter entries (with
  * the model resolved above when --model is given) and CLI entries. Entries
@@ -1141,6 +1203,10 @@ static void resolve_stt_entries(resolver *r, const setting_spec *spec)
             type_error(r, stt_lists[l], list, "an array of entries");
             return;
         }
+        if (list && l == 0)
+            csp__log(r->report, CSP_LOG_WARN, "%s: tools.media.audio.models is read, but OpenClaw "
+                     "2026.9 rejects that key and then runs no command at all: move its entries to "
+                     "tools.media.models, each with capabilities: [\"audio\"]", r->cfg->path);
         for (int i = 0; r->rc == CSP_OK && list && i < cJSON_GetArraySize(list); i++) {
             const cJSON *entry = cJSON_GetArrayItem(list, i);
             char where[96];
@@ -1149,10 +1215,23 @@ static void resolve_stt_entries(resolver *r, const setting_spec *spec)
                 type_error(r, where, entry, "an object");
                 return;
             }
-            if (!entry_hears_audio(entry, l == 0))
+            if (!entry_hears_audio(entry, l == 0)) {
+                if (!cJSON_GetObjectItemCaseSensitive(entry, "capabilities"))
+                    csp__log(r->report, CSP_LOG_INFO, "%s: %s declares no capabilities; as in "
+                             "OpenClaw it transcribes nothing (add capabilities: [\"audio\"])",
+                             r->cfg->path, where);
                 continue;
+            }
             const cJSON *type = cJSON_GetObjectItemCaseSensitive(entry, "type");
-            if (cJSON_IsString(type) && !strcmp(type->valuestring, "cli")) {
+            const cJSON *command = cJSON_GetObjectItemCaseSensitive(entry, "command");
+            if (cJSON_IsString(type) && !strcmp(type->valuestring, "cli") && cJSON_IsString(command) &&
+                (csp__command_is_self(command->valuestring) || csp__nested())) {
+                /* OpenClaw running clawspeak as its transcriber: our own entry, never run */
+                csp__log(r->report, CSP_LOG_INFO, "%s: %s left out: %s", r->cfg->path, where,
+                         csp__nested() ? "clawspeak runs as another clawspeak's command here "
+                                         "(CLAWSPEAK_DEPTH), so it runs no command"
+                                       : "its command is clawspeak itself");
+            } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "cli")) {
                 read_cli_entry(r, entry, where);
                 any = 1;
             } else if (entry_is_openrouter(entry)) {
@@ -1170,6 +1249,9 @@ static void resolve_stt_entries(resolver *r, const setting_spec *spec)
             }
         }
     }
+    /* with nothing else left (our own entry skipped), OpenRouter with the default model */
+    if (r->rc == CSP_OK)
+        prefer_entries(r);
     if (r->rc == CSP_OK && (!any || (model_flag && !api_seen))) {
         csp_stt_entry *e = add_stt_entry(r, "default");
         if (e && !(e->model = csp__strdup(s->stt_model)))
@@ -1205,6 +1287,9 @@ void csp__stt_entries_free(csp_settings *s)
         csp_stt_entry *e = &s->stt_entries[i];
         csp__free(e->model);
         csp__free(e->command);
+        csp__free(e->prompt);
+        csp__free(e->max_chars);
+        csp__free(e->language);
         for (size_t k = 0; e->args && k < e->argc; k++)
             csp__free(e->args[k]);
         csp__free(e->args);

@@ -30,6 +30,7 @@ typedef struct csp_stt_entry {
     char **args;        /* CLI: arguments, {{MediaPath}} placeholders kept */
     size_t argc;
     long timeout_s;     /* CLI: timeoutSeconds */
+    char *prompt, *max_chars, *language; /* CLI: {{Prompt}}, {{MaxChars}}, {{Language}}; may be NULL */
     char *where;        /* "tools.media.audio.models[1]", for messages */
 } csp_stt_entry;
 
@@ -60,7 +61,8 @@ typedef struct csp_settings {
     size_t local_argc;
     int local_args_default; /* the built-in espeak-ng arguments: voice and rate are added */
     char *local_voice;      /* tts.providers.tts-local-cli.voice, or NULL (chosen by script) */
-    int local_is_self;      /* the local command is clawspeak itself: never called */
+    int local_is_self;      /* the configured local command is clawspeak itself (or we are
+                               nested): the built-in espeak-ng stands in, never a child of ours */
     char *persona;          /* the active persona's id in tts.personas, or NULL */
     char *openai_base_url, *openai_model, *openai_voice, *openai_instructions;
     double openai_speed;
@@ -72,6 +74,7 @@ typedef struct csp_settings {
     int provider_from_flag; /* --provider: that one alone, today's exit codes */
     const char *chain[4];   /* providers in the order they are tried (static strings) */
     size_t chain_count;
+    int chain_error;        /* chain_count 0: the csp_code speaking fails with */
     char *stt_model;            /* the transcription model of OpenRouter entries */
     long stt_max_bytes;         /* tools.media.audio.maxBytes */
     long stt_piece_seconds;     /* longest piece sent in one request */

@@ -16,6 +16,7 @@
 #include "local_tts.h"
 
 #include "cleanup.h"
+#include "command.h"
 #include "provider.h"
 #include "report.h"
 #include "sentences.h"
@@ -30,18 +31,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sndfile.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* Replace every placeholder of OpenClaw's in arg: {{Text}}, {{OutputPath}}, {{OutputDir}},
    {{OutputBase}} (the file's name without its extension). */
@@ -132,56 +129,11 @@ static int espeak_wpm(double speed)
     return wpm < 80 ? 80 : wpm > 450 ? 450 : (int)(wpm + 0.5);
 }
 
-/*
- * The command's environment: ours, without any API key (a local command has
- * no use for one), plus CLAWSPEAK_VOICE and CLAWSPEAK_SPEED for a user's own
- * command (environment, not new placeholders, so a config shared with
- * OpenClaw stays valid there). Strings not starting CLAWSPEAK_ are borrowed.
- */
-static char **child_environment(const char *voice, double speed)
-{
-    size_t count = 0;
-    while (environ[count])
-        count++;
-    char **env = csp__calloc(count + 4, sizeof *env);
-    if (!env)
-        return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < count; i++)
-        if (strncmp(environ[i], "OPENROUTER_API_KEY=", 19) && strncmp(environ[i], "OPENAI_API_KEY=", 15) &&
-            strncmp(environ[i], "CLAWSPEAK_", 10))
-            env[n++] = environ[i];
-    /* marks the command as clawspeak's local engine: a clawspeak it starts, under any
-       name (a copy, a wrapper script), never starts a local command of its own again */
-    int ok = (env[n++] = csp__strdup("CLAWSPEAK_LOCAL_ENGINE=1")) != NULL;
-    if (voice)
-        ok &= (env[n++] = csp__printf("CLAWSPEAK_VOICE=%s", voice)) != NULL;
-    if (speed > 0)
-        ok &= (env[n++] = csp__printf("CLAWSPEAK_SPEED=%g", speed)) != NULL;
-    if (!ok) {
-        for (size_t i = 0; i < n; i++)
-            if (env[i] && !strncmp(env[i], "CLAWSPEAK_", 10))
-                csp__free(env[i]);
-        csp__free(env);
-        return NULL;
-    }
-    return env;
-}
-
 static void free_argv(char **argv)
 {
     for (size_t i = 0; argv && argv[i]; i++)
         csp__free(argv[i]);
     csp__free(argv);
-}
-
-/* Free what child_environment made (the CLAWSPEAK_ strings; the rest is borrowed). */
-static void free_environment(char **env)
-{
-    for (size_t i = 0; env && env[i]; i++)
-        if (!strncmp(env[i], "CLAWSPEAK_", 10))
-            csp__free(env[i]);
-    csp__free(env);
 }
 
 /* The built-in engine's voices: `espeak-ng --voices`, read through a pipe with a cap. */
@@ -192,45 +144,42 @@ csp_code csp__local_voices(const csp_settings *s, csp_report *report, csp_buf *l
                          "the local command '%s' has no voice list to show; its voice is "
                          "tts.providers.tts-local-cli.voice (passed as CLAWSPEAK_VOICE)",
                          s->local_command);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return csp__fail(report, CSP_ELOCAL, "cannot make a pipe: %s", strerror(errno));
     char *argv[] = {s->local_command, "--voices", NULL};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    char **env = child_environment(NULL, 0); /* no key reaches a child */
-    int err = env ? posix_spawnp(&pid, s->local_command, &actions, NULL, argv, env) : ENOMEM;
-    posix_spawn_file_actions_destroy(&actions);
-    free_environment(env);
-    close(fds[1]);
-    if (err) {
-        close(fds[0]);
-        return csp__fail(report, CSP_ELOCAL, "cannot run '%s': %s (install espeak-ng)",
-                         s->local_command, strerror(err));
-    }
+    csp_command_spec spec = {.program = s->local_command, .argv = argv};
+    csp_command cmd;
+    char why[300];
+    if (csp__command_start(&spec, &cmd, why, sizeof why))
+        return csp__fail(report, CSP_ELOCAL, "%s (install espeak-ng)", why);
     csp_buf raw;
     csp__buf_init(&raw, 1 << 20); /* espeak-ng's list is about 8 KB */
-    char block[4096];
-    ssize_t n;
     int too_long = 0;
-    while ((n = read(fds[0], block, sizeof block)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || (too_long = csp__buf_append(&raw, block, (size_t)n) < 0))
-            break;
+    long long deadline = csp__now_ms() + s->timeout_ms;
+    while (!too_long && !csp__command_finished(&cmd) && csp__now_ms() < deadline &&
+           !csp__canceled(report)) {
+        struct pollfd fds[2] = {{cmd.out_fd, POLLIN, 0}, {cmd.err_fd, POLLIN, 0}};
+        poll(fds, 2, 20);
+        char block[4096];
+        ssize_t n;
+        while (cmd.out_fd >= 0 && (n = read(cmd.out_fd, block, sizeof block)) != 0) {
+            if (n < 0) {
+                if (errno != EINTR && errno != EAGAIN)
+                    close(cmd.out_fd), cmd.out_fd = -1;
+                if (errno != EINTR)
+                    break;
+                continue;
+            }
+            csp__command_saw_output(&cmd);
+            if ((too_long = csp__buf_append(&raw, block, (size_t)n) < 0))
+                break;
+        }
+        if (n == 0 && cmd.out_fd >= 0)
+            close(cmd.out_fd), cmd.out_fd = -1;
+        csp__command_read_errors(&cmd);
     }
-    close(fds[0]);
-    if (too_long)
-        kill(pid, SIGTERM);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int ok = !too_long && csp__command_finished(&cmd) && csp__command_succeeded(&cmd);
+    csp__command_end(&cmd);
     csp_code rc = CSP_OK;
-    if (too_long || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!ok)
         rc = csp__fail(report, CSP_ELOCAL, "'%s --voices' failed", s->local_command);
     /* "Pty Language Age/Gender VoiceName File ...": one "  language  name" line each */
     if (rc == CSP_OK && csp__buf_appendf(list, "%s (local)\n", s->local_command) < 0)
@@ -251,13 +200,9 @@ csp_code csp__local_voices(const csp_settings *s, csp_report *report, csp_buf *l
 
 /* --- the provider: one chunk at a time, read as the command makes it --- */
 
-/* stderr kept to tell the user why a command failed; the rest is read and dropped */
-#define ERRORS_KEPT 1024
-
 typedef struct local_run {
-    pid_t pid;
-    int child_slot, dir_slot, wav_slot; /* registered for emergency cleanup; -1: none */
-    int in_fd, out_fd, err_fd;          /* our ends of its stdin/stdout/stderr; -1: closed */
+    csp_command cmd;          /* cmd.pid 0: not started */
+    int dir_slot, wav_slot;   /* registered for emergency cleanup; -1: none */
     char *text;
     size_t len, written;
     int from_stdout;         /* audio on its stdout (no {{OutputPath}} in its args) */
@@ -267,8 +212,6 @@ typedef struct local_run {
     size_t head_len;
     int audio_started;
     int stopped;             /* the pipeline wanted no more of this chunk's audio */
-    char errors[ERRORS_KEPT];
-    size_t errors_len;
     long long last_activity_ms;
     csp_chunk_events events;
     struct local_run *next;
@@ -321,51 +264,11 @@ static char **command_argv(const csp_settings *s, const char *text, const char *
     return argv;
 }
 
-/* Pipes for the child's stdin, stdout and stderr; our ends close-on-exec and non-blocking. */
-static int make_pipes(int child_ends[3], int our_ends[3])
-{
-    for (int i = 0; i < 3; i++)
-        child_ends[i] = our_ends[i] = -1;
-    for (int i = 0; i < 3; i++) {
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC) < 0)
-            return -1;
-        child_ends[i] = fds[i == 0 ? 0 : 1];
-        our_ends[i] = fds[i == 0 ? 1 : 0];
-        fcntl(our_ends[i], F_SETFL, O_NONBLOCK);
-    }
-    return 0;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
 static void run_free(local_run *r)
 {
     if (!r)
         return;
-    close_fd(&r->in_fd);
-    close_fd(&r->out_fd);
-    close_fd(&r->err_fd);
-    if (r->pid > 0) {
-        kill(-r->pid, SIGTERM); /* the whole group: a wrapper script's children too */
-        /* a command that ignores SIGTERM gets SIGKILL after half a second */
-        pid_t done = 0;
-        for (int i = 0; i < 50 && (done = waitpid(r->pid, NULL, WNOHANG)) == 0; i++) {
-            struct timespec nap = {0, 10 * 1000000L};
-            nanosleep(&nap, NULL);
-        }
-        if (done == 0) {
-            kill(-r->pid, SIGKILL);
-            while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-    }
-    csp__cleanup_remove(r->child_slot);
+    csp__command_end(&r->cmd); /* the whole group: a wrapper script's children too */
     if (r->wav)
         unlink(r->wav);
     if (r->dir[0])
@@ -416,8 +319,8 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
     local_run *r = csp__calloc(1, sizeof *r);
     if (!r)
         return -1;
-    r->child_slot = r->dir_slot = r->wav_slot = -1;
-    r->in_fd = r->out_fd = r->err_fd = -1;
+    r->dir_slot = r->wav_slot = -1;
+    r->cmd.in_fd = r->cmd.out_fd = r->cmd.err_fd = r->cmd.cleanup_slot = -1;
     r->events = *events;
     r->last_activity_ms = csp__now_ms();
     r->next = l->runs;
@@ -451,50 +354,37 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
     if (s->has_speed)
         snprintf(wpm, sizeof wpm, "%d", espeak_wpm(s->speed));
     char **argv = command_argv(s, r->text, voice, wpm, r->dir, r->wav ? r->wav : "");
-    char **env = argv ? child_environment(voice, wpm[0] ? s->speed : 0) : NULL;
-    int child[3] = {-1, -1, -1}, ours[3] = {-1, -1, -1};
-    int piped = argv && env && make_pipes(child, ours) == 0;
-    r->in_fd = ours[0], r->out_fd = ours[1], r->err_fd = ours[2];
-    if (!piped) {
-        int out_of_memory = !argv || !env;
-        free_argv(argv);
-        free_environment(env);
-        for (int i = 0; i < 3; i++)
-            if (child[i] >= 0)
-                close(child[i]);
-        if (out_of_memory) {
-            unlink_run(l, r), run_free(r);
-            return -1;
-        }
-        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1, "cannot make a pipe: %s", strerror(errno));
-        return 0;
+    /* for a user's own command: environment, not new placeholders, so a config shared with
+       OpenClaw stays valid there */
+    char voice_var[160] = "", speed_var[48] = "";
+    if (voice)
+        snprintf(voice_var, sizeof voice_var, "CLAWSPEAK_VOICE=%s", voice);
+    if (wpm[0])
+        snprintf(speed_var, sizeof speed_var, "CLAWSPEAK_SPEED=%g", s->speed);
+    const char *extra[3] = {NULL, NULL, NULL};
+    size_t extras = 0;
+    if (voice_var[0])
+        extra[extras++] = voice_var;
+    if (speed_var[0])
+        extra[extras++] = speed_var;
+    if (!argv) {
+        unlink_run(l, r), run_free(r);
+        return -1;
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    for (int i = 0; i < 3; i++)
-        posix_spawn_file_actions_adddup2(&actions, child[i], i);
-    /* nothing else of ours: libcurl's wakeup socketpair is not close-on-exec */
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    /* its own process group, so a stop reaches everything it started */
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    int err = posix_spawnp(&r->pid, s->local_command, &actions, &attr, argv, env);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 3; i++)
-        close(child[i]);
+    csp_command_spec spec = {.program = s->local_command, .argv = argv, .extra_env = extra,
+                             .text_on_stdin = 1};
+    char why[400];
+    int err = csp__command_start(&spec, &r->cmd, why, sizeof why);
     free_argv(argv);
-    free_environment(env);
+    if (err == ENOMEM) {
+        unlink_run(l, r), run_free(r);
+        return -1;
+    }
     if (err) {
-        r->pid = 0;
         finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1,
-               "cannot run the local speech command '%s': %s (install espeak-ng, or set "
-               "tts.providers.tts-local-cli.command)", s->local_command, strerror(err));
+               "%s (install espeak-ng, or set tts.providers.tts-local-cli.command)", why);
         return 0;
     }
-    r->child_slot = csp__cleanup_add_child(r->pid);
     return 0;
 }
 
@@ -506,7 +396,7 @@ static void feed_text(local_run *r)
     sigemptyset(&pipe_only);
     sigaddset(&pipe_only, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-    ssize_t n = write(r->in_fd, r->text + r->written, r->len - r->written);
+    ssize_t n = write(r->cmd.in_fd, r->text + r->written, r->len - r->written);
     if (n > 0)
         r->written += (size_t)n;
     if (n < 0 && errno == EPIPE) {
@@ -515,7 +405,7 @@ static void feed_text(local_run *r)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r->written == r->len || (n < 0 && errno != EAGAIN && errno != EINTR))
-        close_fd(&r->in_fd);
+        close(r->cmd.in_fd), r->cmd.in_fd = -1;
 }
 
 /* The first bytes of a command's stdout say what it writes. */
@@ -564,51 +454,33 @@ static int pass_audio(local_provider *l, local_run *r, const unsigned char *data
 static int drain(local_provider *l, local_run *r, int *fd, int is_audio)
 {
     unsigned char block[65536];
+    if (!is_audio) {
+        csp__command_read_errors(&r->cmd);
+        r->last_activity_ms = csp__now_ms();
+        return r->cmd.err_fd < 0;
+    }
     ssize_t n = read(*fd, block, sizeof block);
     if (n < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : (close_fd(fd), 1);
+        return errno == EAGAIN || errno == EINTR ? 0 : (close(*fd), *fd = -1, 1);
     if (n == 0) {
-        close_fd(fd);
+        close(*fd);
+        *fd = -1;
         return 1;
     }
     r->last_activity_ms = csp__now_ms();
-    if (!is_audio) {
-        size_t keep = ERRORS_KEPT - 1 - r->errors_len;
-        if ((size_t)n < keep)
-            keep = (size_t)n;
-        memcpy(r->errors + r->errors_len, block, keep);
-        r->errors_len += keep;
-        return 0;
-    }
+    csp__command_saw_output(&r->cmd);
     return r->from_stdout ? pass_audio(l, r, block, (size_t)n) : 0;
 }
 
-/* The first non-blank line of what a command said, printable characters only. */
-static void first_line(const char *said, size_t len, char *out, size_t size)
-{
-    const char *p = said, *end = said + len;
-    while (p < end && strchr(" \t\r\n", *p))
-        p++;
-    size_t used = 0;
-    for (; p < end && *p != '\n' && used + 1 < size; p++)
-        out[used++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
-    out[used] = '\0';
-}
-
-/* The command has ended (status from waitpid): its result. */
-static void command_ended(local_provider *l, local_run *r, int status)
+/* The command has ended: its result. */
+static void command_ended(local_provider *l, local_run *r)
 {
     const csp_settings *s = l->settings;
-    r->pid = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char said[240], how[40];
-        first_line(r->errors, r->errors_len, said, sizeof said);
-        if (WIFEXITED(status))
-            snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
-        else
-            snprintf(how, sizeof how, "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1, "the local speech command '%s' failed (%s)%s%s",
-               s->local_command, how, said[0] ? ": " : "", said);
+    if (!csp__command_succeeded(&r->cmd)) {
+        char how[300];
+        csp__command_failure(&r->cmd, how, sizeof how);
+        finish(l, r, CSP_ATTEMPT_FAIL, CSP_ELOCAL, 1, "the local speech command '%s' failed (%s)",
+               s->local_command, how);
         return;
     }
     if (r->stopped) {
@@ -659,15 +531,15 @@ static int check_run(local_provider *l, local_run *r, int *wait_ms)
     }
     if (*wait_ms > l->settings->timeout_ms - idle)
         *wait_ms = (int)(l->settings->timeout_ms - idle);
-    if (r->out_fd < 0 && r->err_fd < 0) { /* both outputs closed: the command is ending */
-        int status;
-        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
-            command_ended(l, r, status);
-            return 1;
-        }
-        if (*wait_ms > 5)
-            *wait_ms = 5;
+    /* a direct child that exited 0 while a grandchild holds its stdout has finished too */
+    if (csp__command_finished(&r->cmd)) {
+        command_ended(l, r);
+        return 1;
     }
+    if (*wait_ms > 5 && (r->cmd.exited || (r->cmd.out_fd < 0 && r->cmd.err_fd < 0)))
+        *wait_ms = 5;
+    if (*wait_ms > 50)
+        *wait_ms = 50; /* the direct child's exit shows no descriptor: look again soon */
     return 0;
 }
 
@@ -683,7 +555,7 @@ static int local_poll(csp_provider *base, int wait_ms)
         next = r->next;
         if (check_run(l, r, &wait_ms))
             continue;
-        int ends[3] = {r->in_fd, r->out_fd, r->err_fd};
+        int ends[3] = {r->cmd.in_fd, r->cmd.out_fd, r->cmd.err_fd};
         for (int i = 0; i < 3; i++)
             if (ends[i] >= 0) {
                 owner[count] = r;
@@ -702,12 +574,12 @@ static int local_poll(csp_provider *base, int wait_ms)
                 live |= x == r;
             if (!fds[i].revents || !live)
                 continue;
-            if (fds[i].fd == r->in_fd)
+            if (fds[i].fd == r->cmd.in_fd)
                 feed_text(r);
-            else if (fds[i].fd == r->out_fd)
-                drain(l, r, &r->out_fd, 1);
-            else if (fds[i].fd == r->err_fd)
-                drain(l, r, &r->err_fd, 0);
+            else if (fds[i].fd == r->cmd.out_fd)
+                drain(l, r, &r->cmd.out_fd, 1);
+            else if (fds[i].fd == r->cmd.err_fd)
+                drain(l, r, &r->cmd.err_fd, 0);
         }
     }
     int running = 0;
@@ -778,17 +650,4 @@ csp_provider *csp__provider_local_new(const csp_settings *settings, csp_report *
                  "speed %g is %d words a minute; espeak-ng takes 80-450, so it speaks at %d",
                  settings->speed, (int)(175.0 * settings->speed + 0.5), espeak_wpm(settings->speed));
     return &l->base;
-}
-
-/* For other commands clawspeak runs (a CLI recogniser): the same environment, keys left out. */
-char **csp__child_environment(void) { return child_environment(NULL, 0); }
-void csp__child_environment_free(char **env) { free_environment(env); }
-void csp__child_first_line(const char *path, char *out, size_t size)
-{
-    char said[ERRORS_KEPT];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    ssize_t n = fd >= 0 ? read(fd, said, sizeof said) : -1;
-    if (fd >= 0)
-        close(fd);
-    first_line(said, n > 0 ? (size_t)n : 0, out, size);
 }

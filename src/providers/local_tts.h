@@ -16,9 +16,4 @@ struct csp_report;
 /* Append the built-in engine's voices to list: "espeak-ng (local)\n  language  name\n"... */
 csp_code csp__local_voices(const struct csp_settings *settings, struct csp_report *report,
                            csp_buf *list);
-/* The environment a command clawspeak runs gets: ours without API keys (free with _free). */
-char **csp__child_environment(void);
-void csp__child_environment_free(char **env);
-/* The first non-blank line a command wrote to path, control characters as '?'. */
-void csp__child_first_line(const char *path, char *out, size_t size);
 #endif

@@ -18,7 +18,7 @@
 #include "client.h"
 #include "clock.h"
 #include "http.h"
-#include "local_tts.h"
+#include "command.h"
 #include "redact.h"
 #include "speech.h"
 
@@ -27,7 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,18 +419,29 @@ static int produce(stt_run *run, stt_slot *slot)
 
 /* --- CLI entries ----------------------------------------------------------- */
 
-static char *expand_media(const char *arg, const char *path)
+/* OpenClaw's placeholders for a CLI entry (and their deprecated Media* aliases). */
+static char *expand_media(const char *arg, const csp_stt_entry *e, const char *wav, const char *dir,
+                          const char *out_dir, const char *out_base)
 {
+    static const char *const names[] = {
+        "{{AttachmentPath}}", "{{MediaPath}}", "{{AttachmentUrl}}", "{{MediaUrl}}",
+        "{{AttachmentContentType}}", "{{MediaType}}", "{{AttachmentDir}}", "{{MediaDir}}",
+        "{{AttachmentIndex}}", "{{Prompt}}", "{{MaxChars}}", "{{Language}}", "{{OutputDir}}",
+        "{{OutputBase}}"};
+    const char *const values[] = {wav, wav, wav, wav, "audio/wav", "audio/wav", dir, dir, "0",
+                                  e->prompt ? e->prompt : "Transcribe the audio.",
+                                  e->max_chars ? e->max_chars : "", e->language ? e->language : "",
+                                  out_dir, out_base};
+    enum { COUNT = sizeof names / sizeof names[0] };
     csp_buf out;
     csp__buf_init(&out, 1 << 16);
     for (const char *p = arg; *p;) {
-        int ok;
-        if (!strncmp(p, "{{MediaPath}}", 13)) {
-            ok = csp__buf_append(&out, path, strlen(path)) == 0;
-            p += 13;
-        } else {
-            ok = csp__buf_append(&out, p++, 1) == 0;
-        }
+        size_t i = 0;
+        while (i < COUNT && strncmp(p, names[i], strlen(names[i])))
+            i++;
+        int ok = i < COUNT ? csp__buf_append(&out, values[i], strlen(values[i])) == 0
+                           : csp__buf_append(&out, p, 1) == 0;
+        p += i < COUNT ? strlen(names[i]) : 1;
         if (!ok) {
             csp__buf_free(&out);
             return NULL;
@@ -439,54 +450,75 @@ static char *expand_media(const char *arg, const char *path)
     return out.data ? csp__buf_steal(&out) : csp__strdup("");
 }
 
-/* Read the command's stdout until it ends, the cap, the timeout or a cancel. */
-static csp_code read_output(stt_run *run, stt_file *f, int fd, pid_t pid, long timeout_s,
+/* Read the command's stdout until it has finished, the cap, the timeout or a cancel. */
+static csp_code read_output(stt_run *run, stt_file *f, csp_command *cmd, long timeout_s,
                             csp_buf *out, char *why, size_t size)
 {
     long long deadline = csp__now_ms() + timeout_s * 1000LL;
     char block[65536];
-    for (;;) {
+    while (!csp__command_finished(cmd)) {
         if (csp__canceled(&run->client->report)) {
-            kill(-pid, SIGKILL); /* at once: one that ignores SIGTERM would keep the run waiting */
             snprintf(why, size, "interrupted");
             return CSP_ECANCELED;
         }
         if (csp__now_ms() > deadline) {
-            kill(-pid, SIGKILL);
             snprintf(why, size, "no transcript after %ld s (timeoutSeconds)", timeout_s);
             return CSP_ELOCAL;
         }
-        struct pollfd p = {fd, POLLIN, 0};
-        int n = poll(&p, 1, 50);
-        if (n <= 0)
+        struct pollfd p[2] = {{cmd->out_fd, POLLIN, 0}, {cmd->err_fd, POLLIN, 0}};
+        poll(p, 2, 20); /* the direct child's exit shows on no descriptor: look again soon */
+        csp__command_read_errors(cmd);
+        if (cmd->out_fd < 0)
             continue;
-        ssize_t got = read(fd, block, sizeof block);
-        if (got < 0 && errno == EINTR)
+        ssize_t got = read(cmd->out_fd, block, sizeof block);
+        if (got < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (got <= 0)
-            return CSP_OK;
+        if (got <= 0) {
+            close(cmd->out_fd);
+            cmd->out_fd = -1;
+            continue;
+        }
+        csp__command_saw_output(cmd);
         size_t room = out->max - 1 - out->len;
         if ((size_t)got > room) { /* the cap: keep what fits, stop the command */
             csp__buf_append(out, block, room);
             f->cut = 1;
-            kill(-pid, SIGTERM);
             return CSP_OK;
         }
         if (csp__buf_append(out, block, (size_t)got) < 0) {
-            kill(-pid, SIGTERM);
             snprintf(why, size, "out of memory");
             return CSP_ENOMEM;
         }
     }
+    if (!csp__command_succeeded(cmd)) {
+        char how[300];
+        csp__command_failure(cmd, how, sizeof how);
+        snprintf(why, size, "'%s' failed (%s)", entry_of(run, f)->command, how);
+        return CSP_ELOCAL;
+    }
+    return CSP_OK;
+}
+
+/* A command's output directory and what it left there (OpenClaw's {{OutputDir}}). */
+static void remove_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    for (struct dirent *entry; d && (entry = readdir(d));)
+        if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, ".."))
+            unlinkat(dirfd(d), entry->d_name, 0);
+    if (d)
+        closedir(d);
+    rmdir(path);
 }
 
 static void run_cli(stt_run *run, stt_file *f)
 {
     const csp_stt_entry *e = entry_of(run, f);
     char dir[] = "/tmp/clawspeak-XXXXXX", why[900] = "";
-    char *wav = NULL, *errors = NULL, **argv = NULL, **env = NULL;
-    int slots[4] = {-1, -1, -1, -1}, pipe_fd[2] = {-1, -1};
+    char *wav = NULL, *out_dir = NULL, *out_base = NULL, **argv = NULL;
+    int slots[3] = {-1, -1, -1};
     csp_code rc = CSP_OK;
+    csp_command cmd = {.pid = 0, .in_fd = -1, .out_fd = -1, .err_fd = -1, .cleanup_slot = -1};
     csp_buf out;
     csp__buf_init(&out, CSP_TRANSCRIPT_MAX + 1);
     if (!mkdtemp(dir)) {
@@ -496,97 +528,62 @@ static void run_cli(stt_run *run, stt_file *f)
     }
     slots[0] = csp__cleanup_add_dir(dir);
     wav = csp__printf("%s/audio.wav", dir);
-    errors = csp__printf("%s/errors", dir);
+    out_dir = csp__printf("%s/out", dir);
+    out_base = csp__printf("%s/out/audio", dir);
     argv = csp__calloc(e->argc + 2, sizeof *argv);
-    env = csp__child_environment();
-    if (!wav || !errors || !argv || !env) {
+    if (!wav || !out_dir || !out_base || !argv) {
         rc = CSP_ENOMEM;
         snprintf(why, sizeof why, "out of memory");
         goto out;
     }
     slots[1] = csp__cleanup_add_file(wav);
-    slots[2] = csp__cleanup_add_file(errors);
+    if (mkdir(out_dir, 0700) == 0)
+        slots[2] = csp__cleanup_add_dir(out_dir);
     if (csp__pieces_write_wav(&f->source, wav, &f->seconds, why, sizeof why) < 0) {
         rc = CSP_EINPUT;
         goto out;
     }
     argv[0] = e->command;
     for (size_t i = 0; i < e->argc; i++)
-        if (!(argv[i + 1] = expand_media(e->args[i], wav))) {
+        if (!(argv[i + 1] = expand_media(e->args[i], e, wav, dir, out_dir, out_base))) {
             rc = CSP_ENOMEM;
             snprintf(why, sizeof why, "out of memory");
             goto out;
         }
-    if (pipe2(pipe_fd, O_CLOEXEC) < 0) {
-        rc = CSP_ELOCAL;
-        snprintf(why, sizeof why, "cannot make a pipe: %s", strerror(errno));
-        goto out;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors,
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-    /* nothing else of ours: libcurl's wakeup socketpair is not close-on-exec */
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    pid_t pid;
     csp__log(&run->client->report, CSP_LOG_INFO, "%s: running %s (%s)", f->name, e->command, e->where);
-    int err = posix_spawnp(&pid, e->command, &actions, &attr, argv, env);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    close(pipe_fd[1]);
-    pipe_fd[1] = -1;
-    if (err) {
+    csp_command_spec spec = {.program = e->command, .argv = argv};
+    char started[600];
+    if (csp__command_start(&spec, &cmd, started, sizeof started)) {
         rc = CSP_ELOCAL;
-        snprintf(why, sizeof why, "cannot run '%s' (%s): %s", e->command, e->where, strerror(err));
+        snprintf(why, sizeof why, "%s (%s)", started, e->where);
         goto out;
     }
-    slots[3] = csp__cleanup_add_child(pid);
-    rc = read_output(run, f, pipe_fd[0], pid, e->timeout_s, &out, why, sizeof why);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    csp__cleanup_remove(slots[3]);
-    if (rc == CSP_OK && !f->cut && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        char said[240];
-        csp__child_first_line(errors, said, sizeof said);
-        rc = CSP_ELOCAL;
-        snprintf(why, sizeof why, "'%s' (%s) failed (exit status %d)%s%s", e->command, e->where,
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1, said[0] ? ": " : "", said);
-    }
+    rc = read_output(run, f, &cmd, e->timeout_s, &out, why, sizeof why);
     if (rc == CSP_OK && !(f->cli_text = out.data ? csp__buf_steal(&out) : csp__strdup(""))) {
         rc = CSP_ENOMEM;
         snprintf(why, sizeof why, "out of memory");
     }
 out:
-    if (pipe_fd[0] >= 0)
-        close(pipe_fd[0]);
+    csp__command_end(&cmd); /* the whole group, at once on Ctrl-C */
     for (size_t i = 1; argv && i <= e->argc; i++)
         csp__free(argv[i]);
     csp__free(argv);
-    csp__child_environment_free(env);
     if (wav)
         unlink(wav);
-    if (errors)
-        unlink(errors);
+    if (out_dir)
+        remove_dir(out_dir);
     rmdir(dir);
     for (size_t i = 0; i < 3; i++)
         csp__cleanup_remove(slots[i]);
     csp__free(wav);
-    csp__free(errors);
+    csp__free(out_dir);
+    csp__free(out_base);
     csp__buf_free(&out);
     if (rc == CSP_OK) {
         f->state = F_DONE;
         return;
     }
-    int cut = f->cut;
     fail_file(run, f, rc, why);
-    (void)cut;
 }
 
 /* --- results ------------------------------------------------------------------ */
@@ -692,10 +689,10 @@ static csp_code deliver(stt_run *run)
 static const char no_provider[] =
     "nothing can transcribe: no OpenRouter key (models.providers.openrouter.apiKey or "
     "OPENROUTER_API_KEY) and no CLI entry in tools.media; no offline recogniser in Debian is "
-    "good enough to be a default, so add one to %s, e.g. whisper.cpp: tools: { media: { audio: "
-    "{ models: [ { type: \"cli\", command: \"whisper-cli\", args: [\"-m\", "
-    "\"/path/to/ggml-base.en.bin\", \"-nt\", \"-np\", \"-f\", \"{{MediaPath}}\"], "
-    "timeoutSeconds: 120 } ] } } }";
+    "good enough to be a default, so add one to %s, e.g. whisper.cpp: tools: { media: { "
+    "models: [ { type: \"cli\", command: \"whisper-cli\", capabilities: [\"audio\"], args: "
+    "[\"-m\", \"/path/to/ggml-base.en.bin\", \"-nt\", \"-np\", \"-f\", \"{{AttachmentPath}}\"], "
+    "timeoutSeconds: 120 } ] } }";
 
 /* Whether an entry can be tried: a CLI command, or an OpenRouter entry with a key. */
 static int entry_usable(const csp_settings *s, size_t i)

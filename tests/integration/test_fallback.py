@@ -169,10 +169,12 @@ class Chain(MockTestCase):
         self.assertEqual(shown["persona"]["value"], "narrator (Calm Narrator)")
         self.assertIn("personas.narrator.providers.openai.voice", shown["openai_voice"]["source"])
         self.assertEqual(shown["provider"]["value"], "openai")
-        # by label, any case, from the command line; fallbackPolicy fail leaves openai out
+        # by label, any case, from the command line; fallbackPolicy fail leaves out every
+        # provider the persona does not bind, the local engine too (as OpenClaw does)
         shown = self.chain("--persona", "STRICT")
         self.assertEqual(shown["persona"]["value"], "strict (Strict)")
-        self.assertEqual(shown["chain"]["value"], "openrouter > tts-local-cli")
+        self.assertEqual(shown["chain"]["value"], "openrouter")
+        self.assertIn("tts-local-cli: the persona does not bind it", shown["chain"]["source"])
         self.assertEqual(shown["voice"]["value"], "am_adam")
         code, _, err = run(["say", "--persona", "nobody", "-o", self.out, "x"], self.env())
         self.assertEqual(code, 2, err)
@@ -181,13 +183,14 @@ class Chain(MockTestCase):
 
     def test_local_preferences(self):
         prefs = os.path.join(self.home, "prefs.json")
+        # the shape OpenClaw's /tts commands write and read: the fields under "tts"
         with open(prefs, "w") as f:
-            json.dump({"provider": "openai", "auto": "always"}, f)
+            json.dump({"tts": {"provider": "openai", "auto": "always"}}, f)
         self.config("provider: 'openrouter', auto: 'off', " + self.openai_section())
         env = self.env(OPENCLAW_TTS_PREFS=prefs)
         shown = self.chain(env=env)
         self.assertEqual(shown["provider"]["value"], "openai", "preferences beat the config")
-        self.assertEqual(shown["provider"]["source"], prefs + ":provider")
+        self.assertEqual(shown["provider"]["source"], prefs + ":tts.provider")
         self.assertEqual(shown["auto"]["value"], "always")
         self.assertEqual(self.chain("--provider", "openrouter", env=env)["provider"]["value"], "openrouter")
         # the default place: ~/.openclaw/settings/tts.json
@@ -199,6 +202,28 @@ class Chain(MockTestCase):
         code, _, err = run(["say", "-o", self.out, "x"], env)
         self.assertEqual(code, 3, err)
         self.assertIn(prefs, err)
+
+    def test_preferences_persona_null_is_off(self):
+        """/tts persona off writes {"tts": {"persona": null}}: the config's persona is off."""
+        prefs = os.path.join(self.home, "prefs.json")
+        self.config("persona: 'narrator', personas: {narrator: {providers: {openrouter: {voice: 'am_adam'}}}}")
+        env = self.env(OPENCLAW_TTS_PREFS=prefs)
+        with open(prefs, "w") as f:
+            json.dump({"tts": {"persona": "narrator"}}, f)
+        self.assertEqual(self.chain(env=env)["voice"]["value"], "am_adam")
+        with open(prefs, "w") as f:
+            json.dump({"tts": {"persona": None}}, f)
+        shown = self.chain(env=env)
+        self.assertEqual(shown["persona"]["value"], "(off)")
+        self.assertEqual(shown["voice"]["value"], "af_alloy")
+        # the top-level shape OpenClaw neither writes nor reads: ignored, with a word
+        with open(prefs, "w") as f:
+            json.dump({"persona": None, "provider": "openai"}, f)
+        code, out, err = run(["config", "--json"], env)
+        self.assertEqual(code, 0, err)
+        self.assertIn('under "tts"', err)
+        self.assertEqual(json.loads(out)["persona"]["value"], "narrator")
+        self.assertEqual(json.loads(out)["provider"]["value"], "openrouter")
 
     def test_model_overrides(self):
         reply = "[[tts:voice=af_bella stability=0.5 pitch=3]] A reply long enough to be spoken aloud."
@@ -268,10 +293,12 @@ class OpenClawBackend(MockTestCase):
                            timeout=60)
         self.assertEqual(code, 0, err)
         self.assertEqual(len(self.mock.requests()), before + 1, "spoken once, by the inner one")
-        code, _, err = run(["say", "--provider", "local", "-o", os.path.join(self.home, "c2.wav"), "x"],
-                           dict(env, CLAWSPEAK_LOCAL_ENGINE="1"), timeout=60)
-        self.assertEqual(code, 3, err)
-        self.assertIn("a loop", err)
+        # nested (the depth marker set): never a command of the config's, the built-in espeak-ng
+        for marker in ("CLAWSPEAK_DEPTH", "CLAWSPEAK_LOCAL_ENGINE"):
+            code, _, err = run(["say", "--provider", "local", "-o", os.path.join(self.home, "c2.wav"),
+                                "x"], dict(env, **{marker: "1"}), timeout=60)
+            self.assertEqual(code, 0, err)
+            self.assertGreater(audioinfo(os.path.join(self.home, "c2.wav"))[0], 0)
         self.write_config(json.dumps({
             "models": {"providers": {"openrouter": {"apiKey": KEY, "baseUrl": self.mock.url}}},
             "tts": {"provider": "tts-local-cli",
@@ -279,6 +306,7 @@ class OpenClawBackend(MockTestCase):
                                   "openrouter": {"voice": "af_bella"}}}}))
         code, out, err = run(["config", "--json"], env)
         shown = json.loads(out)
-        self.assertEqual(shown["chain"]["value"], "openrouter")
-        self.assertIn("its command is clawspeak itself", shown["chain"]["source"])
-        self.assertEqual(shown["provider"]["value"], "openrouter")
+        # clawspeak's own chain, the built-in espeak-ng standing in for the entry that is itself
+        self.assertEqual(shown["chain"]["value"], "openrouter > tts-local-cli")
+        self.assertEqual(shown["local_command"]["value"], "espeak-ng")
+        self.assertIn("clawspeak itself", shown["local_command"]["source"])

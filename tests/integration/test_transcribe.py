@@ -107,7 +107,7 @@ class TranscribeTest(MockTestCase):
                 for m in PIECE.findall(text)]
 
     def fake_entry(self, log, mode="print", value="hello from the fake", timeout=None):
-        entry = "{type: 'cli', command: %s, args: [%s, %s, %s, '{{MediaPath}}']%s}" % (
+        entry = "{type: 'cli', capabilities: ['audio'], command: %s, args: [%s, %s, %s, '{{AttachmentPath}}']%s}" % (
             json.dumps(self.fake), json.dumps(log), json.dumps(mode), json.dumps(value),
             ", timeoutSeconds: %d" % timeout if timeout else "")
         return entry
@@ -137,8 +137,11 @@ class TranscribeTest(MockTestCase):
             "tools: {media: {audio: {models: [{provider: 'openrouter', model: 'a/audio-list'}]}}}": "a/audio-list",
             "tools: {media: {models: [{provider: 'openrouter', model: 'b/vision', capabilities: ['image']},"
             " {provider: 'openrouter', model: 'b/media-list', capabilities: ['audio']}]}}": "b/media-list",
-            "tools: {media: {models: [{provider: 'groq', model: 'c/other'},"
-            " {provider: 'openrouter', model: 'c/second'}]}}": "c/second",
+            "tools: {media: {models: [{provider: 'groq', model: 'c/other', capabilities: ['audio']},"
+            " {provider: 'openrouter', model: 'c/second', capabilities: ['audio']}]}}": "c/second",
+            # OpenClaw's entries declare capabilities: one without them transcribes nothing
+            "tools: {media: {models: [{provider: 'openrouter', model: 'e/no-capabilities'}]}}":
+                "openai/whisper-large-v3-turbo",
         }
         for extra, model in places.items():
             self.mock.script()

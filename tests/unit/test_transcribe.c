@@ -56,8 +56,9 @@ int main(void)
     csp_client_free(c);
 
     /* a failing command: ELOCAL, with what it said */
-    c = client_with("{tools: {media: {models: [{type: 'cli', command: '/bin/sh', args: ['-c', "
-                    "'echo no model here >&2; exit 4', 'sh', '{{MediaPath}}']}]}}}");
+    c = client_with("{tools: {media: {models: [{type: 'cli', capabilities: ['audio'], command: "
+                    "'/bin/sh', args: ['-c', 'echo no model here >&2; exit 4', 'sh', "
+                    "'{{AttachmentPath}}']}]}}}");
     text = NULL;
     CHECK_INT(csp__transcribe_pcm(c, pcm, frames, 48000, 2, NULL, &text, NULL), CSP_ELOCAL);
     CHECK(text == NULL);
@@ -67,7 +68,7 @@ int main(void)
     /* no key, no CLI entry: EKEY, and the message shows an entry to add */
     c = client_with("{}");
     CHECK_INT(csp__transcribe_pcm(c, pcm, frames, 48000, 2, NULL, &text, NULL), CSP_EKEY);
-    CHECK(strstr(csp_client_error(c), "{{MediaPath}}") != NULL);
+    CHECK(strstr(csp_client_error(c), "{{AttachmentPath}}") != NULL);
     csp_client_free(c);
 
     unlink(config_path);
