@@ -33,8 +33,13 @@ struct csp_decoder {
     csp_buf wav_header; /* WAV: the bytes up to its samples, until libsndfile reads them */
     int wav_started;    /* WAV: the header is read; bytes are samples now */
     uint64_t wav_left;  /* WAV: bytes of samples the header declares (a stream's is huge) */
+    size_t mp3_skip;    /* MP3: decoder-delay frames still to drop (a stream with no Info tag) */
     char error[160];
 };
+
+/* Every layer III decoder's own delay in samples: mpg123 trims it (with the encoder's delay
+   and padding) only when a LAME/Info tag says how much; without one, we trim this much. */
+#define MP3_DECODER_DELAY 529
 
 /* a WAV header with more than this before its samples is not one a speech engine writes */
 #define WAV_HEADER_MAX 65536
@@ -218,13 +223,23 @@ static int drain_mpg123(csp_decoder *d, csp_pcm_fn emit, void *userdata)
         int rc = mpg123_read(d->mh, out, sizeof out, &done);
         if (rc == MPG123_NEW_FORMAT) {
             int enc;
+            long delay = -1;
+            double unused;
+            int first = d->rate == 0;
             mpg123_getformat(d->mh, &d->rate, &d->channels, &enc);
+            if (first && mpg123_getstate(d->mh, MPG123_ENC_DELAY, &delay, &unused) == MPG123_OK &&
+                delay < 0)
+                d->mp3_skip = MP3_DECODER_DELAY; /* no Info tag: sample-exact all the same */
             continue;
         }
         if (done > 0) {
             size_t frames = done / ((size_t)d->channels * 2);
-            int drc = deliver(d, (const int16_t *)(const void *)out, frames, d->rate, d->channels,
-                              emit, userdata);
+            const int16_t *samples = (const int16_t *)(const void *)out;
+            size_t skip = frames < d->mp3_skip ? frames : d->mp3_skip;
+            d->mp3_skip -= skip;
+            samples += skip * (size_t)d->channels;
+            frames -= skip;
+            int drc = frames ? deliver(d, samples, frames, d->rate, d->channels, emit, userdata) : 0;
             if (drc)
                 return drc;
         }

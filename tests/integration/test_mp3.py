@@ -249,3 +249,33 @@ class Mp3(MockTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Gapless(MockTestCase):
+    """mp3 decoded sample-exact (issue 19 item 7): with LAME's Info tag as mpg123 -w decodes it,
+    without one the decoder's own 529-sample delay trimmed all the same."""
+
+    TEXT = "Sample for sample, the same speech."
+
+    def decoded(self, path):
+        with wave.open(path) as w:
+            return w.readframes(w.getnframes())
+
+    def check(self, rule, trimmed):
+        self.mock.script(dict(rule, path="speech", record_body=True))
+        out = os.path.join(self.home, "out.wav")
+        code, _, err = run(["say", "-q", "-o", out, self.TEXT], self.env())
+        self.assertEqual(code, 0, err)
+        body = os.path.join(self.home, "api.mp3")
+        with open(body, "wb") as f:
+            f.write(base64.b64decode(self.mock.requests()[-1]["response_b64"]))
+        reference = os.path.join(self.home, "ref.wav")
+        subprocess.run(["mpg123", "-q", "-w", reference, body], check=True)
+        ours, theirs = self.decoded(out), self.decoded(reference)
+        self.assertEqual(ours, theirs[2 * trimmed:])
+
+    def test_info_tag_as_mpg123_decodes_it(self):
+        self.check({}, 0)
+
+    def test_no_info_tag_trims_the_decoder_delay(self):
+        self.check({"no_info_tag": True}, 529)

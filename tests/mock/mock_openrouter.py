@@ -9,7 +9,8 @@ server-sent events, /models lists speech models. Every request is recorded.
 Behaviour is scripted over HTTP: POST /_mock/script with
   {"rules": [{"path": "speech", "match": "text", "times": 1, ...behaviour}]}
 Behaviour keys: status, retry_after, error_message, first_byte_delay_ms,
-bytes_per_s, truncate_after, reset_after, html200, json200, garbage,
+bytes_per_s, truncate_after, reset_after, html200, json200, garbage, no_info_tag
+(the mp3 without LAME's Xing/Info frame, as a streaming service sends it),
 redirect, never_close, content_type, body, id3 (the mp3 wrapped in an
 ID3v2 tag and followed by an ID3v1 tag, as some services send), record_body
 (the response's bytes are logged, base64, as "response_b64"). The first matching rule with
@@ -71,6 +72,21 @@ LOG = []
 AUDIO_CACHE = {}
 AUDIO_DIR = tempfile.mkdtemp(prefix="csp-mock-")
 RATE = 24000
+
+
+def without_info_frame(mp3):
+    """The stream minus its first frame when that is LAME's Xing/Info frame: an mp3 as a
+    streaming service sends it, with nothing to say how much delay to trim."""
+    if len(mp3) < 4 or mp3[0] != 0xFF or (mp3[1] & 0xE0) != 0xE0:
+        return mp3
+    version = (mp3[1] >> 3) & 3  # 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+    bitrates = {3: [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
+                2: [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]}
+    rates = {3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]}
+    bitrate = bitrates[3 if version == 3 else 2][mp3[2] >> 4] * 1000
+    rate = rates[version][(mp3[2] >> 2) & 3]
+    size = (144 if version == 3 else 72) * bitrate // rate + ((mp3[2] >> 1) & 1)
+    return mp3[size:] if b"Info" in mp3[:size] or b"Xing" in mp3[:size] else mp3
 
 
 def synthesize(text):
@@ -379,6 +395,8 @@ class Handler(BaseHTTPRequestHandler):
             frame = b"TIT2" + struct.pack(">I", 6) + b"\0\0" + b"\0title"
             mp3 = b"ID3\x04\0\0" + bytes([0, 0, 0, len(frame)]) + frame + mp3 + \
                 b"TAG" + b"mock".ljust(125, b"\0")
+        if fmt == "mp3" and rule.get("no_info_tag"):
+            mp3 = without_info_frame(mp3)
         data = mp3 if fmt == "mp3" else pcm
         if rule.get("record_body"):
             entry["response_b64"] = base64.b64encode(data).decode()
