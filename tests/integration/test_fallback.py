@@ -8,7 +8,7 @@ import shutil
 import stat
 import tempfile
 
-from harness import BIN, KEY, Mock, MockTestCase, audioinfo, run
+from harness import BIN, KEY, Mock, MockTestCase, audioinfo, run, running
 
 OPENAI_KEY = "sk-openai-TESTKEY-never-shown-9a8b7c6d"
 TEN = " ".join("Sentence %s of the story ends here." % w for w in
@@ -310,3 +310,38 @@ class OpenClawBackend(MockTestCase):
         self.assertEqual(shown["chain"]["value"], "openrouter > tts-local-cli")
         self.assertEqual(shown["local_command"]["value"], "espeak-ng")
         self.assertIn("clawspeak itself", shown["local_command"]["source"])
+
+
+
+class CommandRunner(MockTestCase):
+    """One runner for every command (issue 22; issue 20 item 7): a command whose direct child
+    exited 0 with its whole output is done even while a background grandchild holds the pipe,
+    and the grandchild is killed with the group, SIGTERM ignored or not."""
+
+    def test_local_command_with_a_grandchild_holding_stdout(self):
+        marker = "31.%d" % os.getpid()
+        script = ("espeak-ng --stdout --stdin; (trap '' TERM; exec sleep %s) & exit 0" % marker)
+        self.write_config(json.dumps({"tts": {"timeoutMs": 3000, "providers": {"tts-local-cli": {
+            "command": "sh", "args": ["-c", script]}}}}))
+        out = os.path.join(self.home, "out.wav")
+        code, _, err = run(["say", "--provider", "local", "-o", out, "Spoken in full."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertGreater(audioinfo(out)[0], 22050 // 2)
+        self.assertEqual(running("sleep " + marker), [], "the grandchild was left running")
+
+    def test_nested_run_starts_no_command(self):
+        """A clawspeak started by a clawspeak (CLAWSPEAK_DEPTH) never runs a configured
+        command: the built-in espeak-ng speaks, and the marker counts the depth."""
+        log = os.path.join(self.home, "ran")
+        self.write_config(json.dumps({"tts": {"providers": {"tts-local-cli": {
+            "command": "sh", "args": ["-c", "echo ran > %s; env > %s.env; espeak-ng --stdout --stdin"
+                                      % (log, log)]}}}}))
+        out = os.path.join(self.home, "out.wav")
+        code, _, err = run(["say", "--provider", "local", "-o", out, "x"], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("CLAWSPEAK_DEPTH=1\n", open(log + ".env").read())
+        os.unlink(log)
+        code, _, err = run(["say", "--provider", "local", "-o", out, "x"], self.env(CLAWSPEAK_DEPTH="1"))
+        self.assertEqual(code, 0, err)
+        self.assertFalse(os.path.exists(log), "a nested clawspeak ran the configured command")
+        self.assertGreater(audioinfo(out)[0], 0)

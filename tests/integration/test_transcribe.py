@@ -16,7 +16,7 @@ import time
 import unittest
 import wave
 
-from harness import KEY, MockTestCase, run
+from harness import BIN, KEY, SOURCE, MockTestCase, run, running
 
 FAKE_RECOGNISER = r'''#!/usr/bin/env python3
 import json, os, sys, wave
@@ -488,3 +488,56 @@ def max_in_flight(reqs):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OwnEntry(MockTestCase):
+    """clawspeak as OpenClaw's transcriber (issue 19 item 1): its own tools.media entry is
+    never run (by name, through a link, or as a copy one level down), the API is used."""
+
+    def setUp(self):
+        super().setUp()
+        self.bindir = tempfile.mkdtemp(prefix="csp-bin-")
+        self.addCleanup(shutil.rmtree, self.bindir, True)
+        os.symlink(os.path.abspath(BIN), os.path.join(self.bindir, "clawspeak"))
+        shutil.copy(os.path.abspath(BIN), os.path.join(self.bindir, "hearer"))
+        self.speech = os.path.join(SOURCE, "audio", "speech.wav")
+
+    def entries(self, *commands):
+        return "tools: {media: {models: [%s]}}" % ", ".join(
+            "{type: 'cli', command: %s, args: ['transcribe', '{{AttachmentPath}}'], "
+            "capabilities: ['audio']}" % json.dumps(c) for c in commands)
+
+    def test_own_entry_is_skipped_and_the_api_used(self):
+        for command in ("clawspeak", os.path.join(self.bindir, "clawspeak")):
+            with self.subTest(command=command):
+                self.mock.script()
+                self.config_path = self.write_mock_config(self.entries(command))
+                code, out, err = run(["transcribe", "--config", self.config_path, self.speech],
+                                     self.env(PATH=self.bindir + ":" + os.environ["PATH"]), timeout=60)
+                self.assertEqual(code, 0, err)
+                self.assertIn(b"[piece seconds=", out)
+                self.assertEqual(len(self.mock.requests("/audio/transcriptions")), 1)
+                self.assertIn("its command is clawspeak itself", run(
+                    ["transcribe", "--verbose", "--config", self.config_path, self.speech],
+                    self.env(PATH=self.bindir + ":" + os.environ["PATH"]))[2])
+
+    def test_a_copy_runs_once_and_its_run_uses_the_api(self):
+        self.config_path = self.write_mock_config(self.entries(os.path.join(self.bindir, "hearer")))
+        code, out, err = run(["transcribe", "--config", self.config_path, self.speech], self.env(),
+                             timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"[piece seconds=", out)
+        self.assertEqual(len(self.mock.requests("/audio/transcriptions")), 1, "once, by the copy")
+
+    def test_command_whose_grandchild_holds_stdout(self):
+        marker = "32.%d" % os.getpid()
+        self.config_path = self.write_mock_config(
+            "tools: {media: {models: [{type: 'cli', capabilities: ['audio'], command: 'sh', "
+            "timeoutSeconds: 5, args: ['-c', \"echo the words; (trap '' TERM; exec sleep %s) & "
+            "exit 0\"]}]}}" % marker)
+        code, out, err = run(["transcribe", "--config", self.config_path, self.speech],
+                             self.env(OPENROUTER_API_KEY=None), timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, b"the words\n")
+        left = running("sleep " + marker)
+        self.assertEqual(left, [], "the grandchild was left running")
