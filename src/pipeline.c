@@ -110,6 +110,8 @@ struct csp_pipeline {
     long long started_ms;
     long first_audio_ms;
     int resume_ended; /* kept chunks dealt with (removed, or kept with a notice) */
+    int to_file;      /* the audio goes to a file: one voice from start to end */
+    int delivered;    /* the provider speaking now has delivered a chunk's audio */
     unsigned jitter_seed; /* per run, so clients do not retry in step */
     double audio_seconds;
     long long last_progress_ms;
@@ -136,15 +138,19 @@ static void chunk_free(chunk *c)
     csp__free(c);
 }
 
-/* A regular file (or a new one) as the only target, spoken by a network provider. */
-static int keeps_chunks(const csp_settings *s, const csp_say_options *options)
+/* A regular file, or a new one (not standard output, a device or a FIFO). */
+static int is_file_target(const char *path)
 {
-    const char *path = options->output_path;
     struct stat st;
-    if (!options->chunks || !path || !strcmp(path, "-") || !strncmp(path, "/dev/", 5) ||
-        !strncmp(path, "/proc/", 6) || !strcmp(s->provider, "tts-local-cli"))
+    if (!path || !strcmp(path, "-") || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6))
         return 0;
     return stat(path, &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
+}
+
+/* A file as the only target, spoken by a network provider. */
+static int keeps_chunks(const csp_settings *s, const csp_say_options *options)
+{
+    return options->chunks && strcmp(s->provider, "tts-local-cli") && is_file_target(options->output_path);
 }
 
 csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
@@ -161,6 +167,7 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     p->progress = options->progress;
     p->progress_userdata = options->progress_userdata;
     p->sentence_per_chunk = options->subtitles_path != NULL;
+    p->to_file = is_file_target(options->output_path);
     p->first_audio_ms = -1;
     p->jitter_seed = (unsigned)csp__now_ms() ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
     pthread_mutex_init(&p->lock, NULL);
@@ -486,12 +493,20 @@ static int fall_back(csp_pipeline *p, chunk *c, const char *why)
     if (csp__canceled(&p->client->report) ||
         (c->provider >= p->current && p->current + 1 >= p->provider_count))
         return 0;
+    /* a file never mixes voices: the provider chosen before the first audio finishes it, or
+       the run stops with its paid parts kept (--resume) */
+    if (p->to_file && p->delivered && c->provider >= p->current)
+        return 0;
     if (c->provider >= p->current) {
         p->current = c->provider + 1;
+        p->delivered = 0;
+        const char *next = p->providers[p->current]->name;
         /* an error-level line: shown even with -q, since the voice changes */
-        csp__log(&p->client->report, CSP_LOG_ERROR, "%s failed (%s); %s speaks from chunk %zu on",
-                 p->providers[c->provider]->name, why, p->providers[p->current]->name,
-                 c->index + 1);
+        csp__log(&p->client->report, CSP_LOG_ERROR, "%s failed (%s); %s%s%s speaks from chunk %zu on",
+                 p->providers[c->provider]->name, why,
+                 strcmp(next, "tts-local-cli") ? next : "the local engine (",
+                 strcmp(next, "tts-local-cli") ? "" : p->client->settings.local_command,
+                 strcmp(next, "tts-local-cli") ? "" : ")", c->index + 1);
         for (chunk *o = p->head; o; o = o->next) {
             if (o == c || o->index < c->index || o->provider >= p->current ||
                 o->state == CHUNK_FAILED)
@@ -514,7 +529,10 @@ static void retry_or_fail(csp_pipeline *p, chunk *c, const char *why, long retry
         char detail[sizeof c->error];
         snprintf(detail, sizeof detail, "%s (gave up after 3 attempts)", why);
         if (!provider_fault || !fall_back(p, c, detail))
-            fail_chunk(c, code, "%s", detail);
+            fail_chunk(c, code, p->to_file && p->delivered && p->current + 1 < p->provider_count
+                                    ? "%s; a file never mixes voices, so no other provider "
+                                      "finishes it"
+                                    : "%s", detail);
         return;
     }
     long long delay = 500LL << (c->attempts - 1); /* 0.5 s, 1 s */
@@ -601,6 +619,10 @@ static void on_done(void *ctx, const csp_attempt_result *r)
     } else if (r->status == CSP_ATTEMPT_OK) {
         c->state = CHUNK_DONE;
         c->complete = 1;
+        if (c->provider == p->current)
+            p->delivered = 1;
+    } else if (r->status == CSP_ATTEMPT_RETRY && r->unreachable && fall_back(p, c, r->why)) {
+        /* offline: the next provider at once, not after three tries and their waits */
     } else if (r->status == CSP_ATTEMPT_RETRY) {
         retry_or_fail(p, c, r->why, r->retry_after_s, r->code, r->provider_fault);
     } else if (!r->provider_fault || !fall_back(p, c, r->why)) {

@@ -26,6 +26,7 @@ typedef struct csp_attempt_result {
     csp_code code;      /* FAIL; for RETRY, the code if no attempt is left */
     long retry_after_s; /* RETRY: the server's Retry-After, -1 when absent */
     int provider_fault; /* down, out of credit, key refused, unreachable: another could speak */
+    int unreachable;    /* connection refused, no DNS: retrying soon will not help */
     char why[900];      /* RETRY and FAIL: what went wrong, for the user (keys masked) */
 } csp_attempt_result;
 

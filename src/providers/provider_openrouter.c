@@ -142,6 +142,7 @@ static void on_done(void *userdata, const csp_http_result *r)
     } else if (r->outcome == CSP_HTTP_BROKEN || r->outcome == CSP_HTTP_CONNECT) {
         set_result(&a->result, CSP_ATTEMPT_RETRY, CSP_ENET, "%s", r->detail);
         a->result.provider_fault = 1;
+        a->result.unreachable = r->outcome == CSP_HTTP_CONNECT;
     } else {
         set_result(&a->result, CSP_ATTEMPT_FAIL, csp__http_outcome_code(r->outcome), "%s",
                    r->detail);

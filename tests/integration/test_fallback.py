@@ -5,6 +5,7 @@ tts.modelOverrides, and OpenClaw calling clawspeak as its tts-local-cli."""
 import json
 import os
 import shutil
+import socket
 import stat
 import tempfile
 
@@ -87,15 +88,18 @@ class Chain(MockTestCase):
         code, _, err = run(["say", "-o", self.out, "Everything is down but this machine."], self.env())
         self.assertEqual(code, 0, err)
         self.assertIn("openai failed", err)
-        self.assertIn("tts-local-cli speaks from chunk 1 on", err)
+        self.assertIn("the local engine (espeak-ng) speaks from chunk 1 on", err)
         self.assertGreater(audioinfo(self.out)[0], 0)
 
     def test_failure_mid_text_switches_once_without_repeats(self):
         self.config(self.openai_section())
         self.mock.script({"match": "four", "status": 503})
-        args = ["say", "--jobs", "1", "--max-text-length", "40", "-o", self.out, TEN]
-        code, _, err = run(args, self.env())
+        # a stream (standard output, a player) goes on in the next voice; a file does not (below)
+        args = ["say", "--jobs", "1", "--max-text-length", "40", "-o", "-", TEN]
+        code, out, err = run(args, self.env())
         self.assertEqual(code, 0, err)
+        with open(self.out, "wb") as f:
+            f.write(out)
         to_openrouter = [r["body"]["input"] for r in self.mock.requests()]
         to_openai = [r["body"]["input"] for r in self.openai.requests()]
         self.assertEqual([t.split()[1] for t in to_openrouter], ["one", "two", "three", "four", "four", "four"])
@@ -108,12 +112,48 @@ class Chain(MockTestCase):
         """The local engine's 22050 Hz joins the API's 24000 Hz stream (libsoxr)."""
         self.config()
         self.mock.script({"match": "four", "status": 503})
-        code, _, err = run(["say", "--jobs", "1", "--max-text-length", "40", "-o", self.out, TEN], self.env())
+        code, out, err = run(["say", "--jobs", "1", "--max-text-length", "40", "-o", "-", TEN], self.env())
         self.assertEqual(code, 0, err)
-        self.assertIn("tts-local-cli speaks from chunk 4 on", err)
+        with open(self.out, "wb") as f:
+            f.write(out)
+        self.assertIn("the local engine (espeak-ng) speaks from chunk 4 on", err)
         frames, rate, channels, _ = audioinfo(self.out)
         self.assertEqual((rate, channels), (24000, 1))
         self.assertGreater(frames / rate, 8.0)
+
+    def test_a_file_never_mixes_voices(self):
+        """Issue 24 item 4: once the API has delivered audio into a file, its failure stops the
+        run with the paid parts kept; fallback chooses only before the first audio."""
+        self.config()
+        self.mock.script({"match": "four", "status": 503})
+        code, _, err = run(["say", "--jobs", "1", "--max-text-length", "40", "-o", self.out, TEN],
+                           self.env())
+        self.assertEqual(code, 5, err)
+        self.assertIn("a file never mixes voices", err)
+        self.assertIn("--resume", err)
+        self.assertNotIn("speaks from chunk", err)
+        self.assertFalse(os.path.exists(self.out))
+        parts = os.path.join(self.home, ".out.wav.clawspeak-parts")
+        self.assertTrue(os.path.isdir(parts) and os.listdir(parts), "the paid chunks are kept")
+        # refused at the start: the local engine still speaks the whole file, with the notice
+        self.mock.script({"status": 401})
+        code, _, err = run(["say", "-o", self.out, "Refused from the start."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("the local engine (espeak-ng) speaks from chunk 1 on", err)
+
+    def test_offline_falls_back_at_once(self):
+        """Issue 24 item 11: a refused connection is not retried with waits before the local
+        engine speaks."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # closed again: nothing listens there
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: "
+                          "'http://127.0.0.1:%d/api/v1'}}}}" % (KEY, port))
+        code, _, err = run(["say", "-o", self.out, "Offline with a key."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("retrying", err)
+        self.assertIn("the local engine (espeak-ng) speaks from chunk 1 on", err)
+        self.assertGreater(audioinfo(self.out)[0], 0)
 
     def test_each_provider_keeps_its_own_settings(self):
         self.config("provider: 'openai', providers: {openrouter: {speed: 1.5}, openai: {apiKey: '%s', "
