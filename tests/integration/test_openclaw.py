@@ -26,7 +26,8 @@ MOST_CLAWSPEAKS = 4  # OpenClaw runs one; one level of nesting would be a second
 
 def readme_snippet(name):
     """The json5 block after <!-- test_openclaw: NAME --> in the README, as it stands."""
-    text = open(os.path.join(SOURCE, "README.md")).read()
+    with open(os.path.join(SOURCE, "README.md")) as f:
+        text = f.read()
     m = re.search(r"<!-- test_openclaw: %s -->\n```json5\n(.*?)```" % name, text, re.S)
     if not m:
         raise AssertionError("README has no snippet marked test_openclaw: %s" % name)
@@ -34,11 +35,13 @@ def readme_snippet(name):
 
 
 class Guard(threading.Thread):
-    """Counts the processes running our binary; past MOST_CLAWSPEAKS it kills them all."""
+    """Counts the clawspeak processes of this test (those whose environment carries its tag:
+    a child reparented to init keeps it, other tests' runs beside this one have another);
+    past MOST_CLAWSPEAKS it kills them all."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.exe = os.path.realpath(BIN)
+        self.tag = ("CSP_TEST_RUN=%d.%d" % (os.getpid(), id(self))).encode()
         self.most = 0
         self.tripped = False
         self.done = threading.Event()
@@ -48,8 +51,11 @@ class Guard(threading.Thread):
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:
-                    if os.readlink("/proc/%s/exe" % pid) == self.exe:
-                        pids.append(int(pid))
+                    if os.path.basename(os.readlink("/proc/%s/exe" % pid)) != "clawspeak":
+                        continue
+                    with open("/proc/%s/environ" % pid, "rb") as f:
+                        if self.tag in f.read().split(b"\0"):
+                            pids.append(int(pid))
                 except OSError:
                     pass
         return pids
@@ -73,6 +79,12 @@ class OpenClaw(unittest.TestCase):
         if not os.access(OPENCLAW, os.X_OK):
             raise AssertionError("the real OpenClaw is not installed: run `bash .ci/openclaw` "
                                  "(.ci/test does)")
+        # OpenClaw puts the system's bin folders before the PATH it is given: a clawspeak
+        # installed there (a .deb) would be the one it runs, not the build under test
+        for folder in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+            if os.path.exists(os.path.join(folder, "clawspeak")):
+                raise AssertionError("%s/clawspeak is installed: OpenClaw would run it instead of "
+                                     "the build under test; remove the package first" % folder)
         cls.mock = Mock()
 
     @classmethod
@@ -109,6 +121,8 @@ class OpenClaw(unittest.TestCase):
     def openclaw(self, *args):
         env = clean_env(self.home, PATH=":".join([self.bindir, NODE_BIN, os.environ["PATH"]]),
                         OPENROUTER_API_KEY=None)
+        name, value = self.guard.tag.decode().split("=", 1)
+        env[name] = value
         env.pop("LD_PRELOAD", None)  # node is not ours to instrument
         p = subprocess.run([OPENCLAW] + list(args) + ["--json"], capture_output=True, env=env,
                            timeout=300, cwd=self.home)

@@ -378,7 +378,7 @@ class TranscribeTest(MockTestCase):
         self.assertEqual(code, 4, err)
         self.assertIn("no OpenRouter key", err)
         self.assertIn("type: \"cli\"", err)
-        self.assertIn("{{MediaPath}}", err)
+        self.assertIn("{{AttachmentPath}}", err)
         self.assertIn("whisper", err)
         self.assertEqual(len(err.strip().splitlines()), 1)
         # listen says so before it records anything (no microphone needed to find out)
