@@ -150,7 +150,9 @@ static int is_file_target(const char *path)
 /* A file as the only target, spoken by a network provider. */
 static int keeps_chunks(const csp_settings *s, const csp_say_options *options)
 {
-    return options->chunks && strcmp(s->provider, "tts-local-cli") && is_file_target(options->output_path);
+    /* not for OpenClaw's command: OpenClaw removes its folder, and the file is redone (say.c) */
+    return options->chunks && strcmp(s->provider, "tts-local-cli") && !s->as_openclaw_command &&
+           is_file_target(options->output_path);
 }
 
 csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,

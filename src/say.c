@@ -84,14 +84,17 @@ csp_code csp__choose_provider(csp_client *client)
                              ? ": set a key (tts.providers.openrouter.apiKey, "
                                "models.providers.openrouter.apiKey or OPENROUTER_API_KEY)"
                              : "; see `clawspeak config`");
-    if (!strcmp(s->chain[0], s->provider) && !(s->local_is_self && !s->api_key))
+    if (s->redo_local) /* the whole text again, in the local engine's voice (csp_say) */
+        return CSP_OK;
+    if (!strcmp(s->chain[0], s->provider) && !(s->as_openclaw_command && !s->api_key))
         return CSP_OK;
     /* the chosen provider cannot speak (no key, or it is clawspeak's own tts-local-cli entry) */
     const char *first = s->chain[0];
     /* OpenClaw running clawspeak as its tts-local-cli: clawspeak's own chain, quietly */
-    int own_entry = s->local_is_self && !strcmp(s->provider, "tts-local-cli");
+    int own_entry = s->as_openclaw_command;
     if (!strcmp(first, "tts-local-cli") && !s->api_key && (own_entry || !strcmp(s->provider, "openrouter")))
-        csp__log(&client->report, CSP_LOG_WARN,
+        /* behind OpenClaw (whose snippet passes -q) this notice is the one word in its log */
+        csp__log(&client->report, own_entry ? CSP_LOG_ERROR : CSP_LOG_WARN,
                  "no OpenRouter API key found; speaking with the local engine (%s)",
                  s->local_command);
     else if (!own_entry)
@@ -118,12 +121,11 @@ static csp_code check_text(csp_client *client, const char *text, size_t len)
     return CSP_OK;
 }
 
-csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say_options *options)
+static csp_code say_once(csp_client *client, const char *text, size_t len,
+                         const csp_say_options *options)
 {
     csp_speaker *speaker = NULL;
-    csp_code rc = check_text(client, text, len);
-    if (rc == CSP_OK)
-        rc = csp_speaker_new(client, options, &speaker);
+    csp_code rc = csp_speaker_new(client, options, &speaker);
     if (rc == CSP_OK)
         rc = csp__speaker_write_all(speaker, text, len);
     if (speaker) {
@@ -132,6 +134,36 @@ csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say
             rc = finished;
     }
     csp_speaker_free(speaker);
+    return rc;
+}
+
+/* Did the API fail in a way the local engine can make up for? */
+static int api_failure(csp_code rc)
+{
+    return rc == CSP_EAPI || rc == CSP_ENET || rc == CSP_EKEY || rc == CSP_EDECODE;
+}
+
+csp_code csp_say(csp_client *client, const char *text, size_t len, const csp_say_options *options)
+{
+    csp_code rc = check_text(client, text, len);
+    if (rc == CSP_OK)
+        rc = say_once(client, text, len, options);
+    csp_settings *s = &client->settings;
+    /* OpenClaw's command writing its file: an API that failed after some audio (a file never
+       mixes voices), or with an answer that is no audio, still leaves OpenClaw with speech,
+       the whole text in espeak-ng's voice (the failed file was never committed) */
+    if (api_failure(rc) && s->as_openclaw_command && !s->redo_local && options &&
+        options->output_path && strcmp(options->output_path, "-") && strcmp(s->provider, "tts-local-cli")) {
+        csp__log(&client->report, CSP_LOG_ERROR, "%s; the whole text again with the local engine (%s)",
+                 csp_client_error(client), s->local_command);
+        char *local = csp__strdup("tts-local-cli");
+        if (!local)
+            return csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+        csp__free(s->provider);
+        s->provider = local;
+        s->redo_local = 1;
+        rc = say_once(client, text, len, options);
+    }
     return rc;
 }
 

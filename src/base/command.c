@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,6 +207,50 @@ int csp__command_succeeded(const csp_command *cmd)
     return cmd->exited && WIFEXITED(cmd->status) && WEXITSTATUS(cmd->status) == 0;
 }
 
+char *csp__expand_template(const char *arg, const char *const *names, const char *const *values,
+                           size_t count, size_t cap)
+{
+    csp_buf out;
+    csp__buf_init(&out, cap);
+    for (const char *p = arg; *p;) {
+        const char *close = !strncmp(p, "{{", 2) ? strstr(p + 2, "}}") : NULL;
+        const char *name = p + 2, *end = close;
+        while (close && name < end && (*name == ' ' || *name == '\t'))
+            name++;
+        while (close && end > name && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        /* a placeholder is a bare word: "{{" before anything else stays as it is */
+        int word = close && end > name;
+        for (const char *c = name; word && c < end; c++)
+            word = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+        int ok;
+        if (word) {
+            const char *value = "";
+            for (size_t i = 0; i < count; i++)
+                if (strlen(names[i]) == (size_t)(end - name) && !strncasecmp(names[i], name, (size_t)(end - name)))
+                    value = values[i];
+            ok = csp__buf_append(&out, value, strlen(value)) == 0;
+            p = close + 2;
+        } else {
+            ok = csp__buf_append(&out, p++, 1) == 0;
+        }
+        if (!ok) {
+            csp__buf_free(&out);
+            return NULL;
+        }
+    }
+    return out.data ? csp__buf_steal(&out) : csp__strdup("");
+}
+
+int csp__template_uses(const char *arg, const char *name)
+{
+    const char *sentinel = "\x01";
+    char *filled = csp__expand_template(arg, &name, &sentinel, 1, strlen(arg) * 2 + 2);
+    int used = filled && strchr(filled, '\x01') && !strchr(arg, '\x01');
+    csp__free(filled);
+    return used;
+}
+
 void csp__first_line(const char *text, size_t len, char *out, size_t size)
 {
     const char *p = text, *end = text + len;
@@ -235,9 +280,10 @@ void csp__command_end(csp_command *cmd)
     close_fd(&cmd->err_fd);
     if (cmd->pid > 0) {
         kill(-cmd->group, SIGTERM);
-        /* a command that ignores SIGTERM gets SIGKILL after half a second */
+        /* a command that ignores SIGTERM gets SIGKILL after 150 ms: inside the 300 ms OpenClaw
+           gives us between its own SIGTERM and SIGKILL */
         pid_t done = 0;
-        for (int i = 0; i < 50 && (done = waitpid(cmd->pid, NULL, WNOHANG)) == 0; i++) {
+        for (int i = 0; i < 15 && (done = waitpid(cmd->pid, NULL, WNOHANG)) == 0; i++) {
             struct timespec nap = {0, 10 * 1000000L};
             nanosleep(&nap, NULL);
         }

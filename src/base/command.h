@@ -77,6 +77,17 @@ int csp__command_is_self(const char *program);
 /* Was this process started by a clawspeak as one of its commands? */
 int csp__nested(void);
 
+/*
+ * An argument with OpenClaw's placeholders filled in, as its templates do: "{{ Name }}" with
+ * any spaces inside the braces and the name in any case; a name not in names becomes empty.
+ * NULL when out of memory (or past cap bytes).
+ */
+char *csp__expand_template(const char *arg, const char *const *names, const char *const *values,
+                           size_t count, size_t cap);
+
+/* Does arg hold the placeholder name (as csp__expand_template reads it)? */
+int csp__template_uses(const char *arg, const char *name);
+
 /* The first non-blank line of text, control characters as '?'. */
 void csp__first_line(const char *text, size_t len, char *out, size_t size);
 #endif

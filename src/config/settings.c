@@ -444,7 +444,7 @@ static const char *persona_provider(resolver *r, char **source)
 static int known_provider(const char *v)
 {
     return !strcasecmp(v, "openrouter") || !strcasecmp(v, "openai") || !strcasecmp(v, "local") ||
-           !strcasecmp(v, "tts-local-cli");
+           !strcasecmp(v, "tts-local-cli") || !strcasecmp(v, "cli");
 }
 
 static void resolve_provider(resolver *r, const setting_spec *spec)
@@ -479,7 +479,7 @@ static void resolve_provider(resolver *r, const setting_spec *spec)
         csp__free(source);
     check_choice(r, spec);
     /* "local" is the command line's short name for tts-local-cli */
-    if (r->rc == CSP_OK && strcmp(r->out->provider, "local") == 0) {
+    if (r->rc == CSP_OK && (!strcmp(r->out->provider, "local") || !strcmp(r->out->provider, "cli"))) {
         csp__free(r->out->provider);
         set_copy(r, &r->out->provider, "tts-local-cli");
     }
@@ -704,6 +704,8 @@ static const char *const provider_ids[] = {"openrouter", "openai", "tts-local-cl
 /* The canonical (static) spelling of a provider id. */
 static const char *provider_id(const char *id)
 {
+    if (!strcmp(id, "cli") || !strcmp(id, "local"))
+        return "tts-local-cli"; /* OpenClaw's alias, and the command line's short name */
     for (size_t i = 0; i < 3; i++)
         if (!strcmp(id, provider_ids[i]))
             return provider_ids[i];
@@ -742,9 +744,11 @@ static void resolve_chain(resolver *r, const setting_spec *spec)
     const char *candidates[4];
     size_t n = 0;
     s->provider_from_flag = override_of(r, "provider", NULL) != NULL;
-    candidates[n++] = provider_id(s->local_is_self && !s->provider_from_flag &&
-                                  !strcmp(provider_id(s->provider), "tts-local-cli")
-                                      ? "openrouter" : s->provider);
+    s->as_openclaw_command = s->local_is_self && !s->provider_from_flag &&
+                             !strcmp(provider_id(s->provider), "tts-local-cli");
+    candidates[n++] = provider_id(s->as_openclaw_command ? "openrouter" : s->provider);
+    if (s->as_openclaw_command && s->timeout_ms > 4000)
+        s->timeout_ms /= 4; /* three tries of the API and espeak-ng, inside OpenClaw's limit */
     if (!s->provider_from_flag && s->fallback) {
         for (size_t i = 0; i < 2; i++)
             if (strcmp(provider_ids[i], candidates[0]) && configured(r, provider_ids[i]))
@@ -944,13 +948,79 @@ static void resolve_chat_model(resolver *r, const setting_spec *spec)
     show(r, spec->info.name, chat, source);
 }
 
+/*
+ * A command string with arguments ("clawspeak say -q", as OpenClaw allows): split at spaces
+ * (single or double quotes keep a word whole) unless the whole string names a program. The
+ * words after the first go in front of args. Returns the count of words moved, -1 on OOM.
+ */
+static int split_command(resolver *r, char ***words)
+{
+    char *command = r->out->local_command;
+    *words = NULL;
+    if (!strpbrk(command, " \t") || access(command, X_OK) == 0)
+        return 0;
+    size_t len = strlen(command);
+    char **out = csp__calloc(len + 1, sizeof *out), *word = csp__malloc(len + 1);
+    int count = 0;
+    if (!out || !word)
+        goto nomem;
+    for (const char *p = command; *p;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        size_t used = 0;
+        char quote = 0;
+        for (; *p && (quote || (*p != ' ' && *p != '\t')); p++) {
+            if (!quote && (*p == '"' || *p == '\''))
+                quote = *p;
+            else if (quote && *p == quote)
+                quote = 0;
+            else
+                word[used++] = *p;
+        }
+        word[used] = '\0';
+        if (!(out[count++] = csp__strdup(word)))
+            goto nomem;
+    }
+    csp__free(word);
+    if (count < 2) { /* only spaces around one word */
+        csp__free(r->out->local_command);
+        r->out->local_command = count ? out[0] : csp__strdup(command);
+        csp__free(out);
+        return r->out->local_command ? 0 : -1;
+    }
+    csp__free(r->out->local_command);
+    r->out->local_command = out[0];
+    memmove(out, out + 1, (size_t)(count - 1) * sizeof *out);
+    out[count - 1] = NULL;
+    *words = out;
+    return count - 1;
+nomem:
+    for (int i = 0; out && i < count; i++)
+        csp__free(out[i]);
+    csp__free(out);
+    csp__free(word);
+    return -1;
+}
+
 /* The local engine's argument list: the built-in espeak-ng one or the config's. */
 static void resolve_local_args(resolver *r, const setting_spec *spec)
 {
+    char **leading = NULL;
+    int lead = split_command(r, &leading);
+    if (lead < 0) {
+        r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
+        return;
+    }
     /* the text goes on standard input: never parsed as options, never on a command line */
     static const char *const default_args[] = {"--stdout", "--stdin"}; /* audio as it is made */
     char keypath[256];
     const cJSON *args = tts_field(r, spec->paths[0], keypath, sizeof keypath);
+    if (!args) /* OpenClaw's alias of the provider: tts.providers.cli */
+        args = tts_field(r, "providers.cli.args", keypath, sizeof keypath);
+    if (lead)
+        reshow(r, "local_command", r->out->local_command, "the first word of the configured command");
     /* OpenClaw running clawspeak as its tts-local-cli: the built-in espeak-ng stands in
        rather than clawspeak running itself; a nested clawspeak (CLAWSPEAK_DEPTH) runs only it */
     int self = csp__command_is_self(r->out->local_command);
@@ -959,22 +1029,24 @@ static void resolve_local_args(resolver *r, const setting_spec *spec)
         args = NULL;
         csp__free(r->out->local_command);
         if (set_copy(r, &r->out->local_command, "espeak-ng") != 0)
-            return;
+            goto out;
         reshow(r, "local_command", "espeak-ng",
                self ? "built in: the configured command is clawspeak itself"
                     : "built in: clawspeak runs as another clawspeak's command here");
         if (r->rc != CSP_OK)
-            return;
+            goto out;
     }
+    if (r->out->local_is_self)
+        lead = 0; /* the built-in espeak-ng: none of the configured words */
     char *source = NULL;
-    size_t count = 2;
-    r->out->local_args_default = args == NULL;
+    size_t count = lead ? (size_t)lead : 2;
+    r->out->local_args_default = args == NULL && !lead;
     if (args) {
         if (!cJSON_IsArray(args)) {
             type_error(r, keypath, args, "an array of strings");
-            return;
+            goto out;
         }
-        count = (size_t)cJSON_GetArraySize(args);
+        count = (size_t)lead + (size_t)cJSON_GetArraySize(args);
         source = config_source(r, keypath);
     }
     r->out->local_args = csp__calloc(count + 1, sizeof(char *));
@@ -983,14 +1055,14 @@ static void resolve_local_args(resolver *r, const setting_spec *spec)
     if (!r->out->local_args)
         goto nomem;
     for (size_t i = 0; i < count; i++) {
-        const char *v = default_args[i < 2 ? i : 0];
-        if (args) {
-            const cJSON *a = cJSON_GetArrayItem(args, (int)i);
+        const char *v = i < (size_t)lead ? leading[i] : default_args[i < 2 ? i : 0];
+        if (args && i >= (size_t)lead) {
+            const cJSON *a = cJSON_GetArrayItem(args, (int)(i - (size_t)lead));
             if (!cJSON_IsString(a)) {
                 char where[300];
-                snprintf(where, sizeof where, "%s[%zu]", keypath, i);
+                snprintf(where, sizeof where, "%s[%zu]", keypath, i - (size_t)lead);
                 type_error(r, where, a, "a string");
-                goto out;
+                goto done;
             }
             v = a->valuestring;
         }
@@ -1002,12 +1074,16 @@ static void resolve_local_args(resolver *r, const setting_spec *spec)
     }
     show(r, spec->info.name, shown.data ? shown.data : "", source);
     source = NULL;
-    goto out;
+    goto done;
 nomem:
     r->rc = csp__fail(r->report, CSP_ENOMEM, "out of memory");
-out:
+done:
     csp__free(source);
     csp__buf_free(&shown);
+out:
+    for (int i = 0; leading && leading[i]; i++)
+        csp__free(leading[i]);
+    csp__free(leading);
 }
 
 /* --- speech to text: tools.media (OpenClaw's media understanding) --------- */
@@ -1217,7 +1293,7 @@ static void resolve_stt_entries(resolver *r, const setting_spec *spec)
             }
             if (!entry_hears_audio(entry, l == 0)) {
                 if (!cJSON_GetObjectItemCaseSensitive(entry, "capabilities"))
-                    csp__log(r->report, CSP_LOG_INFO, "%s: %s declares no capabilities; as in "
+                    csp__log(r->report, CSP_LOG_WARN, "%s: %s declares no capabilities; as in "
                              "OpenClaw it transcribes nothing (add capabilities: [\"audio\"])",
                              r->cfg->path, where);
                 continue;
@@ -1227,7 +1303,7 @@ static void resolve_stt_entries(resolver *r, const setting_spec *spec)
             if (cJSON_IsString(type) && !strcmp(type->valuestring, "cli") && cJSON_IsString(command) &&
                 (csp__command_is_self(command->valuestring) || csp__nested())) {
                 /* OpenClaw running clawspeak as its transcriber: our own entry, never run */
-                csp__log(r->report, CSP_LOG_INFO, "%s: %s left out: %s", r->cfg->path, where,
+                csp__log(r->report, CSP_LOG_WARN, "%s: %s left out: %s", r->cfg->path, where,
                          csp__nested() ? "clawspeak runs as another clawspeak's command here "
                                          "(CLAWSPEAK_DEPTH), so it runs no command"
                                        : "its command is clawspeak itself");
@@ -1310,7 +1386,7 @@ static const setting_spec specs[] = {
      {"persona"}, FIELD(persona), resolve_persona, "persona", NULL, NULL},
     {{"provider", CSP_SETTING_CHOICE, "tts.provider", "provider", 0, "NAME",
       "speech provider (local: espeak-ng, offline); naming one turns fallback off", "openrouter",
-      0, 0, "openrouter openai local tts-local-cli", SPEECH},
+      0, 0, "openrouter openai local tts-local-cli cli", SPEECH},
      {"provider"}, FIELD(provider), resolve_provider, "provider", NULL, NULL},
     {{"model", CSP_SETTING_TEXT, "tts.providers.openrouter.model", "model", 0, "ID",
       "speech model (say), chat model ref (ask) or transcription model (transcribe)", CSP_DEFAULT_MODEL,
@@ -1387,7 +1463,7 @@ static const setting_spec specs[] = {
      {NULL}, FIELD(chat_api_key), resolve_chat_key, NULL, NULL, NULL},
     {{"local_command", CSP_SETTING_TEXT, "tts.providers.tts-local-cli.command", NULL, 0, NULL,
       "the local speech engine", "espeak-ng", 0, 0, NULL, SPEECH},
-     {"providers.tts-local-cli.command"}, FIELD(local_command), resolve_text, NULL, NULL, NULL},
+     {"providers.tts-local-cli.command", "providers.cli.command"}, FIELD(local_command), resolve_text, NULL, NULL, NULL},
     /* the local engine's own voice: the API's voices (af_alloy...) mean nothing to espeak-ng */
     {{"local_voice", CSP_SETTING_TEXT, "tts.providers.tts-local-cli.voice", NULL, 0, NULL,
       "the local engine's voice (unset: chosen from the text's script)", NULL, 0, 0, NULL, SPEECH},

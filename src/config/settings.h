@@ -75,6 +75,11 @@ typedef struct csp_settings {
     const char *chain[4];   /* providers in the order they are tried (static strings) */
     size_t chain_count;
     int chain_error;        /* chain_count 0: the csp_code speaking fails with */
+    /* run as OpenClaw's tts-local-cli command (the entry is clawspeak itself): OpenClaw kills
+       the command at tts.timeoutMs, so every failure of the API falls back, within that time,
+       and a file is redone in espeak-ng's voice rather than left unfinished */
+    int as_openclaw_command;
+    int redo_local;         /* say: the whole text again with the local engine */
     char *stt_model;            /* the transcription model of OpenRouter entries */
     long stt_max_bytes;         /* tools.media.audio.maxBytes */
     long stt_piece_seconds;     /* longest piece sent in one request */

@@ -40,33 +40,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Replace every placeholder of OpenClaw's in arg: {{Text}}, {{OutputPath}}, {{OutputDir}},
-   {{OutputBase}} (the file's name without its extension). */
+/* OpenClaw's placeholders in arg: {{Text}}, {{OutputPath}}, {{OutputDir}}, {{OutputBase}} (the
+   file's name without its extension). */
 static char *expand(const char *arg, const char *text, const char *output, const char *dir)
 {
-    const char *const names[] = {"{{Text}}", "{{OutputPath}}", "{{OutputDir}}", "{{OutputBase}}"};
+    const char *const names[] = {"Text", "OutputPath", "OutputDir", "OutputBase"};
     const char *const values[] = {text, output, dir, "speech"};
-    csp_buf out;
-    csp__buf_init(&out, 1 << 24);
-    const char *p = arg;
-    while (*p) {
-        size_t i = 0;
-        while (i < 4 && strncmp(p, names[i], strlen(names[i])) != 0)
-            i++;
-        if (i < 4) {
-            if (csp__buf_append(&out, values[i], strlen(values[i])) < 0)
-                goto fail;
-            p += strlen(names[i]);
-        } else {
-            if (csp__buf_append(&out, p, 1) < 0)
-                goto fail;
-            p++;
-        }
-    }
-    return csp__buf_steal(&out);
-fail:
-    csp__buf_free(&out);
-    return NULL;
+    return csp__expand_template(arg, names, values, 4, 1 << 24);
 }
 
 /* Errors go to the caller's buffer: this runs on the network thread. */
@@ -230,7 +210,7 @@ typedef struct local_provider {
 static int has_placeholder(const csp_settings *s, const char *name)
 {
     for (size_t i = 0; i < s->local_argc; i++)
-        if (strstr(s->local_args[i], name))
+        if (csp__template_uses(s->local_args[i], name))
             return 1;
     return 0;
 }
@@ -330,8 +310,8 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
         return -1;
     }
     r->len = request->len;
-    r->from_stdout = !has_placeholder(s, "{{OutputPath}}") && !has_placeholder(s, "{{OutputDir}}") &&
-                     !has_placeholder(s, "{{OutputBase}}");
+    r->from_stdout = !has_placeholder(s, "OutputPath") && !has_placeholder(s, "OutputDir") &&
+                     !has_placeholder(s, "OutputBase");
     if (!r->from_stdout) { /* a command that writes a file gets a private directory for it */
         strcpy(r->dir, "/tmp/clawspeak-XXXXXX");
         if (!mkdtemp(r->dir)) {
@@ -621,7 +601,7 @@ static int text_in_shell_script(const csp_settings *s)
     int script = 0, text = 0;
     for (size_t i = 0; i < s->local_argc; i++) {
         script |= !strcmp(s->local_args[i], "-c");
-        text |= strstr(s->local_args[i], "{{Text}}") != NULL;
+        text |= csp__template_uses(s->local_args[i], "Text");
     }
     return shell && script && text;
 }

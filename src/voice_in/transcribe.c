@@ -424,30 +424,14 @@ static char *expand_media(const char *arg, const csp_stt_entry *e, const char *w
                           const char *out_dir, const char *out_base)
 {
     static const char *const names[] = {
-        "{{AttachmentPath}}", "{{MediaPath}}", "{{AttachmentUrl}}", "{{MediaUrl}}",
-        "{{AttachmentContentType}}", "{{MediaType}}", "{{AttachmentDir}}", "{{MediaDir}}",
-        "{{AttachmentIndex}}", "{{Prompt}}", "{{MaxChars}}", "{{Language}}", "{{OutputDir}}",
-        "{{OutputBase}}"};
+        "AttachmentPath", "MediaPath", "AttachmentUrl", "MediaUrl", "AttachmentContentType",
+        "MediaType", "AttachmentDir", "MediaDir", "AttachmentIndex", "Prompt", "MaxChars",
+        "Language", "OutputDir", "OutputBase"};
     const char *const values[] = {wav, wav, wav, wav, "audio/wav", "audio/wav", dir, dir, "0",
                                   e->prompt ? e->prompt : "Transcribe the audio.",
                                   e->max_chars ? e->max_chars : "", e->language ? e->language : "",
                                   out_dir, out_base};
-    enum { COUNT = sizeof names / sizeof names[0] };
-    csp_buf out;
-    csp__buf_init(&out, 1 << 16);
-    for (const char *p = arg; *p;) {
-        size_t i = 0;
-        while (i < COUNT && strncmp(p, names[i], strlen(names[i])))
-            i++;
-        int ok = i < COUNT ? csp__buf_append(&out, values[i], strlen(values[i])) == 0
-                           : csp__buf_append(&out, p, 1) == 0;
-        p += i < COUNT ? strlen(names[i]) : 1;
-        if (!ok) {
-            csp__buf_free(&out);
-            return NULL;
-        }
-    }
-    return out.data ? csp__buf_steal(&out) : csp__strdup("");
+    return csp__expand_template(arg, names, values, sizeof names / sizeof names[0], 1 << 16);
 }
 
 /* Read the command's stdout until it has finished, the cap, the timeout or a cancel. */

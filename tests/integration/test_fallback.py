@@ -385,3 +385,17 @@ class CommandRunner(MockTestCase):
         self.assertEqual(code, 0, err)
         self.assertFalse(os.path.exists(log), "a nested clawspeak ran the configured command")
         self.assertGreater(audioinfo(out)[0], 0)
+
+    def test_openclaw_command_forms(self):
+        """OpenClaw's "cli" alias of tts-local-cli, a command string with arguments, and
+        placeholders with spaces or in another case, read as OpenClaw reads them."""
+        self.write_config(json.dumps({"tts": {"provider": "cli", "providers": {"cli": {
+            "command": "sh -c 'espeak-ng -w \"$0\" --stdin'", "args": ["{{ outputpath }}"]}}}}))
+        out = os.path.join(self.home, "out.wav")
+        code, _, err = run(["say", "-o", out, "Said by the cli provider."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.mock.requests(), [], "the local command, not the API")
+        frames, rate, _, _ = audioinfo(out)
+        self.assertGreater(frames / rate, 0.5)
+        self.assertEqual(os.listdir(self.home).count("{{ outputpath }}"), 0)
+

@@ -162,6 +162,22 @@ class OpenClaw(unittest.TestCase):
         self.assertEqual(len(self.mock.requests()), 3, "three tries, then the local engine")
         self.assertEqual(rate, 22050)
 
+    def test_api_failing_mid_reply_espeak_speaks_it_all(self):
+        """A file never mixes voices: the API's first chunk is dropped and the whole reply
+        is spoken again by espeak-ng, so OpenClaw still gets audio (not exit 5)."""
+        self.config(readme_snippet("speech"))
+        self.mock.script({"path": "speech", "times": 1}, {"path": "speech", "status": 503})
+        text = " ".join("Sentence %d of a long reply goes on for a while." % i for i in range(70))
+        _, rate = self.speak(text)
+        self.assertEqual(rate, 22050, "one voice: espeak-ng's from the start")
+
+    def test_api_hanging_within_openclaws_timeout(self):
+        """OpenClaw kills its command at tts.timeoutMs: the API's wait stays well inside it."""
+        self.config(readme_snippet("speech").replace("tts: {", "tts: {\n  timeoutMs: 12000,", 1))
+        self.mock.script({"path": "speech", "first_byte_delay_ms": 600000})
+        _, rate = self.speak("The API hangs, still spoken.")
+        self.assertEqual(rate, 22050)
+
     def test_transcription_through_tools_media_models(self):
         self.config(readme_snippet("transcribe"))
         result = self.openclaw("infer", "audio", "transcribe", "--file",
