@@ -389,7 +389,9 @@ class CommandRunner(MockTestCase):
     def test_openclaw_command_forms(self):
         """OpenClaw's "cli" alias of tts-local-cli, a command string with arguments, and
         placeholders with spaces or in another case, read as OpenClaw reads them."""
-        self.write_config(json.dumps({"tts": {"provider": "cli", "providers": {"cli": {
+        self.write_config(json.dumps({
+            "models": {"providers": {"openrouter": {"apiKey": KEY, "baseUrl": self.mock.url}}},
+            "tts": {"provider": "cli", "providers": {"cli": {
             "command": "sh -c 'espeak-ng -w \"$0\" --stdin'", "args": ["{{ outputpath }}"]}}}}))
         out = os.path.join(self.home, "out.wav")
         code, _, err = run(["say", "-o", out, "Said by the cli provider."], self.env())
