@@ -132,6 +132,9 @@ static const char *inline_env(const cJSON *root, const char *name, const char **
     return NULL;
 }
 
+static int is_var_start(char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }
+static int is_var_char(char c) { return is_var_start(c) || (c >= '0' && c <= '9'); }
+
 const char *csp__config_getenv(const csp_config *cfg, const char *name, const char **source)
 {
     const char *v = getenv(name);
@@ -139,7 +142,62 @@ const char *csp__config_getenv(const csp_config *cfg, const char *name, const ch
         *source = "process";
         return v;
     }
-    return cfg && cfg->root ? inline_env(cfg->root, name, source) : NULL;
+    v = cfg && cfg->root ? inline_env(cfg->root, name, source) : NULL;
+    if (v || !cfg || !cfg->dotenv)
+        return v;
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cfg->dotenv, name);
+    if (!cJSON_IsString(item) || !*item->valuestring)
+        return NULL;
+    *source = cfg->dotenv_path; /* a path: "FILE:NAME" */
+    return item->valuestring;
+}
+
+/* NAME=value lines of OpenClaw's .env (an optional "export ", quotes, # comments). OpenClaw
+   strips OPENROUTER_API_KEY from its commands' environment, so a key kept there reaches
+   clawspeak run by OpenClaw only this way. A file that cannot be read is no .env. */
+static csp_code load_dotenv(csp_report *report, csp_config *cfg)
+{
+    const char *v = getenv("OPENCLAW_STATE_DIR"), *home = home_directory();
+    if (v && *v)
+        cfg->dotenv_path = csp__printf("%s/.env", v);
+    else if (home)
+        cfg->dotenv_path = csp__printf("%s/.openclaw/.env", home);
+    else
+        return CSP_OK;
+    char *text = NULL;
+    size_t len = 0;
+    if (!cfg->dotenv_path || !(cfg->dotenv = cJSON_CreateObject()))
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
+    if (csp__read_file(cfg->dotenv_path, 1u << 20, &text, &len) != 0)
+        return CSP_OK;
+    for (char *line = text, *next; line && line < text + len; line = next) {
+        next = memchr(line, '\n', (size_t)(text + len - line));
+        if (next)
+            *next++ = '\0';
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (!strncmp(line, "export ", 7))
+            line += 7;
+        char *eq = strchr(line, '=');
+        if (!eq || !is_var_start(*line))
+            continue;
+        *eq = '\0';
+        int ok = 1;
+        for (char *c = line; *c; c++)
+            ok &= is_var_char(*c);
+        char *value = eq + 1, *end = value + strlen(value);
+        while (end > value && strchr(" \t\r", end[-1]))
+            *--end = '\0';
+        if (end - value >= 2 && (*value == '"' || *value == '\'') && end[-1] == *value)
+            *--end = '\0', value++;
+        if (ok && !cJSON_GetObjectItemCaseSensitive(cfg->dotenv, line) &&
+            !cJSON_AddStringToObject(cfg->dotenv, line, value)) {
+            csp__free(text);
+            return csp__fail(report, CSP_ENOMEM, "out of memory");
+        }
+    }
+    csp__free(text);
+    return CSP_OK;
 }
 
 int csp__config_is_unresolved(const csp_config *cfg, const cJSON *item)
@@ -150,8 +208,6 @@ int csp__config_is_unresolved(const csp_config *cfg, const cJSON *item)
     return 0;
 }
 
-static int is_var_start(char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }
-static int is_var_char(char c) { return is_var_start(c) || (c >= '0' && c <= '9'); }
 
 typedef struct subst_ctx {
     csp_report *report;
@@ -290,11 +346,14 @@ static csp_code load_prefs(csp_report *report, csp_config *cfg)
     csp_json5_error perr;
     cfg->prefs = csp__json5_parse(text, len, NULL, &perr);
     csp__free(text);
-    if (!cfg->prefs)
-        return perr.out_of_memory ? csp__fail(report, CSP_ENOMEM, "out of memory")
-                                  : csp__fail(report, CSP_ECONFIG, "%s:%zu:%zu: %s (the TTS "
-                                              "preferences; fix or remove the file)",
-                                              cfg->prefs_path, perr.line, perr.column, perr.message);
+    if (!cfg->prefs && perr.out_of_memory)
+        return csp__fail(report, CSP_ENOMEM, "out of memory");
+    if (!cfg->prefs) { /* OpenClaw reads a broken file as no preferences: so do we, saying so */
+        csp__log(report, CSP_LOG_WARN, "%s:%zu:%zu: %s (the TTS preferences; ignored, as OpenClaw "
+                 "ignores them; fix or remove the file)", cfg->prefs_path, perr.line, perr.column,
+                 perr.message);
+        return CSP_OK;
+    }
     if (!cJSON_IsObject(cfg->prefs))
         return csp__fail(report, CSP_ECONFIG, "%s:1:1: the TTS preferences must be an object",
                          cfg->prefs_path);
@@ -318,7 +377,9 @@ static csp_code load_prefs(csp_report *report, csp_config *cfg)
 csp_code csp__config_load(csp_report *report, const char *explicit_path, csp_config *cfg)
 {
     csp_code rc = read_config(report, explicit_path, cfg);
-    return rc == CSP_OK ? load_prefs(report, cfg) : rc;
+    if (rc == CSP_OK)
+        rc = load_prefs(report, cfg);
+    return rc == CSP_OK ? load_dotenv(report, cfg) : rc;
 }
 
 static csp_code read_config(csp_report *report, const char *explicit_path, csp_config *cfg)
@@ -407,5 +468,7 @@ void csp__config_free(csp_config *cfg)
     csp__free(cfg->unresolved);
     csp__free(cfg->prefs_path);
     cJSON_Delete(cfg->prefs);
+    csp__free(cfg->dotenv_path);
+    cJSON_Delete(cfg->dotenv);
     memset(cfg, 0, sizeof *cfg);
 }

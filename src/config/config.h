@@ -25,6 +25,10 @@ typedef struct csp_config {
        the state directory): over the config, under the command line; NULL when absent */
     char *prefs_path;
     cJSON *prefs;
+    /* OpenClaw's .env in its state directory (where its docs put keys): variables the
+       process environment and the config's env block do not have; NULL when absent */
+    char *dotenv_path;
+    cJSON *dotenv;
 } csp_config;
 
 /*

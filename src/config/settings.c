@@ -485,26 +485,13 @@ static void resolve_provider(resolver *r, const setting_spec *spec)
     }
 }
 
-/* --persona, the preferences' persona, tts.persona: an id, or a label in any case. */
-static void resolve_persona(resolver *r, const setting_spec *spec)
+/* The persona named v (an id, or a label in any case) into r->persona; the ids known are
+   listed in known. Returns the length of that list. */
+static size_t find_persona(resolver *r, const char *v, char *known, size_t size)
 {
     static const char *const roots[] = {"tts", "messages.tts"};
-    char *source = NULL;
-    const char *v = flag_value(r, spec->info.name, "persona", &source);
-    if (!v && r->rc == CSP_OK)
-        v = prefs_string(r, spec->prefs_key, &source);
-    int off = !v && prefs_off(r, spec->prefs_key);
-    if (!v && r->rc == CSP_OK && !off)
-        v = tts_string(r, spec->paths, 1, &source);
-    if (r->rc != CSP_OK || !v) {
-        csp__free(source);
-        if (r->rc == CSP_OK)
-            show(r, spec->info.name, off ? "(off)" : "(not set)",
-                 off ? need(r, csp__printf("%s:tts.persona is null", r->cfg->prefs_path)) : NULL);
-        return;
-    }
-    char known[512] = "";
     size_t used = 0;
+    known[0] = '\0';
     for (size_t i = 0; i < 2 && !r->persona; i++) {
         char path[64];
         snprintf(path, sizeof path, "%s.personas", roots[i]);
@@ -520,9 +507,46 @@ static void resolve_persona(resolver *r, const setting_spec *spec)
                 r->persona_root = roots[i];
                 break;
             }
-            if (used < sizeof known - 1)
-                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
-                                         used ? ", " : "", persona->string);
+            if (used < size - 1)
+                used += (size_t)snprintf(known + used, size - used, "%s%s", used ? ", " : "",
+                                         persona->string);
+        }
+    }
+    return used < size ? used : size - 1;
+}
+
+/* --persona, the preferences' persona, tts.persona: an id, or a label in any case. */
+static void resolve_persona(resolver *r, const setting_spec *spec)
+{
+    char *source = NULL;
+    const char *v = flag_value(r, spec->info.name, "persona", &source);
+    if (!v && r->rc == CSP_OK)
+        v = prefs_string(r, spec->prefs_key, &source);
+    int off = !v && prefs_off(r, spec->prefs_key);
+    if (!v && r->rc == CSP_OK && !off)
+        v = tts_string(r, spec->paths, 1, &source);
+    if (r->rc != CSP_OK || !v) {
+        csp__free(source);
+        if (r->rc == CSP_OK)
+            show(r, spec->info.name, off ? "(off)" : "(not set)",
+                 off ? need(r, csp__printf("%s:tts.persona is null", r->cfg->prefs_path)) : NULL);
+        return;
+    }
+    char known[512] = "";
+    size_t used = find_persona(r, v, known, sizeof known);
+    int from_prefs = source && r->cfg->prefs_path && !strncmp(source, r->cfg->prefs_path, strlen(r->cfg->prefs_path));
+    if (!r->persona && from_prefs) {
+        /* OpenClaw goes on without a preferred persona it does not know: so do we */
+        csp__log(r->report, CSP_LOG_WARN, "%s: no persona '%s' in tts.personas; ignored (as OpenClaw "
+                 "does)", source, v);
+        csp__free(source);
+        source = NULL;
+        v = tts_string(r, spec->paths, 1, &source);
+        if (v)
+            used = find_persona(r, v, known, sizeof known);
+        if (!v) {
+            show(r, spec->info.name, "(not set)", NULL);
+            return;
         }
     }
     if (!r->persona) {
@@ -640,6 +664,8 @@ static const char *env_key(resolver *r, const char *var, char **source)
         return NULL;
     if (strcmp(where, "process") == 0)
         *source = need(r, csp__printf("env %s", var));
+    else if (where[0] == '/') /* OpenClaw's .env */
+        *source = need(r, csp__printf("%s:%s", where, var));
     else
         *source = need(r, csp__printf("%s:%s.%s", r->cfg->path, where, var));
     return v;

@@ -237,11 +237,13 @@ class Chain(MockTestCase):
         os.makedirs(os.path.join(self.home, ".openclaw", "settings"))
         shutil.copy(prefs, os.path.join(self.home, ".openclaw", "settings", "tts.json"))
         self.assertEqual(self.chain()["auto"]["value"], "always")
+        # a broken file is no preferences, as in OpenClaw, with a warning naming it
         with open(prefs, "w") as f:
             f.write("{provider: ")
         code, _, err = run(["say", "-o", self.out, "x"], env)
-        self.assertEqual(code, 3, err)
+        self.assertEqual(code, 0, err)
         self.assertIn(prefs, err)
+        self.assertIn("ignored", err)
 
     def test_preferences_persona_null_is_off(self):
         """/tts persona off writes {"tts": {"persona": null}}: the config's persona is off."""
@@ -262,6 +264,13 @@ class Chain(MockTestCase):
         code, out, err = run(["config", "--json"], env)
         self.assertEqual(code, 0, err)
         self.assertIn('under "tts"', err)
+        self.assertEqual(json.loads(out)["persona"]["value"], "narrator")
+        # a persona OpenClaw's prefs name but the config lacks: ignored, the config's stands
+        with open(prefs, "w") as f:
+            json.dump({"tts": {"persona": "nobody"}}, f)
+        code, out, err = run(["config", "--json"], env)
+        self.assertEqual(code, 0, err)
+        self.assertIn("no persona 'nobody'", err)
         self.assertEqual(json.loads(out)["persona"]["value"], "narrator")
         self.assertEqual(json.loads(out)["provider"]["value"], "openrouter")
 
@@ -385,6 +394,19 @@ class CommandRunner(MockTestCase):
         self.assertEqual(code, 0, err)
         self.assertFalse(os.path.exists(log), "a nested clawspeak ran the configured command")
         self.assertGreater(audioinfo(out)[0], 0)
+
+    def test_key_in_openclaws_dotenv(self):
+        """OpenClaw keeps keys in ~/.openclaw/.env and strips OPENROUTER_API_KEY from its
+        commands' environment: clawspeak reads that file too (under the environment)."""
+        self.write_config("{models: {providers: {openrouter: {baseUrl: '%s'}}}}" % self.mock.url)
+        with open(os.path.join(self.home, ".openclaw", ".env"), "w") as f:
+            f.write("# OpenClaw\nexport OPENROUTER_API_KEY='%s'\n" % KEY)
+        out = os.path.join(self.home, "out.wav")
+        code, _, err = run(["say", "-o", out, "The key from the dot-env file."], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.mock.requests()), 1)
+        self.assertEqual(self.mock.requests()[0]["headers"]["authorization"], "Bearer " + KEY)
+        self.assertNoKey(err)
 
     def test_openclaw_command_forms(self):
         """OpenClaw's "cli" alias of tts-local-cli, a command string with arguments, and
