@@ -72,13 +72,22 @@ static csp_code words_text(const cli_args *args, char **text, size_t *len)
 }
 
 
+/*
+ * The progress bar, on a terminal only: for a conversion to a file from the
+ * start, for playback once it has gone on for a while (a short "say Hi."
+ * shows none), and erased when the run ends so the scrollback keeps none.
+ */
 typedef struct progress_bar {
-    int shown;
+    int shown, to_file;
 } progress_bar;
+
+#define PROGRESS_AFTER_SECONDS 2.0 /* playback: a run this long gets a bar */
 
 static void draw_progress(void *userdata, const csp_progress *p)
 {
     progress_bar *bar = userdata;
+    if (!bar->to_file && p->elapsed_seconds < PROGRESS_AFTER_SECONDS)
+        return;
     double rate = p->elapsed_seconds > 0 ? p->audio_seconds / p->elapsed_seconds : 0;
     char eta[32] = "";
     if (p->chunks_total && p->chunks_done && p->chunks_done < p->chunks_total) {
@@ -90,10 +99,21 @@ static void draw_progress(void *userdata, const csp_progress *p)
     if (p->chunks_total)
         snprintf(total, sizeof total, "%zu", p->chunks_total);
     int width = 20, filled = p->chunks_total ? (int)(width * p->chunks_done / p->chunks_total) : 0;
-    fprintf(stderr, "\r[%.*s%*s] chunk %zu/%s  %.1fs audio  %.1fx%s   ", filled,
+    fprintf(stderr, "\r[%.*s%*s] chunk %zu/%s  %.1fs audio  %.1fx%s\033[K", filled,
             "####################", width - filled, "", p->chunks_done, total, p->audio_seconds,
             rate, eta);
+    fflush(stderr);
     bar->shown = 1;
+}
+
+/* The bar goes when the run ends: the line is cleared for what comes next. */
+static void erase_progress(progress_bar *bar)
+{
+    if (!bar->shown)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    bar->shown = 0;
 }
 
 static void fill_say_options(const cli_args *args, csp_say_options *o, progress_bar *bar)
@@ -122,6 +142,7 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
                                         : CSP_CHUNKS_KEEP;
     /* the bar only on a terminal, and never when audio goes to stdout */
     if (!args->quiet && isatty(fileno(stderr)) && !(args->output && !strcmp(args->output, "-"))) {
+        bar->to_file = args->output || args->output_dir;
         o->progress = draw_progress;
         o->progress_userdata = bar;
     }
@@ -220,9 +241,11 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
 {
     long long limit = args->confirm_over_set ? args->confirm_over : 20000;
     const char *provider = csp_setting_get(client, "provider");
+    /* the local engine costs nothing: named as 'local' or 'tts-local-cli', or standing in
+       for a missing key (no price is asked of /models then either) */
     if (args->yes || args->lines || !isatty(fileno(stderr)) ||
-        (provider && !strcmp(provider, "tts-local-cli")))
-        return CSP_OK; /* the local engine costs nothing */
+        (provider && (!strcmp(provider, "tts-local-cli") || !strcmp(provider, "local"))))
+        return CSP_OK;
     long long chars = known_characters(args);
     if (chars <= limit)
         return CSP_OK;
@@ -240,7 +263,7 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
     fflush(stderr);
     char *line = NULL;
     size_t cap = 0;
-    ssize_t n = getline(&line, &cap, answers);
+    ssize_t n = cli_interrupted() ? -1 : getline(&line, &cap, answers);
     int yes = n > 0 && (line[0] == 'y' || line[0] == 'Y');
     free(line);
     if (answers != stdin)
@@ -249,8 +272,12 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
         return CSP_OK;
     if (n <= 0)
         fputc('\n', stderr);
-    if (!cli_interrupted()) /* Ctrl-C says "interrupted" on its own */
-        fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
+    if (cli_interrupted()) {
+        /* said here: the client's last error may be the price lookup's, which is no news */
+        fprintf(stderr, "clawspeak: interrupted; nothing was sent\n");
+        return CLI_INTERRUPTED_SAID;
+    }
+    fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
     return CSP_ECANCELED;
 }
 
@@ -334,10 +361,8 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         rc = csp_say_fd(client, fd, options);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         close(fd);
-        if (options->progress && ((progress_bar *)options->progress_userdata)->shown) {
-            fputc('\n', stderr);
-            ((progress_bar *)options->progress_userdata)->shown = 0;
-        }
+        if (options->progress)
+            erase_progress(options->progress_userdata);
         if (rc != CSP_OK) {
             fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, args->files[i]);
             if (i + 1 < args->file_count)
@@ -368,7 +393,7 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
     }
     csp_code rc = confirm_large_text(client, args);
     if (rc != CSP_OK)
-        return rc == CSP_ECANCELED && !cli_interrupted() ? CLI_DECLINED : rc;
+        return rc == CSP_ECANCELED ? CLI_DECLINED : rc;
     csp_say_options options;
     progress_bar bar = {0};
     fill_say_options(args, &options, &bar);
@@ -394,14 +419,14 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
         }
         rc = csp_say(client, text, len, &options);
         free(text);
-    } else if (isatty(STDIN_FILENO)) {
-        fprintf(stderr, "clawspeak: nothing to say: give TEXT, -f FILE, or pipe text in\n");
-        return CSP_EUSAGE;
     } else {
+        /* no text: standard input; on a terminal, what is typed until Ctrl-D, as espeak-ng
+           and say read it (each sentence is spoken as soon as it is whole) */
+        if (isatty(STDIN_FILENO) && !args->quiet)
+            fprintf(stderr, "clawspeak: type the text to say; Ctrl-D on a line of its own ends it\n");
         rc = csp_say_fd(client, STDIN_FILENO, &options);
     }
-    if (bar.shown)
-        fputc('\n', stderr);
+    erase_progress(&bar);
     return rc;
 }
 

@@ -73,6 +73,8 @@ static void print_log(void *userdata, csp_log_level level, const char *message)
 
 int cli_exit_code(csp_code code)
 {
+    if (code == CLI_INTERRUPTED_SAID)
+        return CLI_EXIT_INTERRUPTED;
     switch (code) {
     case CSP_OK: return CLI_EXIT_OK;
     case CSP_EUSAGE: case CSP_EINPUT: return CLI_EXIT_USAGE;
@@ -157,7 +159,7 @@ int main(int argc, char **argv)
     const char *detail = csp_client_error(client);
     if (rc == CSP_EPIPE)
         rc = CSP_OK; /* the reader took what it wanted (| head): end quietly, as filters do */
-    else if (rc == CLI_DECLINED)
+    else if (rc == CLI_DECLINED || rc == CLI_INTERRUPTED_SAID)
         ; /* said so already */
     else if (rc != CSP_OK && *detail)
         fprintf(stderr, "clawspeak: %s\n", detail);

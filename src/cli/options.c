@@ -272,6 +272,43 @@ static csp_code usage_error2(cli_args *args, const char *fmt, const char *a, con
     return CSP_EUSAGE;
 }
 
+/*
+ * A plain decimal number ("1.5", "2e-1"): strtod alone also takes hex ("0x2"), "inf" and
+ * "nan", which nobody means as a gain or a number of seconds.
+ */
+static int parse_decimal(const char *value, double *out)
+{
+    char *end;
+    if (!*value || value[strspn(value, "0123456789.+-eE")] != '\0')
+        return -1;
+    double x = strtod(value, &end);
+    if (*end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* Options other speech tools have, and what they are called here (issue 24). */
+static const struct foreign_option {
+    const char *typed, *hint;
+} foreign_options[] = {
+    {"-i", "-i is say's interactive mode, which clawspeak has not; read a file with -f FILE"},
+    {"-s", "-s is espeak-ng's speed in words per minute; here it is -r WPM (or --speed X)"},
+    {"-w", "-w is espeak-ng's WAV file; here it is -o FILE (any format, from the extension)"},
+    {"--list-voices", "voices are listed by 'clawspeak voices' (or -v '?')"},
+    {"--output-file", "the output file is -o FILE (--output)"},
+    {"--text", "give the text as arguments, with -f FILE or on standard input"},
+    {"--write-media", "the output file is -o FILE (--output)"},
+};
+
+static const char *foreign_hint(const char *typed, size_t len)
+{
+    for (size_t i = 0; i < sizeof foreign_options / sizeof foreign_options[0]; i++)
+        if (strlen(foreign_options[i].typed) == len && !strncmp(foreign_options[i].typed, typed, len))
+            return foreign_options[i].hint;
+    return NULL;
+}
+
 /* typed: the option as the user wrote it ("-v", "--verb"), for messages. */
 static csp_code apply(cli_args *args, const cli_option *o, const char *value, const char *typed)
 {
@@ -287,14 +324,16 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     }
     if (!strcmp(n, "rate")) {
         /* words per minute, as say and espeak-ng take it: 175 is the API's speed 1.0 */
-        char *end;
-        double wpm = strtod(value, &end);
-        if (!*value || *end || !(wpm >= 44 && wpm <= 700))
+        double wpm;
+        if (parse_decimal(value, &wpm) != 0 || !(wpm >= 44 && wpm <= 700))
             return usage_error2(args, "%s: expected words per minute from 44 to 700, got '%s'",
                                 typed, value);
         snprintf(args->rate_speed, sizeof args->rate_speed, "%.4g", wpm / 175.0);
+        args->rate_given = 1;
         value = args->rate_speed;
         o = find_long("speed", 5);
+    } else if (!strcmp(n, "speed")) {
+        args->speed_given = 1;
     }
     if (o->setting) {
         if (!o->arg)
@@ -347,9 +386,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "subtitles")) args->subtitles = value;
     else if (!strcmp(n, "normalize")) args->normalize = 1;
     else if (!strcmp(n, "volume")) {
-        char *end;
-        double x = strtod(value, &end);
-        if (!*value || *end || !(x >= 0 && x <= 4))
+        double x;
+        if (parse_decimal(value, &x) != 0 || !(x >= 0 && x <= 4))
             return usage_error2(args, "%s: expected a gain from 0 to 4, got '%s'", typed, value);
         args->volume = x;
         args->volume_set = 1;
@@ -388,9 +426,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
         args->pause_ms = (int)ms;
         args->pause_ms_set = 1;
     } else if (!strcmp(n, "max-behind")) {
-        char *end;
-        double seconds = strtod(value, &end);
-        if (!*value || *end || !(seconds > 0 && seconds <= 86400))
+        double seconds;
+        if (parse_decimal(value, &seconds) != 0 || !(seconds > 0 && seconds <= 86400))
             return usage_error2(args, "%s: expected seconds from 0 to 86400, got '%s'", typed, value);
         args->max_behind = seconds;
     }
@@ -404,10 +441,49 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     return CSP_OK;
 }
 
+/* Whether a word is one of our options ("-o", "--verbose", "--verb"): "-v -o" left out the voice. */
+static int is_option_word(const char *word)
+{
+    if (word[0] != '-' || word[1] == '\0')
+        return 0;
+    if (word[1] != '-')
+        return find_short(word[1]) != NULL;
+    size_t len = strcspn(word + 2, "=");
+    char candidates[160];
+    return len && (find_long(word + 2, len) || find_prefix(word + 2, len, candidates, sizeof candidates));
+}
+
+/* An option's value taken from the next word, when that word is an option of ours. */
+static csp_code value_is_option(cli_args *args, const char *typed, const cli_option *o, const char *value)
+{
+    snprintf(args->error, sizeof args->error,
+             "%.20s needs a value (%.10s) but got the option '%.20s'; did you mean %.20s %.10s "
+             "%.20s ...? (a value that starts with '-' goes as --%.20s=VALUE)",
+             typed, o->arg, value, typed, o->arg, value, o->long_name);
+    return CSP_EUSAGE;
+}
+
+/* The closest of the commands (and help, version) to a mistyped one. */
+static const char *closest_command(const char *word)
+{
+    const char *best = NULL;
+    size_t best_distance = 3;
+    static const char *const extra[] = {"help", "version"};
+    for (size_t i = 0; i < COMMAND_COUNT + 2; i++) {
+        const char *name = i < COMMAND_COUNT ? commands[i].name : extra[i - COMMAND_COUNT];
+        size_t d = distance(word, strlen(word), name);
+        if (d < best_distance && d < strlen(name)) {
+            best_distance = d;
+            best = name;
+        }
+    }
+    return best;
+}
+
 csp_code cli_parse(int argc, char **argv, cli_args *args)
 {
     memset(args, 0, sizeof *args);
-    int only_words = 0;
+    int only_words = 0, help_word = 0;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (!only_words && strcmp(a, "--") == 0) {
@@ -428,7 +504,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             }
             if (!o) {
                 const char *near = closest_option(a + 2, len);
-                if (near)
+                const char *hint = foreign_hint(a, len + 2);
+                if (hint)
+                    snprintf(args->error, sizeof args->error, "unknown option '%.*s': %s",
+                             (int)(len + 2), a, hint);
+                else if (near)
                     snprintf(args->error, sizeof args->error,
                              "unknown option '%.*s'; did you mean --%s?", (int)(len + 2), a, near);
                 else
@@ -441,7 +521,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             if (o->arg) {
                 if (eq)
                     value = eq + 1;
-                else if (i + 1 < argc)
+                else if (i + 1 < argc && is_option_word(argv[i + 1])) {
+                    char typed[40];
+                    snprintf(typed, sizeof typed, "%.*s", (int)(len + 2), a);
+                    return value_is_option(args, typed, o, argv[i + 1]);
+                } else if (i + 1 < argc)
                     value = argv[++i];
                 else
                     return usage_error(args, "option --%s needs a value", o->long_name);
@@ -455,6 +539,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         } else if (!only_words && a[0] == '-' && a[1] != '\0') {
             for (char *c = a + 1; *c; c++) {
                 const cli_option *o = find_short(*c);
+                const char *hint = foreign_hint((char[]){'-', *c, '\0'}, 2);
+                if (!o && hint) {
+                    snprintf(args->error, sizeof args->error, "unknown option '-%c': %s", *c, hint);
+                    return CSP_EUSAGE;
+                }
                 if (!o) {
                     snprintf(args->error, sizeof args->error,
                              "unknown option '-%c'%s%s%s (see --help; to say text that starts "
@@ -466,6 +555,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
                 if (o->arg) {
                     if (c[1])
                         value = c + 1;
+                    else if (i + 1 < argc && is_option_word(argv[i + 1]))
+                        return value_is_option(args, (char[]){'-', *c, '\0'}, o, argv[i + 1]);
                     else if (i + 1 < argc)
                         value = argv[++i];
                     else
@@ -477,6 +568,22 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
                 if (value)
                     break;
             }
+        } else if (args->command == CLI_NONE && help_word) {
+            /* clawspeak help COMMAND */
+            for (size_t k = 0; k < COMMAND_COUNT; k++)
+                if (strcmp(a, commands[k].name) == 0)
+                    args->command = commands[k].command;
+            if (args->command == CLI_NONE) {
+                const char *near = closest_command(a);
+                snprintf(args->error, sizeof args->error, "no help on '%.60s': not a command%s%s%s "
+                         "(see clawspeak --help)", a, near ? "; did you mean " : "",
+                         near ? near : "", near ? "?" : "");
+                return CSP_EUSAGE;
+            }
+        } else if (args->command == CLI_NONE && !help_word && !strcmp(a, "help")) {
+            args->help = help_word = 1; /* as git and pip take it: help [COMMAND] */
+        } else if (args->command == CLI_NONE && !strcmp(a, "version")) {
+            args->version = 1;
         } else if (args->command == CLI_NONE) {
             const char *voice = NULL;
             for (size_t k = 0; k < args->override_count; k++)
@@ -490,8 +597,13 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             for (size_t k = 0; k < COMMAND_COUNT; k++)
                 if (strcmp(a, commands[k].name) == 0)
                     args->command = commands[k].command;
-            if (args->command == CLI_NONE)
-                return usage_error(args, "unknown command '%s' (see clawspeak --help)", a);
+            if (args->command == CLI_NONE) {
+                const char *near = closest_command(a);
+                if (near)
+                    return usage_error2(args, "unknown command '%.60s'; did you mean %s? (see "
+                                              "clawspeak --help)", a, near);
+                return usage_error(args, "unknown command '%.60s' (see clawspeak --help)", a);
+            }
         } else {
             if (args->word_count >= CLI_MAX_WORDS)
                 return usage_error(args, "too many arguments%s", "");
@@ -520,6 +632,12 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         return usage_error(args, "--max-behind goes with --lines%s", "");
     if (args->play && !args->output)
         return usage_error(args, "--play only makes sense with -o%s", "");
+    /* options that shape a file are refused, not ignored, when no file is written */
+    if ((args->format || args->sample_rate) && !args->output && !args->output_dir)
+        return usage_error(args, "%s only makes sense with -o FILE (or --output-dir): playback "
+                                 "takes the audio as it comes", args->format ? "--format" : "--sample-rate");
+    if (args->rate_given && args->speed_given)
+        return usage_error(args, "-r/--rate and --speed both set the speed: give one%s", "");
     if (args->output_dir && (args->output || !args->file_count || args->lines))
         return usage_error(args, "--output-dir converts -f files (give at least one -f, and no "
                                  "-o or --lines)%s", "");

@@ -336,6 +336,9 @@ static int parse_number_text(const char *text, double *out)
 {
     char *end;
     errno = 0;
+    /* decimal only: strtod also reads hex ("0x2"), which nobody means as a speed */
+    if (text[strspn(text, "0123456789.+-eE \t")] != '\0')
+        return -1;
     double v = strtod(text, &end);
     if (end == text || *end || errno || !isfinite(v))
         return -1;

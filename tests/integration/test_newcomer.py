@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""A newcomer's hour, round 2 (issue 24), and the leftovers of issue 20: habits
+from other tools, options refused rather than ignored, the paid-API question,
+the progress bar, emoji, devices. One test (or more) per item; each failed
+before its fix."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from harness import BIN, CliTestCase, MockTestCase, audioinfo, run
+from test_terminal import read_terminal, run_on_pty
+
+
+def on_terminal(args, env, typed=None, interrupt_at=None, seconds=60):
+    """Run with stdin and stderr on a pseudo-terminal that is the controlling terminal;
+    type `typed` once the process shows anything (or at once), send SIGINT once
+    `interrupt_at` shows. Returns (exit code, what the terminal showed)."""
+    import fcntl
+    import pty
+    import termios
+    master, slave = pty.openpty()
+
+    def controlling_terminal():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([BIN] + args, env=env, stdin=slave, stdout=subprocess.DEVNULL,
+                         stderr=slave, preexec_fn=controlling_terminal)
+    os.close(slave)
+    state = {"typed": False, "interrupted": False}
+
+    def respond(shown):
+        if typed and not state["typed"]:
+            state["typed"] = True
+            return typed
+        if interrupt_at and not state["interrupted"] and interrupt_at in shown:
+            state["interrupted"] = True
+            time.sleep(0.5)  # the question is on the screen: now it waits for the answer
+            p.send_signal(signal.SIGINT)
+        return None
+    if typed:
+        time.sleep(0.3)
+        os.write(master, typed)
+        state["typed"] = True
+    text = read_terminal(master, p, respond if interrupt_at else None, seconds)
+    code = p.wait(timeout=seconds)
+    os.close(master)
+    return code, text.decode("utf-8", "replace")
+
+
+class Habits(CliTestCase):
+    """Item 15: options and commands people bring from espeak-ng, say and edge-tts."""
+
+    def test_foreign_options_point_to_ours(self):
+        for args, ours in ((["say", "-w", "x.wav", "hi"], "-o FILE"), (["say", "-s", "200", "hi"], "-r WPM"),
+                           (["say", "-i", "hi"], "-f FILE"), (["say", "--list-voices"], "clawspeak voices"),
+                           (["say", "--write-media", "x.mp3", "hi"], "-o FILE"),
+                           (["say", "--text", "hi"], "as arguments"),
+                           (["say", "--output-file", "x.wav", "hi"], "-o FILE")):
+            with self.subTest(args=args):
+                rc, out, err = run(args, self.env())
+                self.assertEqual(rc, 2, err)
+                self.assertIn(ours, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_commands_did_you_mean_help_and_version(self):
+        rc, _, err = run(["sya", "hello"], self.env())
+        self.assertEqual(rc, 2)
+        self.assertIn("did you mean say?", err)
+        rc, _, err = run(["trnascribe", "x.ogg"], self.env())
+        self.assertIn("did you mean transcribe?", err)
+        rc, out, err = run(["help", "say"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, run(["say", "--help"], self.env())[1])
+        rc, out, err = run(["help"], self.env())
+        self.assertEqual((rc, out), (0, run(["--help"], self.env())[1]))
+        rc, out, err = run(["version"], self.env())
+        self.assertEqual((rc, out), (0, run(["--version"], self.env())[1]))
+        rc, _, err = run(["help", "sya"], self.env())
+        self.assertEqual(rc, 2)
+        self.assertIn("did you mean say?", err)
+
+    def test_say_on_a_terminal_reads_what_is_typed(self):
+        """say with no text on a terminal reads until Ctrl-D, as espeak-ng and say do."""
+        out = os.path.join(self.home, "typed.wav")
+        code, shown = on_terminal(["say", "-o", out], self.env(), typed=b"Typed on the terminal.\n\x04")
+        self.assertEqual(code, 0, shown)
+        self.assertIn("Ctrl-D", shown)
+        frames, rate, _, _ = audioinfo(out)
+        self.assertGreater(frames / rate, 0.8)
+
+
+class OptionValues(CliTestCase):
+    """Issue 20's leftovers: -v -o, --volume 0x2."""
+
+    def test_an_option_where_a_value_should_be(self):
+        out = os.path.join(self.home, "x.wav")
+        for args, typed in ((["say", "-v", "-o", out, "hi"], "-v"), (["say", "--voice", "--verbose", "hi"], "--voice"),
+                            (["say", "-f", "-q"], "-f"), (["say", "--system", "-o", out], None)):
+            with self.subTest(args=args):
+                rc, _, err = run(args, self.env())
+                self.assertEqual(rc, 2, err)
+                self.assertFalse(os.path.exists(out))
+                if typed:
+                    self.assertIn("did you mean %s " % typed, err)
+        # '-' alone (standard input) and negative numbers are values, not options
+        rc, _, err = run(["say", "-f", "-", "-o", out], self.env(), stdin=b"Standard input.")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(["say", "--volume", "-1", "-o", out, "hi"], self.env())
+        self.assertIn("expected a gain", err)
+
+    def test_numbers_are_decimal(self):
+        for args in (["say", "--volume", "0x2"], ["config", "--speed", "0x1"], ["say", "-r", "0xc8"],
+                     ["say", "--lines", "--max-behind", "0x5"], ["say", "--volume", "inf"], ["config", "--speed", "nan"]):
+            with self.subTest(args=args):
+                rc, _, err = run(args + ["-o", os.path.join(self.home, "x.wav"), "hi"]
+                                 if args[0] == "say" and "--lines" not in args else args, self.env(), stdin=b"")
+                self.assertEqual(rc, 2, err)
+                self.assertIn("expected", err)
+        rc, out, err = run(["config", "--json", "--speed", "1.5e0"], self.env())
+        self.assertEqual(json.loads(out)["speed"]["value"], 1.5)
+
+
+class RefusedNotIgnored(CliTestCase):
+    """Item 12: options that would be ignored are refused; a --config that is not there is an error."""
+
+    def test_file_options_without_a_file(self):
+        for args, named in ((["say", "--format", "flac", "hi"], "--format"),
+                            (["say", "--sample-rate", "16000", "hi"], "--sample-rate"),
+                            (["ask", "--format", "mp3", "hi"], "--format")):
+            with self.subTest(args=args):
+                rc, _, err = run(args, self.env())
+                self.assertEqual(rc, 2, err)
+                self.assertIn(named, err)
+                self.assertIn("-o FILE", err)
+
+    def test_rate_and_speed_together(self):
+        rc, _, err = run(["say", "-r", "200", "--speed", "1.2", "-o", os.path.join(self.home, "x.wav"), "hi"], self.env())
+        self.assertEqual(rc, 2, err)
+        self.assertIn("--speed", err)
+
+    def test_missing_explicit_config_is_exit_3(self):
+        out = os.path.join(self.home, "x.wav")
+        missing = os.path.join(self.home, "typo.json")
+        rc, _, err = run(["say", "--config", missing, "-o", out, "hi"], self.env())
+        self.assertEqual(rc, 3, err)
+        self.assertIn(missing, err)
+        self.assertIn("does not exist", err)
+        self.assertFalse(os.path.exists(out))
+
+
+class PaidQuestion(MockTestCase):
+    """Item 3: the local engine is never the paid API's question, nor a /models request."""
+
+    TEXT = "Twenty characters!! " * 3
+
+    def test_provider_local_is_not_asked(self):
+        out = os.path.join(self.home, "local.wav")
+        for provider in ("local", "tts-local-cli"):
+            with self.subTest(provider=provider):
+                self.mock.script()
+                code, shown = on_terminal(["say", "--provider", provider, "--confirm-over", "10", "-o", out,
+                                           self.TEXT], self.env(), seconds=60)
+                self.assertEqual(code, 0, shown)
+                self.assertNotIn("[y/N]", shown)
+                self.assertEqual(self.mock.requests("/models"), [])
+                self.assertGreater(audioinfo(out)[0], 0)
+
+    def test_ctrl_c_at_the_question_says_interrupted_only(self):
+        """The price lookup failing (404) is no news after a Ctrl-C at the question."""
+        self.mock.script({"path": "models", "status": 404})
+        out = os.path.join(self.home, "paid.wav")
+        code, shown = on_terminal(["say", "--confirm-over", "10", "-o", out, self.TEXT], self.env(),
+                                  interrupt_at=b"[y/N]")
+        self.assertEqual(code, 130, shown)
+        self.assertNotIn("404", shown)
+        self.assertIn("interrupted", shown)
+        self.assertEqual(self.mock.requests(), [])
+        self.assertFalse(os.path.exists(out))
+
+
+class ProgressBar(MockTestCase):
+    """Item 7: no bar for a short run that plays; a conversion's bar is erased at the end."""
+
+    def setUp(self):
+        super().setUp()
+        self.capture = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % self.capture)
+
+    def test_short_playback_shows_no_bar(self):
+        code, tty, _ = run_on_pty(["say", "--no-wait", "Hi."], self.env(), "stderr")
+        self.assertEqual(code, 0, tty)
+        self.assertNotIn("chunk", tty)
+        self.assertGreater(os.path.getsize(self.capture), 1000)
+
+    def test_a_conversion_bar_is_erased(self):
+        out = os.path.join(self.home, "conv.wav")
+        text = " ".join("Sentence %d of a conversion." % i for i in range(12))
+        code, tty, _ = run_on_pty(["say", "--max-text-length", "60", "-o", out, text], self.env(), "stderr")
+        self.assertEqual(code, 0, tty)
+        self.assertIn("chunk", tty)
+        last = tty.rindex("chunk")
+        self.assertIn("\r\x1b[K", tty[last:], "the bar is left on the screen")
+        self.assertEqual(tty[tty.rindex("\r\x1b[K") + 4:].strip(), "")
+
+
+class Emoji(MockTestCase):
+    """Item 9: emoji are spoken (espeak-ng names them), not refused as invisible."""
+
+    def test_emoji_only_is_spoken(self):
+        out = os.path.join(self.home, "emoji.wav")
+        rc, _, err = run(["say", "-o", out, "\U0001F44D"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([r["body"]["input"] for r in self.mock.requests()], ["\U0001F44D"])
+        self.assertGreater(audioinfo(out)[0], 0)
+        # offline, the local engine says "thumbs up"
+        rc, _, err = run(["say", "--provider", "local", "-o", out, "\U0001F44D"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertGreater(audioinfo(out)[0] / audioinfo(out)[1], 0.3)
+
+    def test_only_punctuation_is_not_called_invisible(self):
+        rc, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "..."], self.env())
+        self.assertEqual(rc, 2, err)
+        self.assertIn("punctuation", err)
+        self.assertNotIn("invisible", err)
