@@ -273,7 +273,8 @@ CSP_API void csp_speaker_free(csp_speaker *speaker);
  */
 CSP_API csp_code csp_speech_price(csp_client *client, double *usd_per_char);
 
-/* List output devices: one "index\tname\n" line each, into *out. */
+/* List audio devices, outputs and inputs: one "index\tname\tKIND[\t(default ...)]\n" line each,
+   KIND "output", "input" or "output, input", into *out. */
 CSP_API csp_code csp_list_devices(csp_client *client, char **out);
 /*
  * Start the audio system (PortAudio, which probes ALSA, JACK and OSS for tens of

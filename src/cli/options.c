@@ -124,7 +124,7 @@ static const cli_command_info commands[] = {
     {"say", CLI_SAY, "say [OPTIONS] [TEXT...]", "speak text from arguments, -f FILE or standard input"},
     {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams"},
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
-    {"devices", CLI_DEVICES, "devices", "list audio output devices"},
+    {"devices", CLI_DEVICES, "devices", "list audio devices: outputs, and inputs for listen"},
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
     {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
     {"transcribe", CLI_TRANSCRIBE, "transcribe [OPTIONS] FILE...", "print what is said in audio files ('-': standard input) through tools.media"},

@@ -226,3 +226,32 @@ class Emoji(MockTestCase):
         self.assertEqual(rc, 2, err)
         self.assertIn("punctuation", err)
         self.assertNotIn("invisible", err)
+
+
+class Devices(CliTestCase):
+    """Item 14 (and issue 20's leftover): devices lists inputs too, marked; no device is no '-o FILE'."""
+
+    def test_inputs_are_listed_and_marked(self):
+        with open(os.path.join(self.home, "in.raw"), "wb") as f:
+            f.write(bytes(32000))
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s/out.raw" format "raw" }\n'
+                    'pcm.mic_here { type file slave.pcm "null" file "/dev/null" infile "%s/in.raw" format "raw" }\n'
+                    % (self.home, self.home))
+        code, out, err = run(["devices"], self.env())
+        self.assertEqual(code, 0, err)
+        rows = [line.split("\t") for line in out.decode().splitlines()]
+        by_name = {r[1]: r for r in rows}
+        self.assertIn("mic_here", by_name)
+        for r in rows:
+            self.assertIn(r[2], ("output", "input", "output, input"), r)
+        self.assertIn("input", by_name["mic_here"][2])
+        self.assertEqual(sum("default output" in "\t".join(r) for r in rows), 1, out)
+
+    def test_no_device_says_what_to_check(self):
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n")
+        code, out, err = run(["devices"], self.env(ALSA_CONFIG_PATH=os.path.join(self.home, ".asoundrc")))
+        self.assertEqual(code, 7, err)
+        self.assertNotIn("-o FILE", err)
+        self.assertIn("no audio devices", err)
