@@ -23,7 +23,7 @@ static const cli_option own_options[] = {
     {"echo-cancel", 0, NULL, CLI_ASK, "with --barge-in: cancel the reply's echo in what is heard (libspeexdsp)", NULL},
     {"file", 'f', "PATH", CLI_SAY, "read the text from PATH ('-' for standard input)", NULL},
     {"force", 0, NULL, CLI_SAY, "with --output-dir: convert again files already converted", NULL},
-    {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
+    {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 aiff raw (default: from -o's extension)", NULL},
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
     {"input-device", 0, "N|NAME", CLI_LISTEN | CLI_ASK, "input device (microphone): index or name prefix; default: the default input", NULL},
     {"jobs", 'j', "N", SPEAKS | CLI_TRANSCRIBE, "requests in flight at once (default 3)", NULL},
@@ -38,7 +38,7 @@ static const cli_option own_options[] = {
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"normalize", 0, NULL, SPEAKS, "bring each request's audio to -16 LUFS (EBU R128): one loudness across voices", NULL},
     {"output", 'o', "PATH", SPEAKS | CLI_TRANSCRIBE | CLI_LISTEN, "save audio (transcribe: the text; listen: the recording) to PATH, written atomically ('-' for standard output)", NULL},
-    {"output-dir", 0, "DIR", CLI_SAY, "convert each -f FILE to DIR/NAME.FORMAT (wav unless --format)", NULL},
+    {"output-dir", 0, "DIR", CLI_SAY, "convert each FILE (or -f FILE) to DIR/NAME.FORMAT (wav unless --format)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
@@ -618,6 +618,16 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             args->overrides[k].name = "stt_model";
     if (args->help || args->version)
         return CSP_OK;
+    /* say --output-dir out chapters/NAME.txt ...: with --output-dir the words are files, as -f */
+    if (args->command == CLI_SAY && args->output_dir && args->word_count) {
+        for (size_t k = 0; k < args->word_count; k++) {
+            if (args->file_count >= CLI_MAX_WORDS)
+                return usage_error(args, "too many files%s", "");
+            args->files[args->file_count++] = args->words[k];
+        }
+        args->file = args->files[0];
+        args->word_count = 0;
+    }
     if (args->command == CLI_NONE)
         return usage_error(args, "no command given (see clawspeak --help)%s", "");
     if (args->quiet && args->verbose)
@@ -639,8 +649,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
     if (args->rate_given && args->speed_given)
         return usage_error(args, "-r/--rate and --speed both set the speed: give one%s", "");
     if (args->output_dir && (args->output || !args->file_count || args->lines))
-        return usage_error(args, "--output-dir converts -f files (give at least one -f, and no "
-                                 "-o or --lines)%s", "");
+        return usage_error(args, "--output-dir converts files (give at least one FILE or -f FILE, "
+                                 "and no -o or --lines)%s", "");
     if (args->command == CLI_LISTEN && args->device && args->input_device)
         return usage_error(args, "for listen, --device is the input: give it or --input-device, "
                                  "not both%s", "");

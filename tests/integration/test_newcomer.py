@@ -255,3 +255,41 @@ class Devices(CliTestCase):
         self.assertEqual(code, 7, err)
         self.assertNotIn("-o FILE", err)
         self.assertIn("no audio devices", err)
+
+
+class Batch(MockTestCase):
+    """Item 13: --output-dir takes the files as words; AIFF; raw says its rate."""
+
+    def test_output_dir_takes_positional_files(self):
+        texts = []
+        for name in ("one", "two"):
+            path = os.path.join(self.home, name + ".txt")
+            with open(path, "w") as f:
+                f.write("Chapter %s of the book." % name)
+            texts.append(path)
+        out = os.path.join(self.home, "out")
+        rc, _, err = run(["say", "--output-dir", out] + texts, self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(os.listdir(out)), ["one.wav", "two.wav"])
+        self.assertEqual(len(self.mock.requests()), 2)
+
+    def test_aiff_as_macos_say_writes_it(self):
+        out = os.path.join(self.home, "hi.aiff")
+        rc, _, err = run(["say", "-o", out, "Hello in AIFF."], self.env())
+        self.assertEqual(rc, 0, err)
+        with open(out, "rb") as f:
+            head = f.read(12)
+        self.assertEqual((head[:4], head[8:12]), (b"FORM", b"AIFF"))
+        frames, rate, channels, _ = audioinfo(out)
+        self.assertEqual((rate, channels), (24000, 1))
+        self.assertGreater(frames, 10000)
+
+    def test_raw_says_its_rate(self):
+        out = os.path.join(self.home, "hi.raw")
+        rc, _, err = run(["say", "-o", out, "Raw audio."], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("24000 Hz", err)
+        self.assertIn("16-bit", err)
+        rc, _, err = run(["say", "--provider", "local", "--format", "raw", "-o", out, "Raw audio."], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("22050 Hz", err)
