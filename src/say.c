@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "speaker.h"
 #include "text.h"
+#include "utf16.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -166,6 +167,9 @@ static csp_code read_input(csp_client *client, csp_speaker *speaker, int fd, int
 {
     long long last_data = csp__now_ms();
     int idle_told = 1, pauses = 2; /* silences seen since the last data: 1 pause, 2 flush */
+    int first = 1;
+    csp_utf16 *utf16 = NULL; /* a file saved as UTF-16 with a BOM: converted as it comes */
+    char *converted = NULL;
     csp_code rc = CSP_OK;
     while (rc == CSP_OK) {
         if (csp__canceled(&client->report))
@@ -192,14 +196,38 @@ static csp_code read_input(csp_client *client, csp_speaker *speaker, int fd, int
         ssize_t n = read(fd, block, READ_BLOCK);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (n < 0)
-            return csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+        if (n < 0) {
+            rc = csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+            break;
+        }
+        if (first && n > 0 && csp__utf16_has_bom(block, (size_t)n)) {
+            utf16 = csp__utf16_new();
+            converted = csp__malloc(csp__utf16_out_size(READ_BLOCK));
+            if (!utf16 || !converted) {
+                rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+                break;
+            }
+        }
+        first = 0;
+        if (utf16) {
+            size_t bad = 0;
+            long m = csp__utf16_convert(utf16, block, (size_t)n, n == 0, converted, &bad);
+            if (m < 0) {
+                rc = csp__fail(&client->report, CSP_EINPUT, "the input starts as UTF-16 (it has a "
+                               "byte order mark) but is not valid UTF-16 near byte offset %zu", bad);
+                break;
+            }
+            rc = m ? csp_speaker_write(speaker, converted, (size_t)m) : CSP_OK;
+        } else if (n > 0) {
+            rc = csp_speaker_write(speaker, block, (size_t)n);
+        }
         if (n == 0)
             break;
-        rc = csp_speaker_write(speaker, block, (size_t)n);
         last_data = csp__now_ms();
         idle_told = pauses = 0;
     }
+    csp__utf16_free(utf16);
+    csp__free(converted);
     return rc;
 }
 

@@ -352,10 +352,16 @@ static csp_code write_text(csp_speaker *s, const char *text, size_t len)
             s->script_decides = 0;
         }
         if (csp__text_check(block, n - tail, &bad) < 0) {
+            /* the usual cause is another encoding: say how to convert it */
             csp__fail(&s->client->report, CSP_EINPUT,
-                      "the input is not valid UTF-8 text: %s at byte offset %zu",
+                      "the input is not valid UTF-8 text: %s at byte offset %zu; %s",
                       block[bad] == '\0' ? "NUL byte" : "invalid byte",
-                      s->offset + bad - s->carry_len);
+                      s->offset + bad - s->carry_len,
+                      block[bad] == '\0'
+                          ? "if it is UTF-16 without a byte order mark, convert it first: "
+                            "iconv -f UTF-16LE -t UTF-8"
+                          : "if it is in another encoding, convert it first: iconv -f LATIN1 "
+                            "-t UTF-8 (or the encoding it is in)");
             return fail(s, CSP_EINPUT);
         }
         int nomem = s->markdown ? csp__normalizer_feed(s->markdown, block, n - tail) < 0 ||

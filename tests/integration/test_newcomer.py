@@ -293,3 +293,47 @@ class Batch(MockTestCase):
         rc, _, err = run(["say", "--provider", "local", "--format", "raw", "-o", out, "Raw audio."], self.env())
         self.assertEqual(rc, 0, err)
         self.assertIn("22050 Hz", err)
+
+
+class Encodings(MockTestCase):
+    """Item 17: UTF-16 with a BOM is read; other encodings get an iconv hint."""
+
+    TEXT = "Caf\u00e9 cr\u00e8me, na\u00efve \U0001F600 text."
+
+    def test_utf16_with_a_bom_is_read(self):
+        for codec, bom in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
+            with self.subTest(codec=codec):
+                self.mock.script()
+                path = os.path.join(self.home, codec + ".txt")
+                with open(path, "wb") as f:
+                    f.write(bom + self.TEXT.encode(codec))
+                out = os.path.join(self.home, "u16.wav")
+                rc, _, err = run(["say", "-f", path, "-o", out], self.env())
+                self.assertEqual(rc, 0, err)
+                self.assertEqual([r["body"]["input"] for r in self.mock.requests()], [self.TEXT])
+
+    def test_utf16_through_a_pipe_split_inside_characters(self):
+        data = b"\xff\xfe" + self.TEXT.encode("utf-16-le")
+        script = ("import sys, time\nd = %r\nfor i in range(0, len(d), 3):\n"
+                  "    sys.stdout.buffer.write(d[i:i+3]); sys.stdout.flush(); time.sleep(0.01)\n" % data)
+        producer = subprocess.Popen([__import__("sys").executable, "-c", script], stdout=subprocess.PIPE)
+        out = os.path.join(self.home, "pipe.wav")
+        p = subprocess.run([BIN, "say", "-o", out], stdin=producer.stdout, capture_output=True, env=self.env(), timeout=60)
+        producer.wait()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(" ".join(r["body"]["input"] for r in self.mock.requests()), self.TEXT)
+
+    def test_other_encodings_get_a_hint(self):
+        for data, hint in (("caf\u00e9 au lait".encode("latin-1"), "iconv -f LATIN1"),
+                           ("Hello there.".encode("utf-16-le"), "iconv -f UTF-16LE"),
+                           (b"\xff\xfeH\x00\x00\xd8e\x00", "not valid UTF-16")):
+            with self.subTest(hint=hint):
+                path = os.path.join(self.home, "text.txt")
+                with open(path, "wb") as f:
+                    f.write(data)
+                out = os.path.join(self.home, "x.wav")
+                rc, _, err = run(["say", "-f", path, "-o", out], self.env())
+                self.assertEqual(rc, 2, err)
+                self.assertIn(hint, err)
+                self.assertFalse(os.path.exists(out))
+                self.assertEqual(self.mock.requests(), [])
