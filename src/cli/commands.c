@@ -675,6 +675,38 @@ static char *next_turn(cli_lineedit *le, csp_client *client)
     }
 }
 
+/* The source of a resolved setting, as config prints it ("default" when nothing set it). */
+static const char *setting_source(const csp_client *client, const char *wanted)
+{
+    const char *name, *value, *source;
+    for (size_t i = 0; i < csp_setting_count(client); i++)
+        if (csp_setting_at(client, i, &name, &value, &source) == CSP_OK && !strcmp(name, wanted))
+            return source;
+    return "";
+}
+
+/*
+ * Whether ask speaks: it does unless the config (or the local preferences)
+ * says otherwise with tts.auto; --speak and --no-speak decide; and options
+ * that only make sense with speech (-o, --subtitles, --barge-in,
+ * --echo-cancel) speak the reply whatever tts.auto says.
+ */
+static csp_speak_mode ask_speaks(const csp_client *client, const cli_args *args)
+{
+    if (args->no_speak)
+        return CSP_SPEAK_NEVER;
+    if (args->speak || args->output || args->subtitles || args->barge_in || args->echo_cancel)
+        return CSP_SPEAK_ALWAYS;
+    const char *source = setting_source(client, "auto");
+    if (!strcmp(source, "default"))
+        return CSP_SPEAK_ALWAYS; /* no tts.auto anywhere: a spoken answer is what ask is for */
+    const char *mode = csp_setting_get(client, "auto");
+    if (mode && !strcmp(mode, "off") && !args->quiet && isatty(fileno(stderr)))
+        fprintf(stderr, "clawspeak: the reply is not spoken: tts.auto is \"off\" (%s); --speak "
+                        "speaks it\n", source);
+    return CSP_SPEAK_AUTO;
+}
+
 static csp_code cmd_ask(csp_client *client, const cli_args *args)
 {
     csp_ask_options options;
@@ -682,7 +714,7 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     memset(&options, 0, sizeof options);
     fill_say_options(args, &options.say, &bar);
     options.say.progress = NULL;
-    options.speak = args->speak ? CSP_SPEAK_ALWAYS : args->no_speak ? CSP_SPEAK_NEVER : CSP_SPEAK_AUTO;
+    options.speak = ask_speaks(client, args);
     options.on_text = print_text;
     /* stdout carries audio only when asked; then the reply text goes to stderr */
     FILE *text_out = args->output && !strcmp(args->output, "-") ? stderr : stdout;

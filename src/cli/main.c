@@ -90,7 +90,6 @@ int cli_exit_code(csp_code code)
     }
 }
 
-/* Whether this run plays audio (as far as the command line tells: ask speaks by config too). */
 /* Whether this run plays or records (as far as the command line tells: ask speaks by config
    too), so PortAudio can start before the config is read. */
 static int uses_audio_device(const cli_args *args)
@@ -101,7 +100,7 @@ static int uses_audio_device(const cli_args *args)
         return 0;
     if (args->command == CLI_SAY)
         return !args->list_voices && !args->output_dir;
-    return args->command == CLI_ASK && args->speak;
+    return args->command == CLI_ASK && !args->no_speak; /* ask speaks unless tts.auto says no */
 }
 
 int main(int argc, char **argv)

@@ -47,7 +47,7 @@ static const cli_option own_options[] = {
     {"resume", 0, NULL, CLI_SAY, "go on with an interrupted conversion: chunks already paid for are not requested again", NULL},
     {"sample-rate", 0, "HZ", SPEAKS, "with -o: write the file at this sample rate (8000-192000)", NULL},
     {"silence-ms", 0, "MS", CLI_LISTEN | CLI_ASK, "an utterance ends after this much silence (default 1200)", NULL},
-    {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
+    {"speak", 0, NULL, CLI_ASK, "speak the reply whatever tts.auto says (-o, --subtitles and --barge-in do too)", NULL},
     {"subtitles", 0, "FILE", SPEAKS, "also write subtitles, one cue per sentence (.srt or .vtt)", NULL},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
@@ -122,7 +122,7 @@ const cli_option *cli_option_list(size_t *count)
 
 static const cli_command_info commands[] = {
     {"say", CLI_SAY, "say [OPTIONS] [TEXT...]", "speak text from arguments, -f FILE or standard input"},
-    {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams"},
+    {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams (unless tts.auto says no)"},
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
     {"devices", CLI_DEVICES, "devices", "list audio devices: outputs, and inputs for listen"},
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
@@ -634,6 +634,10 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         return usage_error(args, "--quiet and --verbose contradict each other%s", "");
     if (args->speak && args->no_speak)
         return usage_error(args, "--speak and --no-speak contradict each other%s", "");
+    if (args->no_speak && (args->output || args->subtitles || args->barge_in || args->echo_cancel))
+        return usage_error(args, "%s goes with a spoken reply, and --no-speak never speaks it",
+                           args->output ? "-o" : args->subtitles ? "--subtitles"
+                           : args->barge_in ? "--barge-in" : "--echo-cancel");
     if (args->file && args->word_count)
         return usage_error(args, "give the text as arguments or with -f, not both%s", "");
     if (args->read_code && !args->markdown)

@@ -366,3 +366,44 @@ class Reproducible(MockTestCase):
             self.assertGreater(out.count(b"[piece"), 2)
             outs.add(out)
         self.assertEqual(len(outs), 1, outs)
+
+
+class AskSpeaks(MockTestCase):
+    """Item 1: ask speaks unless tts.auto says "off"; -o, --subtitles speak whatever it says."""
+
+    def setUp(self):
+        super().setUp()
+        self.capture = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % self.capture)
+
+    def test_no_auto_setting_speaks(self):
+        rc, out, err = run(["ask", "--no-wait", "hi"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b"mock model", out)
+        self.assertGreater(len(self.mock.requests()), 0)
+        self.assertGreater(os.path.getsize(self.capture), 10000)
+
+    def test_output_and_subtitles_speak_whatever_auto_says(self):
+        self.write_mock_config("tts: {auto: 'off'}")
+        out = os.path.join(self.home, "reply.mp3")
+        rc, _, err = run(["ask", "-o", out, "hi"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertGreater(audioinfo(out)[0], 0)
+        subs = os.path.join(self.home, "reply.srt")
+        rc, _, err = run(["ask", "--no-wait", "--subtitles", subs, "hi"], self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("mock model", open(subs).read())
+        rc, _, err = run(["ask", "--no-speak", "-o", out, "hi"], self.env())
+        self.assertEqual(rc, 2, err)
+
+    def test_auto_off_says_why_on_a_terminal(self):
+        self.write_mock_config("tts: {auto: 'off'}")
+        code, tty, _ = run_on_pty(["ask", "hi"], self.env(), "stderr")
+        self.assertEqual(code, 0, tty)
+        self.assertIn('tts.auto is "off"', tty)
+        self.assertIn("--speak", tty)
+        self.assertEqual(self.mock.requests(), [])
+        self.assertFalse(os.path.exists(self.capture) and os.path.getsize(self.capture))
+        rc, _, err = run(["ask", "hi"], self.env())  # a script is not told
+        self.assertEqual((rc, err), (0, ""))
