@@ -17,7 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *read_all(FILE *in, size_t *len, csp_code *rc)
+/* A prompt from standard input: a model's context holds about this much, and more is a mistake. */
+#define PROMPT_STDIN_MAX ((size_t)1 << 20)
+
+/* All of in, at most max bytes (more is CSP_EINPUT, said here). */
+static char *read_all(FILE *in, size_t max, size_t *len, csp_code *rc)
 {
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
@@ -27,6 +31,13 @@ static char *read_all(FILE *in, size_t *len, csp_code *rc)
         n += got;
         if (got == 0)
             break;
+        if (n > max) {
+            free(buf);
+            fprintf(stderr, "clawspeak: standard input is over %zu KiB, more than a prompt can "
+                            "carry; give a part of it\n", max >> 10);
+            *rc = CSP_EINPUT;
+            return NULL;
+        }
         if (n == cap) {
             char *grown = realloc(buf, cap * 2);
             if (!grown) {
@@ -582,11 +593,49 @@ static void history_free(history *h)
 }
 
 /* The prompt from the arguments, or all of standard input. */
+/*
+ * Piped standard input beside a PROMPT joins it as context, as llm and
+ * similar tools do ("git diff | clawspeak ask 'review this'"): the text,
+ * a blank line, then the prompt. Only a pipe or a file is read: a
+ * terminal, /dev/null or a closed descriptor adds nothing. NULL with *rc
+ * CSP_OK when there is none.
+ */
+static char *piped_context(const cli_args *args, size_t *len, csp_code *rc)
+{
+    struct stat st;
+    *rc = CSP_OK;
+    *len = 0;
+    if (args->chat || fstat(STDIN_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode)))
+        return NULL;
+    char *text = read_all(stdin, PROMPT_STDIN_MAX, len, rc);
+    if (text && !*len) {
+        free(text);
+        return NULL;
+    }
+    if (text && memchr(text, '\0', *len)) {
+        /* the prompt is text: a NUL would cut it short without a word */
+        fprintf(stderr, "clawspeak: standard input holds a NUL byte (binary data?); pipe text "
+                        "in, or < /dev/null to send none\n");
+        free(text);
+        *rc = CSP_EINPUT;
+        return NULL;
+    }
+    if (text && args->verbose) {
+        size_t lines = 0;
+        for (size_t i = 0; i < *len; i++)
+            lines += text[i] == '\n';
+        fprintf(stderr, "clawspeak: the prompt carries %zu bytes (%zu lines) from standard input\n",
+                *len, lines + (text[*len - 1] != '\n'));
+    }
+    return text;
+}
+
+/* The prompt from the arguments (with piped context), or all of standard input. */
 static char *first_prompt(const cli_args *args, csp_code *rc)
 {
     *rc = CSP_OK;
     if (args->word_count) {
-        size_t total = 1, blank = 1;
+        size_t total = 1, blank = 1, context_len = 0;
         for (size_t i = 0; i < args->word_count; i++)
             blank = blank && !args->words[i][strspn(args->words[i], " \t\r\n")];
         if (blank) {
@@ -594,14 +643,31 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
             *rc = CSP_EUSAGE;
             return NULL;
         }
+        char *context = piped_context(args, &context_len, rc);
+        if (*rc != CSP_OK)
+            return NULL;
         for (size_t i = 0; i < args->word_count; i++)
             total += strlen(args->words[i]) + 1;
-        char *prompt = calloc(1, total);
-        for (size_t i = 0; prompt && i < args->word_count; i++) {
-            strcat(prompt, args->words[i]);
-            if (i + 1 < args->word_count)
-                strcat(prompt, " ");
+        total += context_len + 2;
+        char *prompt = malloc(total), *p = prompt;
+        if (prompt && context) {
+            memcpy(p, context, context_len);
+            p += context_len;
+            /* the context ends, a blank line, then the question */
+            if (context[context_len - 1] != '\n')
+                *p++ = '\n';
+            *p++ = '\n';
         }
+        for (size_t i = 0; prompt && i < args->word_count; i++) {
+            size_t n = strlen(args->words[i]);
+            memcpy(p, args->words[i], n);
+            p += n;
+            if (i + 1 < args->word_count)
+                *p++ = ' ';
+        }
+        if (prompt)
+            *p = '\0';
+        free(context);
         if (!prompt)
             *rc = CSP_ENOMEM;
         return prompt;
@@ -614,7 +680,7 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
         return NULL;
     }
     size_t len = 0;
-    char *prompt = read_all(stdin, &len, rc);
+    char *prompt = read_all(stdin, PROMPT_STDIN_MAX, &len, rc);
     char *grown = prompt ? realloc(prompt, len + 1) : NULL;
     if (!grown) {
         free(prompt);

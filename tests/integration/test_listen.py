@@ -282,7 +282,7 @@ class BargeIn(ListenCase):
         p = subprocess.Popen(WRAPPER + [BIN, "ask", "--speak", "--barge-in", "--no-wait", "--verbose", "--verbose",
                                         "What is the weather?"],
                              env=self.env(PULSE_SERVER=self.mic.server),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # wait until the reply is audible, then talk over it
         deadline = time.time() + 30
         while not any(level > 1000 for _, level in blocks):

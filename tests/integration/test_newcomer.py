@@ -407,3 +407,31 @@ class AskSpeaks(MockTestCase):
         self.assertFalse(os.path.exists(self.capture) and os.path.getsize(self.capture))
         rc, _, err = run(["ask", "hi"], self.env())  # a script is not told
         self.assertEqual((rc, err), (0, ""))
+
+
+class AskWithPipedContext(MockTestCase):
+    """Item 5: piped standard input joins the prompt as context (git diff | clawspeak ask 'review this')."""
+
+    def last_user_message(self):
+        [chat] = self.mock.requests("/chat/completions")
+        return chat["body"]["messages"][-1]["content"]
+
+    def test_piped_text_joins_the_prompt(self):
+        diff = "diff --git a/x b/x\n-old line\n+new line\n"
+        rc, out, err = run(["ask", "--no-speak", "--verbose", "review", "this"], self.env(), stdin=diff.encode())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.last_user_message(), diff + "\nreview this")
+        self.assertIn("%d bytes (3 lines) from standard input" % len(diff), err)
+
+    def test_no_pipe_no_context_and_caps(self):
+        rc, out, err = run(["ask", "--no-speak", "just this"], self.env())  # stdin is /dev/null
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.last_user_message(), "just this")
+        self.mock.script()
+        rc, _, err = run(["ask", "--no-speak", "too much"], self.env(), stdin=b"x" * (2 << 20))
+        self.assertEqual(rc, 2, err)
+        self.assertIn("KiB", err)
+        rc, _, err = run(["ask", "--no-speak", "binary"], self.env(), stdin=b"ab\0cd")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("NUL", err)
+        self.assertEqual(self.mock.requests("/chat/completions"), [])
