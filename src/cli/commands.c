@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,6 +549,9 @@ static csp_code cmd_listen(csp_client *client, const cli_args *args)
             break;
     }
     csp_listener_free(listener);
+    /* Ctrl-C is how --continuous is meant to end: a clean stop, not a failure */
+    if (args->continuous && rc == CSP_ECANCELED && cli_interrupt_signal() == SIGINT)
+        rc = CSP_OK;
     return rc;
 }
 
@@ -958,8 +962,13 @@ static csp_code print_list(csp_code (*list_fn)(csp_client *, char **), csp_clien
 
 static csp_code cmd_models(csp_client *client, const cli_args *args)
 {
+    if (args->word_count == 0 || (args->word_count == 1 && !strcmp(args->words[0], "list"))) {
+        csp_code rc = csp_client_load(client, args->config_path);
+        return rc == CSP_OK ? print_list(csp_list_models, client) : rc;
+    }
     if (args->word_count != 2 || strcmp(args->words[0], "set") != 0) {
-        fprintf(stderr, "clawspeak: usage: clawspeak models set REF (e.g. openrouter/auto)\n");
+        fprintf(stderr, "clawspeak: usage: clawspeak models [list] | models set REF (e.g. "
+                        "openrouter/auto)\n");
         return CSP_EUSAGE;
     }
     csp_code rc = csp_config_set_model(client, args->config_path, args->words[1]);
@@ -1012,8 +1021,9 @@ static void on_transcript(void *userdata, size_t index, const csp_transcript *t)
         cJSON_AddNumberToObject(root, "duration", t->duration_s);
         cJSON_AddNumberToObject(root, "pieces", (double)t->pieces);
         cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+        /* a sum of pieces' costs (0.0014000000000000004): dollars to 1e-10 print as given */
         if (t->has_cost)
-            cJSON_AddNumberToObject(usage, "cost", t->cost);
+            cJSON_AddNumberToObject(usage, "cost", round(t->cost * 1e10) / 1e10);
         else
             cJSON_AddNullToObject(usage, "cost");
         if (t->has_billed_seconds)

@@ -126,7 +126,7 @@ static const cli_command_info commands[] = {
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
     {"devices", CLI_DEVICES, "devices", "list audio devices: outputs, and inputs for listen"},
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
-    {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
+    {"models", CLI_MODELS, "models [list] | set REF", "list the chat models, or set agents.defaults.model.primary in the config"},
     {"transcribe", CLI_TRANSCRIBE, "transcribe [OPTIONS] FILE...", "print what is said in audio files ('-': standard input) through tools.media"},
     {"listen", CLI_LISTEN, "listen [-o FILE] [--continuous]", "record speech from the microphone until a pause, transcribe it, print it"},
 };
@@ -171,11 +171,29 @@ void cli_print_help(enum cli_command command)
         const cli_option *o = &options[i];
         if (!(o->commands & command))
             continue;
+        /* --model names a different model per command: the default shown is that one's */
+        const char *help = o->help;
+        char model_help[160];
+        const csp_setting_info *per_command =
+            o->setting && !strcmp(o->setting, "model") && command == CLI_ASK ? csp_setting_info_find("chat_model")
+            : o->setting && !strcmp(o->setting, "model") && command == CLI_TRANSCRIBE
+                ? csp_setting_info_find("stt_model")
+                : NULL;
+        if (o->setting && !strcmp(o->setting, "model") && command == CLI_SAY)
+            per_command = csp_setting_info_find("model");
+        if (per_command) {
+            snprintf(model_help, sizeof model_help, "%s model (default: %s%s)",
+                     command == CLI_ASK ? "chat" : command == CLI_TRANSCRIBE ? "transcription" : "speech",
+                     command == CLI_ASK ? "agents.defaults.model.primary, else "
+                     : command == CLI_TRANSCRIBE ? "tools.media's, else " : "",
+                     per_command->fallback ? per_command->fallback : "none");
+            help = model_help;
+        }
         char left[64];
         snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
                  o->short_name ? o->short_name : ' ', o->short_name ? ", " : " ", o->long_name,
                  o->arg ? " " : "", o->arg ? o->arg : "");
-        printf("  %-28s %s\n", o->short_name ? left : left + 2, o->help);
+        printf("  %-28s %s\n", o->short_name ? left : left + 2, help);
     }
     printf("\n%s", exit_codes_help);
 }

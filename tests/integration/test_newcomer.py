@@ -473,3 +473,71 @@ class MaxBehind(MockTestCase):
             self.assertLess(late, 3.0, "request %r started %.1f s after its oldest line" % (numbers, late))
         self.assertEqual(spoken, sorted(spoken))
         self.assertGreater(len(spoken), 3)
+
+
+class Docs(MockTestCase):
+    """Item 16: what the man page, --help, models, transcribe --json and voices say."""
+
+    def test_man_page_local_args_default_is_the_real_one(self):
+        build = os.environ.get("CLAWSPEAK_BUILD_DIR", os.path.join(os.path.dirname(BIN)))
+        page = open(os.path.join(build, "clawspeak.1")).read().replace("\\-", "-")
+        rc, out, err = run(["config", "--json"], self.env())
+        real = json.loads(out)["local_args"]["value"]
+        self.assertEqual(real, "--stdout --stdin")
+        section = page[page.index("local_args"):][:300]
+        self.assertIn("(default %s)" % real, section)
+
+    def test_help_shows_each_commands_model(self):
+        for command, default in (("ask", "openrouter/auto"), ("say", "hexgrad/kokoro-82m"),
+                                 ("transcribe", "whisper")):
+            rc, out, _ = run([command, "--help"], self.env())
+            line = next(l for l in out.decode().splitlines() if "--model" in l)
+            self.assertIn(default, line, command)
+        rc, out, _ = run(["ask", "--help"], self.env())
+        self.assertNotIn("kokoro", out.decode())
+
+    def test_models_list(self):
+        self.write_mock_config("agents: {defaults: {model: {primary: 'openrouter/openai/gpt-4o-mini-tts'}}}")
+        for args in (["models"], ["models", "list"]):
+            rc, out, err = run(args, self.env())
+            self.assertEqual(rc, 0, err)
+            lines = out.decode().splitlines()
+            self.assertIn("openrouter/hexgrad/kokoro-82m", lines)
+            self.assertIn("openrouter/openai/gpt-4o-mini-tts  (in use)", lines)
+        self.assertIn("output_modalities=text", self.mock.requests("/models")[-1]["path"])
+
+    def test_models_set_keeps_bare_keys(self):
+        path = self.write_config("{\n  // mine\n  models: {providers: {openrouter: {apiKey: 'k'}}},\n}\n", "bare.json5")
+        rc, _, err = run(["models", "set", "openrouter/a/b", "--config", path], self.env())
+        self.assertEqual(rc, 0, err)
+        text = open(path).read()
+        self.assertIn("agents: {", text)
+        self.assertIn('primary: "openrouter/a/b"', text)
+        self.assertNotIn('"agents"', text)
+        path = self.write_config('{"models": {}}', "quoted.json")
+        rc, _, err = run(["models", "set", "openrouter/a/b", "--config", path], self.env())
+        self.assertEqual(json.load(open(path))["agents"]["defaults"]["model"]["primary"], "openrouter/a/b")
+
+    def test_transcribe_json_cost_prints_as_a_sum_should(self):
+        """Pieces billed $0.00002, $0.00051 and $0.00036 cost 0.00089, not 0.0008900000000000002."""
+        import re
+        self.mock.script(*[{"path": "transcriptions", "times": 1,
+                            "body": json.dumps({"text": "piece", "usage": {"cost": cost}})}
+                           for cost in (0.00002, 0.00051, 0.00036)])
+        media = os.path.join(self.home, "long.wav")
+        subprocess.run(["espeak-ng", "-w", media, " ".join(
+            "This is sentence number %d of a longer recording, with a pause after each clause." % i
+            for i in range(3))], check=True)
+        rc, out, err = run(["transcribe", "-j", "1", "--json", "--piece-seconds", "5", media], self.env())
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(doc["pieces"], 3, "the recording was meant to make 3 pieces")
+        self.assertEqual(re.search(rb'"cost":([0-9.e-]+)', out).group(1), b"0.00089", out)
+
+    def test_local_voice_names_read_as_words(self):
+        self.write_config("{}")  # no key: the local engine's voices, offline
+        rc, out, err = run(["voices"], self.env())
+        self.assertEqual(rc, 0, err)
+        text = out.decode()
+        self.assertIn("Chinese (Mandarin", text)
+        self.assertNotIn("_", "".join(l.split("  ", 2)[-1] for l in text.splitlines()))
