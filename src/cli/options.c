@@ -126,7 +126,7 @@ static const cli_command_info commands[] = {
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
     {"devices", CLI_DEVICES, "devices", "list audio devices: outputs, and inputs for listen"},
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
-    {"models", CLI_MODELS, "models [list] | set REF", "list the chat models, or set agents.defaults.model.primary in the config"},
+    {"models", CLI_MODELS, "models set REF | models [list]", "set agents.defaults.model.primary in the config, or list the chat models"},
     {"transcribe", CLI_TRANSCRIBE, "transcribe [OPTIONS] FILE...", "print what is said in audio files ('-': standard input) through tools.media"},
     {"listen", CLI_LISTEN, "listen [-o FILE] [--continuous]", "record speech from the microphone until a pause, transcribe it, print it"},
 };
