@@ -45,7 +45,7 @@ extern "C" {
     X(EOUTPUT, "cannot write the output file")                                 \
     X(ENOMEM, "out of memory")                                                 \
     X(EINPUT, "invalid input text")                                            \
-    X(ECANCELED, "canceled")                                                   \
+    X(ECANCELED, "interrupted")                                                \
     X(EDECODE, "audio could not be decoded")                                   \
     X(ELOCAL, "the local speech engine failed")                                \
     X(EPIPE, "the reader of the output went away")
@@ -273,7 +273,8 @@ CSP_API void csp_speaker_free(csp_speaker *speaker);
  */
 CSP_API csp_code csp_speech_price(csp_client *client, double *usd_per_char);
 
-/* List output devices: one "index\tname\n" line each, into *out. */
+/* List audio devices, outputs and inputs: one "index\tname\tKIND[\t(default ...)]\n" line each,
+   KIND "output", "input" or "output, input", into *out. */
 CSP_API csp_code csp_list_devices(csp_client *client, char **out);
 /*
  * Start the audio system (PortAudio, which probes ALSA, JACK and OSS for tens of
@@ -285,6 +286,9 @@ CSP_API void csp_audio_warm_up(void);
 
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
 CSP_API csp_code csp_list_voices(csp_client *client, char **out);
+/* The chat models OpenRouter offers, one ref a line as `models set` takes them
+   ("openrouter/<id>"), the one in use followed by "  (in use)". A network call. */
+CSP_API csp_code csp_list_models(csp_client *client, char **out);
 
 /* --- agent replies ------------------------------------------------------ */
 

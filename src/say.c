@@ -10,6 +10,8 @@
 #include "clock.h"
 #include "speaker.h"
 #include "text.h"
+#include "utf16.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -206,6 +208,9 @@ static csp_code read_input(csp_client *client, csp_speaker *speaker, int fd, int
 {
     long long last_data = csp__now_ms();
     int idle_told = 1, pauses = 2; /* silences seen since the last data: 1 pause, 2 flush */
+    int first = 1;
+    csp_utf16 *utf16 = NULL; /* a file saved as UTF-16 with a BOM: converted as it comes */
+    char *converted = NULL;
     csp_code rc = CSP_OK;
     while (rc == CSP_OK) {
         if (csp__canceled(&client->report))
@@ -232,14 +237,38 @@ static csp_code read_input(csp_client *client, csp_speaker *speaker, int fd, int
         ssize_t n = read(fd, block, READ_BLOCK);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (n < 0)
-            return csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+        if (n < 0) {
+            rc = csp__fail(&client->report, CSP_EINPUT, "cannot read the input: %s", strerror(errno));
+            break;
+        }
+        if (first && n > 0 && csp__utf16_has_bom(block, (size_t)n)) {
+            utf16 = csp__utf16_new();
+            converted = csp__malloc(csp__utf16_out_size(READ_BLOCK));
+            if (!utf16 || !converted) {
+                rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+                break;
+            }
+        }
+        first = 0;
+        if (utf16) {
+            size_t bad = 0;
+            long m = csp__utf16_convert(utf16, block, (size_t)n, n == 0, converted, &bad);
+            if (m < 0) {
+                rc = csp__fail(&client->report, CSP_EINPUT, "the input starts as UTF-16 (it has a "
+                               "byte order mark) but is not valid UTF-16 near byte offset %zu", bad);
+                break;
+            }
+            rc = m ? csp_speaker_write(speaker, converted, (size_t)m) : CSP_OK;
+        } else if (n > 0) {
+            rc = csp_speaker_write(speaker, block, (size_t)n);
+        }
         if (n == 0)
             break;
-        rc = csp_speaker_write(speaker, block, (size_t)n);
         last_data = csp__now_ms();
         idle_told = pauses = 0;
     }
+    csp__utf16_free(utf16);
+    csp__free(converted);
     return rc;
 }
 
@@ -312,6 +341,7 @@ typedef struct line_reader {
     int fd;
     size_t number;    /* lines read so far */
     size_t skipped;   /* lines dropped for --max-behind, not yet reported */
+    size_t batches;   /* pieces spoken so far (the first request is a short one) */
     pthread_mutex_t lock;
     pthread_cond_t changed;
     line ring[LINE_RING];
@@ -421,9 +451,12 @@ static void *reader_main(void *arg)
 }
 
 /*
- * --max-behind: wait until a request could start at once, then take every
- * line read so far, skip those older than the limit, and speak the rest as
- * one piece: a line is never queued behind speech it cannot catch up with.
+ * --max-behind: wait until a request could start at once, then take the
+ * lines read so far, skip those older than the limit, and speak the rest as
+ * one piece, at most one request's worth: lines past that stay queued and
+ * face the limit again when the next request can start. So no line, merged
+ * or not, starts its request later than the limit (a merged batch longer
+ * than a chunk used to queue its later chunks behind the first).
  */
 static csp_code speak_recent_lines(line_reader *r)
 {
@@ -451,16 +484,29 @@ static csp_code speak_recent_lines(line_reader *r)
             break;
         }
         long long now = csp__now_ms();
+        /* one request's worth: the pipeline's chunk size (the first chunk is short) */
+        size_t budget = (size_t)r->client->settings.max_text_length, batch_chars = 0;
+        size_t want = r->batches ? CSP_PREFERRED_CHUNK_CHARS : CSP_FIRST_CHUNK_CHARS;
+        if (want < budget)
+            budget = want;
         batch.len = 0;
         for (; r->count; r->count--, r->head = (r->head + 1) % LINE_RING) {
             line *l = &r->ring[r->head];
-            if (now - l->read_ms > max_behind)
+            size_t chars = csp__utf8_count(l->text, l->len) + (batch.len > 0);
+            if (now - l->read_ms > max_behind) {
                 r->skipped++;
-            else if ((batch.len && csp__buf_append(&batch, "\n", 1) < 0) ||
-                     csp__buf_append(&batch, l->text, l->len) < 0)
+            } else if (batch.len && batch_chars + chars > budget) {
+                break; /* the next request's (if it is still recent enough then) */
+            } else if ((batch.len && csp__buf_append(&batch, "\n", 1) < 0) ||
+                       csp__buf_append(&batch, l->text, l->len) < 0) {
                 rc = csp__fail(&r->client->report, CSP_ENOMEM, "out of memory");
+            } else {
+                batch_chars += chars;
+            }
             csp__free(l->text);
         }
+        if (batch.len)
+            r->batches++;
         size_t skipped = batch.len ? r->skipped : 0;
         if (batch.len)
             r->skipped = 0;

@@ -44,6 +44,7 @@ struct csp_speaker {
     csp_normalizer *markdown; /* say --markdown: text is stripped on its way in */
     int markdown_failed;
     int allow_empty;
+    int saw_text;            /* something besides whitespace came, if only punctuation */
     int script_decides;      /* no voice or locale chose the language: the first letter does */
     csp_code rc;             /* sticky: the first failure */
 };
@@ -163,8 +164,8 @@ static int has_letter_or_digit(const char *text, size_t len)
         n = csp__utf8_decode((const unsigned char *)text + i, len - i, &cp);
         if (!n)
             n = 1;
-        else if (u_isalnum((UChar32)cp))
-            return 1;
+        else if (u_isalnum((UChar32)cp) || u_charType((UChar32)cp) == U_OTHER_SYMBOL)
+            return 1; /* letters, digits, and emoji and other symbols a voice names ("thumbs up") */
     }
     return 0;
 }
@@ -181,6 +182,8 @@ static csp_code emit_piece(csp_speaker *s, const char *text, size_t len, csp_pie
     csp__text_trim(text, &start, &end);
     text += start;
     len = end - start;
+    if (len && !csp__text_blank(text, len))
+        s->saw_text = 1;
     if (len == 0 || !has_letter_or_digit(text, len))
         return CSP_OK;
     csp_code rc = csp__pipeline_add(s->pipeline, text, len, &s->params, how);
@@ -248,6 +251,8 @@ static csp_code release(csp_speaker *s, release_mode mode)
     const char *text = s->pending.data;
     size_t len = s->pending.len;
     int speakable = len && has_letter_or_digit(text, len);
+    if (len && !speakable && !s->saw_text && !csp__text_blank(text, len))
+        s->saw_text = 1; /* only punctuation so far: "nothing to say" says so */
     if (speakable &&
         (mode == RELEASE_ALL || ends_paragraph(text, len) ||
          (mode == RELEASE_PAUSE && !ends_mid_word(text, len)) ||
@@ -347,10 +352,16 @@ static csp_code write_text(csp_speaker *s, const char *text, size_t len)
             s->script_decides = 0;
         }
         if (csp__text_check(block, n - tail, &bad) < 0) {
+            /* the usual cause is another encoding: say how to convert it */
             csp__fail(&s->client->report, CSP_EINPUT,
-                      "the input is not valid UTF-8 text: %s at byte offset %zu",
+                      "the input is not valid UTF-8 text: %s at byte offset %zu; %s",
                       block[bad] == '\0' ? "NUL byte" : "invalid byte",
-                      s->offset + bad - s->carry_len);
+                      s->offset + bad - s->carry_len,
+                      block[bad] == '\0'
+                          ? "if it is UTF-16 without a byte order mark, convert it first: "
+                            "iconv -f UTF-16LE -t UTF-8"
+                          : "if it is in another encoding, convert it first: iconv -f LATIN1 "
+                            "-t UTF-8 (or the encoding it is in)");
             return fail(s, CSP_EINPUT);
         }
         int nomem = s->markdown ? csp__normalizer_feed(s->markdown, block, n - tail) < 0 ||
@@ -466,8 +477,10 @@ csp_code csp_speaker_finish(csp_speaker *s)
         rc = spoken;
     if (rc == CSP_OK && !s->queued && !s->allow_empty)
         rc = csp__fail(&s->client->report, CSP_EINPUT,
-                       "nothing to say: the input is empty, or only whitespace and invisible "
-                       "characters");
+                       s->saw_text ? "nothing to say: the input has no letters, digits or symbols, "
+                                     "only punctuation"
+                                   : "nothing to say: the input is empty, or only whitespace and "
+                                     "invisible characters");
     return fail(s, rc);
 }
 

@@ -63,6 +63,10 @@ csp_resampler *csp__resampler_new(long in_rate, long out_rate, int channels, con
         return NULL;
     }
     soxr_io_spec_t io = soxr.io_spec(SOXR_INT16_I, SOXR_INT16_I);
+    /* no dither: libsoxr seeds it from the clock, so two identical conversions would differ
+       (and transcribe would cut a file at different pauses each run); at 16 bits its
+       benefit for speech is below hearing */
+    io.flags |= SOXR_NO_DITHER;
     /* HQ is transparent for speech; minimum phase keeps the delay to the first sample short */
     soxr_quality_spec_t quality = soxr.quality_spec(SOXR_HQ | SOXR_MINIMUM_PHASE, 0);
     soxr_error_t err = NULL;

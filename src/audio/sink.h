@@ -81,7 +81,7 @@ csp_code csp__sink_level_new(struct csp_report *report, csp_sink *inner, double 
 csp_code csp__sink_subtitles_new(struct csp_report *report, csp_sink *inner, const char *path,
                                  const char *audio_path, csp_sink **out);
 
-/* Output devices, "index\tname\n" each (csp_list_devices). */
+/* Audio devices, "index\tname\toutput|input|output, input[\t(default ...)]\n" each (csp_list_devices). */
 csp_code csp__sink_list_devices(struct csp_report *report, char **out);
 
 /* Create the sink the options ask for. */

@@ -81,6 +81,8 @@ static const struct {
     {"oga", SF_FORMAT_OGG, SF_FORMAT_VORBIS},
     {"opus", SF_FORMAT_OGG, SF_FORMAT_OPUS},
     {"mp3", SF_FORMAT_MPEG, SF_FORMAT_MPEG_LAYER_III},
+    {"aiff", SF_FORMAT_AIFF, SF_FORMAT_PCM_16}, /* macOS say's format */
+    {"aif", SF_FORMAT_AIFF, SF_FORMAT_PCM_16},
     {"raw", SF_FORMAT_RAW, SF_FORMAT_PCM_16},
     {"pcm", SF_FORMAT_RAW, SF_FORMAT_PCM_16},
 };
@@ -273,6 +275,11 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
                          channels);
     if (s->passthrough)
         return CSP_OK; /* frames come through write_mp3; PCM starts an encoder in file_write */
+    if (s->major_format == SF_FORMAT_RAW)
+        /* no header says it: the reader needs the rate (24000 from the API, 22050 locally) */
+        csp__log(sink->report, CSP_LOG_WARN, "%s: raw audio, signed 16-bit little-endian, %d "
+                 "channel%s at %ld Hz (e.g. aplay -f S16_LE -c %d -r %ld)", s->name, channels,
+                 channels == 1 ? "" : "s", rate, channels, rate);
     s->sf = sf_open_virtual(&fd_io, SFM_WRITE, &info, s);
     if (!s->sf)
         return s->write_error ? output_error(s, "write failed", s->write_error)
@@ -631,12 +638,12 @@ csp_code csp__sink_file_new(csp_report *report, const char *path, const char *fo
         else
             return csp__fail(report, CSP_EUSAGE,
                              "%s: cannot tell the format from the name; add an extension or "
-                             "--format wav, flac, ogg, opus, mp3 or raw", path);
+                             "--format wav, flac, ogg, opus, mp3, aiff or raw", path);
     }
     int major, sub;
     if (lookup_format(name, &major, &sub) < 0)
         return csp__fail(report, CSP_EUSAGE,
-                         "unknown output format '%s' (use --format wav, flac, ogg, opus, mp3 or raw)",
+                         "unknown output format '%s' (use --format wav, flac, ogg, opus, mp3, aiff or raw)",
                          name);
     int fd_out = inherited >= 0 ? inherited : STDOUT_FILENO;
     if (to_stdout && isatty(fd_out))

@@ -307,23 +307,32 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
     csp_buf buf;
     csp__buf_init(&buf, 1 << 20);
     *out = NULL;
+    /* the listing is no playback: "-o FILE" would be no answer to a missing device here */
     PaError err = csp__audio_start();
     if (err != paNoError)
-        return no_device(report, Pa_GetErrorText(err));
-    PaDeviceIndex def = Pa_GetDefaultOutputDevice();
+        return csp__fail(report, CSP_EAUDIO, "no audio devices (%s)", Pa_GetErrorText(err));
+    PaDeviceIndex out_default = Pa_GetDefaultOutputDevice(), in_default = Pa_GetDefaultInputDevice();
     csp_code rc = CSP_OK;
     for (PaDeviceIndex i = 0; i < Pa_GetDeviceCount(); i++) {
         const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
-        if (!info || info->maxOutputChannels <= 0)
+        int plays = info && info->maxOutputChannels > 0, records = info && info->maxInputChannels > 0;
+        if (!plays && !records)
             continue;
-        if (csp__buf_appendf(&buf, "%d\t%s%s\n", i, info->name, i == def ? "\t(default)" : "") < 0) {
+        /* inputs too (listen --device and --input-device take them), marked */
+        const char *kind = plays && records ? "output, input" : plays ? "output" : "input";
+        const char *mark = i == out_default && i == in_default ? "\t(default output and input)"
+                           : i == out_default                  ? "\t(default output)"
+                           : i == in_default                   ? "\t(default input)"
+                                                               : "";
+        if (csp__buf_appendf(&buf, "%d\t%s\t%s%s\n", i, info->name, kind, mark) < 0) {
             rc = csp__fail(report, CSP_ENOMEM, "out of memory");
             break;
         }
     }
     csp__audio_stop();
     if (rc == CSP_OK && buf.len == 0)
-        rc = no_device(report, "PortAudio found none");
+        rc = csp__fail(report, CSP_EAUDIO, "no audio devices: PortAudio found none (is a sound "
+                       "server running, or ALSA configured?)");
     if (rc == CSP_OK)
         *out = csp__buf_steal(&buf);
     csp__buf_free(&buf);

@@ -82,6 +82,7 @@ typedef struct cli_args {
     double max_behind;
     int list_voices;      /* -v '?' */
     char rate_speed[32];  /* -r WPM as a speed */
+    int rate_given, speed_given; /* -r and --speed: one of them, not both */
     const char *words[CLI_MAX_WORDS]; /* positional arguments after the subcommand */
     size_t word_count;
     struct {
@@ -109,6 +110,8 @@ enum {
 
 /* The user answered no (nothing was sent; the message is printed): exit 1, as apt-get does. */
 #define CLI_DECLINED ((csp_code)(CSP_CODE_COUNT + 1))
+/* Interrupted, and the message is printed: exit 130. */
+#define CLI_INTERRUPTED_SAID ((csp_code)(CSP_CODE_COUNT + 2))
 
 /* Parse argv. Returns CSP_OK or CSP_EUSAGE with args->error set. Never exits. */
 csp_code cli_parse(int argc, char **argv, cli_args *args);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *read_all(FILE *in, size_t *len, csp_code *rc)
+/* A prompt from standard input: a model's context holds about this much, and more is a mistake. */
+#define PROMPT_STDIN_MAX ((size_t)1 << 20)
+
+/* All of in, at most max bytes (more is CSP_EINPUT, said here). */
+static char *read_all(FILE *in, size_t max, size_t *len, csp_code *rc)
 {
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
@@ -27,6 +32,13 @@ static char *read_all(FILE *in, size_t *len, csp_code *rc)
         n += got;
         if (got == 0)
             break;
+        if (n > max) {
+            free(buf);
+            fprintf(stderr, "clawspeak: standard input is over %zu KiB, more than a prompt can "
+                            "carry; give a part of it\n", max >> 10);
+            *rc = CSP_EINPUT;
+            return NULL;
+        }
         if (n == cap) {
             char *grown = realloc(buf, cap * 2);
             if (!grown) {
@@ -72,13 +84,22 @@ static csp_code words_text(const cli_args *args, char **text, size_t *len)
 }
 
 
+/*
+ * The progress bar, on a terminal only: for a conversion to a file from the
+ * start, for playback once it has gone on for a while (a short "say Hi."
+ * shows none), and erased when the run ends so the scrollback keeps none.
+ */
 typedef struct progress_bar {
-    int shown;
+    int shown, to_file;
 } progress_bar;
+
+#define PROGRESS_AFTER_SECONDS 2.0 /* playback: a run this long gets a bar */
 
 static void draw_progress(void *userdata, const csp_progress *p)
 {
     progress_bar *bar = userdata;
+    if (!bar->to_file && p->elapsed_seconds < PROGRESS_AFTER_SECONDS)
+        return;
     double rate = p->elapsed_seconds > 0 ? p->audio_seconds / p->elapsed_seconds : 0;
     char eta[32] = "";
     if (p->chunks_total && p->chunks_done && p->chunks_done < p->chunks_total) {
@@ -90,10 +111,21 @@ static void draw_progress(void *userdata, const csp_progress *p)
     if (p->chunks_total)
         snprintf(total, sizeof total, "%zu", p->chunks_total);
     int width = 20, filled = p->chunks_total ? (int)(width * p->chunks_done / p->chunks_total) : 0;
-    fprintf(stderr, "\r[%.*s%*s] chunk %zu/%s  %.1fs audio  %.1fx%s   ", filled,
+    fprintf(stderr, "\r[%.*s%*s] chunk %zu/%s  %.1fs audio  %.1fx%s\033[K", filled,
             "####################", width - filled, "", p->chunks_done, total, p->audio_seconds,
             rate, eta);
+    fflush(stderr);
     bar->shown = 1;
+}
+
+/* The bar goes when the run ends: the line is cleared for what comes next. */
+static void erase_progress(progress_bar *bar)
+{
+    if (!bar->shown)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    bar->shown = 0;
 }
 
 static void fill_say_options(const cli_args *args, csp_say_options *o, progress_bar *bar)
@@ -122,6 +154,7 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
                                         : CSP_CHUNKS_KEEP;
     /* the bar only on a terminal, and never when audio goes to stdout */
     if (!args->quiet && isatty(fileno(stderr)) && !(args->output && !strcmp(args->output, "-"))) {
+        bar->to_file = args->output || args->output_dir;
         o->progress = draw_progress;
         o->progress_userdata = bar;
     }
@@ -220,9 +253,11 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
 {
     long long limit = args->confirm_over_set ? args->confirm_over : 20000;
     const char *provider = csp_setting_get(client, "provider");
+    /* the local engine costs nothing: named as 'local' or 'tts-local-cli', or standing in
+       for a missing key (no price is asked of /models then either) */
     if (args->yes || args->lines || !isatty(fileno(stderr)) ||
-        (provider && !strcmp(provider, "tts-local-cli")))
-        return CSP_OK; /* the local engine costs nothing */
+        (provider && (!strcmp(provider, "tts-local-cli") || !strcmp(provider, "local"))))
+        return CSP_OK;
     long long chars = known_characters(args);
     if (chars <= limit)
         return CSP_OK;
@@ -240,7 +275,7 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
     fflush(stderr);
     char *line = NULL;
     size_t cap = 0;
-    ssize_t n = getline(&line, &cap, answers);
+    ssize_t n = cli_interrupted() ? -1 : getline(&line, &cap, answers);
     int yes = n > 0 && (line[0] == 'y' || line[0] == 'Y');
     free(line);
     if (answers != stdin)
@@ -249,8 +284,12 @@ static csp_code confirm_large_text(csp_client *client, const cli_args *args)
         return CSP_OK;
     if (n <= 0)
         fputc('\n', stderr);
-    if (!cli_interrupted()) /* Ctrl-C says "interrupted" on its own */
-        fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
+    if (cli_interrupted()) {
+        /* said here: the client's last error may be the price lookup's, which is no news */
+        fprintf(stderr, "clawspeak: interrupted; nothing was sent\n");
+        return CLI_INTERRUPTED_SAID;
+    }
+    fprintf(stderr, "clawspeak: nothing was sent (--yes skips this question)\n");
     return CSP_ECANCELED;
 }
 
@@ -334,10 +373,8 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         rc = csp_say_fd(client, fd, options);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         close(fd);
-        if (options->progress && ((progress_bar *)options->progress_userdata)->shown) {
-            fputc('\n', stderr);
-            ((progress_bar *)options->progress_userdata)->shown = 0;
-        }
+        if (options->progress)
+            erase_progress(options->progress_userdata);
         if (rc != CSP_OK) {
             fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, args->files[i]);
             if (i + 1 < args->file_count)
@@ -368,7 +405,7 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
     }
     csp_code rc = confirm_large_text(client, args);
     if (rc != CSP_OK)
-        return rc == CSP_ECANCELED && !cli_interrupted() ? CLI_DECLINED : rc;
+        return rc == CSP_ECANCELED ? CLI_DECLINED : rc;
     csp_say_options options;
     progress_bar bar = {0};
     fill_say_options(args, &options, &bar);
@@ -394,14 +431,14 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
         }
         rc = csp_say(client, text, len, &options);
         free(text);
-    } else if (isatty(STDIN_FILENO)) {
-        fprintf(stderr, "clawspeak: nothing to say: give TEXT, -f FILE, or pipe text in\n");
-        return CSP_EUSAGE;
     } else {
+        /* no text: standard input; on a terminal, what is typed until Ctrl-D, as espeak-ng
+           and say read it (each sentence is spoken as soon as it is whole) */
+        if (isatty(STDIN_FILENO) && !args->quiet)
+            fprintf(stderr, "clawspeak: type the text to say; Ctrl-D on a line of its own ends it\n");
         rc = csp_say_fd(client, STDIN_FILENO, &options);
     }
-    if (bar.shown)
-        fputc('\n', stderr);
+    erase_progress(&bar);
     return rc;
 }
 
@@ -512,6 +549,9 @@ static csp_code cmd_listen(csp_client *client, const cli_args *args)
             break;
     }
     csp_listener_free(listener);
+    /* Ctrl-C is how --continuous is meant to end: a clean stop, not a failure */
+    if (args->continuous && rc == CSP_ECANCELED && cli_interrupt_signal() == SIGINT)
+        rc = CSP_OK;
     return rc;
 }
 
@@ -557,11 +597,49 @@ static void history_free(history *h)
 }
 
 /* The prompt from the arguments, or all of standard input. */
+/*
+ * Piped standard input beside a PROMPT joins it as context, as llm and
+ * similar tools do ("git diff | clawspeak ask 'review this'"): the text,
+ * a blank line, then the prompt. Only a pipe or a file is read: a
+ * terminal, /dev/null or a closed descriptor adds nothing. NULL with *rc
+ * CSP_OK when there is none.
+ */
+static char *piped_context(const cli_args *args, size_t *len, csp_code *rc)
+{
+    struct stat st;
+    *rc = CSP_OK;
+    *len = 0;
+    if (args->chat || fstat(STDIN_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode)))
+        return NULL;
+    char *text = read_all(stdin, PROMPT_STDIN_MAX, len, rc);
+    if (text && !*len) {
+        free(text);
+        return NULL;
+    }
+    if (text && memchr(text, '\0', *len)) {
+        /* the prompt is text: a NUL would cut it short without a word */
+        fprintf(stderr, "clawspeak: standard input holds a NUL byte (binary data?); pipe text "
+                        "in, or < /dev/null to send none\n");
+        free(text);
+        *rc = CSP_EINPUT;
+        return NULL;
+    }
+    if (text && args->verbose) {
+        size_t lines = 0;
+        for (size_t i = 0; i < *len; i++)
+            lines += text[i] == '\n';
+        fprintf(stderr, "clawspeak: the prompt carries %zu bytes (%zu lines) from standard input\n",
+                *len, lines + (text[*len - 1] != '\n'));
+    }
+    return text;
+}
+
+/* The prompt from the arguments (with piped context), or all of standard input. */
 static char *first_prompt(const cli_args *args, csp_code *rc)
 {
     *rc = CSP_OK;
     if (args->word_count) {
-        size_t total = 1, blank = 1;
+        size_t total = 1, blank = 1, context_len = 0;
         for (size_t i = 0; i < args->word_count; i++)
             blank = blank && !args->words[i][strspn(args->words[i], " \t\r\n")];
         if (blank) {
@@ -569,14 +647,31 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
             *rc = CSP_EUSAGE;
             return NULL;
         }
+        char *context = piped_context(args, &context_len, rc);
+        if (*rc != CSP_OK)
+            return NULL;
         for (size_t i = 0; i < args->word_count; i++)
             total += strlen(args->words[i]) + 1;
-        char *prompt = calloc(1, total);
-        for (size_t i = 0; prompt && i < args->word_count; i++) {
-            strcat(prompt, args->words[i]);
-            if (i + 1 < args->word_count)
-                strcat(prompt, " ");
+        total += context_len + 2;
+        char *prompt = malloc(total), *p = prompt;
+        if (prompt && context) {
+            memcpy(p, context, context_len);
+            p += context_len;
+            /* the context ends, a blank line, then the question */
+            if (context[context_len - 1] != '\n')
+                *p++ = '\n';
+            *p++ = '\n';
         }
+        for (size_t i = 0; prompt && i < args->word_count; i++) {
+            size_t n = strlen(args->words[i]);
+            memcpy(p, args->words[i], n);
+            p += n;
+            if (i + 1 < args->word_count)
+                *p++ = ' ';
+        }
+        if (prompt)
+            *p = '\0';
+        free(context);
         if (!prompt)
             *rc = CSP_ENOMEM;
         return prompt;
@@ -589,7 +684,7 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
         return NULL;
     }
     size_t len = 0;
-    char *prompt = read_all(stdin, &len, rc);
+    char *prompt = read_all(stdin, PROMPT_STDIN_MAX, &len, rc);
     char *grown = prompt ? realloc(prompt, len + 1) : NULL;
     if (!grown) {
         free(prompt);
@@ -650,6 +745,38 @@ static char *next_turn(cli_lineedit *le, csp_client *client)
     }
 }
 
+/* The source of a resolved setting, as config prints it ("default" when nothing set it). */
+static const char *setting_source(const csp_client *client, const char *wanted)
+{
+    const char *name, *value, *source;
+    for (size_t i = 0; i < csp_setting_count(client); i++)
+        if (csp_setting_at(client, i, &name, &value, &source) == CSP_OK && !strcmp(name, wanted))
+            return source;
+    return "";
+}
+
+/*
+ * Whether ask speaks: it does unless the config (or the local preferences)
+ * says otherwise with tts.auto; --speak and --no-speak decide; and options
+ * that only make sense with speech (-o, --subtitles, --barge-in,
+ * --echo-cancel) speak the reply whatever tts.auto says.
+ */
+static csp_speak_mode ask_speaks(const csp_client *client, const cli_args *args)
+{
+    if (args->no_speak)
+        return CSP_SPEAK_NEVER;
+    if (args->speak || args->output || args->subtitles || args->barge_in || args->echo_cancel)
+        return CSP_SPEAK_ALWAYS;
+    const char *source = setting_source(client, "auto");
+    if (!strcmp(source, "default"))
+        return CSP_SPEAK_ALWAYS; /* no tts.auto anywhere: a spoken answer is what ask is for */
+    const char *mode = csp_setting_get(client, "auto");
+    if (mode && !strcmp(mode, "off") && !args->quiet && isatty(fileno(stderr)))
+        fprintf(stderr, "clawspeak: the reply is not spoken: tts.auto is \"off\" (%s); --speak "
+                        "speaks it\n", source);
+    return CSP_SPEAK_AUTO;
+}
+
 static csp_code cmd_ask(csp_client *client, const cli_args *args)
 {
     csp_ask_options options;
@@ -657,7 +784,7 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     memset(&options, 0, sizeof options);
     fill_say_options(args, &options.say, &bar);
     options.say.progress = NULL;
-    options.speak = args->speak ? CSP_SPEAK_ALWAYS : args->no_speak ? CSP_SPEAK_NEVER : CSP_SPEAK_AUTO;
+    options.speak = ask_speaks(client, args);
     options.on_text = print_text;
     /* stdout carries audio only when asked; then the reply text goes to stderr */
     FILE *text_out = args->output && !strcmp(args->output, "-") ? stderr : stdout;
@@ -835,8 +962,13 @@ static csp_code print_list(csp_code (*list_fn)(csp_client *, char **), csp_clien
 
 static csp_code cmd_models(csp_client *client, const cli_args *args)
 {
+    if (args->word_count == 0 || (args->word_count == 1 && !strcmp(args->words[0], "list"))) {
+        csp_code rc = csp_client_load(client, args->config_path);
+        return rc == CSP_OK ? print_list(csp_list_models, client) : rc;
+    }
     if (args->word_count != 2 || strcmp(args->words[0], "set") != 0) {
-        fprintf(stderr, "clawspeak: usage: clawspeak models set REF (e.g. openrouter/auto)\n");
+        fprintf(stderr, "clawspeak: usage: clawspeak models [list] | models set REF (e.g. "
+                        "openrouter/auto)\n");
         return CSP_EUSAGE;
     }
     csp_code rc = csp_config_set_model(client, args->config_path, args->words[1]);
@@ -889,8 +1021,9 @@ static void on_transcript(void *userdata, size_t index, const csp_transcript *t)
         cJSON_AddNumberToObject(root, "duration", t->duration_s);
         cJSON_AddNumberToObject(root, "pieces", (double)t->pieces);
         cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+        /* a sum of pieces' costs (0.0014000000000000004): dollars to 1e-10 print as given */
         if (t->has_cost)
-            cJSON_AddNumberToObject(usage, "cost", t->cost);
+            cJSON_AddNumberToObject(usage, "cost", round(t->cost * 1e10) / 1e10);
         else
             cJSON_AddNullToObject(usage, "cost");
         if (t->has_billed_seconds)

@@ -129,6 +129,36 @@ static void man(void)
 
 /* The voices of the provider in use (offline for the local engine; 2 s at most online). */
 #define VOICES "clawspeak voices --timeout-ms 2000 2>/dev/null | awk '/^  /{print $1}'"
+/* Device indexes (the first column of 'clawspeak devices'). */
+#define DEVICES "clawspeak devices 2>/dev/null | cut -f1"
+
+/* Options whose value is a file, a directory, a device or a voice: each shell completes those. */
+static int takes_file(const cli_option *o)
+{
+    static const char *const names[] = {"config", "file", "output", "subtitles"};
+    for (size_t i = 0; o->arg && i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(o->long_name, names[i]))
+            return 1;
+    return 0;
+}
+static int takes_dir(const cli_option *o) { return o->arg && !strcmp(o->long_name, "output-dir"); }
+static int takes_device(const cli_option *o)
+{
+    return o->arg && (!strcmp(o->long_name, "device") || !strcmp(o->long_name, "input-device"));
+}
+static int takes_voice(const cli_option *o) { return o->arg && !strcmp(o->long_name, "voice"); }
+
+/* The commands whose words are files (transcribe; say with --output-dir takes text files). */
+#define FILE_WORDS (CLI_TRANSCRIBE)
+
+/* A string for a shell's single quotes: ' becomes '\'' (sh, bash, zsh). */
+static void sh_quoted(const char *text)
+{
+    putchar('\'');
+    for (const char *p = text; *p; p++)
+        fputs(*p == '\'' ? "'\\''" : (char[]){*p, '\0'}, stdout);
+    putchar('\'');
+}
 
 /* "--flag -f" words of the options a command takes. */
 static void option_words(unsigned command)
@@ -144,37 +174,65 @@ static void option_words(unsigned command)
     }
 }
 
+/* "-f|--file" for a bash case pattern. */
+static void bash_pattern(const cli_option *o)
+{
+    if (o->short_name)
+        printf("-%c|", o->short_name);
+    printf("--%s", o->long_name);
+}
+
 static void bash(void)
 {
     size_t count;
     const cli_command_info *c = cli_commands(&count);
-    printf("# bash completion for clawspeak (generated from its option table)\n"
-           "_clawspeak() {\n  local cur prev cmd opts\n"
-           "  cur=\"${COMP_WORDS[COMP_CWORD]}\"; prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
-           "  cmd=\"${COMP_WORDS[1]}\"\n"
-           "  case \"$prev\" in\n"
-           "    --device) COMPREPLY=($(compgen -W \"$(clawspeak devices 2>/dev/null | cut -f1)\" "
-           "-- \"$cur\")); return;;\n"
-           "    -v|--voice) COMPREPLY=($(compgen -W \"$(" VOICES ")\" -- \"$cur\")); return;;\n"
-           "    -f|--file|-o|--output|--config) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n"
-           "    --output-dir) COMPREPLY=($(compgen -d -- \"$cur\")); return;;\n"
-           "    --format) COMPREPLY=($(compgen -W \"wav flac ogg opus mp3 raw\" -- \"$cur\")); "
-           "return;;\n");
-    /* a setting with choices completes them (--provider, --response-format) */
     size_t option_count;
     const cli_option *options = cli_option_list(&option_count);
+    printf("# bash completion for clawspeak (generated from its option table)\n"
+           "_clawspeak() {\n  local cur prev cmd opts i\n"
+           "  cur=\"${COMP_WORDS[COMP_CWORD]}\"; prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+           "  cmd=\"${COMP_WORDS[1]}\"\n"
+           "  case \"$prev\" in\n");
     for (size_t i = 0; i < option_count; i++) {
-        const csp_setting_info *info = options[i].setting ? csp_setting_info_find(options[i].setting) : NULL;
-        if (info && info->type == CSP_SETTING_CHOICE && options[i].arg)
-            printf("    --%s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return;;\n",
-                   options[i].long_name, info->choices);
+        const cli_option *o = &options[i];
+        const csp_setting_info *info = o->setting ? csp_setting_info_find(o->setting) : NULL;
+        const char *reply = NULL;
+        char words[256];
+        if (takes_voice(o))
+            reply = "compgen -W \"$(" VOICES ")\" -- \"$cur\"";
+        else if (takes_device(o))
+            reply = "compgen -W \"$(" DEVICES ")\" -- \"$cur\"";
+        else if (takes_file(o))
+            reply = "compgen -f -- \"$cur\"";
+        else if (takes_dir(o))
+            reply = "compgen -d -- \"$cur\"";
+        else if (o->arg && !strcmp(o->long_name, "format"))
+            reply = "compgen -W \"wav flac ogg opus mp3 aiff raw\" -- \"$cur\"";
+        else if (info && info->type == CSP_SETTING_CHOICE && o->arg) {
+            /* a setting with choices completes them (--provider, --response-format) */
+            snprintf(words, sizeof words, "compgen -W \"%s\" -- \"$cur\"", info->choices);
+            reply = words;
+        } else if (o->arg)
+            reply = ""; /* a value to type: offer nothing */
+        if (!reply)
+            continue;
+        printf("    ");
+        bash_pattern(o);
+        if (*reply)
+            printf(") COMPREPLY=($(%s)); return;;\n", reply);
+        else
+            printf(") COMPREPLY=(); return;;\n");
     }
     printf("  esac\n  if [ \"$COMP_CWORD\" -eq 1 ]; then\n    COMPREPLY=($(compgen -W \"");
     for (size_t i = 0; i < count; i++)
         printf("%s%s", i ? " " : "", c[i].name);
-    printf("\" -- \"$cur\")); return\n  fi\n"
+    printf(" help version\" -- \"$cur\")); return\n  fi\n"
            "  if [ \"$cmd\" = models ] && [ \"$COMP_CWORD\" -eq 2 ]; then\n"
-           "    COMPREPLY=($(compgen -W set -- \"$cur\")); return\n  fi\n"
+           "    COMPREPLY=($(compgen -W \"set list\" -- \"$cur\")); return\n  fi\n"
+           "  if [ \"$cmd\" = help ] && [ \"$COMP_CWORD\" -eq 2 ]; then\n    COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < count; i++)
+        printf("%s%s", i ? " " : "", c[i].name);
+    printf("\" -- \"$cur\")); return\n  fi\n"
            "  case \"$cmd\" in\n");
     for (size_t i = 0; i < count; i++) {
         printf("    %s) opts=\"", c[i].name);
@@ -182,8 +240,27 @@ static void bash(void)
         printf("\";;\n");
     }
     printf("    *) opts=\"\";;\n  esac\n"
+           "  if [[ \"$cur\" != -* ]]; then\n"
+           "    # words that are files: transcribe's audio, and say's texts with --output-dir\n"
+           "    local files=0\n"
+           "    [ \"$cmd\" = transcribe ] && files=1\n"
+           "    for ((i = 2; i < COMP_CWORD; i++)); do\n"
+           "      [ \"$cmd\" = say ] && [ \"${COMP_WORDS[i]}\" = --output-dir ] && files=1\n"
+           "    done\n"
+           "    if [ $files = 1 ]; then COMPREPLY=($(compgen -f -- \"$cur\")); return; fi\n"
+           "  fi\n"
            "  COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n}\n"
-           "complete -F _clawspeak clawspeak\n");
+           "complete -o filenames -F _clawspeak clawspeak\n");
+}
+
+/* An _arguments explanation ("[...]"): brackets and backslashes escaped, quotes as sh_quoted. */
+static void zsh_explanation(const char *help)
+{
+    for (const char *p = help; *p; p++) {
+        if (*p == '[' || *p == ']' || *p == '\\')
+            putchar('\\');
+        fputs(*p == '\'' ? "'\\''" : (char[]){*p, '\0'}, stdout);
+    }
 }
 
 static void zsh(void)
@@ -194,37 +271,73 @@ static void zsh(void)
            "_clawspeak_voices() {\n  local -a v\n  v=(${(f)\"$(" VOICES ")\"})\n"
            "  compadd -a v\n}\n"
            "_clawspeak_devices() {\n  local -a d\n"
-           "  d=(${(f)\"$(clawspeak devices 2>/dev/null | cut -f1)\"})\n  compadd -a d\n}\n"
-           "_clawspeak() {\n  local -a commands\n  commands=(\n");
-    for (size_t i = 0; i < count; i++)
-        printf("    '%s:%s'\n", c[i].name, c[i].summary);
-    printf("  )\n  _arguments \\\n");
+           "  d=(${(f)\"$(" DEVICES ")\"})\n  compadd -a d\n}\n"
+           "_clawspeak() {\n  local curcontext=\"$curcontext\" state line\n"
+           "  local -a commands\n  commands=(\n");
+    for (size_t i = 0; i < count; i++) {
+        char item[256];
+        snprintf(item, sizeof item, "%s:%s", c[i].name, c[i].summary);
+        printf("    ");
+        sh_quoted(item);
+        printf("\n");
+    }
+    printf("    'help:show the help of a command'\n    'version:print the version'\n");
+    printf("  )\n  _arguments -C '(- *)'{-h,--help}'[show help]' '(- *)--version[print the version]' "
+           "'1:command:->command' '*::argument:->argument' && return\n"
+           "  case $state in\n"
+           "  command) _describe 'command' commands;;\n"
+           "  argument)\n    case $words[1] in\n");
     size_t option_count;
     const cli_option *options = cli_option_list(&option_count);
-    for (size_t i = 0; i < option_count; i++) {
-        const cli_option *o = &options[i];
-        char help[200];
-        size_t n = 0;
-        for (const char *p = o->help; *p && n + 2 < sizeof help; p++)
-            if (*p != '\'' && *p != '[' && *p != ']' && *p != ':')
-                help[n++] = *p;
-        help[n] = '\0';
-        const char *action = !o->arg                           ? ""
-                             : !strcmp(o->long_name, "voice")  ? ":voice:_clawspeak_voices"
-                             : !strcmp(o->long_name, "device") ? ":device:_clawspeak_devices"
-                             : !strcmp(o->long_name, "file") || !strcmp(o->long_name, "output") ||
-                                       !strcmp(o->long_name, "config")
-                                 ? ":file:_files"
-                                 : ":value:";
-        if (o->short_name)
-            printf("    '(-%c --%s)'{-%c,--%s}'[%s]%s' \\\n", o->short_name, o->long_name,
-                   o->short_name, o->long_name, help, action);
-        else
-            printf("    '--%s[%s]%s' \\\n", o->long_name, help, action);
+    for (size_t k = 0; k < count; k++) {
+        printf("    %s) _arguments \\\n", c[k].name);
+        for (size_t i = 0; i < option_count; i++) {
+            const cli_option *o = &options[i];
+            if (!(o->commands & c[k].command))
+                continue;
+            const char *action = !o->arg          ? ""
+                                 : takes_voice(o)  ? ":voice:_clawspeak_voices"
+                                 : takes_device(o) ? ":device:_clawspeak_devices"
+                                 : takes_file(o)   ? ":file:_files"
+                                 : takes_dir(o)    ? ":directory:_files -/"
+                                                   : ":value: ";
+            if (o->short_name)
+                printf("        '(-%c --%s)'{-%c,--%s}'[", o->short_name, o->long_name,
+                       o->short_name, o->long_name);
+            else
+                printf("        '--%s[", o->long_name);
+            zsh_explanation(o->help);
+            printf("]%s' \\\n", action);
+        }
+        printf("        '*:%s' ;;\n", (c[k].command & FILE_WORDS) ? "audio file:_files"
+                                     : c[k].command == CLI_SAY ? "text or file:_files"
+                                     : c[k].command == CLI_MODELS ? "action:(set list)"
+                                                                  : "argument: ");
     }
-    printf("    '1:command:->command' '*::text:' && return\n"
-           "  case $state in command) _describe 'command' commands;; esac\n}\n"
+    printf("    help) _describe 'command' commands;;\n    esac;;\n  esac\n}\n"
            "_clawspeak \"$@\"\n");
+}
+
+/* A string inside fish's single quotes: \ and ' escaped. */
+static void fish_quoted(const char *text)
+{
+    putchar('\'');
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            putchar('\\');
+        putchar(*p);
+    }
+    putchar('\'');
+}
+
+/* "say ask" for __fish_seen_subcommand_from. */
+static void fish_commands(unsigned mask)
+{
+    size_t count;
+    const cli_command_info *c = cli_commands(&count);
+    for (size_t i = 0, n = 0; i < count; i++)
+        if (mask & c[i].command)
+            printf("%s%s", n++ ? " " : "", c[i].name);
 }
 
 static void fish(void)
@@ -232,26 +345,44 @@ static void fish(void)
     size_t count;
     const cli_command_info *c = cli_commands(&count);
     printf("# fish completion for clawspeak (generated from its option table)\n");
-    for (size_t i = 0; i < count; i++)
-        printf("complete -c clawspeak -f -n __fish_use_subcommand -a %s -d '%s'\n", c[i].name,
-               c[i].summary);
+    /* before the command: commands only; after it: that command's options (and files for
+       transcribe's words; a command's words are text otherwise) */
+    for (size_t i = 0; i < count; i++) {
+        printf("complete -c clawspeak -f -n __fish_use_subcommand -a %s -d ", c[i].name);
+        fish_quoted(c[i].summary);
+        printf("\n");
+    }
+    printf("complete -c clawspeak -f -n __fish_use_subcommand -a help -d 'show the help of a command'\n"
+           "complete -c clawspeak -f -n __fish_use_subcommand -a version -d 'print the version'\n"
+           "complete -c clawspeak -f -n '__fish_seen_subcommand_from help' -a '");
+    fish_commands(CLI_ALL);
+    printf("'\ncomplete -c clawspeak -f -n '__fish_seen_subcommand_from models' -a 'set list'\n");
+    printf("complete -c clawspeak -f -n 'not __fish_use_subcommand; and not "
+           "__fish_seen_subcommand_from transcribe say'\n");
     size_t option_count;
     const cli_option *options = cli_option_list(&option_count);
     for (size_t i = 0; i < option_count; i++) {
         const cli_option *o = &options[i];
-        printf("complete -c clawspeak -l %s", o->long_name);
+        printf("complete -c clawspeak -n '__fish_seen_subcommand_from ");
+        fish_commands(o->commands);
+        printf("' -l %s", o->long_name);
         if (o->short_name)
             printf(" -s %c", o->short_name);
-        if (o->arg)
-            printf(" -r");
-        printf(" -d '");
-        for (const char *p = o->help; *p; p++)
-            printf(*p == '\'' ? "\\'" : "%c", *p);
-        printf("'\n");
+        if (takes_voice(o))
+            printf(" -x -a '(clawspeak voices --timeout-ms 2000 2>/dev/null | "
+                   "awk \\'/^  /{print $1}\\')'");
+        else if (takes_device(o))
+            printf(" -x -a '(" DEVICES ")'");
+        else if (takes_dir(o))
+            printf(" -x -a '(__fish_complete_directories)'");
+        else if (o->arg && !takes_file(o))
+            printf(" -x");
+        else if (o->arg)
+            printf(" -r -F");
+        printf(" -d ");
+        fish_quoted(o->help);
+        printf("\n");
     }
-    printf("complete -c clawspeak -l device -x -a '(clawspeak devices 2>/dev/null | cut -f1)'\n");
-    printf("complete -c clawspeak -s v -l voice -x -a '(%s)'\n",
-           "clawspeak voices --timeout-ms 2000 2>/dev/null | awk \\'/^  /{print $1}\\'");
 }
 
 int main(int argc, char **argv)

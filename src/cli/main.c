@@ -73,6 +73,8 @@ static void print_log(void *userdata, csp_log_level level, const char *message)
 
 int cli_exit_code(csp_code code)
 {
+    if (code == CLI_INTERRUPTED_SAID)
+        return CLI_EXIT_INTERRUPTED;
     switch (code) {
     case CSP_OK: return CLI_EXIT_OK;
     case CSP_EUSAGE: case CSP_EINPUT: return CLI_EXIT_USAGE;
@@ -88,7 +90,6 @@ int cli_exit_code(csp_code code)
     }
 }
 
-/* Whether this run plays audio (as far as the command line tells: ask speaks by config too). */
 /* Whether this run plays or records (as far as the command line tells: ask speaks by config
    too), so PortAudio can start before the config is read. */
 static int uses_audio_device(const cli_args *args)
@@ -99,7 +100,7 @@ static int uses_audio_device(const cli_args *args)
         return 0;
     if (args->command == CLI_SAY)
         return !args->list_voices && !args->output_dir;
-    return args->command == CLI_ASK && args->speak;
+    return args->command == CLI_ASK && !args->no_speak; /* ask speaks unless tts.auto says no */
 }
 
 int main(int argc, char **argv)
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
     const char *detail = csp_client_error(client);
     if (rc == CSP_EPIPE)
         rc = CSP_OK; /* the reader took what it wanted (| head): end quietly, as filters do */
-    else if (rc == CLI_DECLINED)
+    else if (rc == CLI_DECLINED || rc == CLI_INTERRUPTED_SAID)
         ; /* said so already */
     else if (rc != CSP_OK && *detail)
         fprintf(stderr, "clawspeak: %s\n", detail);

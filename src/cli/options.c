@@ -23,7 +23,7 @@ static const cli_option own_options[] = {
     {"echo-cancel", 0, NULL, CLI_ASK, "with --barge-in: cancel the reply's echo in what is heard (libspeexdsp)", NULL},
     {"file", 'f', "PATH", CLI_SAY, "read the text from PATH ('-' for standard input)", NULL},
     {"force", 0, NULL, CLI_SAY, "with --output-dir: convert again files already converted", NULL},
-    {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 raw (default: from -o's extension)", NULL},
+    {"format", 0, "FMT", SPEAKS, "output file format: wav flac ogg opus mp3 aiff raw (default: from -o's extension)", NULL},
     {"help", 'h', NULL, CLI_ALL, "show help", NULL},
     {"input-device", 0, "N|NAME", CLI_LISTEN | CLI_ASK, "input device (microphone): index or name prefix; default: the default input", NULL},
     {"jobs", 'j', "N", SPEAKS | CLI_TRANSCRIBE, "requests in flight at once (default 3)", NULL},
@@ -38,7 +38,7 @@ static const cli_option own_options[] = {
     {"no-wait", 0, NULL, SPEAKS, "play at once, even while another clawspeak is speaking", NULL},
     {"normalize", 0, NULL, SPEAKS, "bring each request's audio to -16 LUFS (EBU R128): one loudness across voices", NULL},
     {"output", 'o', "PATH", SPEAKS | CLI_TRANSCRIBE | CLI_LISTEN, "save audio (transcribe: the text; listen: the recording) to PATH, written atomically ('-' for standard output)", NULL},
-    {"output-dir", 0, "DIR", CLI_SAY, "convert each -f FILE to DIR/NAME.FORMAT (wav unless --format)", NULL},
+    {"output-dir", 0, "DIR", CLI_SAY, "convert each FILE (or -f FILE) to DIR/NAME.FORMAT (wav unless --format)", NULL},
     {"pause-ms", 0, "MS", CLI_SAY, "speak an unfinished sentence after the input is silent this long (default 700; 0: wait)", NULL},
     {"play", 0, NULL, SPEAKS, "with -o, also play", NULL},
     {"quiet", 'q', NULL, CLI_ALL, "print errors only; no progress bar", NULL},
@@ -47,7 +47,7 @@ static const cli_option own_options[] = {
     {"resume", 0, NULL, CLI_SAY, "go on with an interrupted conversion: chunks already paid for are not requested again", NULL},
     {"sample-rate", 0, "HZ", SPEAKS, "with -o: write the file at this sample rate (8000-192000)", NULL},
     {"silence-ms", 0, "MS", CLI_LISTEN | CLI_ASK, "an utterance ends after this much silence (default 1200)", NULL},
-    {"speak", 0, NULL, CLI_ASK, "speak the reply whatever the auto setting says", NULL},
+    {"speak", 0, NULL, CLI_ASK, "speak the reply whatever tts.auto says (-o, --subtitles and --barge-in do too)", NULL},
     {"subtitles", 0, "FILE", SPEAKS, "also write subtitles, one cue per sentence (.srt or .vtt)", NULL},
     {"system", 0, "TEXT", CLI_ASK, "add a system message", NULL},
     {"verbose", 0, NULL, CLI_ALL, "say more about what happens (the key stays hidden)", NULL},
@@ -122,11 +122,11 @@ const cli_option *cli_option_list(size_t *count)
 
 static const cli_command_info commands[] = {
     {"say", CLI_SAY, "say [OPTIONS] [TEXT...]", "speak text from arguments, -f FILE or standard input"},
-    {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams"},
+    {"ask", CLI_ASK, "ask [OPTIONS] [PROMPT]", "ask the agent's model and speak the reply as it streams (unless tts.auto says no)"},
     {"config", CLI_CONFIG, "config [--json]", "print every resolved setting and where it came from"},
-    {"devices", CLI_DEVICES, "devices", "list audio output devices"},
+    {"devices", CLI_DEVICES, "devices", "list audio devices: outputs, and inputs for listen"},
     {"voices", CLI_VOICES, "voices [--json]", "list the voices of each speech model (offline: espeak-ng's)"},
-    {"models", CLI_MODELS, "models set REF", "set agents.defaults.model.primary in the config"},
+    {"models", CLI_MODELS, "models set REF | models [list]", "set agents.defaults.model.primary in the config, or list the chat models"},
     {"transcribe", CLI_TRANSCRIBE, "transcribe [OPTIONS] FILE...", "print what is said in audio files ('-': standard input) through tools.media"},
     {"listen", CLI_LISTEN, "listen [-o FILE] [--continuous]", "record speech from the microphone until a pause, transcribe it, print it"},
 };
@@ -171,11 +171,29 @@ void cli_print_help(enum cli_command command)
         const cli_option *o = &options[i];
         if (!(o->commands & command))
             continue;
+        /* --model names a different model per command: the default shown is that one's */
+        const char *help = o->help;
+        char model_help[160];
+        const csp_setting_info *per_command =
+            o->setting && !strcmp(o->setting, "model") && command == CLI_ASK ? csp_setting_info_find("chat_model")
+            : o->setting && !strcmp(o->setting, "model") && command == CLI_TRANSCRIBE
+                ? csp_setting_info_find("stt_model")
+                : NULL;
+        if (o->setting && !strcmp(o->setting, "model") && command == CLI_SAY)
+            per_command = csp_setting_info_find("model");
+        if (per_command) {
+            snprintf(model_help, sizeof model_help, "%s model (default: %s%s)",
+                     command == CLI_ASK ? "chat" : command == CLI_TRANSCRIBE ? "transcription" : "speech",
+                     command == CLI_ASK ? "agents.defaults.model.primary, else "
+                     : command == CLI_TRANSCRIBE ? "tools.media's, else " : "",
+                     per_command->fallback ? per_command->fallback : "none");
+            help = model_help;
+        }
         char left[64];
         snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
                  o->short_name ? o->short_name : ' ', o->short_name ? ", " : " ", o->long_name,
                  o->arg ? " " : "", o->arg ? o->arg : "");
-        printf("  %-28s %s\n", o->short_name ? left : left + 2, o->help);
+        printf("  %-28s %s\n", o->short_name ? left : left + 2, help);
     }
     printf("\n%s", exit_codes_help);
 }
@@ -272,6 +290,43 @@ static csp_code usage_error2(cli_args *args, const char *fmt, const char *a, con
     return CSP_EUSAGE;
 }
 
+/*
+ * A plain decimal number ("1.5", "2e-1"): strtod alone also takes hex ("0x2"), "inf" and
+ * "nan", which nobody means as a gain or a number of seconds.
+ */
+static int parse_decimal(const char *value, double *out)
+{
+    char *end;
+    if (!*value || value[strspn(value, "0123456789.+-eE")] != '\0')
+        return -1;
+    double x = strtod(value, &end);
+    if (*end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* Options other speech tools have, and what they are called here (issue 24). */
+static const struct foreign_option {
+    const char *typed, *hint;
+} foreign_options[] = {
+    {"-i", "-i is say's interactive mode, which clawspeak has not; read a file with -f FILE"},
+    {"-s", "-s is espeak-ng's speed in words per minute; here it is -r WPM (or --speed X)"},
+    {"-w", "-w is espeak-ng's WAV file; here it is -o FILE (any format, from the extension)"},
+    {"--list-voices", "voices are listed by 'clawspeak voices' (or -v '?')"},
+    {"--output-file", "the output file is -o FILE (--output)"},
+    {"--text", "give the text as arguments, with -f FILE or on standard input"},
+    {"--write-media", "the output file is -o FILE (--output)"},
+};
+
+static const char *foreign_hint(const char *typed, size_t len)
+{
+    for (size_t i = 0; i < sizeof foreign_options / sizeof foreign_options[0]; i++)
+        if (strlen(foreign_options[i].typed) == len && !strncmp(foreign_options[i].typed, typed, len))
+            return foreign_options[i].hint;
+    return NULL;
+}
+
 /* typed: the option as the user wrote it ("-v", "--verb"), for messages. */
 static csp_code apply(cli_args *args, const cli_option *o, const char *value, const char *typed)
 {
@@ -287,14 +342,16 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     }
     if (!strcmp(n, "rate")) {
         /* words per minute, as say and espeak-ng take it: 175 is the API's speed 1.0 */
-        char *end;
-        double wpm = strtod(value, &end);
-        if (!*value || *end || !(wpm >= 44 && wpm <= 700))
+        double wpm;
+        if (parse_decimal(value, &wpm) != 0 || !(wpm >= 44 && wpm <= 700))
             return usage_error2(args, "%s: expected words per minute from 44 to 700, got '%s'",
                                 typed, value);
         snprintf(args->rate_speed, sizeof args->rate_speed, "%.4g", wpm / 175.0);
+        args->rate_given = 1;
         value = args->rate_speed;
         o = find_long("speed", 5);
+    } else if (!strcmp(n, "speed")) {
+        args->speed_given = 1;
     }
     if (o->setting) {
         if (!o->arg)
@@ -347,9 +404,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     else if (!strcmp(n, "subtitles")) args->subtitles = value;
     else if (!strcmp(n, "normalize")) args->normalize = 1;
     else if (!strcmp(n, "volume")) {
-        char *end;
-        double x = strtod(value, &end);
-        if (!*value || *end || !(x >= 0 && x <= 4))
+        double x;
+        if (parse_decimal(value, &x) != 0 || !(x >= 0 && x <= 4))
             return usage_error2(args, "%s: expected a gain from 0 to 4, got '%s'", typed, value);
         args->volume = x;
         args->volume_set = 1;
@@ -388,9 +444,8 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
         args->pause_ms = (int)ms;
         args->pause_ms_set = 1;
     } else if (!strcmp(n, "max-behind")) {
-        char *end;
-        double seconds = strtod(value, &end);
-        if (!*value || *end || !(seconds > 0 && seconds <= 86400))
+        double seconds;
+        if (parse_decimal(value, &seconds) != 0 || !(seconds > 0 && seconds <= 86400))
             return usage_error2(args, "%s: expected seconds from 0 to 86400, got '%s'", typed, value);
         args->max_behind = seconds;
     }
@@ -404,10 +459,49 @@ static csp_code apply(cli_args *args, const cli_option *o, const char *value, co
     return CSP_OK;
 }
 
+/* Whether a word is one of our options ("-o", "--verbose", "--verb"): "-v -o" left out the voice. */
+static int is_option_word(const char *word)
+{
+    if (word[0] != '-' || word[1] == '\0')
+        return 0;
+    if (word[1] != '-')
+        return find_short(word[1]) != NULL;
+    size_t len = strcspn(word + 2, "=");
+    char candidates[160];
+    return len && (find_long(word + 2, len) || find_prefix(word + 2, len, candidates, sizeof candidates));
+}
+
+/* An option's value taken from the next word, when that word is an option of ours. */
+static csp_code value_is_option(cli_args *args, const char *typed, const cli_option *o, const char *value)
+{
+    snprintf(args->error, sizeof args->error,
+             "%.20s needs a value (%.10s) but got the option '%.20s'; did you mean %.20s %.10s "
+             "%.20s ...? (a value that starts with '-' goes as --%.20s=VALUE)",
+             typed, o->arg, value, typed, o->arg, value, o->long_name);
+    return CSP_EUSAGE;
+}
+
+/* The closest of the commands (and help, version) to a mistyped one. */
+static const char *closest_command(const char *word)
+{
+    const char *best = NULL;
+    size_t best_distance = 3;
+    static const char *const extra[] = {"help", "version"};
+    for (size_t i = 0; i < COMMAND_COUNT + 2; i++) {
+        const char *name = i < COMMAND_COUNT ? commands[i].name : extra[i - COMMAND_COUNT];
+        size_t d = distance(word, strlen(word), name);
+        if (d < best_distance && d < strlen(name)) {
+            best_distance = d;
+            best = name;
+        }
+    }
+    return best;
+}
+
 csp_code cli_parse(int argc, char **argv, cli_args *args)
 {
     memset(args, 0, sizeof *args);
-    int only_words = 0;
+    int only_words = 0, help_word = 0;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (!only_words && strcmp(a, "--") == 0) {
@@ -428,7 +522,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             }
             if (!o) {
                 const char *near = closest_option(a + 2, len);
-                if (near)
+                const char *hint = foreign_hint(a, len + 2);
+                if (hint)
+                    snprintf(args->error, sizeof args->error, "unknown option '%.*s': %s",
+                             (int)(len + 2), a, hint);
+                else if (near)
                     snprintf(args->error, sizeof args->error,
                              "unknown option '%.*s'; did you mean --%s?", (int)(len + 2), a, near);
                 else
@@ -441,7 +539,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             if (o->arg) {
                 if (eq)
                     value = eq + 1;
-                else if (i + 1 < argc)
+                else if (i + 1 < argc && is_option_word(argv[i + 1])) {
+                    char typed[40];
+                    snprintf(typed, sizeof typed, "%.*s", (int)(len + 2), a);
+                    return value_is_option(args, typed, o, argv[i + 1]);
+                } else if (i + 1 < argc)
                     value = argv[++i];
                 else
                     return usage_error(args, "option --%s needs a value", o->long_name);
@@ -455,6 +557,11 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         } else if (!only_words && a[0] == '-' && a[1] != '\0') {
             for (char *c = a + 1; *c; c++) {
                 const cli_option *o = find_short(*c);
+                const char *hint = foreign_hint((char[]){'-', *c, '\0'}, 2);
+                if (!o && hint) {
+                    snprintf(args->error, sizeof args->error, "unknown option '-%c': %s", *c, hint);
+                    return CSP_EUSAGE;
+                }
                 if (!o) {
                     snprintf(args->error, sizeof args->error,
                              "unknown option '-%c'%s%s%s (see --help; to say text that starts "
@@ -466,6 +573,8 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
                 if (o->arg) {
                     if (c[1])
                         value = c + 1;
+                    else if (i + 1 < argc && is_option_word(argv[i + 1]))
+                        return value_is_option(args, (char[]){'-', *c, '\0'}, o, argv[i + 1]);
                     else if (i + 1 < argc)
                         value = argv[++i];
                     else
@@ -477,6 +586,22 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
                 if (value)
                     break;
             }
+        } else if (args->command == CLI_NONE && help_word) {
+            /* clawspeak help COMMAND */
+            for (size_t k = 0; k < COMMAND_COUNT; k++)
+                if (strcmp(a, commands[k].name) == 0)
+                    args->command = commands[k].command;
+            if (args->command == CLI_NONE) {
+                const char *near = closest_command(a);
+                snprintf(args->error, sizeof args->error, "no help on '%.60s': not a command%s%s%s "
+                         "(see clawspeak --help)", a, near ? "; did you mean " : "",
+                         near ? near : "", near ? "?" : "");
+                return CSP_EUSAGE;
+            }
+        } else if (args->command == CLI_NONE && !help_word && !strcmp(a, "help")) {
+            args->help = help_word = 1; /* as git and pip take it: help [COMMAND] */
+        } else if (args->command == CLI_NONE && !strcmp(a, "version")) {
+            args->version = 1;
         } else if (args->command == CLI_NONE) {
             const char *voice = NULL;
             for (size_t k = 0; k < args->override_count; k++)
@@ -490,8 +615,13 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             for (size_t k = 0; k < COMMAND_COUNT; k++)
                 if (strcmp(a, commands[k].name) == 0)
                     args->command = commands[k].command;
-            if (args->command == CLI_NONE)
-                return usage_error(args, "unknown command '%s' (see clawspeak --help)", a);
+            if (args->command == CLI_NONE) {
+                const char *near = closest_command(a);
+                if (near)
+                    return usage_error2(args, "unknown command '%.60s'; did you mean %s? (see "
+                                              "clawspeak --help)", a, near);
+                return usage_error(args, "unknown command '%.60s' (see clawspeak --help)", a);
+            }
         } else {
             if (args->word_count >= CLI_MAX_WORDS)
                 return usage_error(args, "too many arguments%s", "");
@@ -506,12 +636,26 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
             args->overrides[k].name = "stt_model";
     if (args->help || args->version)
         return CSP_OK;
+    /* say --output-dir out chapters/NAME.txt ...: with --output-dir the words are files, as -f */
+    if (args->command == CLI_SAY && args->output_dir && args->word_count) {
+        for (size_t k = 0; k < args->word_count; k++) {
+            if (args->file_count >= CLI_MAX_WORDS)
+                return usage_error(args, "too many files%s", "");
+            args->files[args->file_count++] = args->words[k];
+        }
+        args->file = args->files[0];
+        args->word_count = 0;
+    }
     if (args->command == CLI_NONE)
         return usage_error(args, "no command given (see clawspeak --help)%s", "");
     if (args->quiet && args->verbose)
         return usage_error(args, "--quiet and --verbose contradict each other%s", "");
     if (args->speak && args->no_speak)
         return usage_error(args, "--speak and --no-speak contradict each other%s", "");
+    if (args->no_speak && (args->output || args->subtitles || args->barge_in || args->echo_cancel))
+        return usage_error(args, "%s goes with a spoken reply, and --no-speak never speaks it",
+                           args->output ? "-o" : args->subtitles ? "--subtitles"
+                           : args->barge_in ? "--barge-in" : "--echo-cancel");
     if (args->file && args->word_count)
         return usage_error(args, "give the text as arguments or with -f, not both%s", "");
     if (args->read_code && !args->markdown)
@@ -520,9 +664,15 @@ csp_code cli_parse(int argc, char **argv, cli_args *args)
         return usage_error(args, "--max-behind goes with --lines%s", "");
     if (args->play && !args->output)
         return usage_error(args, "--play only makes sense with -o%s", "");
+    /* options that shape a file are refused, not ignored, when no file is written */
+    if ((args->format || args->sample_rate) && !args->output && !args->output_dir)
+        return usage_error(args, "%s only makes sense with -o FILE (or --output-dir): playback "
+                                 "takes the audio as it comes", args->format ? "--format" : "--sample-rate");
+    if (args->rate_given && args->speed_given)
+        return usage_error(args, "-r/--rate and --speed both set the speed: give one%s", "");
     if (args->output_dir && (args->output || !args->file_count || args->lines))
-        return usage_error(args, "--output-dir converts -f files (give at least one -f, and no "
-                                 "-o or --lines)%s", "");
+        return usage_error(args, "--output-dir converts files (give at least one FILE or -f FILE, "
+                                 "and no -o or --lines)%s", "");
     if (args->command == CLI_LISTEN && args->device && args->input_device)
         return usage_error(args, "for listen, --device is the input: give it or --input-device, "
                                  "not both%s", "");

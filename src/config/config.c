@@ -397,9 +397,12 @@ static csp_code read_config(csp_report *report, const char *explicit_path, csp_c
     }
     int err = csp__read_file(cfg->path, CSP_CONFIG_MAX_BYTES, &text, &len);
     if (err == ENOENT) {
-        /* no file means defaults, as in OpenClaw; a path the user typed gets a warning */
+        /* no file means defaults, as in OpenClaw; but a path the user typed is a mistake
+           (going on without its key would be exit 3 or a surprise voice later) */
         if (strcmp(cfg->path_source, "--config") == 0)
-            csp__log(report, CSP_LOG_WARN, "config %s does not exist; using defaults", cfg->path);
+            return csp__fail(report, CSP_ECONFIG, "config %s does not exist; check the path "
+                             "(without --config, $OPENCLAW_CONFIG_PATH or "
+                             "~/.openclaw/openclaw.json is read)", cfg->path);
         cfg->root = cJSON_CreateObject();
         return cfg->root ? CSP_OK : csp__fail(report, CSP_ENOMEM, "out of memory");
     }

@@ -34,20 +34,32 @@ static int append_quoted(csp_buf *out, const char *value)
     return rc;
 }
 
-/* Members path[from..] nested as objects around the value, indented one step per level. */
+/* Members path[from..] nested as objects around the value, indented one step per level;
+   keys in quotes q ("\"", "'" or "" for JSON5's bare keys, as the file writes its own). */
 static int append_nested(csp_buf *out, size_t from, const char *value, const char *indent,
-                         const char *step)
+                         const char *step, const char *q)
 {
     if (from == MODEL_PATH_DEPTH - 1)
-        return csp__buf_appendf(out, "\"%s\": ", model_path[from]) < 0 ? -1
-                                                                        : append_quoted(out, value);
+        return csp__buf_appendf(out, "%s%s%s: ", q, model_path[from], q) < 0 ? -1
+                                                                           : append_quoted(out, value);
     char inner[128];
     snprintf(inner, sizeof inner, "%s%s", indent, step);
-    if (csp__buf_appendf(out, "\"%s\": {\n%s", model_path[from], inner) < 0 ||
-        append_nested(out, from + 1, value, inner, step) < 0 ||
+    if (csp__buf_appendf(out, "%s%s%s: {\n%s", q, model_path[from], q, inner) < 0 ||
+        append_nested(out, from + 1, value, inner, step, q) < 0 ||
         csp__buf_appendf(out, "\n%s}", indent) < 0)
         return -1;
     return 0;
+}
+
+/* How the file quotes its keys: as the last key of the deepest level that has one. */
+static const char *key_quote(const csp_json5_track *track, size_t found, const char *text)
+{
+    for (size_t i = found; i-- > 0;)
+        if (track->level[i].has_members) {
+            char c = text[track->level[i].last_key_start];
+            return c == '"' ? "\"" : c == '\'' ? "'" : "";
+        }
+    return "\"";
 }
 
 /* Leading whitespace of the line holding offset. */
@@ -119,6 +131,7 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
         while (cut > 0 && text[cut - 1] != '\n')
             cut--;
     int ok = 1;
+    const char *q = key_quote(&track, found, text);
     if (parent->has_members && !parent->trailing_comma) {
         ok = csp__buf_append(out, text, parent->last_value_end) == 0 &&
              csp__buf_append(out, ",", 1) == 0 &&
@@ -128,11 +141,11 @@ static csp_code edit_text(csp_client *client, const char *path, const char *text
     }
     if (ok && own_line)
         ok = csp__buf_appendf(out, "%s", indent) == 0 &&
-             append_nested(out, found - 1, value, indent, "  ") == 0 &&
+             append_nested(out, found - 1, value, indent, "  ", q) == 0 &&
              csp__buf_append(out, "\n", 1) == 0;
     else if (ok)
         ok = csp__buf_append(out, " ", 1) == 0 &&
-             append_nested(out, found - 1, value, "", "") == 0 &&
+             append_nested(out, found - 1, value, "", "", q) == 0 &&
              csp__buf_append(out, " ", 1) == 0;
     if (ok)
         ok = csp__buf_append(out, text + cut, len - cut) == 0;
@@ -218,7 +231,7 @@ csp_code csp_config_set_model(csp_client *client, const char *config_path, const
             goto out;
         }
         if (csp__buf_append(&out, "{\n  ", 4) < 0 ||
-            append_nested(&out, 0, model_ref, "  ", "  ") < 0 ||
+            append_nested(&out, 0, model_ref, "  ", "  ", "\"") < 0 ||
             csp__buf_append(&out, "\n}\n", 3) < 0) {
             rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
             goto out;

@@ -343,6 +343,9 @@ static int parse_number_text(const char *text, double *out)
 {
     char *end;
     errno = 0;
+    /* decimal only: strtod also reads hex ("0x2"), which nobody means as a speed */
+    if (text[strspn(text, "0123456789.+-eE \t")] != '\0')
+        return -1;
     double v = strtod(text, &end);
     if (end == text || *end || errno || !isfinite(v))
         return -1;
@@ -1495,7 +1498,7 @@ static const setting_spec specs[] = {
       "the local engine's voice (unset: chosen from the text's script)", NULL, 0, 0, NULL, SPEECH},
      {"providers.tts-local-cli.voice"}, FIELD(local_voice), resolve_text, NULL, "tts-local-cli", "voice"},
     {{"local_args", CSP_SETTING_COMMAND, "tts.providers.tts-local-cli.args", NULL, 0, NULL,
-      "the local engine's arguments", "-w {{OutputPath}} --stdin", 0, 0, NULL, SPEECH},
+      "the local engine's arguments", "--stdout --stdin", 0, 0, NULL, SPEECH},
      {"providers.tts-local-cli.args"}, FIELD(local_args), resolve_local_args, NULL, NULL, NULL},
     /* speech to text (transcribe): tools.media, read as OpenClaw reads it */
     {{"stt_model", CSP_SETTING_TEXT, "tools.media.audio.models", NULL, 0, NULL,

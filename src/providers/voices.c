@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * voices.c: `clawspeak voices`: the speech models OpenRouter lists with
- * output_modalities=speech, and each one's supported_voices.
+ * output_modalities=speech, and each one's supported_voices; and `clawspeak
+ * models list`: the chat models (output_modalities=text) as refs.
  */
 #include "alloc.h"
 #include "client.h"
@@ -11,6 +12,7 @@
 #include "speech.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,17 +32,31 @@ static csp_code list_local_voices(csp_client *client, char **out)
     csp_buf list;
     csp__buf_init(&list, 1 << 20);
     csp_code rc = csp__local_voices(&client->settings, &client->report, &list);
+    /* "  cmn  Chinese_(Mandarin,_latin_as_English)": espeak-ng's names join words with '_';
+       the description (after the id and two spaces) reads better with spaces */
+    for (size_t i = 0; rc == CSP_OK && i < list.len;) {
+        char *line = list.data + i, *end = memchr(line, '\n', list.len - i);
+        size_t n = end ? (size_t)(end - line) : list.len - i;
+        char *gap = NULL;
+        for (size_t k = 2; line[0] == ' ' && k + 1 < n && !gap; k++)
+            if (line[k] == ' ' && line[k + 1] == ' ')
+                gap = line + k;
+        for (char *c = gap; c && c < line + n; c++)
+            if (*c == '_')
+                *c = ' ';
+        i += n + 1;
+    }
     if (rc == CSP_OK && !(*out = csp__buf_steal(&list)))
         rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
     csp__buf_free(&list);
     return rc;
 }
 
-/* GET /models?output_modalities=speech: *root holds a "data" array on success. */
-static csp_code fetch_speech_models(csp_client *client, cJSON **root)
+/* GET /models?output_modalities=KIND: *root holds a "data" array on success. */
+static csp_code fetch_models(csp_client *client, const char *kind, cJSON **root)
 {
     const csp_settings *s = &client->settings;
-    char *url = csp__printf("%s/models?output_modalities=speech", s->base_url);
+    char *url = csp__printf("%s/models?output_modalities=%s", s->base_url, kind);
     char *body = NULL;
     size_t len = 0;
     csp_http_result r;
@@ -84,7 +100,7 @@ csp_code csp_list_voices(csp_client *client, char **out)
     if (!strcmp(s->chain[0], "tts-local-cli"))
         return list_local_voices(client, out);
     cJSON *root;
-    csp_code rc = fetch_speech_models(client, &root);
+    csp_code rc = fetch_models(client, "speech", &root);
     if (rc != CSP_OK)
         return rc;
     csp_buf list;
@@ -121,7 +137,7 @@ csp_code csp_speech_price(csp_client *client, double *usd_per_char)
     if (!client->loaded)
         return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
     cJSON *root;
-    csp_code rc = fetch_speech_models(client, &root);
+    csp_code rc = fetch_models(client, "speech", &root);
     if (rc != CSP_OK)
         return rc;
     const cJSON *model;
@@ -141,4 +157,41 @@ csp_code csp_speech_price(csp_client *client, double *usd_per_char)
     }
     cJSON_Delete(root);
     return CSP_OK;
+}
+
+csp_code csp_list_models(csp_client *client, char **out)
+{
+    const csp_settings *s = &client->settings;
+    *out = NULL;
+    if (!client->loaded)
+        return csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
+    cJSON *root;
+    csp_code rc = fetch_models(client, "text", &root);
+    if (rc != CSP_OK)
+        return rc;
+    csp_buf list;
+    csp__buf_init(&list, 4 << 20);
+    /* agents.defaults.model.primary's model, as the ref names it */
+    const char *in_use = s->chat_model && !strncmp(s->chat_model, "openrouter/", 11)
+                             ? s->chat_model + 11 : "";
+    const cJSON *model;
+    cJSON_ArrayForEach(model, cJSON_GetObjectItemCaseSensitive(root, "data"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(model, "id");
+        if (!cJSON_IsString(id))
+            continue;
+        /* refs as `models set` takes them: openrouter/<id> */
+        char ref[300];
+        snprintf(ref, sizeof ref, "openrouter/%s%s", id->valuestring,
+                 !strcmp(id->valuestring, in_use) ? "  (in use)" : "");
+        if (append_name(&list, "", ref, s) < 0) {
+            rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == CSP_OK && !(*out = csp__buf_steal(&list)))
+        rc = csp__fail(&client->report, CSP_ENOMEM, "out of memory");
+    cJSON_Delete(root);
+    csp__buf_free(&list);
+    return rc;
 }

@@ -36,8 +36,10 @@ WRAPPER = os.environ.get("CLAWSPEAK_WRAPPER", "").split()
 
 
 def run(args, env, stdin=None, timeout=120, cwd=None):
-    p = subprocess.run(WRAPPER + [BIN] + args, input=stdin, capture_output=True, env=env,
-                       timeout=timeout, cwd=cwd)
+    # no stdin given: /dev/null, not the runner's (ask reads piped standard input as context)
+    extra = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    p = subprocess.run(WRAPPER + [BIN] + args, capture_output=True, env=env,
+                       timeout=timeout, cwd=cwd, **extra)
     return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
 

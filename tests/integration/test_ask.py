@@ -19,7 +19,9 @@ class Ask(MockTestCase):
         self.out = os.path.join(self.home, "reply.wav")
 
     def ask(self, *args, rc=0, stdin=None):
-        code, out, err = run(["ask", "-o", self.out] + list(args), self.env(), stdin=stdin)
+        # -o speaks the reply (issue 24): a run that must not speak goes without it
+        silent = "--no-speak" in args or getattr(self, "silent", False)
+        code, out, err = run(["ask"] + ([] if silent else ["-o", self.out]) + list(args), self.env(), stdin=stdin)
         self.assertEqual(code, rc, err)
         self.assertNoKey(out, err)
         return out.decode(), err
@@ -53,13 +55,17 @@ class Ask(MockTestCase):
         self.assertIn("OpenRouter only", err)
 
     def test_auto_modes(self):
+        # None: no tts.auto at all, so ask speaks (issue 24); -o speaks whatever tts.auto says
         rows = [("off", [], 0), ("inbound", [], 0), ("always", [], 3), ("off", ["--speak"], 3),
-                ("always", ["--no-speak"], 0)]
+                ("always", ["--no-speak"], 0), (None, [], 3), ("off", ["-o", self.out], 3),
+                ("tagged", ["-o", self.out], 3)]
         for mode, flags, speech in rows:
             with self.subTest(mode=mode, flags=flags):
-                self.config("tts: {auto: '%s'}" % mode)
+                self.config("tts: {auto: '%s'}" % mode if mode else "")
                 self.mock.script()
+                self.silent = speech == 0  # nothing is spoken: no -o, which would speak
                 out, _ = self.ask(*(flags + ["hi"]))
+                self.silent = False
                 self.assertIn("mock model", out)
                 self.assertEqual(len(self.mock.requests()), speech)
                 self.assertEqual(os.path.exists(self.out), speech > 0)
@@ -68,7 +74,9 @@ class Ask(MockTestCase):
 
     def test_tagged_speaks_only_tagged_replies(self):
         self.config("tts: {auto: 'tagged'}")
+        self.silent = True  # -o would speak it (issue 24)
         self.ask("hi")
+        self.silent = False
         self.assertEqual(self.mock.requests(), [])
         self.mock.script({"path": "chat", "reply": "Tagged reply here. [[tts:voice=am_adam]] It is spoken aloud."})
         out, _ = self.ask("hi")

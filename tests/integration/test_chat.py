@@ -288,7 +288,7 @@ class LogsAndReplies(MockTestCase):
     def test_verbose_lines_wait_for_the_end_of_a_reply_line(self):
         self.mock.script({"path": "chat", "reply": "\n".join(LINES), "token_ms": 60})
         p = subprocess.run(WRAPPER + [BIN, "ask", "--speak", "--verbose", "-o", self.out, "hi"],
-                           env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+                           env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout)
         self.check_lines(p.stdout.decode(), LINES)
         self.assertGreaterEqual(len(self.mock.requests()), 3)
@@ -307,7 +307,7 @@ class LogsAndReplies(MockTestCase):
         self.mock.script({"path": "chat", "reply": reply, "token_ms": 2}, {"path": "speech", "canned": True})
         p = subprocess.run(WRAPPER + [BIN, "ask", "--speak", "--verbose", "--max-text-length", "30",
                                       "-o", self.out, "hi"],
-                           env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+                           env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         self.assertEqual(p.returncode, 0, p.stdout[-2000:])
         lines = [l for l in p.stdout.decode().split("\n") if l]
         logs = [l for l in lines if l.startswith("clawspeak: ")]

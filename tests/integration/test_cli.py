@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 
 from harness import BIN, CliTestCase, SOURCE, run
@@ -174,10 +175,110 @@ class ManAndCompletions(CliTestCase):
         p = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
                            env=dict(self.env(), PATH=link_dir + ":" + os.environ["PATH"]))
         self.assertIn("cmn", p.stdout.split(), p.stderr)
-        if shutil.which("fish"):
-            self.assertEqual(subprocess.run(["fish", "-n", os.path.join(self.build, "clawspeak.fish")]).returncode, 0)
-        if shutil.which("zsh"):
-            self.assertEqual(subprocess.run(["zsh", "-n", os.path.join(self.build, "_clawspeak")]).returncode, 0)
+        for shell in ("fish", "zsh"):
+            self.assertTrue(shutil.which(shell), "%s is required (run .ci/deps test)" % shell)
+        p = subprocess.run(["fish", "-n", os.path.join(self.build, "clawspeak.fish")], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run(["zsh", "-n", os.path.join(self.build, "_clawspeak")], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def completion_env(self):
+        link_dir = tempfile.mkdtemp(prefix="csp-bin-")
+        self.addCleanup(shutil.rmtree, link_dir, True)
+        os.symlink(os.path.abspath(BIN), os.path.join(link_dir, "clawspeak"))
+        work = os.path.join(self.home, "work")
+        os.makedirs(os.path.join(work, "zfn"))
+        for name in ("memo.ogg", "subs.srt"):
+            open(os.path.join(work, name), "w").close()
+        shutil.copy(os.path.join(self.build, "_clawspeak"), os.path.join(work, "zfn"))
+        return work, dict(self.env(), PATH=link_dir + ":" + os.environ["PATH"], TERM="dumb")
+
+    def test_bash_completion_drives(self):
+        """bash: files for transcribe and --subtitles, options per command (issue 24 item 2)."""
+        work, env = self.completion_env()
+        script = os.path.join(self.build, "clawspeak.bash")
+
+        def complete(*words):
+            line = "COMP_WORDS=(%s); COMP_CWORD=%d; _clawspeak; printf '%%s\\n' \"${COMPREPLY[@]}\"" % (
+                " ".join("'%s'" % w for w in words), len(words) - 1)
+            p = subprocess.run(["bash", "-c", "source %s; %s" % (script, line)], capture_output=True,
+                               text=True, env=env, cwd=work)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout.split()
+        self.assertIn("memo.ogg", complete("clawspeak", "transcribe", "me"))
+        self.assertIn("subs.srt", complete("clawspeak", "say", "--subtitles", "su"))
+        self.assertEqual(complete("clawspeak", "say", "--vo"), ["--voice", "--volume"])
+        self.assertNotIn("--lines", complete("clawspeak", "config", "--"))
+        self.assertIn("help", complete("clawspeak", "he"))
+
+    def test_fish_completion_drives(self):
+        """fish: the file loads, commands with apostrophes, options per command (issue 24 item 2)."""
+        work, env = self.completion_env()
+        script = os.path.join(self.build, "clawspeak.fish")
+
+        def complete(line):
+            p = subprocess.run(["fish", "-c", "source %s; and complete -C '%s'" % (script, line)],
+                               capture_output=True, text=True, env=env, cwd=work)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn("rror", p.stderr)
+            return [l.split("\t")[0] for l in p.stdout.splitlines()]
+        commands = complete("clawspeak ")
+        for name in ("say", "ask", "voices", "transcribe", "listen"):
+            self.assertIn(name, commands)
+        options = complete("clawspeak config --")
+        self.assertIn("--json", options)
+        self.assertNotIn("--lines", options)  # say's, not config's
+        self.assertNotIn("--barge-in", options)
+        self.assertEqual(set(complete("clawspeak say --vo")), {"--voice", "--volume"})
+        self.assertIn("memo.ogg", complete("clawspeak transcribe me"))
+        self.assertIn("subs.srt", complete("clawspeak say --subtitles su"))
+
+    def test_zsh_completion_drives(self):
+        """zsh: compinit loads it and Tab completes per command, on a pseudo-terminal (issue 24 item 2)."""
+        work, env = self.completion_env()
+        setup = ("PS1='%% '; fpath=(%s $fpath); autoload -U compinit; compinit -u -D; "
+                 "zstyle ':completion:*' list-prompt ''; LISTMAX=1000\n" % os.path.join(work, "zfn"))
+        self.assertIn("clawspeak say --subtitles ", drive_shell(["zsh", "-f", "-i"], setup, "clawspeak say --subt\t", env, work))
+        self.assertIn("clawspeak transcribe memo.ogg ", drive_shell(["zsh", "-f", "-i"], setup, "clawspeak transcribe me\t", env, work))
+        listing = drive_shell(["zsh", "-f", "-i"], setup, "clawspeak config --\t", env, work)
+        self.assertIn("--json", listing)
+        self.assertNotIn("--lines", listing)
+        listing = drive_shell(["zsh", "-f", "-i"], setup, "clawspeak \t", env, work)
+        self.assertIn("voices", listing)
+        self.assertIn("transcribe", listing)
+
+
+def drive_shell(argv, setup, typed, env, cwd, seconds=3.0):
+    """Type into an interactive shell on a pseudo-terminal; what it echoed after the setup."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execvpe(argv[0], argv, env)
+    out = b""
+
+    def read_for(t):
+        nonlocal out
+        end = time.time() + t
+        while time.time() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    return
+    try:
+        os.write(fd, setup.encode())
+        read_for(seconds)
+        mark = len(out)
+        os.write(fd, typed.encode())
+        read_for(seconds)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return out[mark:].decode("utf-8", "replace")
 
 
 class JsonShapes(CliTestCase):

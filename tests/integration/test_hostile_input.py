@@ -411,7 +411,7 @@ class ServerBytesAreData(MockTestCase):
         self.assertEqual(models[0]["voices"], ["v?[31m", "ok"])
         self.assertTrue(models[0]["id"].startswith("evil?]0;pwned?"))
         self.mock.script({"path": "chat", "reply": "line one\nline two " + ESCAPES + " end."})
-        code, out, err = run(["ask", "hi"], self.env())
+        code, out, err = run(["ask", "--no-speak", "hi"], self.env())
         self.assertEqual(code, 0, err)
         self.assertIn(b"line one\nline two", out)
         self.assertNoControls(out, keep_newlines=True)
@@ -512,13 +512,13 @@ class Environment(MockTestCase):
         self.assertEqual(p.stderr, b"")
 
     def test_chat_prints_no_prompt_to_a_pipe(self):
-        code, out, err = run(["ask", "--chat"], self.env(), stdin=b"first question\n")
+        code, out, err = run(["ask", "--chat", "--no-speak"], self.env(), stdin=b"first question\n")
         self.assertEqual(code, 0, err)
         self.assertNotIn("> ", err)
 
     def test_chat_takes_a_long_line_whole(self):
         line = ("word " * 20000).strip() + "\n"
-        code, out, err = run(["ask", "--chat"], self.env(), stdin=line.encode())
+        code, out, err = run(["ask", "--chat", "--no-speak"], self.env(), stdin=line.encode())
         self.assertEqual(code, 0, err)
         chats = self.mock.requests("/chat/completions")
         self.assertEqual(len(chats), 1)

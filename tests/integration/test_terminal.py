@@ -184,7 +184,7 @@ class Devices(MockTestCase):
 
     def interrupt(self, args, rule):
         self.mock.script(rule)
-        p = subprocess.Popen([BIN] + args, env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        p = subprocess.Popen([BIN] + args, env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.5)
         p.send_signal(signal.SIGINT)
         start = time.time()
