@@ -40,6 +40,9 @@
 
 #define MAX_ATTEMPTS 3
 #define RETRY_AFTER_CAP_MS 30000
+/* Nothing to say for this long: the device and the speaking lock go until there is (a
+   pause between sentences of a slow reply is shorter; an idle log is longer) */
+#define REST_AFTER_MS 500
 
 typedef enum { CHUNK_QUEUED, CHUNK_FETCHING, CHUNK_DONE, CHUNK_FAILED } chunk_state;
 
@@ -993,9 +996,16 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     p->started_ms = csp__now_ms();
     if (pthread_create(&network, NULL, network_main, p) != 0)
         return csp__fail(&p->client->report, CSP_ENOMEM, "cannot start the network thread");
+    int rested = 1; /* nothing played yet: nothing to rest from */
     for (;;) {
         pthread_mutex_lock(&p->lock);
+        long long idle_from = csp__now_ms();
+        int rest = 0;
         while (!p->head && (!p->input_closed || p->outbox) && stop_code(p) == CSP_OK) {
+            if (!rested && csp__now_ms() - idle_from >= REST_AFTER_MS) {
+                rest = 1;
+                break;
+            }
             wait_for_change(p, 100);
         }
         chunk *c = p->head;
@@ -1007,8 +1017,16 @@ csp_code csp__pipeline_run(csp_pipeline *p)
             rc = stopped;
             break;
         }
+        if (rest) {
+            /* all heard and nothing to say (an idle --lines): another run may speak */
+            rested = 1;
+            if ((rc = csp__sink_rest(p->sink)) != CSP_OK)
+                break;
+            continue;
+        }
         if (!c)
             break; /* input closed and all spoken */
+        rested = 0;
         if ((rc = consume_chunk(p, c)) == CSP_OK)
             rc = csp__sink_chunk_end(p->sink, c->text, c->text_len);
         if (rc != CSP_OK) {
