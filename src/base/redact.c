@@ -6,6 +6,7 @@
 #include "redact.h"
 
 #include "alloc.h"
+#include "clawspeak.h"
 #include "utf8.h"
 
 #include <stdint.h>
@@ -130,6 +131,11 @@ void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
         i += n;
     }
     out[o] = '\0';
+}
+
+void csp_printable(const char *text, char *out, size_t size)
+{
+    csp__redact_text(text ? text : "", text ? strlen(text) : 0, NULL, 0, out, size);
 }
 
 void csp__redactor_init(csp_redactor *r, const csp_secrets *secrets,

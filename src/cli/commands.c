@@ -557,6 +557,29 @@ static void history_free(history *h)
 }
 
 /* The prompt from the arguments, or all of standard input. */
+/*
+ * 1 + the offset of the first byte that is not strict UTF-8 (no overlongs, surrogates or
+ * code points past U+10FFFF), or 0 when all is valid. The CLI sees only the public API, and
+ * the library checks again where text enters; this lets a chat fail before its first turn.
+ */
+static size_t utf8_bad_byte(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; s[i];) {
+        size_t n = s[i] < 0x80 ? 1 : s[i] >= 0xC2 && s[i] <= 0xDF ? 2 : s[i] >= 0xE0 && s[i] <= 0xEF ? 3
+                 : s[i] >= 0xF0 && s[i] <= 0xF4 ? 4 : 0;
+        unsigned lo = s[i] == 0xE0 ? 0xA0 : s[i] == 0xF0 ? 0x90 : 0x80;
+        unsigned hi = s[i] == 0xED ? 0x9F : s[i] == 0xF4 ? 0x8F : 0xBF;
+        if (!n)
+            return i + 1;
+        for (size_t k = 1; k < n; k++)
+            if (s[i + k] < (k == 1 ? lo : 0x80) || s[i + k] > (k == 1 ? hi : 0xBF))
+                return i + 1;
+        i += n;
+    }
+    return 0;
+}
+
 static char *first_prompt(const cli_args *args, csp_code *rc)
 {
     *rc = CSP_OK;
@@ -579,6 +602,14 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
         }
         if (!prompt)
             *rc = CSP_ENOMEM;
+        size_t bad = prompt ? utf8_bad_byte(prompt) : 0;
+        if (bad) {
+            fprintf(stderr, "clawspeak: the prompt is not valid UTF-8 text (byte %zu); nothing "
+                            "was sent\n", bad);
+            free(prompt);
+            *rc = CSP_EUSAGE;
+            return NULL;
+        }
         return prompt;
     }
     if (args->chat)
@@ -667,6 +698,13 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     csp_code rc = CSP_OK;
     csp_listener *listener = NULL;
     char *prompt = NULL;
+    /* the system message goes into every request's JSON: checked before anything starts */
+    size_t bad = args->system_prompt ? utf8_bad_byte(args->system_prompt) : 0;
+    if (bad) {
+        fprintf(stderr, "clawspeak: --system: the value is not valid UTF-8 text (byte %zu); "
+                        "nothing was sent\n", bad);
+        return CSP_EUSAGE;
+    }
     if (args->listen || args->barge_in) {
         /* the microphone opens first: a missing one fails before anything is sent */
         if ((rc = open_listener(client, args, args->echo_cancel, &listener)) != CSP_OK)
