@@ -127,6 +127,21 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     }
 }
 
+/*
+ * A name as it may go to the terminal (csp_printable: escapes, line breaks and bytes that
+ * are not UTF-8 become '?'). A file name is outside text like any server byte: "[1/2]
+ * ESC]0;pwn BEL.txt" must not retitle the terminal, a newline must not forge a line. Four
+ * buffers in turn, so one message can show several names.
+ */
+static const char *printable(const char *name)
+{
+    static _Thread_local char shown[4][4200];
+    static _Thread_local unsigned next;
+    char *out = shown[next++ % 4];
+    csp_printable(name, out, sizeof shown[0]);
+    return out;
+}
+
 /* -f x -o x (or through a link): writing would destroy the text being read. */
 static int input_is_output(const cli_args *args)
 {
@@ -151,10 +166,10 @@ static csp_code say_files(csp_client *client, const cli_args *args, const csp_sa
                                               : STDIN_FILENO;
         struct stat st;
         if (fds[i] < 0 && rc == CSP_OK) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(args->files[i]), strerror(errno));
             rc = CSP_EINPUT;
         } else if (fds[i] >= 0 && fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode) && rc == CSP_OK) {
-            fprintf(stderr, "clawspeak: %s: is a directory; give a text file\n", args->files[i]);
+            fprintf(stderr, "clawspeak: %s: is a directory; give a text file\n", printable(args->files[i]));
             rc = CSP_EINPUT;
         }
     }
@@ -278,7 +293,7 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
     char *targets[CLI_MAX_WORDS] = {0};
     csp_code rc = CSP_OK;
     if (mkdir(args->output_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "clawspeak: %s: %s\n", args->output_dir, strerror(errno));
+        fprintf(stderr, "clawspeak: %s: %s\n", printable(args->output_dir), strerror(errno));
         return CSP_EOUTPUT;
     }
     /* every name is checked before anything is sent: a clash or a typo fails at once */
@@ -289,7 +304,7 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
                           : !S_ISREG(st.st_mode)            ? "not a regular file"
                                                             : NULL;
         if (why) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], why);
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(args->files[i]), why);
             rc = CSP_EINPUT;
             break;
         }
@@ -300,7 +315,8 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         for (size_t k = 0; k < i; k++)
             if (!strcmp(targets[k], targets[i])) {
                 fprintf(stderr, "clawspeak: %s and %s would both become %s; convert them "
-                        "separately\n", args->files[k], args->files[i], targets[i]);
+                        "separately\n", printable(args->files[k]), printable(args->files[i]),
+                        printable(targets[i]));
                 rc = CSP_EUSAGE;
             }
     }
@@ -310,20 +326,20 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         stat(args->files[i], &in);
         int exists = stat(targets[i], &out) == 0;
         if (exists && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-            fprintf(stderr, "clawspeak: %s would be written over itself\n", args->files[i]);
+            fprintf(stderr, "clawspeak: %s would be written over itself\n", printable(args->files[i]));
             rc = CSP_EUSAGE;
             break;
         }
         if (exists && !args->force && out.st_mtime >= in.st_mtime) {
             if (!args->quiet)
                 fprintf(stderr, "[%zu/%zu] %s: already converted (%s); --force converts it again\n",
-                        i + 1, args->file_count, args->files[i], targets[i]);
+                        i + 1, args->file_count, printable(args->files[i]), printable(targets[i]));
             skipped++;
             continue;
         }
         int fd = open(args->files[i], O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(args->files[i]), strerror(errno));
             rc = CSP_EINPUT;
             break;
         }
@@ -339,17 +355,17 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
             ((progress_bar *)options->progress_userdata)->shown = 0;
         }
         if (rc != CSP_OK) {
-            fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, args->files[i]);
+            fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, printable(args->files[i]));
             if (i + 1 < args->file_count)
                 fprintf(stderr, "clawspeak: stopped: %zu converted, %zu skipped, %zu not tried "
                         "(from %s on)\n", done, skipped, args->file_count - i - 1,
-                        args->files[i + 1]);
+                        printable(args->files[i + 1]));
             break;
         }
         done++;
         if (!args->quiet)
             fprintf(stderr, "[%zu/%zu] %s -> %s (in %.1f s)\n", i + 1, args->file_count,
-                    args->files[i], targets[i],
+                    printable(args->files[i]), printable(targets[i]),
                     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
     if (!args->quiet && args->file_count > 1 && rc == CSP_OK)
@@ -363,7 +379,7 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
 {
     if (input_is_output(args)) {
         fprintf(stderr, "clawspeak: %s is both the input (-f) and the output (-o); choose another "
-                        "output\n", args->output);
+                        "output\n", printable(args->output));
         return CSP_EUSAGE;
     }
     csp_code rc = confirm_large_text(client, args);
@@ -486,7 +502,7 @@ static csp_code heard_text(csp_client *client, csp_listener *listener, const cli
         char *path = recording_name(args->output, args->continuous, n);
         rc = path ? csp_listener_save(listener, path, pcm, frames) : CSP_ENOMEM;
         if (rc == CSP_OK && args->verbose)
-            fprintf(stderr, "clawspeak: saved %.1f s to %s\n", (double)frames / 16000, path);
+            fprintf(stderr, "clawspeak: saved %.1f s to %s\n", (double)frames / 16000, printable(path));
         free(path);
     }
     if (rc == CSP_OK)
@@ -879,7 +895,7 @@ static csp_code cmd_models(csp_client *client, const cli_args *args)
     }
     csp_code rc = csp_config_set_model(client, args->config_path, args->words[1]);
     if (rc == CSP_OK)
-        fprintf(stderr, "agents.defaults.model.primary = %s\n", args->words[1]);
+        fprintf(stderr, "agents.defaults.model.primary = %s\n", printable(args->words[1]));
     return rc;
 }
 
@@ -918,7 +934,7 @@ static void on_transcript(void *userdata, size_t index, const csp_transcript *t)
     (void)index;
     transcript_out *o = userdata;
     if (!*t->text)
-        fprintf(stderr, "clawspeak: %s: nothing was said (the transcript is empty)\n", t->name);
+        fprintf(stderr, "clawspeak: %s: nothing was said (the transcript is empty)\n", printable(t->name));
     if (o->args->json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "file", t->name);
@@ -975,7 +991,7 @@ static csp_code cmd_transcribe(csp_client *client, const cli_args *args)
         shown[i] = is_stdin ? "standard input" : names[i];
         fds[i] = is_stdin ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
         if (fds[i] < 0) {
-            fprintf(stderr, "clawspeak: %s: %s\n", names[i], errno == EINTR ? "interrupted" : strerror(errno));
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(names[i]), errno == EINTR ? "interrupted" : strerror(errno));
             rc = errno == EINTR ? CSP_ECANCELED : CSP_EINPUT;
         }
         struct stat in, out;
@@ -984,7 +1000,7 @@ static csp_code cmd_transcribe(csp_client *client, const cli_args *args)
             in.st_ino == out.st_ino) {
             /* the transcript would replace the recording */
             fprintf(stderr, "clawspeak: %s is both an input and the output (-o); choose another "
-                            "output\n", names[i]);
+                            "output\n", printable(names[i]));
             rc = CSP_EUSAGE;
         }
         for (size_t k = 0; is_stdin && k < i; k++)
