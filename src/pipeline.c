@@ -761,6 +761,11 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
 {
     emit_state *e = userdata;
     csp_pipeline *p = e->p;
+    if (csp__canceled(&p->client->report)) {
+        /* per block: a long resampling or file write stops at Ctrl-C, not when it is done */
+        e->rc = CSP_ECANCELED;
+        return 1;
+    }
     size_t *at = e->decoded_only ? &e->decoded_this_attempt : &e->frames_this_attempt;
     size_t *written = e->decoded_only ? &e->decoded_written : &e->frames_written;
     size_t from = *at;

@@ -211,5 +211,109 @@ class SubRipMarkup(MockTestCase):
         self.assertIn("the top.", cues)
 
 
+BOOK = " ".join("Sentence number %s of the hostile book is here." % w
+                for w in ("one", "two", "three", "four", "five", "six", "seven", "eight"))
+RESUME_ARGS = ["--jobs", "1", "--max-text-length", "60", "--format", "raw", "--no-fallback"]
+
+
+def parts_of(target):
+    return os.path.join(os.path.dirname(target), "." + os.path.basename(target) + ".clawspeak-parts")
+
+
+class KeptParts(MockTestCase):
+    """Item 3: a kept part's media line is checked like a Content-Type; a bad one is
+    requested again with a notice, and the file is the same audio as a clean run's."""
+
+    def keep_some(self):
+        book = os.path.join(self.home, "book.txt")
+        with open(book, "w") as f:
+            f.write(BOOK)
+        whole = os.path.join(self.home, "whole.raw")
+        code, _, err = run(["say", "-f", book, "-o", whole] + RESUME_ARGS, self.env())
+        self.assertEqual(code, 0, err)
+        self.mock.script({"match": "six", "status": 503})
+        target = os.path.join(self.home, "book.raw")
+        code, _, err = run(["say", "-f", book, "-o", target] + RESUME_ARGS, self.env())
+        self.assertEqual(code, 5, err)
+        self.assertTrue(os.path.exists(os.path.join(parts_of(target), "000000.req")), err)
+        return book, whole, target
+
+    def resume_with(self, media_line):
+        book, whole, target = self.keep_some()
+        req = os.path.join(parts_of(target), "000000.req")
+        with open(req) as f:
+            lines = f.read().split("\n", 1)
+        with open(req, "w") as f:
+            f.write(media_line + "\n" + lines[1])
+        self.mock.script()
+        code, _, err = run(["say", "--resume", "-f", book, "-o", target] + RESUME_ARGS, self.env(),
+                           timeout=120)
+        self.assertEqual(code, 0, err)
+        sent = [r["body"]["input"] for r in self.mock.requests()]
+        self.assertIn("one", " ".join(sent), "the tampered chunk is requested again")
+        self.assertNotIn("two", " ".join(sent), "the sound chunks still come from disk")
+        self.assertIn("chunk 1", err)
+        self.assertIn("requesting it again", err)
+        with open(target, "rb") as a, open(whole, "rb") as b:
+            self.assertEqual(a.read(), b.read(), "the same audio as a clean run")
+
+    def test_bad_media_lines_are_requested_again(self):
+        for line in ("2 -5 1", "2 24000 0", "2 24000 9", "7 24000 1", "2 1 1"):
+            with self.subTest(line=line):
+                self.resume_with(line)
+
+    def test_huge_rate_is_requested_again(self):
+        """The issue's 372 s run that ended in "No space left on device"."""
+        self.resume_with("2 9999999999 1")
+
+
+class PartsDirectoryRace(MockTestCase):
+    """Item 9: a link planted in place of the parts directory between its checks (a shared
+    directory such as /tmp) does not take the parts elsewhere. strace holds the run in
+    mkdir of the parts directory while the test plants the link."""
+
+    def test_link_planted_during_mkdir(self):
+        if not shutil.which("strace"):
+            self.fail("strace is required (run .ci/deps test)")
+        shared = os.path.join(self.home, "shared")
+        victim = os.path.join(self.home, "victim")
+        os.makedirs(shared)
+        os.makedirs(victim, 0o700)
+        target = os.path.join(shared, "book.raw")
+        parts = parts_of(target)
+        log = os.path.join(self.home, "strace.log")
+        self.mock.script({"match": "six", "status": 503})  # so parts are kept
+        p = subprocess.Popen(["strace", "-f", "-qq", "-e", "signal=none", "-o", log, "-P", parts,
+                              "-e", "trace=mkdir,mkdirat", "-e", "inject=mkdir,mkdirat:delay_enter=3000000",
+                              BIN, "say", "-f", "-", "-o", target] + RESUME_ARGS,
+                             env=self.env(), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdin.write(BOOK.encode())
+        p.stdin.close()
+
+        def in_mkdir():
+            try:
+                with open(log) as f:
+                    return "mkdir" in f.read()
+            except OSError:
+                return False
+
+        self.assertTrue(wait_until(in_mkdir, 30), "the run never made the parts directory")
+        os.symlink(victim, parts)  # planted after any check by name, before mkdir returns
+        err = p.stderr.read().decode("utf-8", "replace")
+        p.wait(timeout=60)
+        self.assertEqual(os.listdir(victim), [], "parts went through the planted link")
+        self.assertNotEqual(p.returncode, 0, err)
+        self.assertIn("in the way", err)
+        self.assertEqual(self.mock.requests(), [], "refused before any request")
+
+    def test_parts_directory_of_another_mode_is_refused(self):
+        target = os.path.join(self.home, "book.raw")
+        os.mkdir(parts_of(target), 0o755)
+        os.chmod(parts_of(target), 0o755)
+        code, _, err = run(["say", "-o", target] + RESUME_ARGS + [TEXT], self.env())
+        self.assertEqual(code, 8, err)
+        self.assertIn("in the way", err)
+
+
 if __name__ == "__main__":
     unittest.main()
