@@ -315,5 +315,134 @@ class PartsDirectoryRace(MockTestCase):
         self.assertIn("in the way", err)
 
 
+
+ESC_NAME = "\x1b[31mred \x1b]0;pwn\x07"
+
+
+class NamesOnTheTerminal(MockTestCase):
+    """Item 4: a file name with escapes or a newline is printed scrubbed, as -o's is."""
+
+    def assertClean(self, err):
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\x07", err)
+
+    def test_output_dir_progress_lines(self):
+        indir = os.path.join(self.home, "in")
+        os.makedirs(indir)
+        names = [os.path.join(indir, ESC_NAME + ".txt"), os.path.join(indir, "two\nFORGED.txt")]
+        for n in names:
+            with open(n, "w") as f:
+                f.write("Hello there.")
+        out = os.path.join(self.home, "out")
+        args = ["say", "--output-dir", out, "-f", names[0], "-f", names[1]]
+        code, _, err = run(args, self.env())
+        self.assertEqual(code, 0, err)
+        self.assertClean(err)
+        lines = err.splitlines()
+        self.assertTrue(any(l.startswith("[2/2]") and "FORGED" in l for l in lines), err)
+        self.assertFalse(any(l.startswith("FORGED") for l in lines), "a newline split a line")
+        # and the lines that say a file was skipped
+        code, _, err = run(args, self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("already converted", err)
+        self.assertClean(err)
+        self.assertFalse(any(l.startswith("FORGED") for l in err.splitlines()), err)
+
+    def test_missing_files_for_say_and_transcribe(self):
+        missing = os.path.join(self.home, ESC_NAME + "\nFORGED")
+        for args in (["say", "-f", missing], ["transcribe", missing],
+                     ["say", "--output-dir", os.path.join(self.home, "o"), "-f", missing]):
+            with self.subTest(args=args[:2]):
+                code, _, err = run(args, self.env())
+                self.assertEqual(code, 2, err)
+                self.assertClean(err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                self.assertIn("No such file", err)
+
+
+class OptionsAreUtf8(MockTestCase):
+    """Item 6: a value that is not UTF-8 for a JSON body stops the run before any request:
+    exit 2 naming the option."""
+
+    def test_each_option_and_the_prompt(self):
+        bad = b"caf\xe9".decode("utf-8", "surrogateescape")  # Latin-1 bytes in argv
+        cases = [
+            (["say", "-v", bad, TEXT], "-v"),
+            (["say", "--voice", bad, TEXT], "--voice"),
+            (["say", "--model", bad, TEXT], "--model"),
+            (["ask", "--model", bad, "hello"], "--model"),
+            (["ask", "--system", bad, "hello"], "--system"),
+            (["ask", "--system", bad, "--chat"], "--system"),
+            (["ask", bad], "prompt"),
+        ]
+        for args, named in cases:
+            with self.subTest(args=args[:2]):
+                self.mock.script()
+                argv = [a.encode("utf-8", "surrogateescape") for a in args]
+                out = os.path.join(self.home, "x.wav")
+                p = subprocess.run(WRAPPER + [BIN] + argv[:1] + [b"-o", out.encode()] + argv[1:],
+                                   env=self.env(), capture_output=True, timeout=60,
+                                   stdin=subprocess.DEVNULL)
+                err = p.stderr.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 2, err)
+                self.assertIn(named, err)
+                self.assertIn("UTF-8", err)
+                self.assertEqual(self.mock.requests(""), [], "nothing was sent")
+                self.assertFalse(os.path.exists(out))
+
+    def test_prompt_on_standard_input(self):
+        code, _, err = run(["ask", "--no-speak"], self.env(), stdin=b"caf\xe9?\n")
+        self.assertEqual(code, 2, err)
+        self.assertIn("UTF-8", err)
+        self.assertEqual(self.mock.requests(""), [])
+
+    def test_config_variable_that_is_not_utf8(self):
+        self.write_config("{tts: {providers: {openrouter: {voice: '${CSP_VOICE}'}}}, models: {providers: "
+                          "{openrouter: {apiKey: '%s', baseUrl: '%s'}}}}" % (KEY, self.mock.url))
+        env = self.env()
+        env["CSP_VOICE"] = b"v\xff".decode("utf-8", "surrogateescape")
+        env = {k: v.encode("utf-8", "surrogateescape") for k, v in env.items()}
+        p = subprocess.run(WRAPPER + [BIN, "say", "-o", os.path.join(self.home, "x.wav"), TEXT],
+                           env=env, capture_output=True, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 3, err)
+        self.assertIn("tts.providers.openrouter.voice", err)
+        self.assertEqual(self.mock.requests(""), [])
+
+
+class TranscriptNul(MockTestCase):
+    """Item 10: a NUL in a transcript does not cut it (plain, --json and -o)."""
+
+    def test_nul_escape_keeps_the_rest(self):
+        wav = os.path.join(self.home, "a.wav")
+        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", wav, "synth", "1",
+                        "sine", "440"], check=True)
+        self.mock.script({"path": "transcriptions", "body": '{"text": "before\\u0000after \\\\u0000 kept"}'})
+        for extra in ([], ["--json"], ["-o", os.path.join(self.home, "t.txt")]):
+            with self.subTest(extra=extra):
+                code, out, err = run(["transcribe"] + extra + [wav], self.env())
+                self.assertEqual(code, 0, err)
+                text = out.decode()
+                if extra and extra[0] == "--json":
+                    text = json.loads(text)["text"]
+                elif extra:
+                    with open(extra[1]) as f:
+                        text = f.read()
+                self.assertIn("before", text)
+                self.assertIn("after", text, "the text after the NUL is kept")
+                self.assertIn("\\u0000 kept", text, "an escaped backslash is text, not a NUL")
+                self.assertNotIn("\x00", text)
+                self.assertIn("NUL", err, "said once")
+
+    def test_raw_nul_byte_is_not_json(self):
+        wav = os.path.join(self.home, "a.wav")
+        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", wav, "synth", "1",
+                        "sine", "440"], check=True)
+        self.mock.script({"path": "transcriptions", "body": '{"text": "before\x00after"}'})
+        code, out, err = run(["transcribe", wav], self.env())
+        self.assertNotEqual(code, 0, err)
+        self.assertNotIn(b"before", out, "no cut transcript passes for a whole one")
+
+
 if __name__ == "__main__":
     unittest.main()
