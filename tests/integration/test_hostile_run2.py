@@ -444,5 +444,67 @@ class TranscriptNul(MockTestCase):
         self.assertNotIn(b"before", out, "no cut transcript passes for a whole one")
 
 
+
+class ChatHistoryFile(MockTestCase):
+    """Item 8: the history file of ask --chat as a FIFO, a link, a directory, or a file
+    libedit cannot read: no hang, nothing replaced or chmod'ed, said once."""
+
+    def setUp(self):
+        super().setUp()
+        self.state = os.path.join(self.home, "state")
+        self.history = os.path.join(self.state, "clawspeak", "history")
+        os.makedirs(os.path.dirname(self.history), 0o700)
+
+    def chat(self, line=b"a question\r"):
+        from test_chat import Pty
+        t = Pty(["ask", "--chat", "--no-speak"], self.env(XDG_STATE_HOME=self.state, TERM="xterm"))
+        self.addCleanup(t.close)
+        t.expect(b"> ", 1, counter=lambda: t.out.startswith(b"> ") + t.out.count(b"\n> "))
+        time.sleep(0.1)
+        t.send(line)
+        t.expect(b"> ", 2, counter=lambda: t.out.startswith(b"> ") + t.out.count(b"\n> "))
+        time.sleep(0.1)
+        t.send(b"\x04")
+        self.assertEqual(t.wait(), 0, t.text())
+        return t.text()
+
+    def test_fifo_does_not_hang(self):
+        os.mkfifo(self.history, 0o600)
+        text = self.chat()
+        self.assertTrue(stat.S_ISFIFO(os.lstat(self.history).st_mode))
+        self.assertEqual(text.count("is a FIFO"), 1, text)
+
+    def test_link_is_written_through_and_its_target_keeps_its_mode(self):
+        target = os.path.join(self.home, "dotfiles-history")
+        with open(target, "w") as f:
+            f.write("_HiStOrY_V2_\nold\\040line\n")
+        os.chmod(target, 0o640)
+        os.symlink(target, self.history)
+        text = self.chat()
+        self.assertTrue(os.path.islink(self.history), "the link stays a link")
+        self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o640, "the target's mode stays")
+        with open(target) as f:
+            kept = f.read()
+        self.assertIn("old\\040line", kept)
+        self.assertIn("a\\040question", kept, "written through the link")
+        self.assertNotIn("history", text.replace("clawspeak", ""), text)
+
+    def test_directory_is_left_alone(self):
+        os.mkdir(self.history, 0o755)
+        os.chmod(self.history, 0o755)
+        text = self.chat()
+        self.assertEqual(stat.S_IMODE(os.stat(self.history).st_mode), 0o755)
+        self.assertEqual(text.count("is a directory"), 1, text)
+
+    def test_history_libedit_cannot_read_is_not_replaced(self):
+        with open(self.history, "wb") as f:
+            f.write(b"not a libedit history\n\x00\xff\n")
+        os.chmod(self.history, 0o600)
+        text = self.chat()
+        with open(self.history, "rb") as f:
+            self.assertEqual(f.read(), b"not a libedit history\n\x00\xff\n")
+        self.assertEqual(text.count("cannot be read"), 1, text)
+
+
 if __name__ == "__main__":
     unittest.main()
