@@ -506,5 +506,77 @@ class ChatHistoryFile(MockTestCase):
         self.assertEqual(text.count("cannot be read"), 1, text)
 
 
+
+def mp3_of(home, text, rate, kbps):
+    """Real speech as mp3 at this rate (espeak-ng, sox, lame), and its length in samples."""
+    raw, wav, mp3 = (os.path.join(home, "m%d.%s" % (rate, e)) for e in ("raw.wav", "wav", "mp3"))
+    subprocess.run(["espeak-ng", "-w", raw, "--", text], check=True)
+    subprocess.run(["sox", raw, "-r", str(rate), "-c", "1", "-b", "16", wav], check=True)
+    subprocess.run(["lame", "--quiet", "-b", str(kbps), wav, mp3], check=True)
+    with open(mp3, "rb") as f:
+        return f.read(), audioinfo(wav)[0]
+
+
+def frame_starts(data):
+    """Offsets of the MPEG-2 layer III frames of a CBR lame stream (24 or 16 kHz)."""
+    rates = {0: 22050, 1: 24000, 2: 16000}
+    kbps = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]
+    out, i = [], 0
+    while i + 4 <= len(data) and data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0:
+        out.append(i)
+        i += 72000 * kbps[data[i + 2] >> 4] // rates[(data[i + 2] >> 2) & 3] + ((data[i + 2] >> 1) & 1)
+    return out
+
+
+class Mp3Streams(MockTestCase):
+    """Item 5: whether a response is accepted does not depend on the output format. Stray
+    frame headers (`ff fb 90 00` x 50 after 20 frames) and a rate that changes mid-stream
+    play to a WAV, so they are accepted into an mp3 file too."""
+
+    SPEECH = "This is a test of the mp3 passthrough with odd bytes in the middle of it."
+
+    def both_formats(self, body, content_type="audio/mpeg"):
+        self.mock.script({"path": "speech", "body_b64": base64.b64encode(body).decode(),
+                          "content_type": content_type})
+        lengths = {}
+        for ext in ("wav", "mp3"):
+            out = os.path.join(self.home, "out." + ext)
+            code, _, err = run(["say", "-o", out, "--no-fallback", "Hello."], self.env())
+            self.assertEqual(code, 0, "%s: %s" % (ext, err))
+            frames, rate, channels, _ = audioinfo(out)
+            self.assertEqual((rate, channels), (24000, 1))
+            lengths[ext] = frames
+        return lengths
+
+    def test_stray_headers(self):
+        mp3, _ = mp3_of(self.home, self.SPEECH, 24000, 64)
+        starts = frame_starts(mp3)
+        self.assertGreater(len(starts), 40)
+        cut = starts[21]  # the Info frame and 20 frames of audio
+        crafted = mp3[:cut] + b"\xff\xfb\x90\x00" * 50 + mp3[cut:]
+        lengths = self.both_formats(crafted)
+        # the mp3 holds about what the decoder plays (a few frames go with the junk)
+        self.assertLess(abs(lengths["mp3"] - lengths["wav"]) / lengths["wav"], 0.2, lengths)
+
+    def test_rate_change_mid_stream(self):
+        a, _ = mp3_of(self.home, self.SPEECH, 24000, 64)
+        b, b_samples = mp3_of(self.home, self.SPEECH, 16000, 32)
+        starts = frame_starts(a)
+        crafted = a[:starts[41]] + b  # 40 frames at 24 kHz, then a whole 16 kHz stream
+        want = 40 * 576 + b_samples * 24000 // 16000
+        lengths = self.both_formats(crafted)
+        for ext, got in lengths.items():
+            self.assertLess(abs(got - want) / want, 0.05, (ext, got, want))
+
+    def test_errors_name_the_chunk_and_the_url(self):
+        self.mock.script({"path": "speech", "garbage": True})
+        for ext in ("wav", "mp3"):
+            code, _, err = run(["say", "-o", os.path.join(self.home, "g." + ext), "--no-fallback",
+                                "Hello."], self.env())
+            self.assertEqual(code, 5, err)
+            self.assertIn("chunk 1", err)
+            self.assertIn(self.mock.url + "/audio/speech", err)
+
+
 if __name__ == "__main__":
     unittest.main()
