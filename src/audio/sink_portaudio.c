@@ -8,6 +8,7 @@
  * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
+#include "alsa_quiet.h"
 #include "audio_system.h"
 #include "capture.h"
 #include "report.h"
@@ -310,6 +311,7 @@ static void *start_portaudio(void *arg)
     pa_sink *s = arg;
     s->start_error = csp__audio_start();
     if (s->start_error == paNoError) {
+        csp__alsa_quiet(); /* no "underrun occurred" lines between ours */
         s->initialized = 1;
         s->device = s->device_spec ? (PaDeviceIndex)csp__audio_find_device(s->device_spec, 0)
                                    : Pa_GetDefaultOutputDevice();

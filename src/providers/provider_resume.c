@@ -104,7 +104,15 @@ static int serve_kept(resume *r, const csp_chunk_request *request, const char *k
         } else if (audio_path) {
             fd = openat(r->dir_fd, audio_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
             struct stat st;
-            if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            double per_second = media.kind == CSP_MEDIA_PCM ? (double)rate * channels * 2
+                                : media.kind == CSP_MEDIA_WAV ? CSP_LOCAL_MAX_BYTES_PER_SECOND
+                                                              : CSP_MP3_MAX_BYTES_PER_SECOND;
+            if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+                            (size_t)st.st_size > csp__audio_cap(request->len, per_second))) {
+                /* more than its text can make: not what the server sent (exit 5 would
+                   blame the server) */
+                csp__log(r->report, CSP_LOG_WARN, "chunk %zu: the kept part in %s is not "
+                         "what was received: requesting it again", request->index + 1, r->dir);
                 close(fd);
                 fd = -1;
             }

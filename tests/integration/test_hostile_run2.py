@@ -122,6 +122,29 @@ class SpeakingLock(MockTestCase):
         self.assertNotIn("underrun", err)
         self.assertNotIn("ALSA lib", err)
 
+    def test_underrun_lines_are_hidden(self):
+        """Item 2: a moment's underrun (here the sound server stopped for a second) is
+        recovered from without an ALSA line on standard error."""
+        pulse = PulseServer(self)
+        env = self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=pulse.server)
+        p = subprocess.Popen(WRAPPER + [BIN, "say", "--no-wait", TEXT + " " + TEXT + " " + TEXT],
+                             env=env, stderr=subprocess.PIPE)
+        try:
+            # once its audio is on the way, stop the server mid-playback
+            self.assertTrue(wait_until(lambda: len(self.mock.requests()) > 0, 30))
+            time.sleep(1.5)
+            os.kill(pulse.proc.pid, signal.SIGSTOP)
+            time.sleep(1)
+            os.kill(pulse.proc.pid, signal.SIGCONT)
+            err = p.stderr.read().decode("utf-8", "replace")
+            self.assertEqual(p.wait(timeout=60), 0, err)
+        finally:
+            os.kill(pulse.proc.pid, signal.SIGCONT)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertNotIn("underrun", err)
+
     def test_ctrl_c_while_waiting_says_so_once(self):
         """Item 13: one "waiting" notice, exit 130."""
         self.alsa_file()
@@ -261,6 +284,17 @@ class KeptParts(MockTestCase):
         for line in ("2 -5 1", "2 24000 0", "2 24000 9", "7 24000 1", "2 1 1"):
             with self.subTest(line=line):
                 self.resume_with(line)
+
+    def test_audio_longer_than_its_text_can_make_is_requested_again(self):
+        book, whole, target = self.keep_some()
+        with open(os.path.join(parts_of(target), "000000.audio"), "ab") as f:
+            f.write(b"\xff" * (8 << 20))
+        self.mock.script()
+        code, _, err = run(["say", "--resume", "-f", book, "-o", target] + RESUME_ARGS, self.env())
+        self.assertEqual(code, 0, err)
+        self.assertIn("requesting it again", err)
+        with open(target, "rb") as a, open(whole, "rb") as b:
+            self.assertEqual(a.read(), b.read())
 
     def test_huge_rate_is_requested_again(self):
         """The issue's 372 s run that ended in "No space left on device"."""
