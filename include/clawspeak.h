@@ -61,6 +61,13 @@ typedef enum {
 CSP_API const char *csp_strerror(csp_code code);
 CSP_API const char *csp_version(void);
 CSP_API void csp_free(void *ptr);
+/*
+ * Text fit for a terminal: control characters (escapes, CR, LF, tabs), bidirectional
+ * overrides and bytes that are not UTF-8 become '?', as in every message the library
+ * prints. For file names and other outside text a program prints itself. out (size
+ * bytes, size > 0) is always terminated; a longer text is cut between characters.
+ */
+CSP_API void csp_printable(const char *text, char *out, size_t size);
 
 typedef enum {
     CSP_LOG_ERROR = 0,

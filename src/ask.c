@@ -16,6 +16,7 @@
 #include "speech.h"
 #include "sse.h"
 #include "text.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -361,6 +362,18 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
     if (!client->loaded) {
         rc = csp__fail(&client->report, CSP_EUSAGE, "csp_client_load() was not called");
         goto out;
+    }
+    /* every message goes into the JSON body: bytes that are not UTF-8 stop here, unsent */
+    for (size_t i = 0; i < count; i++) {
+        const char *text = messages[i].content ? messages[i].content : "";
+        size_t bad = csp__utf8_validate(text, strlen(text));
+        if (bad < strlen(text)) {
+            rc = csp__fail(&client->report, CSP_EINPUT,
+                           "the %s message is not valid UTF-8 text (byte %zu); nothing was sent",
+                           messages[i].role ? messages[i].role : "user",
+                           bad + 1);
+            goto out;
+        }
     }
     if (!s->chat_model_id) {
         const csp_setting *shown = csp__settings_find(s, "chat_model");

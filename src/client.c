@@ -10,6 +10,7 @@
 #include "config.h"
 #include "http.h"
 #include "sink.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -79,6 +80,13 @@ csp_code csp_client_override_as(csp_client *client, const char *name, const char
         return csp__fail(&client->report, CSP_EUSAGE, "unknown setting '%s'", name);
     if (client->overrides.count >= CSP_MAX_OVERRIDES)
         return csp__fail(&client->report, CSP_EUSAGE, "too many overrides");
+    /* values go into JSON bodies and headers: bytes that are not UTF-8 would make a body
+       that is not JSON, and the server's unrelated 400 would hide why */
+    size_t bad = value ? csp__utf8_validate(value, strlen(value)) : 0;
+    if (value && bad < strlen(value))
+        return csp__fail(&client->report, CSP_EUSAGE,
+                         "%s: the value is not valid UTF-8 text (byte %zu); nothing was sent",
+                         typed ? typed : name, bad + 1);
     char *n = csp__strdup(name), *v = csp__strdup(value);
     char *t = typed ? csp__strdup(typed) : NULL;
     if (!n || !v || (typed && !t)) {

@@ -40,6 +40,9 @@
 
 #define MAX_ATTEMPTS 3
 #define RETRY_AFTER_CAP_MS 30000
+/* Nothing to say for this long: the device and the speaking lock go until there is (a
+   pause between sentences of a slow reply is shorter; an idle log is longer) */
+#define REST_AFTER_MS 500
 
 typedef enum { CHUNK_QUEUED, CHUNK_FETCHING, CHUNK_DONE, CHUNK_FAILED } chunk_state;
 
@@ -557,7 +560,20 @@ static int from_local_engine(const csp_pipeline *p, const chunk *c)
 {
     return !strcmp(p->providers[c->provider]->name, "tts-local-cli");
 }
-#define AUDIO_OF(p, c) (from_local_engine(p, c) ? "the local speech command's" : "the server's")
+/* ... and which URL sent it, so an error about odd audio names the chunk and its source */
+static const char *audio_of(const csp_pipeline *p, const chunk *c)
+{
+    static _Thread_local char from[700];
+    if (from_local_engine(p, c))
+        return "the local speech command's audio";
+    csp_speech_target t;
+    memset(&t, 0, sizeof t);
+    csp__speech_target(p->settings, p->providers[c->provider]->name, &t);
+    snprintf(from, sizeof from, "the audio from %s/audio/speech",
+             t.base_url ? t.base_url : p->providers[c->provider]->name);
+    return from;
+}
+#define AUDIO_OF(p, c) audio_of(p, c)
 #define BROKEN_CODE(p, c) (from_local_engine(p, c) ? CSP_ELOCAL : CSP_EDECODE)
 
 /* --- events from the provider (on the network thread) --- */
@@ -744,6 +760,7 @@ static void *network_main(void *arg)
 
 typedef struct emit_state {
     csp_pipeline *p;
+    chunk *c;
     size_t frames_this_attempt; /* frames the current attempt has decoded */
     size_t frames_written;      /* frames of this chunk already in the sink */
     csp_code rc;
@@ -751,7 +768,10 @@ typedef struct emit_state {
     csp_mp3_walker *walker;      /* this attempt's frames go to the sink as they are */
     int deciding;                /* no frame yet: can they pass? */
     int cannot_pass;             /* no: decode them (another rate than the file's) */
-    csp_buf prefix;              /* this attempt's bytes until its first frame */
+    int decode_rest;             /* a frame that does not chain: decode from it on */
+    long long decode_from;       /* ... its offset in the attempt's bytes */
+    csp_buf prefix;              /* this attempt's bytes while they pass (for either case) */
+    int prefix_lost;             /* too many to keep: a frame that does not chain is skipped */
     size_t passed_this_attempt;  /* samples (per channel) of the frames this attempt has */
     int decoded_only;            /* the decoder runs beside passthrough: its PCM only plays */
     size_t decoded_this_attempt, decoded_written; /* ... and its own counts */
@@ -782,6 +802,11 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
 {
     emit_state *e = userdata;
     csp_pipeline *p = e->p;
+    if (csp__canceled(&p->client->report)) {
+        /* per block: a long resampling or file write stops at Ctrl-C, not when it is done */
+        e->rc = CSP_ECANCELED;
+        return 1;
+    }
     size_t *at = e->decoded_only ? &e->decoded_this_attempt : &e->frames_this_attempt;
     size_t *written = e->decoded_only ? &e->decoded_written : &e->frames_written;
     size_t from = *at;
@@ -792,7 +817,10 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
     if (!p->sink->opened && (e->rc = csp__sink_open(p->sink, rate, channels)) != CSP_OK)
         return 1;
     if (rate != p->sink->rate || channels != p->sink->channels) {
-        e->rc = csp__fail(&p->client->report, CSP_EDECODE, "audio format changed mid-stream");
+        e->rc = csp__fail(&p->client->report, BROKEN_CODE(p, e->c),
+                          "chunk %zu: %s changed format mid-stream (%ld Hz, %d channels, then "
+                          "%ld Hz, %d channels)", e->c->index + 1, AUDIO_OF(p, e->c),
+                          p->sink->rate, p->sink->channels, rate, channels);
         return 1;
     }
     if (p->first_audio_ms < 0) {
@@ -827,8 +855,15 @@ static int pass_frame(void *userdata, const unsigned char *frame, size_t len,
             return 1;
     }
     if (h->rate != p->sink->rate || h->channels != p->sink->channels) {
-        e->rc = csp__fail(&p->client->report, CSP_EDECODE, "audio format changed mid-stream");
-        return 1;
+        /* a header that does not chain (a stray sync word) or a real change of rate: the
+           file's format must not decide whether audio the decoder plays is accepted, so the
+           rest of the chunk is decoded as it would be played, and the sink encodes it */
+        if (e->decoded_only || !e->prefix_lost) {
+            e->decode_rest = 1;
+            e->decode_from = csp__mp3_walker_frame_offset(e->walker);
+            return 1;
+        }
+        return 0; /* its bytes are no longer at hand: resync past it, as a decoder would */
     }
     /* counted in samples, as emit counts: a retry may come as PCM and skip the same audio */
     e->passed_this_attempt += (size_t)h->samples;
@@ -875,6 +910,8 @@ static csp_code start_attempt(csp_pipeline *p, chunk *c, const csp_media *media,
     e->walker = NULL;
     e->frames_this_attempt = e->decoded_this_attempt = e->passed_this_attempt = 0;
     e->prefix.len = 0;
+    e->prefix_lost = 0;
+    e->decode_rest = 0;
     e->cannot_pass = 0;
     e->decoded_only = 0;
     e->deciding = 0;
@@ -900,7 +937,40 @@ static int pass_bytes(csp_pipeline *p, chunk *c, const csp_media *media, emit_st
         e->rc = csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
         return -1;
     }
+    if (!e->deciding && !e->prefix_lost && csp__buf_append(&e->prefix, data, n) < 0) {
+        e->prefix_lost = 1; /* over a minute of mp3: a frame that does not chain is skipped */
+        csp__buf_free(&e->prefix);
+    }
     int w = csp__mp3_walker_feed(e->walker, data, n, pass_frame, e);
+    if (w > 0 && e->decode_rest) {
+        /* from the frame that does not chain on, the chunk is decoded (see pass_frame) */
+        csp__log(&p->client->report, CSP_LOG_INFO, "chunk %zu: the mp3 stream changes format "
+                 "mid-way: decoding it from there", c->index + 1);
+        csp__mp3_walker_free(e->walker);
+        e->walker = NULL;
+        e->decode_rest = 0;
+        if (e->decoded_only) {
+            /* playing beside: its decoder has all the bytes; it now feeds the file too */
+            e->decoded_only = 0;
+            e->frames_this_attempt = e->decoded_this_attempt;
+            e->frames_written = e->decoded_written;
+            e->prefix.len = 0;
+            return 0;
+        }
+        if ((e->rc = new_decoder(p, c, media, dec)) != CSP_OK)
+            return -1;
+        *fed_decoder = 1;
+        e->frames_this_attempt = e->frames_written; /* the decoder starts where passing ended */
+        size_t from = e->decode_from > 0 && (size_t)e->decode_from < e->prefix.len
+                          ? (size_t)e->decode_from : e->prefix.len;
+        int d = csp__decoder_feed(*dec, e->prefix.data + from, e->prefix.len - from, emit, e);
+        e->prefix.len = 0;
+        if (d != 0 && e->rc == CSP_OK)
+            e->rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
+                              "chunk %zu: %s is broken: %s", c->index + 1, AUDIO_OF(p, c),
+                              csp__decoder_error(*dec));
+        return d != 0 ? -1 : 0;
+    }
     if (w > 0 && e->cannot_pass) {
         /* its frames cannot go into this file as they are: decode the chunk from its start */
         csp__mp3_walker_free(e->walker);
@@ -913,7 +983,7 @@ static int pass_bytes(csp_pipeline *p, chunk *c, const csp_media *media, emit_st
             int d = csp__decoder_feed(*dec, e->prefix.data, e->prefix.len, emit, e);
             if (d != 0 && e->rc == CSP_OK)
                 e->rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
-                                  "chunk %zu: %s audio is broken: %s", c->index + 1, AUDIO_OF(p, c),
+                                  "chunk %zu: %s is broken: %s", c->index + 1, AUDIO_OF(p, c),
                                   csp__decoder_error(*dec));
             if (d != 0)
                 return -1;
@@ -921,13 +991,11 @@ static int pass_bytes(csp_pipeline *p, chunk *c, const csp_media *media, emit_st
         e->prefix.len = 0;
         return 0;
     }
-    if (!e->deciding)
-        e->prefix.len = 0;
     if (w > 0)
         return -1; /* e->rc says why */
     if (w < 0) {
         e->rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
-                          "chunk %zu: %s audio is broken: %s", c->index + 1, AUDIO_OF(p, c),
+                          "chunk %zu: %s is broken: %s", c->index + 1, AUDIO_OF(p, c),
                           csp__mp3_walker_error(e->walker));
         return -1;
     }
@@ -939,6 +1007,7 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
     emit_state e;
     memset(&e, 0, sizeof e);
     e.p = p;
+    e.c = c;
     csp__buf_init(&e.prefix, (size_t)(CSP_MP3_MAX_BYTES_PER_SECOND * 60));
     csp_decoder *dec = NULL;
     int generation = -1;
@@ -991,14 +1060,14 @@ static csp_code consume_chunk(csp_pipeline *p, chunk *c)
             break;
         }
         if (d < 0) {
-            rc = csp__fail(&p->client->report, BROKEN_CODE(p, c), "chunk %zu: %s audio is broken: %s",
+            rc = csp__fail(&p->client->report, BROKEN_CODE(p, c), "chunk %zu: %s is broken: %s",
                            c->index + 1, AUDIO_OF(p, c), csp__decoder_error(dec));
             break;
         }
         if (last) {
             if (e.frames_written == 0)
                 rc = csp__fail(&p->client->report, BROKEN_CODE(p, c),
-                               "chunk %zu: %s audio held nothing playable", c->index + 1,
+                               "chunk %zu: %s held nothing playable", c->index + 1,
                                AUDIO_OF(p, c));
             break;
         }
@@ -1017,9 +1086,16 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     p->started_ms = csp__now_ms();
     if (pthread_create(&network, NULL, network_main, p) != 0)
         return csp__fail(&p->client->report, CSP_ENOMEM, "cannot start the network thread");
+    int rested = 1; /* nothing played yet: nothing to rest from */
     for (;;) {
         pthread_mutex_lock(&p->lock);
+        long long idle_from = csp__now_ms();
+        int rest = 0;
         while (!p->head && (!p->input_closed || p->outbox) && stop_code(p) == CSP_OK) {
+            if (!rested && csp__now_ms() - idle_from >= REST_AFTER_MS) {
+                rest = 1;
+                break;
+            }
             wait_for_change(p, 100);
         }
         chunk *c = p->head;
@@ -1031,8 +1107,16 @@ csp_code csp__pipeline_run(csp_pipeline *p)
             rc = stopped;
             break;
         }
+        if (rest) {
+            /* all heard and nothing to say (an idle --lines): another run may speak */
+            rested = 1;
+            if ((rc = csp__sink_rest(p->sink)) != CSP_OK)
+                break;
+            continue;
+        }
         if (!c)
             break; /* input closed and all spoken */
+        rested = 0;
         if ((rc = consume_chunk(p, c)) == CSP_OK)
             rc = csp__sink_chunk_end(p->sink, c->text, c->text_len);
         if (rc != CSP_OK) {

@@ -137,6 +137,11 @@ long csp__mp3_walker_delay(const csp_mp3_walker *w) { return state(w, MPG123_ENC
 long csp__mp3_walker_padding(const csp_mp3_walker *w) { return state(w, MPG123_ENC_PADDING); }
 const char *csp__mp3_walker_error(const csp_mp3_walker *w) { return w->error; }
 
+long long csp__mp3_walker_frame_offset(const csp_mp3_walker *w)
+{
+    return (long long)mpg123_framepos(w->mh);
+}
+
 /* --- the table of contents ----------------------------------------------- */
 
 void csp__mp3_toc_init(csp_mp3_toc *toc)

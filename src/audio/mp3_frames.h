@@ -43,6 +43,8 @@ int csp__mp3_walker_feed(csp_mp3_walker *walker, const void *data, size_t len,
 long csp__mp3_walker_delay(const csp_mp3_walker *walker);
 long csp__mp3_walker_padding(const csp_mp3_walker *walker);
 const char *csp__mp3_walker_error(const csp_mp3_walker *walker);
+/* Where the frame last handed to the callback starts, in bytes from the first byte fed. */
+long long csp__mp3_walker_frame_offset(const csp_mp3_walker *walker);
 
 /* Byte offsets of frames, sampled (at most 512 kept), for the Xing table of contents. */
 typedef struct csp_mp3_toc {

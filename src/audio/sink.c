@@ -40,6 +40,11 @@ csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len)
     return sink && sink->ops->chunk_end ? sink->ops->chunk_end(sink, text, len) : CSP_OK;
 }
 
+csp_code csp__sink_rest(csp_sink *sink)
+{
+    return sink && sink->opened && sink->ops->rest ? sink->ops->rest(sink) : CSP_OK;
+}
+
 int csp__sink_takes_mp3(csp_sink *sink, long rate, int channels)
 {
     return sink->ops->takes_mp3 && sink->ops->takes_mp3(sink, rate, channels);
@@ -147,12 +152,18 @@ static csp_code tee_chunk_end(csp_sink *sink, const char *text, size_t len)
     return csp__sink_chunk_end(((tee_sink *)sink)->a, text, len);
 }
 
+static csp_code tee_rest(csp_sink *sink)
+{
+    tee_sink *t = (tee_sink *)sink;
+    return t->b ? csp__sink_rest(t->b) : CSP_OK;
+}
+
 /* No check: with a file, a device that does not start only costs the playback (tee_open). */
 static const csp_sink_ops tee_ops = {
     .open = tee_open, .write = tee_write, .finish = tee_finish, .free = tee_free,
     .rate_for = tee_rate_for, .takes_mp3 = tee_takes_mp3, .write_mp3 = tee_write_mp3,
     .wants_decoded = tee_wants_decoded, .write_decoded = tee_write_decoded,
-    .chunk_end = tee_chunk_end};
+    .chunk_end = tee_chunk_end, .rest = tee_rest};
 
 /* Play and save at once: takes ownership of a and b. */
 static csp_code tee_new(csp_report *report, csp_sink *a, csp_sink *b, csp_sink **out)

@@ -41,6 +41,9 @@ typedef struct csp_sink_ops {
     /* Before the first audio, without waiting: a failure already known (the device did not
        start), so the run stops and its requests are cancelled at once. NULL: none. */
     csp_code (*check)(csp_sink *sink);
+    /* Nothing more to play for now (an idle --lines): play out what is queued and let the
+       device and the speaking lock go until the next write. NULL: nothing to do. */
+    csp_code (*rest)(csp_sink *sink);
 } csp_sink_ops;
 
 struct csp_sink {
@@ -100,5 +103,6 @@ int csp__sink_wants_decoded(csp_sink *sink);
 csp_code csp__sink_write_decoded(csp_sink *sink, const int16_t *samples, size_t frames);
 csp_code csp__sink_chunk_end(csp_sink *sink, const char *text, size_t len);
 csp_code csp__sink_check(csp_sink *sink);
+csp_code csp__sink_rest(csp_sink *sink);
 void csp__sink_free(csp_sink *sink);
 #endif

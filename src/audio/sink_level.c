@@ -151,10 +151,13 @@ static long level_rate_for(csp_sink *sink, long rate, int channels)
 
 static csp_code level_check(csp_sink *sink) { return csp__sink_check(((level_sink *)sink)->inner); }
 
+static csp_code level_rest(csp_sink *sink) { return csp__sink_rest(((level_sink *)sink)->inner); }
+
 /* No mp3 passthrough: a gain changes the samples, so mp3 is decoded and encoded again. */
 static const csp_sink_ops level_ops = {
     .open = level_open, .write = level_write, .finish = level_finish, .free = level_free,
-    .rate_for = level_rate_for, .chunk_end = level_chunk_end, .check = level_check};
+    .rate_for = level_rate_for, .chunk_end = level_chunk_end, .check = level_check,
+    .rest = level_rest};
 
 csp_code csp__sink_level_new(csp_report *report, csp_sink *inner, double volume, int normalize,
                              long lead_in_ms, csp_sink **out)

@@ -8,6 +8,7 @@
  * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
+#include "alsa_quiet.h"
 #include "audio_system.h"
 #include "capture.h"
 #include "report.h"
@@ -151,6 +152,12 @@ static csp_code start(pa_sink *s)
 static csp_code pa_write(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     pa_sink *s = (pa_sink *)sink;
+    if (!s->started && s->wait_turn && s->lock_fd < 0) {
+        /* after a rest: this user's turn again before the device plays */
+        csp_code rc = csp__speaking_lock(sink->report, &s->lock_fd);
+        if (rc != CSP_OK)
+            return rc;
+    }
     if (!s->started) {
         size_t take = s->prefill_cap - s->prefill_frames;
         if (take > frames)
@@ -212,6 +219,33 @@ static csp_code pa_finish(csp_sink *sink, int commit)
     return rc;
 }
 
+/*
+ * Idle (--lines between lines): play out what is queued, stop the stream (a started
+ * stream left without audio underruns, and ALSA prints a line for each) and let the
+ * speaking lock go; the next write takes it again and restarts the stream.
+ */
+static csp_code pa_rest(csp_sink *sink)
+{
+    pa_sink *s = (pa_sink *)sink;
+    csp_code rc = CSP_OK;
+    if (!s->stream)
+        return CSP_OK;
+    if (!s->started && s->prefill_frames && !csp__canceled(sink->report))
+        rc = start(s); /* shorter than one latency: play it now */
+    if (s->started) {
+        PaError err = csp__canceled(sink->report) ? Pa_AbortStream(s->stream)
+                                                  : Pa_StopStream(s->stream);
+        s->started = 0;
+        s->prefill_frames = 0;
+        if (err != paNoError && rc == CSP_OK)
+            rc = csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
+                           Pa_GetErrorText(err));
+    }
+    csp__speaking_unlock(s->lock_fd);
+    s->lock_fd = -1;
+    return rc;
+}
+
 static void pa_free(csp_sink *sink)
 {
     pa_sink *s = (pa_sink *)sink;
@@ -236,7 +270,8 @@ static csp_code pa_check(csp_sink *sink)
 }
 
 static const csp_sink_ops pa_ops = {.open = pa_open, .write = pa_write, .finish = pa_finish,
-                                    .free = pa_free, .rate_for = pa_rate_for, .check = pa_check};
+                                    .free = pa_free, .rate_for = pa_rate_for, .check = pa_check,
+                                    .rest = pa_rest};
 
 static void *start_portaudio(void *arg);
 
@@ -276,6 +311,7 @@ static void *start_portaudio(void *arg)
     pa_sink *s = arg;
     s->start_error = csp__audio_start();
     if (s->start_error == paNoError) {
+        csp__alsa_quiet(); /* no "underrun occurred" lines between ours */
         s->initialized = 1;
         s->device = s->device_spec ? (PaDeviceIndex)csp__audio_find_device(s->device_spec, 0)
                                    : Pa_GetDefaultOutputDevice();

@@ -61,7 +61,8 @@ static int append_time(subtitles_sink *s, unsigned long long frames)
 }
 
 /* The chunk's text on lines of about CUE_LINE_CHARS, broken at spaces; a line break or an
-   arrow inside would end the cue early, and WebVTT reads & and < as markup. */
+   arrow inside would end the cue early; WebVTT reads & and < as markup, players read SubRip's
+   <b> and {\an8} as formatting. */
 static int append_text(subtitles_sink *s, const char *text, size_t len)
 {
     size_t line = 0, i = 0;
@@ -97,6 +98,12 @@ static int append_text(subtitles_sink *s, const char *text, size_t len)
                 piece = "&amp;", n = 5;
             else if (s->vtt && text[k] == '<')
                 piece = "&lt;", n = 4;
+            /* SubRip has no escapes, yet players read <b>, <font> and {\an8} in it as
+               formatting: the text's own brackets become their full-width forms */
+            else if (!s->vtt && text[k] == '<')
+                piece = "\xef\xbc\x9c", n = 3; /* U+FF1C */
+            else if (!s->vtt && text[k] == '{')
+                piece = "\xef\xbd\x9b", n = 3; /* U+FF5B */
             if (csp__buf_append(&s->cues, piece, n) < 0)
                 return -1;
         }
@@ -194,11 +201,13 @@ static long sub_rate_for(csp_sink *sink, long rate, int channels)
 
 static csp_code sub_check(csp_sink *sink) { return csp__sink_check(((subtitles_sink *)sink)->inner); }
 
+static csp_code sub_rest(csp_sink *sink) { return csp__sink_rest(((subtitles_sink *)sink)->inner); }
+
 static const csp_sink_ops subtitles_ops = {
     .open = sub_open, .write = sub_write, .finish = sub_finish, .free = sub_free,
     .rate_for = sub_rate_for, .takes_mp3 = sub_takes_mp3, .write_mp3 = sub_write_mp3,
     .wants_decoded = sub_wants_decoded, .write_decoded = sub_write_decoded,
-    .chunk_end = sub_chunk_end, .check = sub_check};
+    .chunk_end = sub_chunk_end, .check = sub_check, .rest = sub_rest};
 
 /* Subtitles are a file of their own, replaced whole: a device, a FIFO, a directory or a
    read-only file is refused before any request (an audio -o writes devices directly). */

@@ -82,3 +82,13 @@ int csp__parse_content_type(const char *header, csp_media *out)
         return -1;
     return 0;
 }
+
+int csp__media_sane(const csp_media *m)
+{
+    int given = m->rate != 0 || m->channels != 0;
+    if (m->kind != CSP_MEDIA_MP3 && m->kind != CSP_MEDIA_PCM && m->kind != CSP_MEDIA_WAV)
+        return 0;
+    if (!given)
+        return m->kind != CSP_MEDIA_PCM;
+    return m->rate >= 8000 && m->rate <= 192000 && m->channels >= 1 && m->channels <= 2;
+}

@@ -16,4 +16,7 @@ typedef struct csp_media {
 
 /* Parse "type/subtype; key=value; ...". Returns 0, or -1 for pcm missing rate/channels. */
 int csp__parse_content_type(const char *header, csp_media *out);
+/* A known kind with a rate of 8000-192000 Hz and 1-2 channels where given (mp3 and WAV
+   carry theirs inside, so 0 is fine there; PCM must say). For media read back from disk. */
+int csp__media_sane(const csp_media *m);
 #endif

@@ -6,6 +6,7 @@
 #include "redact.h"
 
 #include "alloc.h"
+#include "clawspeak.h"
 #include "utf8.h"
 
 #include <stdint.h>
@@ -61,6 +62,21 @@ static size_t secret_run(const char *text, size_t len, size_t at, const csp_secr
     return best;
 }
 
+/* Length of a key's masked form when text[at..len) starts with it, else 0. */
+static size_t already_masked(const char *text, size_t len, size_t at, const csp_secrets *secrets)
+{
+    for (size_t k = 0; secrets && k < CSP_MAX_SECRETS; k++) {
+        const char *key = secrets->keys[k];
+        if (!key || strlen(key) < 16)
+            continue; /* shorter keys mask to "...", which hides nothing to keep */
+        char masked[CSP_REDACTED_MAX];
+        csp__redact_key(key, masked);
+        size_t m = strlen(masked);
+        if (m <= len - at && !memcmp(text + at, masked, m))
+            return m;
+    }
+    return 0;
+}
 
 void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
                       int keep_newlines, char *out, size_t size)
@@ -69,6 +85,17 @@ void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
     if (size == 0)
         return;
     while (i < len) {
+        /* a key already masked ("sk-proj-...4321") shows only what a mask shows: its
+           kind prefix can be 8 characters of the key, which must not be masked again */
+        size_t masked_len = already_masked(text, len, i, secrets);
+        if (masked_len) {
+            if (o + masked_len >= size)
+                break;
+            memcpy(out + o, text + i, masked_len);
+            o += masked_len;
+            i += masked_len;
+            continue;
+        }
         const char *key = NULL;
         size_t run = secret_run(text, len, i, secrets, &key);
         if (run >= CSP_SECRET_MIN_RUN || (key && run == strlen(key) && run >= 4)) {
@@ -104,6 +131,11 @@ void csp__redact_text(const char *text, size_t len, const csp_secrets *secrets,
         i += n;
     }
     out[o] = '\0';
+}
+
+void csp_printable(const char *text, char *out, size_t size)
+{
+    csp__redact_text(text ? text : "", text ? strlen(text) : 0, NULL, 0, out, size);
 }
 
 void csp__redactor_init(csp_redactor *r, const csp_secrets *secrets,

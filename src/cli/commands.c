@@ -160,6 +160,21 @@ static void fill_say_options(const cli_args *args, csp_say_options *o, progress_
     }
 }
 
+/*
+ * A name as it may go to the terminal (csp_printable: escapes, line breaks and bytes that
+ * are not UTF-8 become '?'). A file name is outside text like any server byte: "[1/2]
+ * ESC]0;pwn BEL.txt" must not retitle the terminal, a newline must not forge a line. Four
+ * buffers in turn, so one message can show several names.
+ */
+static const char *printable(const char *name)
+{
+    static _Thread_local char shown[4][4200];
+    static _Thread_local unsigned next;
+    char *out = shown[next++ % 4];
+    csp_printable(name, out, sizeof shown[0]);
+    return out;
+}
+
 /* -f x -o x (or through a link): writing would destroy the text being read. */
 static int input_is_output(const cli_args *args)
 {
@@ -184,10 +199,10 @@ static csp_code say_files(csp_client *client, const cli_args *args, const csp_sa
                                               : STDIN_FILENO;
         struct stat st;
         if (fds[i] < 0 && rc == CSP_OK) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(args->files[i]), strerror(errno));
             rc = CSP_EINPUT;
         } else if (fds[i] >= 0 && fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode) && rc == CSP_OK) {
-            fprintf(stderr, "clawspeak: %s: is a directory; give a text file\n", args->files[i]);
+            fprintf(stderr, "clawspeak: %s: is a directory; give a text file\n", printable(args->files[i]));
             rc = CSP_EINPUT;
         }
     }
@@ -317,7 +332,7 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
     char *targets[CLI_MAX_WORDS] = {0};
     csp_code rc = CSP_OK;
     if (mkdir(args->output_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "clawspeak: %s: %s\n", args->output_dir, strerror(errno));
+        fprintf(stderr, "clawspeak: %s: %s\n", printable(args->output_dir), strerror(errno));
         return CSP_EOUTPUT;
     }
     /* every name is checked before anything is sent: a clash or a typo fails at once */
@@ -328,7 +343,7 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
                           : !S_ISREG(st.st_mode)            ? "not a regular file"
                                                             : NULL;
         if (why) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], why);
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(args->files[i]), why);
             rc = CSP_EINPUT;
             break;
         }
@@ -339,7 +354,8 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         for (size_t k = 0; k < i; k++)
             if (!strcmp(targets[k], targets[i])) {
                 fprintf(stderr, "clawspeak: %s and %s would both become %s; convert them "
-                        "separately\n", args->files[k], args->files[i], targets[i]);
+                        "separately\n", printable(args->files[k]), printable(args->files[i]),
+                        printable(targets[i]));
                 rc = CSP_EUSAGE;
             }
     }
@@ -349,20 +365,20 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         stat(args->files[i], &in);
         int exists = stat(targets[i], &out) == 0;
         if (exists && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-            fprintf(stderr, "clawspeak: %s would be written over itself\n", args->files[i]);
+            fprintf(stderr, "clawspeak: %s would be written over itself\n", printable(args->files[i]));
             rc = CSP_EUSAGE;
             break;
         }
         if (exists && !args->force && out.st_mtime >= in.st_mtime) {
             if (!args->quiet)
                 fprintf(stderr, "[%zu/%zu] %s: already converted (%s); --force converts it again\n",
-                        i + 1, args->file_count, args->files[i], targets[i]);
+                        i + 1, args->file_count, printable(args->files[i]), printable(targets[i]));
             skipped++;
             continue;
         }
         int fd = open(args->files[i], O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            fprintf(stderr, "clawspeak: %s: %s\n", args->files[i], strerror(errno));
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(args->files[i]), strerror(errno));
             rc = CSP_EINPUT;
             break;
         }
@@ -376,17 +392,17 @@ static csp_code convert_files(csp_client *client, const cli_args *args, csp_say_
         if (options->progress)
             erase_progress(options->progress_userdata);
         if (rc != CSP_OK) {
-            fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, args->files[i]);
+            fprintf(stderr, "[%zu/%zu] %s: not converted\n", i + 1, args->file_count, printable(args->files[i]));
             if (i + 1 < args->file_count)
                 fprintf(stderr, "clawspeak: stopped: %zu converted, %zu skipped, %zu not tried "
                         "(from %s on)\n", done, skipped, args->file_count - i - 1,
-                        args->files[i + 1]);
+                        printable(args->files[i + 1]));
             break;
         }
         done++;
         if (!args->quiet)
             fprintf(stderr, "[%zu/%zu] %s -> %s (in %.1f s)\n", i + 1, args->file_count,
-                    args->files[i], targets[i],
+                    printable(args->files[i]), printable(targets[i]),
                     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
     if (!args->quiet && args->file_count > 1 && rc == CSP_OK)
@@ -400,7 +416,7 @@ static csp_code cmd_say(csp_client *client, const cli_args *args)
 {
     if (input_is_output(args)) {
         fprintf(stderr, "clawspeak: %s is both the input (-f) and the output (-o); choose another "
-                        "output\n", args->output);
+                        "output\n", printable(args->output));
         return CSP_EUSAGE;
     }
     csp_code rc = confirm_large_text(client, args);
@@ -523,7 +539,7 @@ static csp_code heard_text(csp_client *client, csp_listener *listener, const cli
         char *path = recording_name(args->output, args->continuous, n);
         rc = path ? csp_listener_save(listener, path, pcm, frames) : CSP_ENOMEM;
         if (rc == CSP_OK && args->verbose)
-            fprintf(stderr, "clawspeak: saved %.1f s to %s\n", (double)frames / 16000, path);
+            fprintf(stderr, "clawspeak: saved %.1f s to %s\n", (double)frames / 16000, printable(path));
         free(path);
     }
     if (rc == CSP_OK)
@@ -596,7 +612,29 @@ static void history_free(history *h)
     free(h->owned);
 }
 
-/* The prompt from the arguments, or all of standard input. */
+/*
+ * 1 + the offset of the first byte that is not strict UTF-8 (no overlongs, surrogates or
+ * code points past U+10FFFF), or 0 when all is valid. The CLI sees only the public API, and
+ * the library checks again where text enters; this lets a chat fail before its first turn.
+ */
+static size_t utf8_bad_byte(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; s[i];) {
+        size_t n = s[i] < 0x80 ? 1 : s[i] >= 0xC2 && s[i] <= 0xDF ? 2 : s[i] >= 0xE0 && s[i] <= 0xEF ? 3
+                 : s[i] >= 0xF0 && s[i] <= 0xF4 ? 4 : 0;
+        unsigned lo = s[i] == 0xE0 ? 0xA0 : s[i] == 0xF0 ? 0x90 : 0x80;
+        unsigned hi = s[i] == 0xED ? 0x9F : s[i] == 0xF4 ? 0x8F : 0xBF;
+        if (!n)
+            return i + 1;
+        for (size_t k = 1; k < n; k++)
+            if (s[i + k] < (k == 1 ? lo : 0x80) || s[i + k] > (k == 1 ? hi : 0xBF))
+                return i + 1;
+        i += n;
+    }
+    return 0;
+}
+
 /*
  * Piped standard input beside a PROMPT joins it as context, as llm and
  * similar tools do ("git diff | clawspeak ask 'review this'"): the text,
@@ -674,6 +712,14 @@ static char *first_prompt(const cli_args *args, csp_code *rc)
         free(context);
         if (!prompt)
             *rc = CSP_ENOMEM;
+        size_t bad = prompt ? utf8_bad_byte(prompt) : 0;
+        if (bad) {
+            fprintf(stderr, "clawspeak: the prompt is not valid UTF-8 text (byte %zu); nothing "
+                            "was sent\n", bad);
+            free(prompt);
+            *rc = CSP_EUSAGE;
+            return NULL;
+        }
         return prompt;
     }
     if (args->chat)
@@ -794,6 +840,13 @@ static csp_code cmd_ask(csp_client *client, const cli_args *args)
     csp_code rc = CSP_OK;
     csp_listener *listener = NULL;
     char *prompt = NULL;
+    /* the system message goes into every request's JSON: checked before anything starts */
+    size_t bad = args->system_prompt ? utf8_bad_byte(args->system_prompt) : 0;
+    if (bad) {
+        fprintf(stderr, "clawspeak: --system: the value is not valid UTF-8 text (byte %zu); "
+                        "nothing was sent\n", bad);
+        return CSP_EUSAGE;
+    }
     if (args->listen || args->barge_in) {
         /* the microphone opens first: a missing one fails before anything is sent */
         if ((rc = open_listener(client, args, args->echo_cancel, &listener)) != CSP_OK)
@@ -973,7 +1026,7 @@ static csp_code cmd_models(csp_client *client, const cli_args *args)
     }
     csp_code rc = csp_config_set_model(client, args->config_path, args->words[1]);
     if (rc == CSP_OK)
-        fprintf(stderr, "agents.defaults.model.primary = %s\n", args->words[1]);
+        fprintf(stderr, "agents.defaults.model.primary = %s\n", printable(args->words[1]));
     return rc;
 }
 
@@ -1012,7 +1065,7 @@ static void on_transcript(void *userdata, size_t index, const csp_transcript *t)
     (void)index;
     transcript_out *o = userdata;
     if (!*t->text)
-        fprintf(stderr, "clawspeak: %s: nothing was said (the transcript is empty)\n", t->name);
+        fprintf(stderr, "clawspeak: %s: nothing was said (the transcript is empty)\n", printable(t->name));
     if (o->args->json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "file", t->name);
@@ -1070,7 +1123,7 @@ static csp_code cmd_transcribe(csp_client *client, const cli_args *args)
         shown[i] = is_stdin ? "standard input" : names[i];
         fds[i] = is_stdin ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
         if (fds[i] < 0) {
-            fprintf(stderr, "clawspeak: %s: %s\n", names[i], errno == EINTR ? "interrupted" : strerror(errno));
+            fprintf(stderr, "clawspeak: %s: %s\n", printable(names[i]), errno == EINTR ? "interrupted" : strerror(errno));
             rc = errno == EINTR ? CSP_ECANCELED : CSP_EINPUT;
         }
         struct stat in, out;
@@ -1079,7 +1132,7 @@ static csp_code cmd_transcribe(csp_client *client, const cli_args *args)
             in.st_ino == out.st_ino) {
             /* the transcript would replace the recording */
             fprintf(stderr, "clawspeak: %s is both an input and the output (-o); choose another "
-                            "output\n", names[i]);
+                            "output\n", printable(names[i]));
             rc = CSP_EUSAGE;
         }
         for (size_t k = 0; is_stdin && k < i; k++)

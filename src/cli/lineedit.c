@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <histedit.h>
 #include <langinfo.h>
 #include <limits.h>
@@ -29,7 +30,9 @@
 struct cli_lineedit {
     EditLine *el;
     History *history;
-    char *path;       /* the history file; NULL: not kept */
+    char *path;       /* the history file (a link's target); NULL: not kept */
+    int linked;       /* path came through a link: its target keeps its own mode */
+    mode_t mode;      /* that mode */
     int verbose;
     int warned;       /* the one warning about the history was given */
     int interrupted;  /* the last read ended with Ctrl-C ... */
@@ -38,9 +41,24 @@ struct cli_lineedit {
 
 static void warn_once(cli_lineedit *le, const char *what, const char *path)
 {
+    char shown[PATH_MAX];
+    csp_printable(path, shown, sizeof shown);
     if (le->verbose && !le->warned)
-        fprintf(stderr, "clawspeak: history not kept: %s %s: %s\n", what, path, strerror(errno));
+        fprintf(stderr, "clawspeak: history not kept: %s %s: %s\n", what, shown, strerror(errno));
     le->warned = 1;
+}
+
+/* A history that is there but cannot be used: said once, verbose or not (the user made it,
+   and it is left exactly as it is), and nothing of this chat is written over it. */
+static void refuse(cli_lineedit *le, const char *why)
+{
+    char shown[PATH_MAX];
+    csp_printable(le->path, shown, sizeof shown);
+    fprintf(stderr, "clawspeak: the chat history %s %s: it is left as it is, and this chat's "
+                    "lines are not kept\n", shown, why);
+    le->warned = 1;
+    free(le->path);
+    le->path = NULL;
 }
 
 /* mkdir -p, each directory made here 0700; existing ones are left as they are. */
@@ -85,15 +103,50 @@ static char *history_path(cli_lineedit *le)
     return strdup(dir);
 }
 
+/*
+ * Read the history, never hanging or changing anything on the way: a link is followed to
+ * its target, which is then written in place (the link stays, as `models set` keeps a
+ * linked config); the file is opened without following a further link and without
+ * blocking (a FIFO), and must be a regular file; only a plain file of ours is made
+ * private, through its descriptor.
+ */
 static void history_load(cli_lineedit *le)
 {
     HistEvent ev;
     struct stat st;
-    if (stat(le->path, &st) != 0)
+    if (lstat(le->path, &st) != 0)
         return; /* none yet */
-    if (st.st_mode & 077)
-        chmod(le->path, 0600); /* an older copy others could read: never again */
-    history(le->history, &ev, H_LOAD, le->path);
+    if (S_ISLNK(st.st_mode)) {
+        char *target = realpath(le->path, NULL);
+        if (!target) {
+            refuse(le, "is a link that leads nowhere usable");
+            return;
+        }
+        free(le->path);
+        le->path = target;
+        le->linked = 1;
+    }
+    int fd = open(le->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            refuse(le, errno == ELOOP ? "is a link that leads nowhere usable" : "cannot be read");
+        return;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        refuse(le, S_ISDIR(st.st_mode) ? "is a directory" : S_ISFIFO(st.st_mode) ? "is a FIFO"
+                                                                                 : "is not a regular file");
+        return;
+    }
+    le->mode = st.st_mode & 07777;
+    if (!le->linked && st.st_uid == geteuid() && (st.st_mode & 077))
+        fchmod(fd, 0600); /* an older copy others could read: never again */
+    /* libedit loads by name only: the descriptor checked above, by its /proc name */
+    char by_fd[64];
+    snprintf(by_fd, sizeof by_fd, "/proc/self/fd/%d", fd);
+    if (st.st_size > 0 && history(le->history, &ev, H_LOAD, by_fd) < 0)
+        refuse(le, "cannot be read as a libedit history");
+    close(fd);
 }
 
 /* Saved beside the old file and renamed over it: a full disk keeps the old one. */
@@ -115,6 +168,9 @@ static void history_save(cli_lineedit *le)
         goto out;
     }
     ok = history(le->history, &ev, H_SAVE_FP, out) >= 0;
+    /* a linked history is the user's own file: its mode stays (libedit makes it 0600) */
+    if (le->linked && le->mode)
+        fchmod(fileno(out), le->mode);
     ok = fflush(out) == 0 && !ferror(out) && ok;
     ok = fclose(out) == 0 && ok;
     ok = ok && rename(temp, le->path) == 0;

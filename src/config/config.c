@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "report.h"
 #include "json5.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -299,6 +300,15 @@ static void walk(subst_ctx *ctx, cJSON *node, const char *where, const cJSON *sk
                 ctx->rc = CSP_ENOMEM;
                 return;
             }
+            /* a variable's bytes that are not UTF-8 would go raw into a JSON body */
+            size_t bad = csp__utf8_validate(value, strlen(value));
+            if (bad < strlen(value)) {
+                csp__free(value);
+                ctx->rc = csp__fail(ctx->report, CSP_ECONFIG, "%s: %s: after ${...} is replaced "
+                                    "the value is not valid UTF-8 text (byte %zu); fix the "
+                                    "variable", ctx->cfg->path, path, bad + 1);
+                return;
+            }
             /* replace the string in place; cJSON owns valuestring via its hooks */
             cJSON_free(child->valuestring);
             child->valuestring = cJSON_malloc(strlen(value) + 1);
@@ -443,8 +453,10 @@ static csp_code read_config(csp_report *report, const char *explicit_path, csp_c
     ctx.use_inline = 1;
     if (ctx.rc == CSP_OK)
         walk(&ctx, cfg->root, "", env);
-    if (ctx.rc != CSP_OK)
+    if (ctx.rc == CSP_ENOMEM)
         rc = csp__fail(report, ctx.rc, "out of memory substituting variables in %s", cfg->path);
+    else if (ctx.rc != CSP_OK)
+        rc = ctx.rc; /* its message is set */
     return rc;
 }
 

@@ -28,6 +28,7 @@ typedef struct resume {
     csp_speech_target target;
     csp_report *report;
     char *dir;
+    int dir_fd; /* the parts directory, opened once and checked: part I/O is relative to it */
     int reuse;
     size_t kept, reused; /* chunks written to disk, chunks served from it */
     struct kept_attempt *running; /* attempts in flight, freed with the provider */
@@ -43,9 +44,12 @@ typedef struct kept_attempt {
     csp_media media;
 } kept_attempt;
 
+/* A part's name inside the directory (opened with openat on dir_fd, never by path: a link
+   planted in place of the directory after it was checked cannot redirect the parts). */
 static char *part_path(const resume *r, size_t index, const char *suffix)
 {
-    return csp__printf("%s/%06zu.%s", r->dir, index, suffix);
+    (void)r;
+    return csp__printf("%06zu.%s", index, suffix);
 }
 
 /* What identifies a chunk's audio: where it was asked and the whole body. */
@@ -59,9 +63,9 @@ static char *request_key(const resume *r, const csp_chunk_request *request)
 }
 
 /* The kept file's whole text, if it is small enough to be a request; NULL otherwise. */
-static char *read_small(const char *path, size_t cap)
+static char *read_small(int dir_fd, const char *path, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return NULL;
     csp_buf buf;
@@ -84,14 +88,36 @@ static int serve_kept(resume *r, const csp_chunk_request *request, const char *k
 {
     char *req_path = part_path(r, request->index, "req");
     char *audio_path = part_path(r, request->index, "audio");
-    char *kept = req_path ? read_small(req_path, strlen(key) + 128) : NULL;
+    char *kept = req_path ? read_small(r->dir_fd, req_path, strlen(key) + 128) : NULL;
     int served = -1, kind = 0, channels = 0, used = 0;
     long rate = 0;
     if (kept && sscanf(kept, "%d %ld %d\n%n", &kind, &rate, &channels, &used) == 3 &&
         strcmp(kept + used, key) == 0) {
-        int fd = audio_path ? open(audio_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        /* the media line is trusted no more than a server's Content-Type: a rate of 10^10
+           or -5 would send the resampler and the file writer astray */
+        csp_media media = {(csp_media_kind)kind, rate, channels};
+        int fd = -1;
+        if (!csp__media_sane(&media)) {
+            csp__log(r->report, CSP_LOG_WARN, "chunk %zu: the kept part in %s describes its "
+                     "audio as '%d %ld %d', which is no audio format: requesting it again",
+                     request->index + 1, r->dir, kind, rate, channels);
+        } else if (audio_path) {
+            fd = openat(r->dir_fd, audio_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+            struct stat st;
+            double per_second = media.kind == CSP_MEDIA_PCM ? (double)rate * channels * 2
+                                : media.kind == CSP_MEDIA_WAV ? CSP_LOCAL_MAX_BYTES_PER_SECOND
+                                                              : CSP_MP3_MAX_BYTES_PER_SECOND;
+            if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+                            (size_t)st.st_size > csp__audio_cap(request->len, per_second))) {
+                /* more than its text can make: not what the server sent (exit 5 would
+                   blame the server) */
+                csp__log(r->report, CSP_LOG_WARN, "chunk %zu: the kept part in %s is not "
+                         "what was received: requesting it again", request->index + 1, r->dir);
+                close(fd);
+                fd = -1;
+            }
+        }
         if (fd >= 0) {
-            csp_media media = {(csp_media_kind)kind, rate, channels};
             events->on_audio_start(events->ctx, &media);
             char block[65536];
             ssize_t n;
@@ -158,18 +184,19 @@ static int keep(kept_attempt *k)
     if (nomem)
         close(k->fd);
     k->fd = -1;
-    if (ok && rename(tmp, audio) == 0) {
-        int fd = open(req_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (ok && renameat(r->dir_fd, tmp, r->dir_fd, audio) == 0) {
+        int fd = openat(r->dir_fd, req_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                        0600);
         size_t len = strlen(text);
         ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
         if (fd >= 0 && close(fd) != 0)
             ok = 0;
-        if (ok && rename(req_tmp, req) == 0)
+        if (ok && renameat(r->dir_fd, req_tmp, r->dir_fd, req) == 0)
             r->kept++;
         else if (req_tmp)
-            unlink(req_tmp);
+            unlinkat(r->dir_fd, req_tmp, 0);
     } else if (tmp) {
-        unlink(tmp);
+        unlinkat(r->dir_fd, tmp, 0);
     }
     csp__free(tmp);
     csp__free(audio);
@@ -187,7 +214,7 @@ static void drop(kept_attempt *k)
     k->fd = -1;
     char *tmp = part_path(k->owner, k->index, "audio.tmp");
     if (tmp)
-        unlink(tmp);
+        unlinkat(k->owner->dir_fd, tmp, 0);
     csp__free(tmp);
 }
 
@@ -244,7 +271,7 @@ static int resume_start(csp_provider *base, const csp_chunk_request *request,
     }
     *k = (kept_attempt){r->running, r, *events, key, request->index, -1, {0}};
     r->running = k;
-    k->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    k->fd = openat(r->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     csp__free(tmp);
     csp_chunk_events mine = {kept_audio_start, kept_audio, kept_done, k};
     if (r->inner->start(r->inner, request, &mine) < 0) {
@@ -278,12 +305,17 @@ static void resume_wakeup(csp_provider *base)
  * wrote there (nothing else) when remove is set, and the directory too
  * when remove_dir; otherwise only unfinished .tmp files go.
  */
-static size_t sweep(const char *dir, int remove, int remove_dir)
+static size_t sweep(const resume *r, int remove, int remove_dir)
 {
     size_t complete = 0;
-    DIR *d = opendir(dir);
-    if (!d)
+    int fd = r->dir_fd >= 0 ? fcntl(r->dir_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return 0;
+    }
+    rewinddir(d); /* a duplicate shares its offset with dir_fd: read from the start */
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
@@ -296,7 +328,7 @@ static size_t sweep(const char *dir, int remove, int remove_dir)
     }
     closedir(d);
     if (remove_dir)
-        rmdir(dir);
+        rmdir(r->dir); /* by name, but rmdir removes only an empty directory */
     return complete;
 }
 
@@ -311,6 +343,8 @@ static void resume_free(csp_provider *base)
         drop(r->running);
         forget(r->running);
     }
+    if (r->dir_fd >= 0)
+        close(r->dir_fd);
     csp__free(r->dir);
     csp__free(r);
 }
@@ -332,26 +366,37 @@ csp_code csp__provider_resume_wrap(csp_provider **provider, const csp_settings *
         csp__free(r);
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
+    r->dir_fd = -1;
+    /*
+     * Made if missing, then opened without following a link and checked on the descriptor:
+     * only a private directory of ours is trusted to hold audio to splice into the file, and
+     * in a shared directory (/tmp) a link planted after any check by name would take the
+     * parts elsewhere. All part I/O goes through this descriptor.
+     */
+    int made = mkdir(r->dir, 0700) == 0, err = made ? 0 : errno;
+    if (made || err == EEXIST)
+        r->dir_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (r->dir_fd < 0 && (made || err == EEXIST))
+        err = errno;
     struct stat st;
-    /* only a private directory of ours is trusted to hold audio to splice into the file */
-    if (lstat(r->dir, &st) == 0 &&
-        (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))) {
+    if (r->dir_fd < 0 && err != ELOOP && err != ENOTDIR) {
+        csp__log(report, CSP_LOG_INFO, "cannot keep chunks in %s (%s): an interrupted run "
+                 "cannot be resumed", r->dir, strerror(err));
+        resume_free(&r->base);
+        return CSP_OK; /* the provider alone, as before */
+    }
+    if (r->dir_fd < 0 || fstat(r->dir_fd, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 077)) {
         csp_code rc = csp__fail(report, CSP_EOUTPUT, "%s is in the way (not a private directory "
                                 "of yours, mode 0700); remove it", r->dir);
         resume_free(&r->base);
         return rc;
     }
     if (!reuse) {
-        size_t old = sweep(r->dir, 1, 0);
+        size_t old = sweep(r, 1, 0);
         if (old)
             csp__log(report, CSP_LOG_WARN, "discarded %zu chunks of an earlier interrupted run "
                      "(--resume keeps them)", old);
-    }
-    if (mkdir(r->dir, 0700) != 0 && errno != EEXIST) {
-        csp__log(report, CSP_LOG_INFO, "cannot keep chunks in %s (%s): an interrupted run "
-                 "cannot be resumed", r->dir, strerror(errno));
-        resume_free(&r->base);
-        return CSP_OK; /* the provider alone, as before */
     }
     r->base = (csp_provider){(*provider)->name, (*provider)->max_parallel, resume_start,
                              resume_poll, resume_wakeup, resume_free, resume_warm};
@@ -375,7 +420,7 @@ void csp__provider_resume_forget(csp_provider *base, size_t index)
     for (size_t i = 0; i < 2; i++) {
         char *path = part_path(r, index, suffixes[i]);
         if (path)
-            unlink(path);
+            unlinkat(r->dir_fd, path, 0);
         csp__free(path);
     }
 }
@@ -386,12 +431,12 @@ void csp__provider_resume_end(csp_provider *base, int committed)
     if (committed) {
         if (r->reused)
             csp__log(r->report, CSP_LOG_INFO, "%zu chunks came from the earlier run", r->reused);
-        sweep(r->dir, 1, 1);
+        sweep(r, 1, 1);
         return;
     }
-    size_t complete = sweep(r->dir, 0, 0);
+    size_t complete = sweep(r, 0, 0);
     if (!complete) {
-        sweep(r->dir, 1, 1);
+        sweep(r, 1, 1);
         return;
     }
     /* part of the error, so that it shows even with -q: paid audio sits on disk */

@@ -253,10 +253,45 @@ static void check_complete(stt_file *f)
         f->state = F_DONE;
 }
 
+/*
+ * cJSON keeps strings NUL-terminated, so a "\u0000" in a transcript would end it there and
+ * the rest would vanish without a word. Each such escape becomes "\u003f", a '?' as every
+ * other control character is shown (the same length, in place), and is counted; a raw NUL
+ * byte is no JSON at all. Returns -1 on a raw NUL.
+ */
+static int replace_nul_escapes(char *json, size_t len, size_t *count)
+{
+    int in_string = 0;
+    *count = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (json[i] == '\0')
+            return -1;
+        if (json[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && json[i] == '\\' && i + 1 < len) {
+            if (json[i + 1] == 'u' && i + 5 < len && !memcmp(json + i + 2, "0000", 4)) {
+                memcpy(json + i + 2, "003f", 4);
+                (*count)++;
+            }
+            i++; /* the escaped character (the rest of a \uXXXX is plain hex) */
+        }
+    }
+    return 0;
+}
+
 /* A 200 answer: {"text": ..., "usage": {"cost": ..., "seconds": ...}}. */
 static int read_answer(stt_slot *slot, char *why, size_t size)
 {
     stt_file *f = slot->file;
+    size_t nuls = 0;
+    if (slot->answer.len && replace_nul_escapes(slot->answer.data, slot->answer.len, &nuls) < 0) {
+        snprintf(why, size, "the answer from %s is not JSON (it holds a NUL byte)", slot->run->url);
+        return -1;
+    }
+    if (nuls)
+        csp__log(&slot->run->client->report, CSP_LOG_WARN, "%s: piece %zu: the transcript held "
+                 "%zu NUL character%s, shown as '?'", f->name, slot->piece + 1, nuls,
+                 nuls == 1 ? "" : "s");
     cJSON *root = cJSON_ParseWithLength(slot->answer.data ? slot->answer.data : "", slot->answer.len);
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
     if (!cJSON_IsString(text)) {
@@ -543,6 +578,10 @@ static void run_cli(stt_run *run, stt_file *f)
         goto out;
     }
     rc = read_output(run, f, &cmd, e->timeout_s, &out, why, sizeof why);
+    /* the text is a C string from here on: a NUL in the command's output would cut it */
+    for (size_t i = 0; rc == CSP_OK && i < out.len; i++)
+        if (out.data[i] == '\0')
+            out.data[i] = '?';
     if (rc == CSP_OK && !(f->cli_text = out.data ? csp__buf_steal(&out) : csp__strdup(""))) {
         rc = CSP_ENOMEM;
         snprintf(why, sizeof why, "out of memory");

@@ -24,6 +24,8 @@ sane cap), voices (the voice names /models lists), reply with "{AUTH}"
 (the chat reply echoes the Authorization header) and token_chars (the
 reply in pieces of that many characters, so a key straddles pieces).
 Benchmarks: canned (one short clip for any text, no synthesis).
+Crafted streams (issue 20): body_b64 (these bytes instead of the synthesised audio,
+with the Content-Type of the requested format, or content_type).
 
 Real networks (issue 13): HEAD on any path answers 200 with no body (the
 client's connection warm-up); a chat request with
@@ -398,6 +400,8 @@ class Handler(BaseHTTPRequestHandler):
         if fmt == "mp3" and rule.get("no_info_tag"):
             mp3 = without_info_frame(mp3)
         data = mp3 if fmt == "mp3" else pcm
+        if rule.get("body_b64"):  # crafted audio bytes (issue 20: odd mp3 streams)
+            data = base64.b64decode(rule["body_b64"])
         if rule.get("record_body"):
             entry["response_b64"] = base64.b64encode(data).decode()
         if fmt == "mp3":

@@ -84,6 +84,8 @@ int main(void)
         {"got k-or-v1-abcdefghijklmnop12", "got sk-or-...1234", 200},
         {"mid cdefghijkl end", "mid sk-or-...1234 end", 200},
         {"openai sk-proj-OPENAIKEY0987654321!", "openai sk-proj-...4321!", 200},
+        /* a key masked once is not masked again (its 8-character kind is a run of the key) */
+        {"shown sk-proj-...4321 and sk-or-...1234", "shown sk-proj-...4321 and sk-or-...1234", 200},
         /* seven characters are ordinary text */
         {"sk-or-v is public", "sk-or-v is public", 200},
         /* escapes from a server never reach a terminal */
