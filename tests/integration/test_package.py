@@ -12,6 +12,9 @@ import tempfile
 from harness import SOURCE, CliTestCase, audioinfo, run
 
 BUILD = os.environ.get("CLAWSPEAK_BUILD_DIR", os.path.join(SOURCE, "build"))
+# A sanitizer build's libclawspeak.a calls into the ASan/UBSan runtimes, which a static
+# link of it must bring (the shared library names them itself).
+SANITIZE = ["-fsanitize=address,undefined"] if os.environ.get("CLAWSPEAK_SANITIZED") else []
 
 
 def needed(exe):
@@ -51,7 +54,9 @@ class Package(CliTestCase):
         build = os.path.join(self.home, "cmake-build-%s" % ("static" if static else "shared"))
         p = subprocess.run(["cmake", "-S", os.path.join(SOURCE, "samples"), "-B", build,
                             "-DCMAKE_PREFIX_PATH=" + self.prefix, "-DEXAMPLE_STATIC=" + ("ON" if static else "OFF"),
-                            "-DCMAKE_BUILD_RPATH=" + self.libdir], capture_output=True, text=True)
+                            "-DCMAKE_BUILD_RPATH=" + self.libdir,
+                            "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(SANITIZE if static else [])],
+                           capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         p = subprocess.run(["cmake", "--build", build], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -73,7 +78,7 @@ class Package(CliTestCase):
         # the archive by name: with both in the libdir the linker would take the .so
         flags = ["-l:libclawspeak.a" if f == "-lclawspeak" else f for f in flags]
         exe = os.path.join(self.home, "example-static")
-        p = subprocess.run(["cc", os.path.join(SOURCE, "samples", "example.c"), "-o", exe] + flags,
+        p = subprocess.run(["cc", os.path.join(SOURCE, "samples", "example.c"), "-o", exe] + flags + SANITIZE,
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         names = needed(exe)
