@@ -34,6 +34,14 @@ void csp_free(void *ptr) { csp__free(ptr); }
 static void *cjson_malloc(size_t size) { return csp__malloc(size); }
 static void cjson_free(void *ptr) { csp__free(ptr); }
 
+/* The report masks the settings' keys (settings.c hands them over as it resolves
+ * them): it lets go of them before they are freed. */
+static void drop_settings(csp_client *client)
+{
+    memset(&client->report.secrets, 0, sizeof client->report.secrets);
+    csp__settings_free(&client->settings);
+}
+
 csp_client *csp_client_new(void)
 {
     /* cJSON allocates through our wrapper too, so the countdown covers it */
@@ -46,7 +54,6 @@ csp_client *csp_client_new(void)
     }
     if (client) {
         client->report.log_max = CSP_LOG_WARN;
-        client->report.settings = &client->settings;
     }
     return client;
 }
@@ -60,7 +67,7 @@ void csp_client_free(csp_client *client)
         csp__free(client->overrides.items[i].value);
         csp__free(client->overrides.items[i].typed);
     }
-    csp__settings_free(&client->settings);
+    drop_settings(client);
     csp__http_pool_free(client->pool); /* closes the connections kept */
     csp__free(client);
 }
@@ -110,7 +117,7 @@ csp_code csp_client_override(csp_client *client, const char *name, const char *v
 csp_code csp_client_load(csp_client *client, const char *config_path)
 {
     csp_config cfg;
-    csp__settings_free(&client->settings);
+    drop_settings(client);
     client->loaded = 0;
     client->report.error[0] = '\0';
     csp_code rc = csp__config_load(&client->report, config_path, &cfg);
@@ -123,12 +130,12 @@ csp_code csp_client_load(csp_client *client, const char *config_path)
                      "%s holds an API key and other users can read it; run: chmod 600 %s",
                      cfg.path, cfg.path);
     } else {
-        csp__settings_free(&client->settings);
+        drop_settings(client);
     }
     csp__config_free(&cfg);
     if (rc == CSP_OK && csp__canceled(&client->report)) {
         /* a signal while a large config was read: stop here, not after the whole run */
-        csp__settings_free(&client->settings);
+        drop_settings(client);
         client->loaded = 0;
         rc = csp__fail(&client->report, CSP_ECANCELED, "interrupted");
     }

@@ -2,13 +2,12 @@
 /*
  * report.c: logging and error details. Everything that leaves the
  * library as text is formatted whole, then masked against every key the
- * settings hold and scrubbed of control characters, and only then cut to
+ * report was given (report.h) and scrubbed of control characters, and only then cut to
  * its buffer: a key can never straddle a cut.
  */
 #include "report.h"
 
 #include "redact.h"
-#include "settings.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,12 +21,9 @@
 static void format_clean(const csp_report *report, char *out, size_t size, const char *fmt,
                          va_list ap)
 {
-    csp_secrets secrets = {{NULL, NULL, NULL, NULL}};
     char raw[16384];
-    if (report->settings)
-        csp__settings_secrets(report->settings, &secrets);
     vsnprintf(raw, sizeof raw, fmt, ap);
-    csp__redact_text(raw, strlen(raw), &secrets, 0, out, size);
+    csp__redact_text(raw, strlen(raw), &report->secrets, 0, out, size);
 }
 
 void csp__log(csp_report *report, csp_log_level level, const char *fmt, ...)

@@ -1606,8 +1606,11 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     show(&r, "config", cfg->path,
          need(&r, csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)")));
-    for (size_t i = 0; i < SPEC_COUNT && r.rc == CSP_OK; i++)
+    for (size_t i = 0; i < SPEC_COUNT && r.rc == CSP_OK; i++) {
         specs[i].resolve(&r, &specs[i]);
+        /* each key is masked in every message from the moment it is known */
+        csp__settings_secrets(out, &report->secrets);
+    }
     if (r.rc == CSP_OK)
         warn_misplaced(&r);
     if (r.rc == CSP_OK)

@@ -43,6 +43,26 @@ def run(args, env, stdin=None, timeout=120, cwd=None):
     return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
 
+def startup_seconds(env, runs=3):
+    """How long the binary takes to start and exit right now (`--version`, under the
+    wrapper if there is one): the median of `runs`. The baseline a latency check compares
+    with, measured in the same test: a busy machine, ASan or valgrind slow this as they
+    slow the run being timed, so the bound grows with them (tests/README.md, Timing)."""
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        subprocess.run(WRAPPER + [BIN, "--version"], env=env, capture_output=True, timeout=120)
+        times.append(time.monotonic() - start)
+    return sorted(times)[runs // 2]
+
+
+def allowance(design_s, baseline_s, starts=3):
+    """A latency bound: the design figure (what an idle machine gives, with room) plus
+    `starts` times the baseline from startup_seconds(). A real hang still fails; load
+    alone does not."""
+    return design_s + starts * baseline_s
+
+
 def audioinfo(path, dump=None):
     args = [AUDIOINFO, path] + (["--dump", dump] if dump else [])
     out = subprocess.run(args, capture_output=True, check=True, text=True).stdout.split()

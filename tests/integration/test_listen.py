@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, WRAPPER, MockTestCase, audioinfo, run
+from harness import BIN, WRAPPER, MockTestCase, allowance, audioinfo, run, startup_seconds
 
 RATE = 16000
 CHUNK = RATE // 50  # 20 ms
@@ -169,6 +169,9 @@ class Listen(ListenCase):
     def test_stops_after_the_silence_and_saves_the_utterance(self):
         out = os.path.join(self.home, "heard.wav")
         silence = 800
+        # the bound past the window: 1 s plus three start-and-exit times measured now
+        # (transcribing, printing and exiting all slow down on a busy machine)
+        bound = allowance(silence / 1000 + 1.0, startup_seconds(self.env()))
         p = self.listen(["-o", out, "--silence-ms", str(silence), "--verbose", "--verbose"])
         self.mic.say(self.speech, "speech", after=1.0)
         end = self.mic.wait_for("speech:end")
@@ -177,7 +180,7 @@ class Listen(ListenCase):
         err = stderr.decode()
         # it waited for the silence window, and not much longer
         self.assertGreaterEqual(done - end, silence / 1000 - 0.05, err)
-        self.assertLess(done - end, silence / 1000 + 1.0, err)
+        self.assertLess(done - end, bound, err)
         # the recording: pre-roll + speech + the silence that ended it
         frames, rate, channels, _ = audioinfo(out)
         self.assertEqual((rate, channels), (RATE, 1))
@@ -280,6 +283,7 @@ class BargeIn(ListenCase):
         long_reply = " ".join(["This reply goes on and on so that it is still playing when "
                                "the user starts to talk over it."] * 6)
         self.mock.script({"path": "chat", "reply": long_reply})
+        stop_bound_ms = allowance(0.2, startup_seconds(self.env())) * 1000
         blocks = self.record_speaker()
         p = subprocess.Popen(WRAPPER + [BIN, "ask", "--speak", "--barge-in", "--no-wait", "--verbose", "--verbose",
                                         "What is the weather?"],
@@ -306,7 +310,7 @@ class BargeIn(ListenCase):
         self.assertGreater(last, onset - 0.05, "the reply had ended before the speech")
         stop_ms = (last - onset) * 1000
         print("\nbarge-in: playback stopped %.0f ms after the speech began" % stop_ms)
-        self.assertLess(stop_ms, 200, err)
+        self.assertLess(stop_ms, stop_bound_ms, err)
 
 
 class EchoRoom(MockTestCase):

@@ -27,6 +27,24 @@ def trim(a, level=64):
     return a[start:end]
 
 
+def close_gaps(a, run=240):
+    """Without its runs of digital silence of 10 ms (at 24 kHz) or more. On a busy machine
+    the player can be late and PulseAudio fills the gap with zeros (an underrun): the
+    capture is then longer than the audio by exactly those runs. Applied to both sides."""
+    out = array.array("h")
+    i = 0
+    while i < len(a):
+        j = i
+        while j < len(a) and a[j] == 0:
+            j += 1
+        if j - i >= run:
+            i = j
+            continue
+        out.extend(a[i:max(j, i + 1)])
+        i = max(j, i + 1)
+    return out
+
+
 def correlation(x, y):
     n = min(len(x), len(y))
     if n == 0:
@@ -83,8 +101,8 @@ class Playback(MockTestCase):
         rec.terminate()
         rec.wait()
         self.assertEqual(code, 0, err)
-        got = trim(samples(open(captured, "rb").read()))
-        want = trim(self.expected)
+        got = close_gaps(trim(samples(open(captured, "rb").read())))
+        want = close_gaps(trim(self.expected))
         self.assertGreater(len(got), 0, "nothing reached the sink")
         self.assertLess(abs(len(got) - len(want)) / len(want), 0.02, (len(got), len(want)))
         # align on a window from the middle, then correlate the whole overlap

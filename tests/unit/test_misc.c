@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* test_misc.c: Content-Type parsing, key redaction, model refs, base URLs, buffers. */
+/* test_misc.c: Content-Type parsing, key redaction, the reporter's masking, model refs,
+ * base URLs, buffers. */
 #include "alloc.h"
 #include "check.h"
+#include "config.h"
 #include "content_type.h"
 #include "redact.h"
+#include "report.h"
 #include "settings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static char streamed[4096];
 static void collect(void *userdata, const char *text, size_t len)
@@ -31,8 +36,54 @@ static void check_streaming_redaction(const csp_secrets *secrets)
     }
 }
 
+static char logged[2048];
+static void keep_log(void *userdata, csp_log_level level, const char *text)
+{
+    (void)userdata, (void)level;
+    snprintf(logged, sizeof logged, "%s", text);
+}
+
+/* The reporter masks the keys it is given as data (issue 22: it no longer reads the
+ * settings), and the settings resolver gives it each key as soon as it is resolved. */
+static void check_report_masks_given_keys(void)
+{
+    const char *key = "sk-or-v1-reporterkey0123456789";
+    csp_report report;
+    memset(&report, 0, sizeof report);
+    report.log_fn = keep_log;
+    report.log_max = CSP_LOG_DEBUG;
+    csp__fail(&report, CSP_EAPI, "server said: bad key %s", key);
+    CHECK_STR(report.error, "server said: bad key sk-or-v1-reporterkey0123456789"); /* none given */
+    report.secrets.keys[1] = key;
+    csp__fail(&report, CSP_EAPI, "server said: bad key %s", key);
+    CHECK_STR(report.error, "server said: bad key sk-or-...6789");
+    csp__log(&report, CSP_LOG_WARN, "echo %s", key);
+    CHECK_STR(logged, "echo sk-or-...6789");
+
+    char path[] = "/tmp/csp-test-misc-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *config = "{models: {providers: {openrouter: {apiKey: 'sk-or-v1-fromtheconfig98765'}}}}";
+    CHECK_INT((int)write(fd, config, strlen(config)), (int)strlen(config));
+    close(fd);
+    memset(&report, 0, sizeof report);
+    csp_config cfg;
+    csp_settings settings;
+    csp_overrides overrides;
+    memset(&overrides, 0, sizeof overrides);
+    CHECK_INT(csp__config_load(&report, path, &cfg), CSP_OK);
+    CHECK_INT(csp__settings_resolve(&report, &overrides, &cfg, &settings), CSP_OK);
+    CHECK(report.secrets.keys[0] == settings.api_key);
+    csp__fail(&report, CSP_EAPI, "echo %s", "sk-or-v1-fromtheconfig98765");
+    CHECK_STR(report.error, "echo sk-or-...8765");
+    csp__config_free(&cfg);
+    csp__settings_free(&settings);
+    unlink(path);
+}
+
 int main(void)
 {
+    check_report_masks_given_keys();
     static const struct {
         const char *header;
         int rc;
