@@ -83,7 +83,7 @@ static void end_unadopted_warm_up(void)
     pthread_mutex_unlock(&start_lock);
 }
 
-void csp_audio_warm_up(void)
+void csp__audio_warm_up(void)
 {
     pthread_mutex_lock(&start_lock);
     if (warm_state == WARM_NONE && pthread_create(&warm_thread, NULL, warm_main, NULL) == 0) {
