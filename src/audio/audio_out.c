@@ -161,6 +161,7 @@ static atomic_int wedged;
 typedef struct closer {
     csp_out_kind kind;
     void *handle;
+    int drain;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int done, abandoned;
@@ -170,11 +171,14 @@ static void *close_main(void *arg)
 {
     closer *c = arg;
     if (c->kind == CSP_OUT_ALSA) {
-        snd_pcm_drop(c->handle);
+        snd_pcm_drop(c->handle); /* sink_alsa.c played it out already */
         snd_pcm_close(c->handle);
     } else {
         csp__stderr_hide(); /* PortAudio's ALSA layer prints its own complaints */
-        Pa_AbortStream(c->handle);
+        if (c->drain)
+            Pa_StopStream(c->handle);
+        else
+            Pa_AbortStream(c->handle);
         Pa_CloseStream(c->handle);
         csp__stderr_restore();
     }
@@ -191,10 +195,12 @@ static void *close_main(void *arg)
     return NULL;
 }
 
-/* A close that returns within this long, even when the plugin below waits on a frozen server */
+/* A close returns within this long (playing out the last of the audio: DRAIN_WAIT_MS),
+   even when the plugin below waits on a frozen server */
 #define CLOSE_WAIT_MS 300
+#define DRAIN_WAIT_MS 2000
 
-void csp__out_bounded_close(csp_out_kind kind, void *handle)
+void csp__out_bounded_close(csp_out_kind kind, void *handle, int drain)
 {
     closer *c = csp__calloc(1, sizeof *c);
     pthread_t t;
@@ -203,6 +209,7 @@ void csp__out_bounded_close(csp_out_kind kind, void *handle)
         return; /* leaked: the process is out of memory anyway */
     c->kind = kind;
     c->handle = handle;
+    c->drain = drain;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     pthread_attr_init(&attr);
@@ -219,7 +226,7 @@ void csp__out_bounded_close(csp_out_kind kind, void *handle)
     pthread_attr_destroy(&attr);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += CLOSE_WAIT_MS * 1000000L;
+    until.tv_nsec += (drain ? DRAIN_WAIT_MS : CLOSE_WAIT_MS) * 1000000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
     pthread_mutex_lock(&c->lock);

@@ -26,15 +26,18 @@ csp_code csp__sink_device_new(struct csp_report *report, const char *device, int
 void csp__out_describe(char *buf, size_t size);
 
 long long csp__out_now_ms(void);
-/* Close an ALSA PCM (kind CSP_OUT_ALSA) or abort and close a PortAudio stream
-   (CSP_OUT_PORTAUDIO) on a helper thread, waiting at most a moment: a plugin stuck on a
-   frozen sound server is left behind (and csp__out_wedged says so) instead of hanging. */
-void csp__out_bounded_close(csp_out_kind kind, void *handle);
+/* Close an ALSA PCM (kind CSP_OUT_ALSA) or a PortAudio stream (CSP_OUT_PORTAUDIO) on a
+   helper thread, playing out what is queued (drain) or dropping it, waiting at most a
+   moment: a plugin stuck on a frozen sound server is left behind (and csp__out_wedged says
+   so) instead of hanging the run. */
+void csp__out_bounded_close(csp_out_kind kind, void *handle, int drain);
 int csp__out_wedged(void);
 
 /* sink_alsa.c */
 typedef struct _snd_pcm snd_pcm_t;
 snd_pcm_t *csp__alsa_open_default(void);
+/* ALSA's error lines ("ALSA lib pcm.c: underrun occurred") silenced, for PortAudio too. */
+void csp__alsa_quiet(void);
 void csp__alsa_close(snd_pcm_t *pcm);
 csp_code csp__sink_alsa_new(struct csp_report *report, snd_pcm_t *pcm, int wait_turn,
                             struct csp_sink **out);

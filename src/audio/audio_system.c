@@ -2,6 +2,7 @@
 /* audio_system.c: PortAudio started once at a time, and standard error hidden meanwhile. */
 #include "audio_system.h"
 
+#include "audio_out.h"
 #include "clawspeak.h"
 
 #include <fcntl.h>
@@ -43,6 +44,7 @@ void csp__stderr_restore(void)
 
 static PaError quiet_initialize(void)
 {
+    csp__alsa_quiet(); /* its lines while playing too (an underrun, a device that fails) */
     csp__stderr_hide();
     PaError err = Pa_Initialize();
     csp__stderr_restore();

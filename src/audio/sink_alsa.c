@@ -39,9 +39,14 @@ static void quiet(const char *file, int line, const char *function, int err, con
     (void)file, (void)line, (void)function, (void)err, (void)fmt;
 }
 
-snd_pcm_t *csp__alsa_open_default(void)
+void csp__alsa_quiet(void)
 {
     snd_lib_error_set_handler(quiet); /* "ALSA lib pcm.c:...": our own message says it */
+}
+
+snd_pcm_t *csp__alsa_open_default(void)
+{
+    csp__alsa_quiet();
     snd_pcm_t *pcm = NULL;
     if (snd_pcm_open(&pcm, "default", SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK) < 0)
         return NULL;
@@ -51,7 +56,7 @@ snd_pcm_t *csp__alsa_open_default(void)
 void csp__alsa_close(snd_pcm_t *pcm)
 {
     if (pcm)
-        csp__out_bounded_close(CSP_OUT_ALSA, pcm);
+        csp__out_bounded_close(CSP_OUT_ALSA, pcm, 0);
 }
 
 static csp_code device_failed(alsa_sink *s, const char *what, int err)
@@ -214,7 +219,8 @@ static csp_code alsa_write(csp_sink *sink, const int16_t *samples, size_t frames
     return CSP_OK;
 }
 
-/* Play out what is queued, in waits of at most 20 ms. */
+/* Play out what is queued, in waits of at most 20 ms: until the delay, which counts what a
+   plugin or its server still holds (the pulse plugin), is all heard. */
 static csp_code play_out(alsa_sink *s)
 {
     csp_report *report = s->base.report;
@@ -228,25 +234,22 @@ static csp_code play_out(alsa_sink *s)
     for (;;) {
         if (csp__canceled(report))
             return CSP_ECANCELED;
-        snd_pcm_state_t state = snd_pcm_state(s->pcm);
-        if (state != SND_PCM_STATE_RUNNING)
-            break; /* played out (an underrun at the end is the end) */
-        snd_pcm_sframes_t avail = snd_pcm_avail(s->pcm);
-        if (avail < 0) {
-            if (avail == -EPIPE)
-                break;
-            return device_failed(s, "audio playback failed", (int)avail);
-        }
-        if ((snd_pcm_uframes_t)avail >= s->buffer_size)
+        if (snd_pcm_state(s->pcm) != SND_PCM_STATE_RUNNING)
+            break; /* played out (the underrun at the end is the end) */
+        snd_pcm_sframes_t delay = 0;
+        int err = snd_pcm_delay(s->pcm, &delay);
+        if (err == -EPIPE || (err == 0 && delay <= 0))
             break;
-        if (avail != last) {
-            last = avail;
+        if (err < 0)
+            return device_failed(s, "audio playback failed", err);
+        if (delay != last) {
+            last = delay;
             stalled_since = csp__out_now_ms();
         } else if (csp__out_now_ms() - stalled_since > STALL_MS) {
             return csp__fail(report, CSP_EAUDIO, "audio playback failed: the device stopped "
                              "playing; save to a file instead with -o FILE");
         }
-        snd_pcm_wait(s->pcm, 20);
+        snd_pcm_wait(s->pcm, 10);
     }
     return CSP_OK;
 }
@@ -258,9 +261,8 @@ static csp_code alsa_finish(csp_sink *sink, int commit)
     if (s->pcm && s->configured && commit && s->wrote && !csp__canceled(sink->report))
         rc = play_out(s);
     if (s->pcm) {
-        /* closing drops what is queued; a plugin that waits on a frozen server is left to
-           itself after a bounded wait */
-        csp__alsa_close(s->pcm);
+        /* a plugin that waits on a frozen server is left to itself after a bounded wait */
+        csp__out_bounded_close(CSP_OUT_ALSA, s->pcm, 0);
         s->pcm = NULL;
     }
     csp__free(s->block);
