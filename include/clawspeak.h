@@ -290,6 +290,11 @@ CSP_API csp_code csp_list_devices(csp_client *client, char **out);
  * when nothing plays after all; only the first call does anything.
  */
 CSP_API void csp_audio_warm_up(void);
+/*
+ * The same, knowing more: device is --device (NULL: the default output, whose fastest way,
+ * libpulse, ALSA or PortAudio, is chosen now), plays/records what the run will do.
+ */
+CSP_API void csp_audio_warm_up_for(const char *device, int plays, int records);
 
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
 CSP_API csp_code csp_list_voices(csp_client *client, char **out);

@@ -2,6 +2,7 @@
 /* audio_system.c: PortAudio started once at a time, and standard error hidden meanwhile. */
 #include "audio_system.h"
 
+#include "audio_out.h"
 #include "clawspeak.h"
 
 #include <fcntl.h>
@@ -43,6 +44,7 @@ void csp__stderr_restore(void)
 
 static PaError quiet_initialize(void)
 {
+    csp__alsa_quiet(); /* its lines while playing too (an underrun, a device that fails) */
     csp__stderr_hide();
     PaError err = Pa_Initialize();
     csp__stderr_restore();
@@ -83,7 +85,7 @@ static void end_unadopted_warm_up(void)
     pthread_mutex_unlock(&start_lock);
 }
 
-void csp_audio_warm_up(void)
+void csp__audio_warm_up(void)
 {
     pthread_mutex_lock(&start_lock);
     if (warm_state == WARM_NONE && pthread_create(&warm_thread, NULL, warm_main, NULL) == 0) {

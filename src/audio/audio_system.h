@@ -4,7 +4,7 @@
  * (sink_portaudio.c) and the microphone (capture.c). Pa_Initialize is not
  * thread-safe and probes ALSA, JACK and OSS for tens of milliseconds: here
  * it runs under one lock, and a warm-up started at the beginning of a run
- * (csp_audio_warm_up) is adopted by the first caller.
+ * (csp__audio_warm_up) is adopted by the first caller.
  *
  * Their probes print noise on standard error; while it is hidden, fd 2
  * points at /dev/null (the tool's own messages go to a copy of it). The
@@ -14,6 +14,8 @@
 #ifndef CSP_AUDIO_SYSTEM_H
 #define CSP_AUDIO_SYSTEM_H
 
+/* Start PortAudio on a thread now (only the first call does anything). */
+void csp__audio_warm_up(void);
 /* Pa_Initialize (or the warm-up's result): a PaError; paNoError needs csp__audio_stop. */
 int csp__audio_start(void);
 void csp__audio_stop(void);

@@ -3,6 +3,7 @@
 #include "sink.h"
 
 #include "alloc.h"
+#include "audio_out.h"
 #include "report.h"
 
 csp_code csp__sink_open(csp_sink *sink, long rate, int channels)
@@ -189,7 +190,7 @@ static csp_code base_sink(csp_report *report, const csp_say_options *options, cs
     csp_code rc;
     *out = NULL;
     if (!options->output_path)
-        return csp__sink_portaudio_new(report, options->device, !options->no_wait, out);
+        return csp__sink_device_new(report, options->device, !options->no_wait, out);
     rc = csp__sink_file_new(report, options->output_path, options->output_format, &file);
     if (rc == CSP_OK)
         file->wanted_rate = options->sample_rate;
@@ -197,7 +198,7 @@ static csp_code base_sink(csp_report *report, const csp_say_options *options, cs
         *out = file;
         return rc;
     }
-    rc = csp__sink_portaudio_new(report, options->device, !options->no_wait, &play);
+    rc = csp__sink_device_new(report, options->device, !options->no_wait, &play);
     if (rc == CSP_EAUDIO) {
         /* -o FILE --play with no device: the file is what lasts; say so and save it */
         csp__log(report, CSP_LOG_WARN, "cannot play (%s); saving to %s only", report->error,

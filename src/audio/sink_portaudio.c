@@ -8,7 +8,7 @@
  * moment late, and the speech gets a gap.
  */
 #include "alloc.h"
-#include "alsa_quiet.h"
+#include "audio_out.h"
 #include "audio_system.h"
 #include "capture.h"
 #include "report.h"
@@ -44,6 +44,7 @@ typedef struct pa_sink {
     size_t prefill_frames, prefill_cap;
     int wait_turn; /* take the speaking lock before the device opens */
     int lock_fd;
+    long room_max; /* the most room seen: the buffer when empty */
 } pa_sink;
 
 static csp_code no_device(csp_report *report, const char *why)
@@ -176,24 +177,101 @@ static csp_code pa_write(csp_sink *sink, const int16_t *samples, size_t frames)
     return play(sink, samples, frames);
 }
 
+/* The device took nothing this long while audio waited: stopped (a frozen sound server). */
+#define STALL_MS 10000
+
+static csp_code playback_failed(pa_sink *s, PaError err)
+{
+    return csp__fail(s->base.report, CSP_EAUDIO, "audio playback failed: %s; save to a file "
+                     "instead with -o FILE", Pa_GetErrorText(err));
+}
+
+/* Pa_GetStreamWriteAvailable, which recovers from an underrun and, on a device that failed,
+   prints PortAudio's assertions ("Expression ... failed in pa_linux_alsa.c"): hushed. */
+static signed long write_available(pa_sink *s)
+{
+    csp__stderr_hide();
+    signed long n = Pa_GetStreamWriteAvailable(s->stream);
+    csp__stderr_restore();
+    return n;
+}
+
+/* Room in the device's buffer, waiting at most 5 ms: 0 when none yet, -1 on failure. The
+   wait is ours, in small steps, because a blocking write into a frozen sound server never
+   returns and a cancel would go unseen. */
+static long room(pa_sink *s, long long *stalled_since)
+{
+    signed long n = write_available(s);
+    if (n < 0) {
+        playback_failed(s, (PaError)n);
+        return -1;
+    }
+    if ((long)n > s->room_max)
+        s->room_max = (long)n;
+    if (n > 0)
+        return (long)n;
+    if (csp__out_now_ms() - *stalled_since > STALL_MS) {
+        csp__fail(s->base.report, CSP_EAUDIO, "audio playback failed: the device stopped taking "
+                  "audio; save to a file instead with -o FILE");
+        return -1;
+    }
+    Pa_Sleep(5);
+    return 0;
+}
+
 static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     pa_sink *s = (pa_sink *)sink;
     size_t block = (size_t)(sink->rate / 50); /* 20 ms: Ctrl-C stays instant */
+    long long stalled_since = csp__out_now_ms();
     while (frames > 0) {
         if (csp__canceled(sink->report))
             return CSP_ECANCELED;
+        long free_frames = room(s, &stalled_since);
+        if (free_frames < 0)
+            return CSP_EAUDIO;
+        if (free_frames == 0)
+            continue;
         size_t n = frames < block ? frames : block;
+        if (n > (size_t)free_frames)
+            n = (size_t)free_frames;
         /* barge-in's echo canceller hears what we play (a no-op unless it asked) */
         csp__capture_playback(samples, n, sink->rate, sink->channels);
+        /* a device that fails makes PortAudio's ALSA layer print its assertions: hushed */
+        csp__stderr_hide();
         PaError err = Pa_WriteStream(s->stream, samples, (unsigned long)n);
+        csp__stderr_restore();
         if (err != paNoError && err != paOutputUnderflowed)
-            return csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
-                             Pa_GetErrorText(err));
+            return playback_failed(s, err);
         samples += n * (size_t)sink->channels;
         frames -= n;
+        stalled_since = csp__out_now_ms();
     }
     return CSP_OK;
+}
+
+/* Wait, cancel-aware, until what was queued has played (the buffer is all room again). */
+static csp_code play_out(pa_sink *s)
+{
+    long long stalled_since = csp__out_now_ms();
+    long last = -1;
+    for (;;) {
+        if (csp__canceled(s->base.report))
+            return CSP_ECANCELED;
+        signed long n = write_available(s);
+        if (n < 0)
+            return playback_failed(s, (PaError)n);
+        if ((long)n >= s->room_max || Pa_IsStreamActive(s->stream) != 1)
+            return CSP_OK;
+        if ((long)n != last) {
+            last = (long)n;
+            stalled_since = csp__out_now_ms();
+        } else if (csp__out_now_ms() - stalled_since > STALL_MS) {
+            return csp__fail(s->base.report, CSP_EAUDIO, "audio playback failed: the device "
+                             "stopped playing; save to a file instead with -o FILE");
+        }
+        Pa_Sleep(5);
+    }
 }
 
 static csp_code pa_finish(csp_sink *sink, int commit)
@@ -203,13 +281,12 @@ static csp_code pa_finish(csp_sink *sink, int commit)
     if (s->stream && commit && !s->started && !csp__canceled(sink->report))
         rc = start(s); /* shorter than one latency: play it now */
     if (s->stream) {
-        /* Stop plays out what is queued; Abort drops it at once */
-        PaError err = commit && !csp__canceled(sink->report) ? Pa_StopStream(s->stream)
-                                                             : Pa_AbortStream(s->stream);
-        if (err != paNoError && commit && rc == CSP_OK && s->started)
-            rc = csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
-                           Pa_GetErrorText(err));
-        Pa_CloseStream(s->stream);
+        int drain = commit && rc == CSP_OK && s->started && !csp__canceled(sink->report);
+        if (drain)
+            rc = play_out(s);
+        /* Stop plays out the last of it; Abort drops it at once. Either may wait on a
+           frozen sound server: on a helper thread, for a bounded time */
+        csp__out_bounded_close(CSP_OUT_PORTAUDIO, s->stream, drain && rc == CSP_OK);
         s->stream = NULL;
     }
     csp__free(s->prefill);
@@ -256,7 +333,7 @@ static void pa_free(csp_sink *sink)
         s->starting = 0;
     }
     pa_finish(sink, 0);
-    if (s->initialized)
+    if (s->initialized && !csp__out_wedged()) /* Pa_Terminate would wait on the stuck stream */
         csp__audio_stop();
     csp__free(s->device_spec);
     csp__free(s);
@@ -344,6 +421,12 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
     csp__buf_init(&buf, 1 << 20);
     *out = NULL;
     /* the listing is no playback: "-o FILE" would be no answer to a missing device here */
+    /* without --device the default output is played the fastest way there is: say which
+       (on stderr, so a script or a completion that reads the list gets the list alone) */
+    char how[200];
+    csp__out_describe(how, sizeof how);
+    csp__log(report, CSP_LOG_WARN, "default output: %s; the devices below are PortAudio's, "
+             "for --device N|NAME", how);
     PaError err = csp__audio_start();
     if (err != paNoError)
         return csp__fail(report, CSP_EAUDIO, "no audio devices (%s)", Pa_GetErrorText(err));

@@ -103,6 +103,16 @@ static int uses_audio_device(const cli_args *args)
     return args->command == CLI_ASK && !args->no_speak; /* ask speaks unless tts.auto says no */
 }
 
+static int records_audio(const cli_args *args)
+{
+    return args->command == CLI_LISTEN || (args->command == CLI_ASK && args->listen);
+}
+
+static int plays_audio(const cli_args *args)
+{
+    return args->command != CLI_LISTEN && (!args->output || args->play);
+}
+
 int main(int argc, char **argv)
 {
     guard_standard_fds();
@@ -128,8 +138,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "clawspeak: standard output is closed; give -o FILE\n");
         return CLI_EXIT_OUTPUT;
     }
-    if (uses_audio_device(&args))
-        csp_audio_warm_up(); /* the device's tens of ms pass while the config is read */
+    if (uses_audio_device(&args)) /* the device's ms pass while the config is read */
+        csp_audio_warm_up_for(args.device, plays_audio(&args), records_audio(&args));
     signal(SIGPIPE, SIG_IGN);
 #ifdef CSP_ALLOC_COUNTDOWN
     csp_test_alloc_countdown_from_env();

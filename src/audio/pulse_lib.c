@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* pulse_lib.c: libpulse's functions looked up once, when a server is first expected. */
+#include "pulse_lib.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+
+csp_pa_api csp__pa;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int loaded;
+
+static void load(void)
+{
+    /* the soname libpulse has kept since 0.9: Debian's libpulse0 */
+    void *lib = dlopen("libpulse.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return; /* no libpulse: the next backend plays */
+    static const struct {
+        const char *name;
+        size_t offset;
+    } symbols[] = {
+#define SYM(field) {"pa_" #field, offsetof(csp_pa_api, field)}
+        SYM(mainloop_new), SYM(mainloop_get_api), SYM(mainloop_prepare), SYM(mainloop_poll),
+        SYM(mainloop_dispatch), SYM(mainloop_iterate), SYM(mainloop_free), SYM(context_new),
+        SYM(context_connect), SYM(context_get_state), SYM(context_errno),
+        SYM(context_get_server), SYM(context_get_server_info), SYM(context_load_module),
+        SYM(context_unload_module), SYM(context_disconnect), SYM(context_unref),
+        SYM(stream_new), SYM(stream_connect_playback), SYM(stream_connect_record),
+        SYM(stream_get_state), SYM(stream_writable_size), SYM(stream_write), SYM(stream_peek),
+        SYM(stream_drop), SYM(stream_drain), SYM(stream_disconnect), SYM(stream_unref),
+        SYM(operation_get_state), SYM(operation_unref), SYM(strerror),
+#undef SYM
+    };
+    csp_pa_api api;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        void *fn = dlsym(lib, symbols[i].name);
+        if (!fn)
+            return;
+        memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
+    }
+    csp__pa = api; /* published once: pthread_once orders it before every reader */
+    loaded = 1;
+}
+
+int csp__pulse_load(void)
+{
+    pthread_once(&once, load);
+    return loaded ? 0 : -1;
+}

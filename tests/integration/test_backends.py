@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: MIT
+"""Every playback backend (issue 21) against a sound server that misbehaves (issue 20, items
+1 and 12): a PulseAudio server of the test's own with a null sink, played to through
+libpulse (PULSE_SERVER set), through ALSA's pulse plugin (no server in the environment: the
+ALSA backend), and through PortAudio (--device default). The server is frozen with SIGSTOP
+(a hung daemon, a suspended Bluetooth sink) or killed mid-speech; a device fails writes
+(ALSA's file plugin on /dev/full). What must hold: the first Ctrl-C or SIGTERM stops at once
+with 130; a failure is exit 7 with the -o FILE hint and no library noise on stderr."""
+import array
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BIN, WRAPPER, MockTestCase, run
+
+LONG = " ".join("Sentence number %d keeps the speaker busy for a good while longer." % i
+                for i in range(1, 25))
+NOISE = ("ALSA lib", "Expression", "pa_linux_alsa", "pcm_pulse", "Assertion", "PortAudio")
+BACKENDS = ("pulse", "alsa", "portaudio")
+# a hang detector only: a stuck run waited 660 s; one that works ends in well under a second
+HANG = 15
+
+
+class Server:
+    """pulseaudio with a null sink and its own runtime directory, and parec on its monitor."""
+
+    def __init__(self, test):
+        if not shutil.which("pulseaudio") or not shutil.which("parec"):
+            test.fail("pulseaudio and parec are required (run .ci/deps test)")
+        self.dir = tempfile.mkdtemp(prefix="csp-backend-")
+        test.addCleanup(shutil.rmtree, self.dir, True)
+        self.socket = os.path.join(self.dir, "native")
+        self.server = "unix:" + self.socket
+        penv = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
+        self.daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket,
+             "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
+            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        test.addCleanup(self.stop)
+        deadline = time.time() + 10
+        while not os.path.exists(self.socket):
+            test.assertIsNone(self.daemon.poll(), "pulseaudio did not start")
+            test.assertLess(time.time(), deadline, "pulseaudio did not start")
+            time.sleep(0.05)
+        self.captured = os.path.join(self.dir, "monitor.raw")
+        self.out = open(self.captured, "wb")
+        test.addCleanup(self.out.close)
+        self.rec = subprocess.Popen(["parec", "--server", self.server, "-d", "csp_null.monitor",
+                                     "--raw", "--format=s16le", "--rate=24000", "--channels=1",
+                                     "--latency-msec=20"], env=penv,
+                                    stdout=self.out, stderr=subprocess.DEVNULL)
+        self.loud, self.read_to = 0, 0
+
+    def heard(self):
+        """Samples of sound (not silence) on the monitor so far."""
+        with open(self.captured, "rb") as f:
+            f.seek(self.read_to)
+            data = f.read()
+        data = data[: len(data) // 2 * 2]
+        self.read_to += len(data)
+        a = array.array("h")
+        a.frombytes(data)
+        self.loud += sum(1 for v in a if abs(v) > 256)
+        return self.loud
+
+    def stop(self):
+        for p in (self.rec, self.daemon):
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGCONT)
+                except OSError:
+                    pass
+                p.kill()
+                p.wait()
+
+
+class Backends(MockTestCase):
+    def backend(self, kind, server):
+        """The arguments and environment that make clawspeak play through `kind`."""
+        runtime = tempfile.mkdtemp(prefix="csp-runtime-")  # no pulse/native in it
+        self.addCleanup(shutil.rmtree, runtime, True)
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            if server:
+                f.write('pcm.!default { type pulse server "%s" }\nctl.!default { type pulse server "%s" }\n'
+                        % (server.server, server.server))
+        env = self.env(XDG_RUNTIME_DIR=runtime)
+        env.pop("PULSE_SERVER", None)
+        if kind == "pulse":
+            env["PULSE_SERVER"] = server.server
+        args = ["--device", "default"] if kind == "portaudio" else []
+        return args, env
+
+    def start_speaking(self, kind, server, extra=()):
+        args, env = self.backend(kind, server)
+        p = subprocess.Popen(WRAPPER + [BIN, "say", "--no-wait", "--verbose"] + args + list(extra) + [LONG],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        deadline = time.time() + 60
+        while server.heard() < 2400:  # 0.1 s of speech reached the sink
+            if p.poll() is not None:
+                self.fail("clawspeak ended before it was heard: %r" % (p.stderr.read(),))
+            self.assertLess(time.time(), deadline, "nothing reached the sink")
+            time.sleep(0.05)
+        return p
+
+    def assertQuiet(self, err):
+        for word in NOISE:
+            self.assertNotIn(word, err)
+
+    def test_frozen_server_first_signal_stops(self):
+        """Issue 20 item 1: the server is frozen mid-speech; the first SIGINT (and, for
+        libpulse, SIGTERM) ends the run with 130, on every backend."""
+        for kind, sig in [(k, signal.SIGINT) for k in BACKENDS] + [("pulse", signal.SIGTERM)]:
+            with self.subTest(backend=kind, signal=sig):
+                server = Server(self)
+                p = self.start_speaking(kind, server)
+                os.kill(server.daemon.pid, signal.SIGSTOP)
+                time.sleep(1.0)  # the audio thread is now waiting on the server
+                self.assertIsNone(p.poll())
+                p.send_signal(sig)
+                try:
+                    _, err = p.communicate(timeout=HANG)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                    self.fail("%s: still running %d s after the first signal" % (kind, HANG))
+                err = err.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 130, err)
+                os.kill(server.daemon.pid, signal.SIGCONT)
+                server.stop()
+
+    def test_server_killed_mid_speech(self):
+        """Issue 20 item 12: the server dies while speaking: exit 7 with the -o FILE hint and
+        nothing from ALSA or PortAudio on stderr."""
+        for kind in BACKENDS:
+            with self.subTest(backend=kind):
+                server = Server(self)
+                p = self.start_speaking(kind, server)
+                server.daemon.kill()
+                server.daemon.wait()
+                try:
+                    _, err = p.communicate(timeout=HANG + 15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                    self.fail("%s: still running after the server died" % kind)
+                err = err.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 7, err)
+                self.assertIn("-o FILE", err)
+                self.assertQuiet(err)
+                server.stop()
+
+    def test_device_fails_mid_playback(self):
+        """Issue 20 item 12: ALSA's file plugin writing to /dev/full fails once its buffer
+        is flushed: exit 7 with the hint, no ALSA or PortAudio lines."""
+        for kind in ("alsa", "portaudio"):
+            with self.subTest(backend=kind):
+                args, env = self.backend(kind, None)
+                with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+                    f.write('pcm.!default { type file slave.pcm "null" file "/dev/full" format "raw" }\n')
+                code, _, err = run(["say", "--no-wait"] + args + [LONG], env, timeout=120)
+                self.assertEqual(code, 7, err)
+                self.assertIn("-o FILE", err)
+                self.assertQuiet(err)
+
+    def test_backend_shown(self):
+        """--verbose names the backend that plays; devices names the default output's."""
+        server = Server(self)
+        for kind, shown in (("pulse", "PulseAudio 16"), ("alsa", "ALSA's 'default'"),
+                            ("portaudio", None)):
+            with self.subTest(backend=kind):
+                args, env = self.backend(kind, server)
+                code, _, err = run(["say", "--no-wait", "--verbose"] + args + ["Hi."], env)
+                self.assertEqual(code, 0, err)
+                if shown:
+                    self.assertIn("playing through " + shown, err)
+                else:
+                    self.assertNotIn("playing through", err)
+                code, out, err = run(["devices"], env)
+                self.assertEqual(code, 0, err)
+                if shown:
+                    self.assertIn("default output: " + shown, err)
+
+    def test_refused_connection_falls_through_silently(self):
+        """A PULSE_SERVER nobody listens on: ALSA plays (here into a file), not a word."""
+        captured = os.path.join(self.home, "alsa.raw")
+        args, env = self.backend("alsa", None)
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write('pcm.!default { type file slave.pcm "null" file "%s" format "raw" }\n' % captured)
+        env["PULSE_SERVER"] = "unix:" + os.path.join(self.home, "nobody-here")
+        code, _, err = run(["say", "--no-wait", "Hello."], env)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(err, "")
+        self.assertGreater(os.path.getsize(captured), 1000)
+
+
+if __name__ == "__main__":
+    unittest.main()
