@@ -359,6 +359,9 @@ static const csp_sink_ops dev_ops = {.open = dev_open, .write = dev_write, .fini
                                      .free = dev_free, .rate_for = dev_rate_for,
                                      .check = dev_check};
 
+static atomic_int need_reference;
+void csp__out_need_reference(void) { atomic_store(&need_reference, 1); }
+
 csp_code csp__sink_device_new(csp_report *report, const char *device, int wait_turn,
                               csp_sink **out)
 {
@@ -373,7 +376,7 @@ csp_code csp__sink_device_new(csp_report *report, const char *device, int wait_t
         csp__free(s);
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
-    if (device) {
+    if (device || atomic_load(&need_reference)) {
         csp_code rc = use_portaudio(s); /* PortAudio starts on its thread now, as before */
         if (rc != CSP_OK) {
             dev_free(&s->base);

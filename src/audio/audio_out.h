@@ -25,6 +25,10 @@ csp_code csp__sink_device_new(struct csp_report *report, const char *device, int
 /* "PulseAudio 16.1 at unix:/run/user/1000/pulse/native", "ALSA 'default'", "PortAudio". */
 void csp__out_describe(char *buf, size_t size);
 
+/* --echo-cancel: the canceller's reference is tapped in the PortAudio sink, so playback goes
+   through PortAudio from now on (the sound server's own canceller is not wired yet). */
+void csp__out_need_reference(void);
+
 long long csp__out_now_ms(void);
 /* Close an ALSA PCM (kind CSP_OUT_ALSA) or a PortAudio stream (CSP_OUT_PORTAUDIO) on a
    helper thread, playing out what is queued (drain) or dropping it, waiting at most a

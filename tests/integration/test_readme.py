@@ -20,6 +20,11 @@ from harness import BIN, KEY, SOURCE, MockTestCase
 NOT_RUN = {
     "bash .ci/demo": "installs packages and builds: what .ci/run's own build already does",
     "bash .ci/test": "the whole suite, this test included (.ci/run runs it)",
+    # the .deb install: test_deb builds, lints, installs and removes these packages
+    "cmake -S . -B build -DCMAKE_INSTALL_PREFIX=/usr": "test_deb builds the packages so",
+    "cmake --build build && (cd build && cpack -G DEB)": "test_deb builds the packages so",
+    "sudo apt-get install ./build/clawspeak_0.2.0_amd64.deb ./build/libclawspeak*_0.2.0_amd64.deb":
+        "test_deb installs them (system-wide: not here)",
 }
 
 
@@ -232,7 +237,7 @@ class Readme(MockTestCase):
                 code, out, err = self.sh("clawspeak config --config '%s'" % path)
                 self.assertEqual(code, 0, err)
                 if "tts-local-cli" in block:
-                    self.assertIn("its command is clawspeak itself", out)
+                    self.assertIn("configured command is clawspeak itself", out)
                     # what OpenClaw runs, its placeholders filled in
                     wav = os.path.join(self.home, "openclaw.wav")
                     code, out, err = self.sh("OPENCLAW_CONFIG_PATH='%s' clawspeak say -q -o '%s' -- "
