@@ -355,9 +355,15 @@ static csp_code dev_check(csp_sink *sink)
     return rc == CSP_OK ? csp__sink_check(s->inner) : rc;
 }
 
+static csp_code dev_rest(csp_sink *sink)
+{
+    device_sink *s = (device_sink *)sink;
+    return s->inner ? csp__sink_rest(s->inner) : CSP_OK;
+}
+
 static const csp_sink_ops dev_ops = {.open = dev_open, .write = dev_write, .finish = dev_finish,
                                      .free = dev_free, .rate_for = dev_rate_for,
-                                     .check = dev_check};
+                                     .check = dev_check, .rest = dev_rest};
 
 static atomic_int need_reference;
 void csp__out_need_reference(void) { atomic_store(&need_reference, 1); }

@@ -221,6 +221,9 @@ static csp_code pulse_write(csp_sink *sink, const int16_t *samples, size_t frame
 {
     pulse_sink *s = (pulse_sink *)sink;
     size_t frame = (size_t)sink->channels * sizeof(int16_t);
+    csp_code turn = take_turn(s); /* again after a rest (an idle --lines) */
+    if (turn != CSP_OK)
+        return turn;
     long long stalled_since = csp__pulse_now_ms();
     while (frames > 0) {
         if (csp__canceled(sink->report))
@@ -296,6 +299,20 @@ static csp_code pulse_finish(csp_sink *sink, int commit)
     return rc;
 }
 
+/* Nothing to play for a while (an idle --lines): play out what is queued and let the
+   speaking lock go, so another clawspeak can speak meanwhile; the next write takes it again. */
+static csp_code pulse_rest(csp_sink *sink)
+{
+    pulse_sink *s = (pulse_sink *)sink;
+    csp_code rc = CSP_OK;
+    if (s->stream && s->wrote && !csp__canceled(sink->report))
+        rc = drain(s);
+    s->wrote = 0;
+    csp__speaking_unlock(s->lock_fd);
+    s->lock_fd = -1;
+    return rc;
+}
+
 static void pulse_free(csp_sink *sink)
 {
     pulse_sink *s = (pulse_sink *)sink;
@@ -308,7 +325,7 @@ static void pulse_free(csp_sink *sink)
 
 static const csp_sink_ops pulse_ops = {.open = pulse_open, .write = pulse_write,
                                        .finish = pulse_finish, .free = pulse_free,
-                                       .rate_for = pulse_rate_for};
+                                       .rate_for = pulse_rate_for, .rest = pulse_rest};
 
 csp_code csp__sink_pulse_new(csp_report *report, csp_pulse *c, int wait_turn, csp_sink **out)
 {
