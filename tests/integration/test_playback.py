@@ -3,6 +3,7 @@
 starts itself, captured with parec and compared with the expected audio;
 and PortAudio into ALSA's file plugin, compared sample for sample."""
 import array
+import warnings
 import os
 import shutil
 import subprocess
@@ -43,6 +44,33 @@ def close_gaps(a, run=240):
         out.extend(a[i:max(j, i + 1)])
         i = max(j, i + 1)
     return out
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop  # Python 3.11 (Debian 12): findfit and rms in C, fast
+
+
+def pieces_found(got, want, piece=2400, reach=1200):
+    """The share of want's 100 ms pieces (those with sound) found in got, in order, each
+    within reach samples of where the one before it put it (correlation > 0.9). A busy
+    machine can leave a gap shorter than close_gaps takes out, which shifts the rest: the
+    pieces follow it where one global alignment could not."""
+    lag, found, total = 0, 0, 0
+    for at in range(0, len(want) - piece, piece):
+        part = want[at:at + piece]
+        if audioop.rms(part.tobytes(), 2) < 300:
+            continue
+        total += 1
+        lo = max(0, at + lag - reach)
+        region = got[lo:lo + piece + 2 * reach]
+        if len(region) < piece:
+            continue
+        offset, _ = audioop.findfit(region.tobytes(), part.tobytes())
+        if correlation(region[offset:offset + piece], part) > 0.9:
+            found += 1
+            lag = lo + offset - at
+    return found / total if total else 0.0
 
 
 def correlation(x, y):
@@ -105,12 +133,7 @@ class Playback(MockTestCase):
         want = close_gaps(trim(self.expected))
         self.assertGreater(len(got), 0, "nothing reached the sink")
         self.assertLess(abs(len(got) - len(want)) / len(want), 0.02, (len(got), len(want)))
-        # align on a window from the middle, then correlate the whole overlap
-        mid, span = len(want) // 2, 4000
-        window = want[mid:mid + span]
-        lag = max(range(-600, 601), key=lambda k: correlation(got[mid + k:mid + k + span], window))
-        aligned = got[lag:] if lag >= 0 else array.array("h", [0] * -lag) + got
-        self.assertGreater(correlation(aligned, want), 0.95, "lag %d" % lag)
+        self.assertGreater(pieces_found(got, want), 0.9)
 
     def test_alsa_file_plugin(self):
         captured = os.path.join(self.home, "alsa.raw")
