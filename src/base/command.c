@@ -207,48 +207,70 @@ int csp__command_succeeded(const csp_command *cmd)
     return cmd->exited && WIFEXITED(cmd->status) && WEXITSTATUS(cmd->status) == 0;
 }
 
+/* The next placeholder at or after p: it starts at *open, its name is [*name, *end); returns
+   the byte past its "}}", or NULL when there is none. A "{{" before anything but a bare word
+   (spaces around it allowed) is no placeholder and stays as it is. */
+static const char *next_placeholder(const char *p, const char **open, const char **name,
+                                    const char **end)
+{
+    for (; (p = strstr(p, "{{")) != NULL; p++) {
+        const char *close = strstr(p + 2, "}}");
+        if (!close)
+            return NULL;
+        const char *n = p + 2, *e = close;
+        while (n < e && (*n == ' ' || *n == '\t'))
+            n++;
+        while (e > n && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        int word = e > n;
+        for (const char *c = n; word && c < e; c++)
+            word = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+        if (word) {
+            *open = p, *name = n, *end = e;
+            return close + 2;
+        }
+    }
+    return NULL;
+}
+
+static int same_name(const char *name, const char *n, const char *e)
+{
+    return strlen(name) == (size_t)(e - n) && !strncasecmp(name, n, (size_t)(e - n));
+}
+
 char *csp__expand_template(const char *arg, const char *const *names, const char *const *values,
                            size_t count, size_t cap)
 {
     csp_buf out;
     csp__buf_init(&out, cap);
-    for (const char *p = arg; *p;) {
-        const char *close = !strncmp(p, "{{", 2) ? strstr(p + 2, "}}") : NULL;
-        const char *name = p + 2, *end = close;
-        while (close && name < end && (*name == ' ' || *name == '\t'))
-            name++;
-        while (close && end > name && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        /* a placeholder is a bare word: "{{" before anything else stays as it is */
-        int word = close && end > name;
-        for (const char *c = name; word && c < end; c++)
-            word = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
-        int ok;
-        if (word) {
-            const char *value = "";
-            for (size_t i = 0; i < count; i++)
-                if (strlen(names[i]) == (size_t)(end - name) && !strncasecmp(names[i], name, (size_t)(end - name)))
-                    value = values[i];
-            ok = csp__buf_append(&out, value, strlen(value)) == 0;
-            p = close + 2;
-        } else {
-            ok = csp__buf_append(&out, p++, 1) == 0;
-        }
-        if (!ok) {
-            csp__buf_free(&out);
-            return NULL;
-        }
+    const char *p = arg, *open, *n, *e, *after;
+    int ok = 1;
+    while (ok && (after = next_placeholder(p, &open, &n, &e)) != NULL) {
+        const char *value = "";
+        for (size_t i = 0; i < count; i++)
+            if (same_name(names[i], n, e))
+                value = values[i];
+        ok = csp__buf_append(&out, p, (size_t)(open - p)) == 0 &&
+             csp__buf_append(&out, value, strlen(value)) == 0;
+        p = after;
+    }
+    if (ok)
+        ok = csp__buf_append(&out, p, strlen(p)) == 0;
+    if (!ok) {
+        csp__buf_free(&out);
+        return NULL;
     }
     return out.data ? csp__buf_steal(&out) : csp__strdup("");
 }
 
+/* No allocation: a check that cannot fail for want of memory. */
 int csp__template_uses(const char *arg, const char *name)
 {
-    const char *sentinel = "\x01";
-    char *filled = csp__expand_template(arg, &name, &sentinel, 1, strlen(arg) * 2 + 2);
-    int used = filled && strchr(filled, '\x01') && !strchr(arg, '\x01');
-    csp__free(filled);
-    return used;
+    const char *open, *n, *e;
+    for (const char *p = arg; (p = next_placeholder(p, &open, &n, &e)) != NULL;)
+        if (same_name(name, n, e))
+            return 1;
+    return 0;
 }
 
 void csp__first_line(const char *text, size_t len, char *out, size_t size)
