@@ -583,14 +583,18 @@ class Mp3Streams(MockTestCase):
         return lengths
 
     def test_stray_headers(self):
-        mp3, _ = mp3_of(self.home, self.SPEECH, 24000, 64)
+        mp3, source = mp3_of(self.home, self.SPEECH, 24000, 64)
         starts = frame_starts(mp3)
         self.assertGreater(len(starts), 40)
         cut = starts[21]  # the Info frame and 20 frames of audio
         crafted = mp3[:cut] + b"\xff\xfb\x90\x00" * 50 + mp3[cut:]
         lengths = self.both_formats(crafted)
-        # the mp3 holds about what the decoder plays (a few frames go with the junk)
-        self.assertLess(abs(lengths["mp3"] - lengths["wav"]) / lengths["wav"], 0.2, lengths)
+        # both accepted (both_formats); the mp3 keeps about the speech (a few frames go with
+        # the junk). The WAV is not the yardstick: how much mpg123's feed decoder loses while
+        # it resyncs past the junk depends on where the network splits the bytes (77184 to
+        # 87599 samples here, 72000 under ASan on a loaded machine)
+        self.assertLess(abs(lengths["mp3"] - source) / source, 0.1, (lengths, source))
+        self.assertGreater(lengths["wav"], source // 2, (lengths, source))
 
     def test_rate_change_mid_stream(self):
         a, _ = mp3_of(self.home, self.SPEECH, 24000, 64)
