@@ -103,6 +103,19 @@ int csp__audio_start(void)
     return err;
 }
 
+void csp_audio_keep(int keep)
+{
+    /* PortAudio counts its starts: one more held here keeps the devices found. A failed
+       start holds nothing (Pa_Terminate must not follow it), hence the flag. */
+    static int held;
+    if (keep && !held)
+        held = csp__audio_start() == 0;
+    else if (!keep && held) {
+        held = 0;
+        csp__audio_stop();
+    }
+}
+
 void csp__audio_stop(void)
 {
     pthread_mutex_lock(&start_lock);

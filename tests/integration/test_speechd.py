@@ -1,0 +1,240 @@
+# SPDX-License-Identifier: MIT
+"""sd_clawspeak, the speech-dispatcher output module (issue 23), under Debian's real
+speech-dispatcher: the test starts PulseAudio with a null sink, records its monitor,
+and runs speech-dispatcher in the foreground with a config directory of its own, whose
+speechd.conf loads the module from the build tree. Clients are spd-say."""
+import array
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import KEY, MockTestCase, run
+
+BUILD = os.environ.get("CLAWSPEAK_BUILD_DIR", "../../build")
+MODULE = os.path.abspath(os.path.join(BUILD, "sd_clawspeak"))
+RATE = 24000
+
+ONE = "Speech dispatcher test, the captured audio must match what the mock server made"
+
+
+def samples(raw):
+    a = array.array("h")
+    a.frombytes(raw[: len(raw) // 2 * 2])
+    return a
+
+
+def active(a, level=64):
+    """(first, last + 1) sample above the level, or (0, 0)."""
+    first = next((i for i, v in enumerate(a) if abs(v) > level), None)
+    if first is None:
+        return 0, 0
+    last = len(a) - next(i for i, v in enumerate(reversed(a)) if abs(v) > level)
+    return first, last
+
+
+def correlation(x, y):
+    n = min(len(x), len(y))
+    if n == 0:
+        return 0.0
+    mx, my = sum(x[:n]) / n, sum(y[:n]) / n
+    sxy = sxx = syy = 0.0
+    for i in range(n):
+        dx, dy = x[i] - mx, y[i] - my
+        sxy += dx * dy
+        sxx += dx * dx
+        syy += dy * dy
+    return sxy / ((sxx * syy) ** 0.5 or 1)
+
+
+def best_alignment(got, want, span=4000, reach=2400):
+    """Where want's middle window lies in got (a lag within reach of the same place, both
+    trimmed to their sound), and the correlation of the whole overlap there."""
+    mid = len(want) // 2
+    window = want[mid:mid + span]
+
+    def at(k):
+        return correlation(got[mid + k:mid + k + span], window) if mid + k >= 0 else -1
+
+    coarse = max(range(-reach, reach + 1, 20), key=at)
+    lag = max(range(coarse - 20, coarse + 21), key=at)
+    aligned = got[lag:] if lag >= 0 else array.array("h", [0] * -lag) + got
+    return lag, correlation(aligned[:len(want)], want)
+
+
+class Pulse:
+    """A PulseAudio of the test's own with a null sink, its monitor recorded by parec."""
+
+    def __init__(self, home):
+        self.dir = tempfile.mkdtemp(prefix="csp-sdpulse-")
+        self.socket = os.path.join(self.dir, "native")
+        self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir,
+                        XDG_RUNTIME_DIR=self.dir)
+        self.daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket,
+             "--load=module-null-sink sink_name=csp_null rate=%d channels=1 format=s16le" % RATE],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not os.path.exists(self.socket):
+            if self.daemon.poll() is not None or time.time() > deadline:
+                raise RuntimeError("pulseaudio did not start")
+            time.sleep(0.05)
+        self.server = "unix:" + self.socket
+        self.rec = None
+
+    def record(self, path):
+        self.captured = path
+        self.rec = subprocess.Popen(
+            ["parec", "--server", self.server, "-d", "csp_null.monitor", "--raw",
+             "--format=s16le", "--rate=%d" % RATE, "--channels=1", "--latency-msec=20", path],
+            env=self.env)
+        self.rec_started = time.time()
+        time.sleep(0.4)
+
+    def stop_recording(self):
+        time.sleep(0.4)
+        self.rec.terminate()
+        self.rec.wait()
+        self.rec = None
+        with open(self.captured, "rb") as f:
+            return samples(f.read())
+
+    def close(self):
+        if self.rec:
+            self.rec.terminate()
+            self.rec.wait()
+        self.daemon.terminate()
+        self.daemon.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Dispatcher:
+    """speech-dispatcher in the foreground with its own config, log and socket directories."""
+
+    def __init__(self, home, env, modules=""):
+        self.dir = tempfile.mkdtemp(prefix="csp-speechd-")
+        self.conf = os.path.join(self.dir, "conf")
+        self.logs = os.path.join(self.dir, "log")
+        os.makedirs(os.path.join(self.conf, "modules"))
+        os.makedirs(self.logs)
+        self.socket = os.path.join(self.dir, "speechd.sock")
+        with open(os.path.join(self.conf, "speechd.conf"), "w") as f:
+            f.write('LogLevel 5\nLogDir "%s"\nDefaultVolume 100\nAudioOutputMethod "pulse"\n'
+                    'AddModule "clawspeak" "%s" "clawspeak.conf"\n'
+                    'AddModule "espeak-ng" "sd_espeak-ng" "espeak-ng.conf"\n'
+                    'DefaultModule clawspeak\n%s' % (self.logs, MODULE, modules))
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src",
+                                 "speechd", "clawspeak.conf"),
+                    os.path.join(self.conf, "modules", "clawspeak.conf"))
+        if os.path.exists("/etc/speech-dispatcher/modules/espeak-ng.conf"):
+            shutil.copy("/etc/speech-dispatcher/modules/espeak-ng.conf",
+                        os.path.join(self.conf, "modules", "espeak-ng.conf"))
+        self.env = dict(env, XDG_RUNTIME_DIR=self.dir, SPEECHD_ADDRESS="unix_socket:" + self.socket)
+        self.out = open(os.path.join(self.dir, "stdout"), "wb")
+        self.proc = subprocess.Popen(
+            ["speech-dispatcher", "-s", "-t", "0", "-C", self.conf, "-c", "unix_socket",
+             "-S", self.socket, "-P", os.path.join(self.dir, "pid"), "-L", self.logs],
+            env=self.env, stdout=self.out, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while not os.path.exists(self.socket):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("speech-dispatcher did not start:\n" + self.all_logs())
+            time.sleep(0.05)
+
+    def say(self, *args, timeout=60, wait=True):
+        cmd = ["spd-say"] + list(args)
+        if not wait:
+            return subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        p = subprocess.run(cmd, env=self.env, capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+    def all_logs(self):
+        text = ""
+        for root, _, files in os.walk(self.dir):
+            for name in files:
+                if name.endswith(".sock"):
+                    continue
+                try:
+                    with open(os.path.join(root, name), "rb") as f:
+                        text += "== %s\n" % name + f.read().decode("utf-8", "replace")
+                except OSError:
+                    pass
+        return text
+
+    def module_log(self):
+        path = os.path.join(self.logs, "clawspeak.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SpeechDispatcherModule(MockTestCase):
+    def setUp(self):
+        super().setUp()
+        for tool in ("speech-dispatcher", "spd-say", "pulseaudio", "parec"):
+            if not shutil.which(tool):
+                self.fail("%s is required (run .ci/deps test)" % tool)
+        self.assertTrue(os.path.exists(MODULE), "build sd_clawspeak first")
+        self.pulse = Pulse(self.home)
+        self.addCleanup(self.pulse.close)
+        with open(os.path.join(self.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+
+    def start(self, **extra):
+        env = self.env(PULSE_SERVER=self.pulse.server, **extra)
+        self.sd = Dispatcher(self.home, env)
+        self.addCleanup(self.sd.close)
+        self.addCleanup(lambda: self.assertNoKey(self.sd.all_logs()))
+        return self.sd
+
+    def expected(self, text, *args):
+        path = os.path.join(self.home, "expected.raw")
+        code, _, err = run(["say", "-o", path, "--format", "raw", "--sample-rate", str(RATE)]
+                           + list(args) + ["--", text], self.env())
+        self.assertEqual(code, 0, err)
+        with open(path, "rb") as f:
+            a = samples(f.read())
+        first, last = active(a)
+        return a[first:last]
+
+    def heard(self, got, want, what=""):
+        first, last = active(got)
+        self.assertGreater(last - first, 0, "nothing reached the sink " + what)
+        got = got[first:last]
+        self.assertLess(abs(len(got) - len(want)) / len(want), 0.03,
+                        "duration %d vs %d samples %s" % (len(got), len(want), what))
+        lag, corr = best_alignment(got, want, reach=2400)
+        self.assertGreater(corr, 0.9, "correlation %.3f at lag %d %s" % (corr, lag, what))
+
+    def test_spd_say_is_heard(self):
+        want = self.expected(ONE)
+        self.mock.script()  # (a fresh request log)
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        code, out, err = sd.say("-o", "clawspeak", "-w", ONE)
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err + sd.all_logs())
+        self.heard(got, want)
+        self.assertEqual([r["body"]["input"] for r in self.mock.requests()], [ONE])
+        log = sd.module_log()
+        self.assertNotIn(KEY, log)
+
+
+if __name__ == "__main__":
+    unittest.main()
