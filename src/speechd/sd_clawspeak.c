@@ -318,25 +318,24 @@ static csp_code apply(csp_client *c, char *applied, int local_only)
         chosen = sd_voices_choose(&M.voices, M.set.synthesis_voice, language,
                                   gender_of(M.set.voice_type), M.configured_voice);
     }
-    if (chosen && !chosen->local) {
-        voice = chosen->name;
-    } else if (chosen && chosen->local && !local_only && M.has_key) {
-        provider = "local"; /* the provider has no voice for it: espeak-ng speaks */
-    }
-    /* the local engine's voice follows the language, also for a fallback */
+    /* the voice setting goes to whichever provider speaks first (the settings registry);
+       espeak-ng takes its voice for the language ("C", a locale's language, is none) */
     const char *lang = chosen && strcmp(chosen->language, "none") ? chosen->language : language;
-    if (lang) {
-        snprintf(local_voice, sizeof local_voice, "%s", lang);
+    const sd_voice *local = lang ? (load_voices(), sd_voices_local(&M.voices, lang)) : NULL;
+    if (local) {
+        snprintf(local_voice, sizeof local_voice, "%s", local->language);
         lowercase(local_voice);
-        for (char *p = local_voice; *p; p++)
-            if (*p == '_')
-                *p = '-';
     }
-    if (!local_only) {
-        override(c, sig, sizeof sig, "voice", voice);
+    int engine_speaks = local_only || !M.has_key || (chosen && chosen->local);
+    if (chosen && !chosen->local && !engine_speaks)
+        voice = chosen->name;
+    else if (engine_speaks && local_voice[0])
+        voice = local_voice;
+    if (!local_only)
+        provider = M.has_key && chosen && chosen->local ? "local" : NULL; /* no provider voice */
+    override(c, sig, sizeof sig, "voice", voice);
+    if (!local_only)
         override(c, sig, sizeof sig, "provider", provider);
-    }
-    override(c, sig, sizeof sig, "local_voice", local_voice[0] ? local_voice : NULL);
     if (!strcmp(sig, applied))
         return CSP_OK;
     csp_code rc = csp_client_load(c, M.config_path);
@@ -749,7 +748,7 @@ static int init(char **why)
         return -1;
     }
     const char *key = csp_setting_get(M.client, "api_key");
-    M.has_key = key && *key && strcmp(key, "(unset)") != 0;
+    M.has_key = key && *key && *key != '('; /* "(not set)" */
     const char *voice = csp_setting_get(M.client, "voice");
     M.configured_voice = voice ? strdup(voice) : NULL;
     if (pthread_create(&M.audio_keeper, NULL, keep_audio, NULL) == 0)

@@ -152,8 +152,22 @@ static int language_score(const char *voice, const char *wanted)
     return 0;
 }
 
+static const sd_voice *choose(const sd_voices *v, const char *name, const char *language,
+                              char gender, const char *current, int local_only);
+
+const sd_voice *sd_voices_local(const sd_voices *v, const char *language)
+{
+    return choose(v, NULL, language, 0, NULL, 1);
+}
+
 const sd_voice *sd_voices_choose(const sd_voices *v, const char *name, const char *language,
                                  char gender, const char *current)
+{
+    return choose(v, name, language, gender, current, 0);
+}
+
+static const sd_voice *choose(const sd_voices *v, const char *name, const char *language,
+                              char gender, const char *current, int local_only)
 {
     if (name && *name) {
         for (size_t i = 0; i < v->count; i++)
@@ -170,7 +184,7 @@ const sd_voice *sd_voices_choose(const sd_voices *v, const char *name, const cha
     for (size_t i = 0; i < v->count; i++) {
         const sd_voice *it = &v->items[i];
         int lang = language_score(it->language, language);
-        if (!lang)
+        if (!lang || (local_only && !it->local))
             continue;
         /* the language first; then the provider's voices over espeak-ng's, the voice already
            configured, the gender asked for */

@@ -39,4 +39,6 @@ const char *sd_voice_language(const char *name);
  */
 const sd_voice *sd_voices_choose(const sd_voices *v, const char *name, const char *language,
                                  char gender, const char *current);
+/* espeak-ng's voice for a language ("en-US": en-us), or NULL when it has none. */
+const sd_voice *sd_voices_local(const sd_voices *v, const char *language);
 #endif

@@ -214,6 +214,12 @@ class SpeechDispatcherModule(MockTestCase):
         return a[first:last]
 
     def heard(self, got, want, what=""):
+        if os.environ.get("SD_TEST_DEBUG"):
+            with open("/tmp/sd_got.raw", "wb") as f:
+                f.write(got.tobytes())
+            with open("/tmp/sd_want.raw", "wb") as f:
+                f.write(want.tobytes())
+            print(self.sd.module_log())
         first, last = active(got)
         self.assertGreater(last - first, 0, "nothing reached the sink " + what)
         got = got[first:last]
@@ -235,6 +241,180 @@ class SpeechDispatcherModule(MockTestCase):
         log = sd.module_log()
         self.assertNotIn(KEY, log)
 
+
+    def test_two_messages_play_in_order(self):
+        first, second = "The first message comes first", "and the second message after it"
+        want = len(self.expected(first)) + len(self.expected(second))
+        self.mock.script()
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        # priority "message" queues (a "text" message would cancel the one before)
+        # (the second is sent once the first is in: spd-say returns when it is queued)
+        code, _, err = sd.say("-o", "clawspeak", "-P", "message", first)
+        self.assertEqual(code, 0, err)
+        code, _, err = sd.say("-o", "clawspeak", "-P", "message", "-w", second)
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err)
+        self.assertEqual([r["body"]["input"] for r in self.mock.requests()], [first, second])
+        a, b = active(got)
+        self.assertGreater(b - a, want * 0.97, "both were heard, whole")
+
+    def wait_for_requests(self, count, timeout=20):
+        deadline = time.time() + timeout
+        while len(self.mock.requests()) < count:
+            self.assertLess(time.time(), deadline, "no request came")
+            time.sleep(0.02)
+
+    def test_important_interrupts_text(self):
+        short = "Important news"
+        want_short = self.expected(short)
+        full = len(self.expected(LONG))
+        self.mock.script()
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        p = sd.say("-o", "clawspeak", LONG, wait=False)
+        self.wait_for_requests(1)
+        time.sleep(1.5)
+        code, _, err = sd.say("-o", "clawspeak", "-P", "important", "-w", short)
+        p.wait()
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err)
+        inputs = [r["body"]["input"] for r in self.mock.requests()]
+        self.assertEqual(inputs[-1], short)
+        a, b = active(got)
+        self.assertLess(b - a, full * 0.7, "the text message was cut short")
+        # the important message is what was heard last, whole
+        tail = got[b - len(want_short) - 2400:b]
+        lag, corr = best_alignment(tail[2400:] if len(tail) > len(want_short) else tail,
+                                   want_short, reach=2000)
+        self.assertGreater(corr, 0.9, "the important message at the end (lag %d)" % lag)
+
+    def stop_with(self, option):
+        full = len(self.expected(LONG))
+        self.mock.script()
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        p = sd.say("-o", "clawspeak", "-w", LONG, wait=False)
+        self.wait_for_requests(1)
+        time.sleep(1.5)
+        asked = time.time()
+        code, _, err = sd.say(option)
+        p.wait(timeout=10)
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err)
+        a, b = active(got)
+        self.assertGreater(b - a, 0)
+        self.assertLess(b - a, full * 0.5, "it stopped")
+        # when the sound ended, against when spd-say was started (parec's clock: rough)
+        ended = self.pulse.rec_started + b / RATE
+        print("\n  %s: sound ended %+.0f ms after spd-say %s started" % (option, (ended - asked) * 1000,
+                                                                       option))
+        log = sd.all_logs()
+        self.assertIn("703 STOP", log)
+        # the module is ready for the next message at once
+        code, _, err = sd.say("-o", "clawspeak", "-w", "Again")
+        self.assertEqual(code, 0, err)
+
+    def test_stop(self):
+        self.stop_with("-S")
+
+    def test_cancel(self):
+        self.stop_with("-C")
+
+    def test_list_voices(self):
+        sd = self.start()
+        code, out, err = sd.say("-o", "clawspeak", "-L")
+        self.assertEqual(code, 0, err)
+        lines = [l.split() for l in out.splitlines()]
+        # the provider's voices with their languages, then espeak-ng's
+        self.assertIn(["af_bella", "en-US", "none"], lines, out)
+        self.assertIn(["am_adam", "en-US", "none"], lines, out)
+        self.assertIn(["German", "de", "none"], lines, out)
+
+    def test_language_picks_a_voice(self):
+        german = "Guten Tag, wie geht es Ihnen heute"
+        want = self.expected(german, "--provider", "local", "-v", "de")
+        english = self.expected(german, "--provider", "local", "-v", "en")
+        self.assertGreater(abs(len(want) - len(english)) / len(want), 0.05,
+                           "the German and English readings differ")
+        self.mock.script()
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        # the provider (the mock's Kokoro voices) has no German voice: espeak-ng's speaks
+        code, _, err = sd.say("-o", "clawspeak", "-l", "de", "-w", german)
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.mock.requests(), [])
+        self.heard(got, want, "(espeak-ng's German)")
+        # and French has a provider voice (ff_siwis): the provider speaks with it
+        self.mock.script({"path": "models", "voices": ["af_bella", "ff_siwis"]})
+        sd.close()
+        sd = self.start()
+        code, _, err = sd.say("-o", "clawspeak", "-l", "fr", "-w", "Bonjour")
+        self.assertEqual(code, 0, err)
+        self.assertEqual([r["body"].get("voice") for r in self.mock.requests()], ["ff_siwis"])
+
+    def test_no_key_speaks_with_espeak_ng(self):
+        self.write_config("{tts: {}}")
+        want = self.expected(ONE)  # (with no key, say speaks with espeak-ng too)
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        code, _, err = sd.say("-o", "clawspeak", "-w", ONE)
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.mock.requests(), [])
+        self.heard(got, want, "(espeak-ng)")
+        code, out, err = sd.say("-o", "clawspeak", "-L")
+        self.assertIn(["German", "de", "none"], [l.split() for l in out.splitlines()])
+
+    def test_api_failing_falls_back(self):
+        want = self.expected(ONE, "--provider", "local")
+        # the server fails, and its error echoes the key: the fallback speaks, no log shows it
+        self.mock.script({"path": "speech", "status": 503, "error_message": "bad key " + KEY})
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        code, _, err = sd.say("-o", "clawspeak", "-w", ONE)
+        got = self.pulse.stop_recording()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.mock.requests()), 3)
+        self.heard(got, want, "(the fallback)")
+        log = sd.all_logs()
+        self.assertIn("failed", sd.module_log())
+        self.assertNoKey(log, err)
+
+    def test_char_and_key_are_spoken_by_espeak_ng(self):
+        sd = self.start()
+        self.pulse.record(os.path.join(self.home, "captured.raw"))
+        code, _, err = sd.say("-o", "clawspeak", "-w", "-c", "a")
+        self.assertEqual(code, 0, err)
+        code, _, err = sd.say("-o", "clawspeak", "-w", "-k", "shift_a")
+        self.assertEqual(code, 0, err)
+        got = self.pulse.stop_recording()
+        self.assertEqual(self.mock.requests(), [])
+        a, b = active(got)
+        self.assertGreater(b - a, RATE // 10, "something was said")
+
+    def test_ssml_marks_and_entities(self):
+        sd = self.start()
+        code, _, err = sd.say("-o", "clawspeak", "-x", "-w",
+                              '<speak>Fish &amp; chips &#x263A;<mark name="m1"/> and peas &lt;3</speak>')
+        self.assertEqual(code, 0, err)
+        self.assertEqual([r["body"]["input"] for r in self.mock.requests()],
+                         ["Fish & chips \u263a", "and peas <3"])
+        events = [l.split("|")[1] for l in sd.all_logs().splitlines()
+                  if "Event from output module while speaking" in l]
+        self.assertEqual(events, ["701 BEGIN", "700-m1", "702 END"], events)
+
+
+LONG = ("This is a long message that goes on for a while. It has several sentences, each "
+        "of them its own request. Speech dispatcher marks the end of each one. The module "
+        "reports the marks as the audio passes them. Nobody should have to hear all of it, "
+        "because the test stops it early. Here is one more sentence to be sure.")
+
+
+class ModuleProtocol(unittest.TestCase):
+    """The module driven directly, as speech-dispatcher drives it: what the server cannot
+    show (PAUSE at a mark, bad input, the exact replies)."""
 
 if __name__ == "__main__":
     unittest.main()
