@@ -213,8 +213,11 @@ typedef struct csp_say_options {
     const char *subtitles_path;
     /* Index marks (csp_speaker_mark): called on the audio thread, in order, when the audio
        of the text before the mark has all been written to the output (a device plays it
-       within its latency), and before any audio of the text after it. */
-    void (*on_mark)(void *userdata, const char *name);
+       within its latency), and before any audio of the text after it. Returning nonzero
+       ends the run right there (a pause at a mark): what is written plays out, nothing
+       after the mark is requested or played, and the speaker's calls return CSP_ECANCELED
+       from then on (csp_speaker_finish: CSP_OK once it has played out). */
+    int (*on_mark)(void *userdata, const char *name);
     void *mark_userdata;
 } csp_say_options;
 enum { CSP_CHUNKS_DISCARD = 0, CSP_CHUNKS_KEEP = 1, CSP_CHUNKS_RESUME = 2 };

@@ -92,8 +92,9 @@ struct csp_pipeline {
     size_t provider_count, current;
     csp_progress_fn progress;
     void *progress_userdata;
-    void (*on_mark)(void *userdata, const char *name);
+    int (*on_mark)(void *userdata, const char *name);
     void *mark_userdata;
+    int stopped_at_mark; /* on_mark asked to end the run there */
 
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -327,11 +328,13 @@ csp_code csp__pipeline_add_mark(csp_pipeline *p, const char *name)
     return failed ? csp__fail(&p->client->report, CSP_ENOMEM, "out of memory") : CSP_OK;
 }
 
-/* Marks reach the caller in order, on the consumer thread, with no lock held. */
-static void fire_marks(csp_pipeline *p, const char *marks, size_t len)
+/* Marks reach the caller in order, on the consumer thread, with no lock held. Returns 1 when
+   the caller ends the run at one of them. */
+static int fire_marks(csp_pipeline *p, const char *marks, size_t len)
 {
-    for (size_t at = 0; p->on_mark && at < len; at += strlen(marks + at) + 1)
-        p->on_mark(p->mark_userdata, marks + at);
+    for (size_t at = 0; p->on_mark && at < len && !p->stopped_at_mark; at += strlen(marks + at) + 1)
+        p->stopped_at_mark = p->on_mark(p->mark_userdata, marks + at) != 0;
+    return p->stopped_at_mark;
 }
 
 static int same_params(const csp_voice_params *a, const csp_voice_params *b)
@@ -1051,7 +1054,8 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         }
         if (!c)
             break; /* input closed and all spoken */
-        fire_marks(p, c->marks, c->marks_len);
+        if (fire_marks(p, c->marks, c->marks_len))
+            break; /* a pause at the mark: what is written plays out (committed below) */
         if ((rc = consume_chunk(p, c)) == CSP_OK)
             rc = csp__sink_chunk_end(p->sink, c->text, c->text_len);
         if (rc != CSP_OK) {
@@ -1084,13 +1088,13 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         return CSP_OK;
     }
     csp_code finish = csp__sink_finish(p->sink, rc == CSP_OK);
-    if (rc == CSP_OK && finish == CSP_OK) /* marks after the last text: once it is all heard */
+    if (rc == CSP_OK && finish == CSP_OK && !p->stopped_at_mark) /* marks after the last text */
         fire_marks(p, p->marks.data, p->marks.len);
     if (rc == CSP_OK)
         rc = finish;
     if (rc == CSP_ECANCELED)
         csp__fail(&p->client->report, CSP_ECANCELED, "interrupted");
-    for (size_t i = 0; rc == CSP_OK && i < p->provider_count; i++)
+    for (size_t i = 0; rc == CSP_OK && !p->stopped_at_mark && i < p->provider_count; i++)
         if (csp__provider_is_resume(p->providers[i]))
             csp__provider_resume_end(p->providers[i], 1); /* whole: the kept chunks go */
     if (rc == CSP_OK)

@@ -91,6 +91,9 @@ static void send_locked(const char *fmt, ...)
 /* --- the log: standard error (speech-dispatcher's log file for the module) -------- */
 
 static atomic_int log_level = CSP_LOG_WARN;
+/* A copy of standard error made at the start: while the library hides descriptor 2 (device
+   probes print noise there), the module's own lines still reach the log. */
+static int log_fd = STDERR_FILENO;
 
 static void logf_(csp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(csp_log_level level, const char *fmt, ...)
@@ -102,7 +105,7 @@ static void logf_(csp_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "sd_clawspeak: %s\n", line);
+    dprintf(log_fd, "sd_clawspeak: %s\n", line);
 }
 
 /* The library's messages are already redacted: no key reaches the log. */
@@ -415,19 +418,21 @@ static void on_progress(void *userdata, const csp_progress *progress)
 
 /* The audio before a mark is out. A PAUSE stops at the first of speech-dispatcher's own
    marks (__spd_*), from which it resumes the message later. */
-static void on_mark(void *userdata, const char *name)
+static int on_mark(void *userdata, const char *name)
 {
     (void)userdata;
-    if (atomic_load(&M.stop_asked) || atomic_load(&M.paused_at_mark))
-        return; /* nothing after a STOP, or after the PAUSE point */
+    if (atomic_load(&M.stop_asked))
+        return 1; /* nothing after a STOP */
     pthread_mutex_lock(&out_lock);
     begin_locked();
     send_locked("700-%s\n700 INDEX MARK\n", name);
     pthread_mutex_unlock(&out_lock);
+    /* the sentence before the mark plays out; nothing after it is asked for */
     if (atomic_load(&M.pause_asked) && !strncmp(name, "__spd_", 6)) {
         atomic_store(&M.paused_at_mark, 1);
-        csp_client_cancel(M.speaking_client);
+        return 1;
     }
+    return 0;
 }
 
 static void *speak_main(void *arg)
@@ -458,10 +463,10 @@ static void *speak_main(void *arg)
         logf_(CSP_LOG_ERROR, "%s", csp_client_error(c));
     pthread_mutex_lock(&out_lock);
     begin_locked();
-    if (rc == CSP_OK || rc == CSP_EINPUT) /* (nothing speakable in it: said, in a way) */
-        send_locked("702 END\n");
-    else if (paused)
+    if (paused)
         send_locked("704 PAUSE\n");
+    else if (rc == CSP_OK || rc == CSP_EINPUT) /* (nothing speakable in it: said, in a way) */
+        send_locked("702 END\n");
     else
         send_locked("703 STOP\n"); /* a STOP, or a failure that ended the message */
     atomic_store(&M.busy, 0);
@@ -787,6 +792,9 @@ int main(int argc, char **argv)
     /* the protocol gets a descriptor of its own; fd 1 becomes the log too, so nothing a
        library or a child prints can land in the middle of a reply */
     proto_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    int copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (copy >= 0)
+        log_fd = copy;
     if (proto_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
         fprintf(stderr, "sd_clawspeak: cannot set up the protocol descriptor\n");
         return 1;

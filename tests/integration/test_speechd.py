@@ -5,6 +5,7 @@ and runs speech-dispatcher in the foreground with a config directory of its own,
 speechd.conf loads the module from the build tree. Clients are spd-say."""
 import array
 import os
+import warnings
 import shutil
 import subprocess
 import tempfile
@@ -12,6 +13,10 @@ import time
 import unittest
 
 from harness import KEY, MockTestCase, run
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop  # Python 3.11 (Debian 12): findfit, in C
 
 BUILD = os.environ.get("CLAWSPEAK_BUILD_DIR", "../../build")
 MODULE = os.path.abspath(os.path.join(BUILD, "sd_clawspeak"))
@@ -64,10 +69,34 @@ def best_alignment(got, want, span=4000, reach=2400):
     return lag, correlation(aligned[:len(want)], want)
 
 
+def windows_heard(got, want, span=2400):
+    """Each 100 ms of want, found in got in order (audioop.findfit) with a correlation over
+    0.9: how many of how many were, and how much later than its place the last one was."""
+    matched = windows = 0
+    at = 0  # where the next window may start in got
+    shift = 0
+    for start in range(0, len(want) - span + 1, span):
+        window = want[start:start + span]
+        windows += 1
+        if audioop.rms(window.tobytes(), 2) < 500:
+            matched += 1  # a pause: nothing to find (and findfit would fit it to any silence)
+            continue
+        region = got[at:start + shift + span * 3]
+        if len(region) < span:
+            continue
+        offset, _ = audioop.findfit(region.tobytes(), window.tobytes())
+        if correlation(region[offset:offset + span], window) > 0.9:
+            matched += 1
+            at += offset + span
+            shift = at - (start + span)
+    return matched, windows, max(shift, 0)
+
+
 class Pulse:
     """A PulseAudio of the test's own with a null sink, its monitor recorded by parec."""
 
-    def __init__(self, home):
+    def __init__(self, home, rate=RATE):
+        self.rate = rate
         self.dir = tempfile.mkdtemp(prefix="csp-sdpulse-")
         self.socket = os.path.join(self.dir, "native")
         self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir,
@@ -76,7 +105,7 @@ class Pulse:
             ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
              "--log-target=stderr", "--log-level=error",
              "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket,
-             "--load=module-null-sink sink_name=csp_null rate=%d channels=1 format=s16le" % RATE],
+             "--load=module-null-sink sink_name=csp_null rate=%d channels=1 format=s16le" % rate],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while not os.path.exists(self.socket):
@@ -90,7 +119,7 @@ class Pulse:
         self.captured = path
         self.rec = subprocess.Popen(
             ["parec", "--server", self.server, "-d", "csp_null.monitor", "--raw",
-             "--format=s16le", "--rate=%d" % RATE, "--channels=1", "--latency-msec=20", path],
+             "--format=s16le", "--rate=%d" % self.rate, "--channels=1", "--latency-msec=20", path],
             env=self.env)
         self.rec_started = time.time()
         time.sleep(0.4)
@@ -107,6 +136,9 @@ class Pulse:
         if self.rec:
             self.rec.terminate()
             self.rec.wait()
+            self.rec = None
+        if self.daemon.poll() is not None:
+            return
         self.daemon.terminate()
         self.daemon.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -192,9 +224,16 @@ class SpeechDispatcherModule(MockTestCase):
                 self.fail("%s is required (run .ci/deps test)" % tool)
         self.assertTrue(os.path.exists(MODULE), "build sd_clawspeak first")
         self.pulse = Pulse(self.home)
-        self.addCleanup(self.pulse.close)
+        self.addCleanup(lambda: self.pulse.close())
         with open(os.path.join(self.home, ".asoundrc"), "w") as f:
             f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+
+    def local_engine_sink(self):
+        """A sink at espeak-ng's 22050 Hz: its audio reaches the monitor as it was made (one
+        resampler in the sound server and another in the expected file would not match
+        sample for sample)."""
+        self.pulse.close()
+        self.pulse = Pulse(self.home, 22050)
 
     def start(self, **extra):
         env = self.env(PULSE_SERVER=self.pulse.server, **extra)
@@ -203,9 +242,9 @@ class SpeechDispatcherModule(MockTestCase):
         self.addCleanup(lambda: self.assertNoKey(self.sd.all_logs()))
         return self.sd
 
-    def expected(self, text, *args):
+    def expected(self, text, *args, rate=RATE):
         path = os.path.join(self.home, "expected.raw")
-        code, _, err = run(["say", "-o", path, "--format", "raw", "--sample-rate", str(RATE)]
+        code, _, err = run(["say", "-o", path, "--format", "raw", "--sample-rate", str(rate)]
                            + list(args) + ["--", text], self.env())
         self.assertEqual(code, 0, err)
         with open(path, "rb") as f:
@@ -222,11 +261,14 @@ class SpeechDispatcherModule(MockTestCase):
             print(self.sd.module_log())
         first, last = active(got)
         self.assertGreater(last - first, 0, "nothing reached the sink " + what)
-        got = got[first:last]
-        self.assertLess(abs(len(got) - len(want)) / len(want), 0.03,
-                        "duration %d vs %d samples %s" % (len(got), len(want), what))
-        lag, corr = best_alignment(got, want, reach=2400)
-        self.assertGreater(corr, 0.9, "correlation %.3f at lag %d %s" % (corr, lag, what))
+        matched, windows, lengthened = windows_heard(got[first:last], want)
+        # on a busy machine the sound server may play silence while it waits for audio (an
+        # underrun): that lengthens the sound but leaves each piece of speech whole
+        self.assertGreaterEqual(matched, windows * 0.9, "%d of %d pieces of the speech heard, "
+                                "in order %s" % (matched, windows, what))
+        self.assertLess(abs(last - first - lengthened - len(want)) / len(want), 0.03,
+                        "duration %d (%d of it silence between pieces) vs %d samples %s"
+                        % (last - first, lengthened, len(want), what))
 
     def test_spd_say_is_heard(self):
         want = self.expected(ONE)
@@ -297,7 +339,6 @@ class SpeechDispatcherModule(MockTestCase):
         p = sd.say("-o", "clawspeak", "-w", LONG, wait=False)
         self.wait_for_requests(1)
         time.sleep(1.5)
-        asked = time.time()
         code, _, err = sd.say(option)
         p.wait(timeout=10)
         got = self.pulse.stop_recording()
@@ -305,10 +346,6 @@ class SpeechDispatcherModule(MockTestCase):
         a, b = active(got)
         self.assertGreater(b - a, 0)
         self.assertLess(b - a, full * 0.5, "it stopped")
-        # when the sound ended, against when spd-say was started (parec's clock: rough)
-        ended = self.pulse.rec_started + b / RATE
-        print("\n  %s: sound ended %+.0f ms after spd-say %s started" % (option, (ended - asked) * 1000,
-                                                                       option))
         log = sd.all_logs()
         self.assertIn("703 STOP", log)
         # the module is ready for the next message at once
@@ -333,11 +370,12 @@ class SpeechDispatcherModule(MockTestCase):
 
     def test_language_picks_a_voice(self):
         german = "Guten Tag, wie geht es Ihnen heute"
-        want = self.expected(german, "--provider", "local", "-v", "de")
-        english = self.expected(german, "--provider", "local", "-v", "en")
+        want = self.expected(german, "--provider", "local", "-v", "de", rate=22050)
+        english = self.expected(german, "--provider", "local", "-v", "en", rate=22050)
         self.assertGreater(abs(len(want) - len(english)) / len(want), 0.05,
                            "the German and English readings differ")
         self.mock.script()
+        self.local_engine_sink()
         sd = self.start()
         self.pulse.record(os.path.join(self.home, "captured.raw"))
         # the provider (the mock's Kokoro voices) has no German voice: espeak-ng's speaks
@@ -356,7 +394,8 @@ class SpeechDispatcherModule(MockTestCase):
 
     def test_no_key_speaks_with_espeak_ng(self):
         self.write_config("{tts: {}}")
-        want = self.expected(ONE)  # (with no key, say speaks with espeak-ng too)
+        want = self.expected(ONE, rate=22050)  # (with no key, say speaks with espeak-ng too)
+        self.local_engine_sink()
         sd = self.start()
         self.pulse.record(os.path.join(self.home, "captured.raw"))
         code, _, err = sd.say("-o", "clawspeak", "-w", ONE)
@@ -368,7 +407,8 @@ class SpeechDispatcherModule(MockTestCase):
         self.assertIn(["German", "de", "none"], [l.split() for l in out.splitlines()])
 
     def test_api_failing_falls_back(self):
-        want = self.expected(ONE, "--provider", "local")
+        want = self.expected(ONE, "--provider", "local", rate=22050)
+        self.local_engine_sink()
         # the server fails, and its error echoes the key: the fallback speaks, no log shows it
         self.mock.script({"path": "speech", "status": 503, "error_message": "bad key " + KEY})
         sd = self.start()
@@ -415,6 +455,153 @@ LONG = ("This is a long message that goes on for a while. It has several sentenc
 class ModuleProtocol(unittest.TestCase):
     """The module driven directly, as speech-dispatcher drives it: what the server cannot
     show (PAUSE at a mark, bad input, the exact replies)."""
+
+    def setUp(self):
+        self.t = MockTestCase("setUp")  # (its mock, config and home)
+        MockTestCase.setUpClass.__func__(type(self.t))
+        self.addCleanup(type(self.t).tearDownClass)
+        self.t.setUp()
+        self.addCleanup(self.t.doCleanups)
+        self.pulse = Pulse(self.t.home)
+        self.addCleanup(self.pulse.close)
+        with open(os.path.join(self.t.home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+        self.stderr = open(os.path.join(self.t.home, "module.log"), "wb")
+        self.module = subprocess.Popen([MODULE, "/nonexistent/clawspeak.conf"], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=self.stderr,
+                                       env=self.t.env(PULSE_SERVER=self.pulse.server))
+        self.addCleanup(self.close)
+        self.addCleanup(self.show_log_on_failure)
+        self.send("INIT")
+        self.assertEqual(self.reply()[-1], "299 OK LOADED SUCCESSFULLY")
+
+    def show_log_on_failure(self):
+        if os.environ.get("SD_TEST_DEBUG"):
+            with open(os.path.join(self.t.home, "module.log"), "rb") as f:
+                print(f.read().decode("utf-8", "replace"))
+
+    def close(self):
+        if self.module.poll() is None:
+            self.module.kill()
+        self.module.wait()
+        self.module.stdin.close()
+        self.module.stdout.close()
+        self.stderr.close()
+
+    def send(self, *lines):
+        self.module.stdin.write(("\n".join(lines) + "\n").encode())
+        self.module.stdin.flush()
+
+    def line(self):
+        return self.module.stdout.readline().decode("utf-8", "replace").rstrip("\n")
+
+    def reply(self):
+        """Lines up to the last of a reply (NNN then a space)."""
+        lines = []
+        while True:
+            lines.append(self.line())
+            if len(lines[-1]) < 4 or lines[-1][3] == " ":
+                return lines
+
+    def events(self, until=("702 END", "703 STOP", "704 PAUSE")):
+        got = []
+        while not got or got[-1][1] not in until:
+            line = self.line()
+            got.append((time.time(), line))
+        return got
+
+    def speak(self, text, command="SPEAK"):
+        self.send(command)
+        self.assertEqual(self.reply(), ["202 OK RECEIVING MESSAGE"])
+        self.send(text, ".")
+        self.assertEqual(self.reply(), ["200 OK SPEAKING"])
+
+    def test_replies(self):
+        self.send("AUDIO", "audio_output_method=server", ".")
+        # the server's own audio is refused: the module plays (the server then sends its own)
+        self.assertEqual(self.reply(), ["207 OK RECEIVING AUDIO SETTINGS"])
+        self.assertEqual(self.reply(), ["303 ERROR INVALID PARAMETER OR VALUE"])
+        self.send("AUDIO", "audio_output_method=pulse", "audio_pulse_device=default", ".")
+        self.reply()
+        self.assertEqual(self.reply(), ["203 OK AUDIO INITIALIZED"])
+        self.send("SET", "rate=500", "pitch=0", ".")
+        self.reply()
+        self.assertEqual(self.reply(), ["303 ERROR INVALID PARAMETER OR VALUE"])
+        self.send("SET", "nonsense", ".")
+        self.reply()
+        self.assertEqual(self.reply(), ["302 ERROR BAD SYNTAX"])
+        self.send("FROBNICATE")
+        self.assertEqual(self.reply(), ["300 ERR UNKNOWN COMMAND"])
+        self.send("STOP")  # nothing speaks: no reply, no event
+        self.send("LIST VOICES")
+        voices = self.reply()
+        self.assertEqual(voices[-1], "200 OK VOICE LIST SENT")
+        self.assertIn("200-af_bella\ten-US\tnone", voices)
+        self.send("CHAR")
+        self.reply()
+        self.send("a", "b", ".")
+        self.assertEqual(self.reply(), ["305 DATA MORE THAN ONE LINE"])
+        self.send("QUIT")
+        self.assertEqual(self.reply(), ["210 OK QUIT"])
+        self.assertEqual(self.module.wait(timeout=10), 0)
+
+    def test_marks_come_with_the_audio_and_pause_stops_at_one(self):
+        first = "The first sentence is here, long enough to be heard for a while."
+        seconds = len(self.t_expected(first)) / RATE
+        self.speak('<speak>%s<mark name="__spd_0"/> The second sentence follows it.'
+                   '<mark name="__spd_1"/> A third one ends the message.</speak>' % first)
+        begin = self.line()
+        began = time.time()
+        self.assertEqual(begin, "701 BEGIN")
+        self.send("PAUSE")
+        events = self.events()
+        lines = [e[1] for e in events]
+        # speech-dispatcher resumes a paused message from the last __spd_ mark it got
+        self.assertEqual(lines, ["700-__spd_0", "700 INDEX MARK", "704 PAUSE"])
+        mark_at = events[0][0] - began
+        print("\n  the first mark came %.0f ms after BEGIN; its sentence lasts %.0f ms"
+              % (mark_at * 1000, seconds * 1000))
+        self.assertGreater(mark_at, seconds * 0.6, "the mark waits for the sentence's audio")
+        # then the next message speaks as usual
+        self.speak("<speak>Again.</speak>")
+        self.assertEqual([e[1] for e in self.events()], ["701 BEGIN", "702 END"])
+
+    def t_expected(self, text):
+        path = os.path.join(self.t.home, "expected.raw")
+        code, _, err = run(["say", "-o", path, "--format", "raw", "--", text], self.t.env())
+        self.assertEqual(code, 0, err)
+        with open(path, "rb") as f:
+            a = samples(f.read())
+        first, last = active(a)
+        return a[first:last]
+
+    def test_stop_while_speaking(self):
+        self.speak("<speak>%s</speak>" % LONG)
+        self.assertEqual(self.line(), "701 BEGIN")
+        time.sleep(0.5)
+        self.send("STOP")
+        self.assertEqual([e[1] for e in self.events()][-1], "703 STOP")
+
+    def test_key_never_in_the_log(self):
+        self.t.mock.script({"path": "speech", "status": 401, "error_message": "rejected: " + KEY})
+        self.speak("<speak>Hello there</speak>")
+        lines = [e[1] for e in self.events()]
+        self.assertEqual(lines[-1], "702 END")  # (espeak-ng took over)
+        self.send("QUIT")
+        self.reply()
+        self.module.wait(timeout=10)
+        with open(os.path.join(self.t.home, "module.log"), "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        self.assertIn("401", log)
+        self.t.assertNoKey(log)
+
+    def test_long_lines_and_messages_are_refused_whole(self):
+        self.send("SPEAK")
+        self.reply()
+        self.send("x" * (2 << 20), ".")  # a line over the 1 MiB cap
+        self.assertEqual(self.reply(), ["301 ERROR CANT SPEAK"])
+        self.speak("<speak>Still here</speak>")
+        self.assertEqual([e[1] for e in self.events()][-1], "702 END")
 
 if __name__ == "__main__":
     unittest.main()
