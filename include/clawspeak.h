@@ -172,6 +172,8 @@ typedef struct csp_progress {
     double elapsed_seconds;
 } csp_progress;
 
+/* Called on the audio thread about every 100 ms of progress, and once just before the
+   first audio is written (audio_seconds still 0: the sound begins). */
 typedef void (*csp_progress_fn)(void *userdata, const csp_progress *progress);
 
 typedef struct csp_say_options {
@@ -301,8 +303,10 @@ CSP_API csp_code csp_list_devices(csp_client *client, char **out);
 CSP_API void csp_audio_warm_up(void);
 /*
  * For a resident program (a speech-dispatcher module): keep (1) the audio system started
- * between runs, so each message opens its stream without probing the devices again
- * (tens of milliseconds); 0 lets it go. Only the first 1 holds; a 0 ends it.
+ * between runs, so a message does not probe the devices again, and keep each run's
+ * output stream open for the next run on the same device and format (closed after 5 s
+ * with nothing to play, so other programs can have the device); 0 lets both go. Only
+ * the first 1 holds; a 0 ends it.
  */
 CSP_API void csp_audio_keep(int keep);
 

@@ -819,6 +819,7 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
     if (p->first_audio_ms < 0) {
         p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
         csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+        report_progress(p, 1); /* the sound begins: before a write that may play for seconds */
     }
     if (e->decoded_only) {
         e->rc = csp__sink_write_decoded(p->sink, samples + skip * (size_t)channels, frames - skip);
@@ -858,6 +859,7 @@ static int pass_frame(void *userdata, const unsigned char *frame, size_t len,
     if (p->first_audio_ms < 0) {
         p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
         csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+        report_progress(p, 1); /* the sound begins: before a write that may play for seconds */
     }
     e->rc = csp__sink_write_mp3(p->sink, frame, len, csp__mp3_walker_delay(e->walker),
                                 csp__mp3_walker_padding(e->walker));

@@ -405,11 +405,12 @@ static void begin_locked(void)
         send_locked("701 BEGIN\n");
 }
 
-/* The first audio is written to the device: the message begins. */
+/* The first audio is about to be written to the device (the library's first progress
+   call): the message begins. */
 static void on_progress(void *userdata, const csp_progress *progress)
 {
-    (void)userdata;
-    if (progress->audio_seconds > 0 && !atomic_load(&M.begun)) {
+    (void)userdata, (void)progress;
+    if (!atomic_load(&M.begun)) {
         pthread_mutex_lock(&out_lock);
         begin_locked();
         pthread_mutex_unlock(&out_lock);
