@@ -72,7 +72,7 @@ def bench_stop(mock):
         home = setup_home("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
                           % (KEY, mock.url))
         env = clean_env(home, PULSE_SERVER=pulse.server)
-        mock.script({"path": "speech", "canned": True})
+        mock.script({"path": "speech"})
         sd = Dispatcher(home, env)
         stops, spd_alone = [], []
         for _ in range(RUNS):
@@ -84,6 +84,9 @@ def bench_stop(mock):
             while len(pulse.sounds) == count and time.time() < deadline:
                 time.sleep(0.01)
             time.sleep(1.0)
+            # ask while sound is playing (not in a pause between words)
+            while time.monotonic() - pulse.quiet_since > 0.02 and time.time() < deadline:
+                time.sleep(0.002)
             asked = time.monotonic()
             subprocess.run(["spd-say", "-S"], env=sd.env)
             returned = time.monotonic()
