@@ -95,7 +95,9 @@ CSP_API void csp_client_set_log(csp_client *client, csp_log_fn fn, csp_log_level
  * environment; given twice, the last wins). Names are those of the
  * settings registry below, except keys and lists: provider, voice, model,
  * response_format, speed, timeout_ms, max_text_length, auto, base_url,
- * chat_model, local_command, local_voice. Call before csp_client_load().
+ * chat_model, local_command, local_voice. Call before csp_client_load()
+ * (a long-running program may change them and load again: the connections
+ * kept stay warm). value NULL takes back an earlier override of name.
  * Returns CSP_EUSAGE for an unknown name. A bad value fails in
  * csp_client_load(), naming the flag as `typed` ("-v", "--spe") when given.
  */
@@ -177,6 +179,8 @@ typedef struct csp_progress {
     double elapsed_seconds;
 } csp_progress;
 
+/* Called on the audio thread about every 100 ms of progress, and once just before the
+   first audio is written (audio_seconds still 0: the sound begins). */
 typedef void (*csp_progress_fn)(void *userdata, const csp_progress *progress);
 
 typedef struct csp_say_options {
@@ -216,6 +220,14 @@ typedef struct csp_say_options {
     /* Cues saved to this .srt or .vtt file when the audio commits; each request then
        carries one sentence, and each cue spans its sentence's measured audio. */
     const char *subtitles_path;
+    /* Index marks (csp_speaker_mark): called on the audio thread, in order, when the audio
+       of the text before the mark has all been written to the output (a device plays it
+       within its latency), and before any audio of the text after it. Returning nonzero
+       ends the run right there (a pause at a mark): what is written plays out, nothing
+       after the mark is requested or played, and the speaker's calls return CSP_ECANCELED
+       from then on (csp_speaker_finish: CSP_OK once it has played out). */
+    int (*on_mark)(void *userdata, const char *name);
+    void *mark_userdata;
 } csp_say_options;
 enum { CSP_CHUNKS_DISCARD = 0, CSP_CHUNKS_KEEP = 1, CSP_CHUNKS_RESUME = 2 };
 
@@ -269,6 +281,13 @@ CSP_API csp_code csp_speaker_write(csp_speaker *speaker, const char *text, size_
 CSP_API csp_code csp_speaker_flush(csp_speaker *speaker);
 /* No more text: speak the rest, wait until it is all played or saved, and commit the file. */
 CSP_API csp_code csp_speaker_finish(csp_speaker *speaker);
+/*
+ * An index mark here: the text written so far is spoken without waiting for
+ * a sentence end, and options->on_mark receives name once its audio is all
+ * out, before the audio of what is written next (SSML <mark/>, as a screen
+ * reader follows the words). Marks after the last text come once it is heard.
+ */
+CSP_API csp_code csp_speaker_mark(csp_speaker *speaker, const char *name);
 /* Stop at once from any thread; the file is discarded. */
 CSP_API void csp_speaker_cancel(csp_speaker *speaker);
 CSP_API void csp_speaker_free(csp_speaker *speaker);
@@ -295,6 +314,14 @@ CSP_API void csp_audio_warm_up(void);
  * libpulse, ALSA or PortAudio, is chosen now), plays/records what the run will do.
  */
 CSP_API void csp_audio_warm_up_for(const char *device, int plays, int records);
+/*
+ * For a resident program (a speech-dispatcher module): keep (1) the audio system started
+ * between runs, so a message does not probe the devices again, and keep each run's
+ * output stream open for the next run on the same device and format (closed after 5 s
+ * with nothing to play, so other programs can have the device); 0 lets both go. Only
+ * the first 1 holds; a 0 ends it.
+ */
+CSP_API void csp_audio_keep(int keep);
 
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
 CSP_API csp_code csp_list_voices(csp_client *client, char **out);

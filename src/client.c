@@ -85,6 +85,19 @@ csp_code csp_client_override_as(csp_client *client, const char *name, const char
 {
     if (!csp__setting_overridable(name))
         return csp__fail(&client->report, CSP_EUSAGE, "unknown setting '%s'", name);
+    /* one entry per name (the last wins anyway), so a resident program that changes its
+       voice for every message never runs out of room; NULL takes it back */
+    for (size_t i = 0; i < client->overrides.count; i++) {
+        if (strcmp(client->overrides.items[i].name, name) != 0)
+            continue;
+        csp__free(client->overrides.items[i].name);
+        csp__free(client->overrides.items[i].value);
+        csp__free(client->overrides.items[i].typed);
+        client->overrides.items[i] = client->overrides.items[--client->overrides.count];
+        break;
+    }
+    if (!value)
+        return CSP_OK;
     if (client->overrides.count >= CSP_MAX_OVERRIDES)
         return csp__fail(&client->report, CSP_EUSAGE, "too many overrides");
     /* values go into JSON bodies and headers: bytes that are not UTF-8 would make a body

@@ -61,6 +61,7 @@ typedef struct chunk {
     int responded;
     csp_media media;
     csp_buf data;
+    char *marks; size_t marks_len; /* index marks before its audio: names, each NUL-ended */
     size_t received, audio_cap; /* bytes of audio this attempt, and the most its text can make */
     int complete;
     /* failure */
@@ -77,6 +78,8 @@ typedef struct chunk {
 typedef struct segment {
     char *text;
     size_t len;
+    char *marks; /* index marks just before this text (csp_speaker_mark): names, NUL-ended */
+    size_t marks_len;
     csp_voice_params params;
     csp_piece_end end; /* how it joins the next one in a request */
     struct segment *next;
@@ -92,6 +95,9 @@ struct csp_pipeline {
     size_t provider_count, current;
     csp_progress_fn progress;
     void *progress_userdata;
+    int (*on_mark)(void *userdata, const char *name);
+    void *mark_userdata;
+    int stopped_at_mark; /* on_mark asked to end the run there */
 
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -101,6 +107,7 @@ struct csp_pipeline {
     int input_closed;
     segment *outbox, *outbox_tail; /* chunks are cut from here when a request can start */
     size_t outbox_bytes;
+    csp_buf marks; /* marks waiting for the next text (or the end): names, NUL-ended */
     size_t max_waiting; /* backpressure: producers wait while this many bytes wait; 0: none */
     int producing;      /* writes under way (nested holds count): cut only full chunks */
     int sentence_per_chunk; /* subtitles: a cue per request, so one sentence per request */
@@ -125,6 +132,7 @@ static void segment_free(segment *g)
     if (!g)
         return;
     csp__free(g->text);
+    csp__free(g->marks);
     csp__free(g->params.voice);
     csp__free(g->params.model);
     csp__free(g);
@@ -135,6 +143,7 @@ static void chunk_free(chunk *c)
     if (!c)
         return;
     csp__free(c->text);
+    csp__free(c->marks);
     csp__free(c->params.voice);
     csp__free(c->params.model);
     csp__buf_free(&c->data);
@@ -171,6 +180,9 @@ csp_code csp__pipeline_new(csp_client *client, const csp_say_options *options,
     p->jobs = options->jobs > 0 ? options->jobs : 3;
     p->progress = options->progress;
     p->progress_userdata = options->progress_userdata;
+    p->on_mark = options->on_mark;
+    p->mark_userdata = options->mark_userdata;
+    csp__buf_init(&p->marks, 1 << 20);
     p->sentence_per_chunk = options->subtitles_path != NULL;
     p->to_file = is_file_target(options->output_path);
     p->first_audio_ms = -1;
@@ -229,6 +241,7 @@ void csp__pipeline_free(csp_pipeline *p)
         p->outbox = g->next;
         segment_free(g);
     }
+    csp__buf_free(&p->marks);
     for (size_t i = 0; i < p->provider_count; i++) {
         /* here, after the caller's last word on the error: the notice joins it */
         if (csp__provider_is_resume(p->providers[i]) && !p->resume_ended)
@@ -291,6 +304,15 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
     g->len = len;
     g->end = end;
     pthread_mutex_lock(&p->lock);
+    if (p->marks.len) { /* the marks written since the last text stand before this one */
+        g->marks_len = p->marks.len;
+        g->marks = csp__buf_steal(&p->marks);
+        if (!g->marks) {
+            pthread_mutex_unlock(&p->lock);
+            segment_free(g);
+            return csp__fail(&p->client->report, CSP_ENOMEM, "out of memory");
+        }
+    }
     /* backpressure: a producer faster than speech waits here, so memory stays flat */
     while (p->max_waiting && p->outbox_bytes >= p->max_waiting && !p->stop &&
            stop_code(p) == CSP_OK) {
@@ -308,6 +330,23 @@ csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
     wake(p);
     pthread_mutex_unlock(&p->lock);
     return CSP_OK;
+}
+
+csp_code csp__pipeline_add_mark(csp_pipeline *p, const char *name)
+{
+    pthread_mutex_lock(&p->lock);
+    int failed = csp__buf_append(&p->marks, name, strlen(name) + 1) < 0;
+    pthread_mutex_unlock(&p->lock);
+    return failed ? csp__fail(&p->client->report, CSP_ENOMEM, "out of memory") : CSP_OK;
+}
+
+/* Marks reach the caller in order, on the consumer thread, with no lock held. Returns 1 when
+   the caller ends the run at one of them. */
+static int fire_marks(csp_pipeline *p, const char *marks, size_t len)
+{
+    for (size_t at = 0; p->on_mark && at < len && !p->stopped_at_mark; at += strlen(marks + at) + 1)
+        p->stopped_at_mark = p->on_mark(p->mark_userdata, marks + at) != 0;
+    return p->stopped_at_mark;
 }
 
 static int same_params(const csp_voice_params *a, const csp_voice_params *b)
@@ -356,6 +395,12 @@ static chunk *cut_chunk(csp_pipeline *p)
     if (!c || copy_params(&c->params, &g->params) < 0)
         goto nomem;
     c->provider = p->current;
+    /* the first piece's marks come before the chunk's audio; a piece with marks of its own
+       starts a new chunk, so each mark falls between two chunks' audio */
+    c->marks = g->marks;
+    c->marks_len = g->marks_len;
+    g->marks = NULL;
+    g->marks_len = 0;
     /* an allowed [[tts:provider=...]] directive picks its provider, when the chain has it */
     for (size_t i = 0; c->params.provider && i < p->provider_count; i++)
         if (!strcmp(p->providers[i]->name, c->params.provider) && i >= p->current)
@@ -374,7 +419,7 @@ static chunk *cut_chunk(csp_pipeline *p)
     } else {
         size_t total = 0;
         csp_piece_end before = CSP_PIECE_WHOLE;
-        while ((g = p->outbox) && same_params(&g->params, &c->params)) {
+        while ((g = p->outbox) && same_params(&g->params, &c->params) && !g->marks) {
             chars = csp__utf8_count(g->text, g->len);
             if (total && (total + chars > limit || p->sentence_per_chunk))
                 break;
@@ -826,6 +871,7 @@ static int emit(void *userdata, const int16_t *samples, size_t frames, long rate
     if (p->first_audio_ms < 0) {
         p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
         csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+        report_progress(p, 1); /* the sound begins: before a write that may play for seconds */
     }
     if (e->decoded_only) {
         e->rc = csp__sink_write_decoded(p->sink, samples + skip * (size_t)channels, frames - skip);
@@ -872,6 +918,7 @@ static int pass_frame(void *userdata, const unsigned char *frame, size_t len,
     if (p->first_audio_ms < 0) {
         p->first_audio_ms = (long)(csp__now_ms() - p->started_ms);
         csp__log(&p->client->report, CSP_LOG_INFO, "first audio after %ld ms", p->first_audio_ms);
+        report_progress(p, 1); /* the sound begins: before a write that may play for seconds */
     }
     e->rc = csp__sink_write_mp3(p->sink, frame, len, csp__mp3_walker_delay(e->walker),
                                 csp__mp3_walker_padding(e->walker));
@@ -1117,6 +1164,8 @@ csp_code csp__pipeline_run(csp_pipeline *p)
         if (!c)
             break; /* input closed and all spoken */
         rested = 0;
+        if (fire_marks(p, c->marks, c->marks_len))
+            break; /* a pause at the mark: what is written plays out (committed below) */
         if ((rc = consume_chunk(p, c)) == CSP_OK)
             rc = csp__sink_chunk_end(p->sink, c->text, c->text_len);
         if (rc != CSP_OK) {
@@ -1145,14 +1194,17 @@ csp_code csp__pipeline_run(csp_pipeline *p)
     if (rc == CSP_OK && p->chunks_added == 0) {
         /* nothing was queued (a reply that is not spoken): no audio, no file */
         csp__sink_finish(p->sink, 0);
+        fire_marks(p, p->marks.data, p->marks.len);
         return CSP_OK;
     }
     csp_code finish = csp__sink_finish(p->sink, rc == CSP_OK);
+    if (rc == CSP_OK && finish == CSP_OK && !p->stopped_at_mark) /* marks after the last text */
+        fire_marks(p, p->marks.data, p->marks.len);
     if (rc == CSP_OK)
         rc = finish;
     if (rc == CSP_ECANCELED)
         csp__fail(&p->client->report, CSP_ECANCELED, "interrupted");
-    for (size_t i = 0; rc == CSP_OK && i < p->provider_count; i++)
+    for (size_t i = 0; rc == CSP_OK && !p->stopped_at_mark && i < p->provider_count; i++)
         if (csp__provider_is_resume(p->providers[i]))
             csp__provider_resume_end(p->providers[i], 1); /* whole: the kept chunks go */
     if (rc == CSP_OK)

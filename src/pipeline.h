@@ -26,6 +26,9 @@ typedef enum {
 /* Chunk and queue text (thread-safe). params may be NULL. */
 csp_code csp__pipeline_add(csp_pipeline *p, const char *text, size_t len,
                            const csp_voice_params *params, csp_piece_end end);
+/* An index mark between the text added so far and the next (thread-safe): options->on_mark
+   gets it when the audio before it is all written to the sink. */
+csp_code csp__pipeline_add_mark(csp_pipeline *p, const char *name);
 /*
  * Backpressure: csp__pipeline_add waits while max_bytes of text wait for a
  * request (0, the default: never waits, for callers that add before running).

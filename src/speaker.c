@@ -394,6 +394,15 @@ static csp_code release_held(csp_speaker *s, release_mode mode)
 
 csp_code csp_speaker_flush(csp_speaker *s) { return release_held(s, RELEASE_ALL); }
 
+csp_code csp_speaker_mark(csp_speaker *s, const char *name)
+{
+    /* the text before the mark goes now, whole sentence or not: the mark ends its chunk */
+    csp_code rc = release_held(s, RELEASE_ALL);
+    if (rc == CSP_OK && (rc = csp__pipeline_add_mark(s->pipeline, name ? name : "")) != CSP_OK)
+        fail(s, rc);
+    return rc;
+}
+
 void csp__speaker_hold(csp_speaker *s, int hold) { csp__pipeline_producing(s->pipeline, hold); }
 
 csp_code csp__speaker_write_all(csp_speaker *s, const char *text, size_t len)

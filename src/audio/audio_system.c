@@ -4,6 +4,7 @@
 
 #include "audio_out.h"
 #include "clawspeak.h"
+#include "sink.h"
 
 #include <fcntl.h>
 #include <portaudio.h>
@@ -103,6 +104,21 @@ int csp__audio_start(void)
         err = quiet_initialize();
     pthread_mutex_unlock(&start_lock);
     return err;
+}
+
+void csp_audio_keep(int keep)
+{
+    /* PortAudio counts its starts: one more held here keeps the devices found. A failed
+       start holds nothing (Pa_Terminate must not follow it), hence the flag. */
+    static int held;
+    if (keep && !held) {
+        held = csp__audio_start() == 0;
+        csp__sink_portaudio_park(held);
+    } else if (!keep && held) {
+        held = 0;
+        csp__sink_portaudio_park(0); /* (its stream closes before PortAudio stops) */
+        csp__audio_stop();
+    }
 }
 
 void csp__audio_stop(void)

@@ -84,6 +84,10 @@ csp_code csp__sink_level_new(struct csp_report *report, csp_sink *inner, double 
 csp_code csp__sink_subtitles_new(struct csp_report *report, csp_sink *inner, const char *path,
                                  const char *audio_path, csp_sink **out);
 
+/* Keep (1) each run's stream open when it ends, for the next run on the same device and
+   format, closed after a few idle seconds; 0 closes it (csp_audio_keep). */
+void csp__sink_portaudio_park(int enabled);
+
 /* Audio devices, "index\tname\toutput|input|output, input[\t(default ...)]\n" each (csp_list_devices). */
 csp_code csp__sink_list_devices(struct csp_report *report, char **out);
 

@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "audio_out.h"
 #include "audio_system.h"
+#include "clock.h"
 #include "capture.h"
 #include "report.h"
 #include "sink.h"
@@ -47,6 +48,91 @@ typedef struct pa_sink {
     long room_max; /* the most room seen: the buffer when empty */
 } pa_sink;
 
+/*
+ * A resident program (a speech-dispatcher module: csp_audio_keep) keeps its stream open
+ * between runs: stopped, parked here, and taken by the next run that plays on the same
+ * device at the same rate and channels, so a message does not open the device again (the
+ * ALSA plugin's connection to the sound server, tens of milliseconds). A stream parked
+ * PARK_IDLE_MS with no run taking it is closed, so other programs can have the device.
+ */
+#define PARK_IDLE_MS 5000
+static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t park_changed = PTHREAD_COND_INITIALIZER;
+static struct {
+    int enabled, reaper_running;
+    pthread_t reaper;
+    PaStream *stream;
+    PaDeviceIndex device;
+    long rate;
+    int channels;
+    double latency;
+    long long since_ms;
+} parked;
+
+/* Called with park_lock held. */
+static void close_parked(void)
+{
+    if (parked.stream)
+        Pa_CloseStream(parked.stream);
+    parked.stream = NULL;
+}
+
+static void *reap_parked(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&park_lock);
+    while (parked.enabled) {
+        if (parked.stream && csp__now_ms() - parked.since_ms >= PARK_IDLE_MS)
+            close_parked(); /* a pause: the device goes back to everyone */
+        csp__cond_wait_ms(&park_changed, &park_lock, 500);
+    }
+    pthread_mutex_unlock(&park_lock);
+    return NULL;
+}
+
+void csp__sink_portaudio_park(int enabled)
+{
+    pthread_mutex_lock(&park_lock);
+    parked.enabled = enabled;
+    if (enabled && !parked.reaper_running)
+        parked.reaper_running = pthread_create(&parked.reaper, NULL, reap_parked, NULL) == 0;
+    if (!enabled)
+        close_parked();
+    pthread_cond_broadcast(&park_changed);
+    int join = !enabled && parked.reaper_running;
+    if (join)
+        parked.reaper_running = 0;
+    pthread_mutex_unlock(&park_lock);
+    if (join)
+        pthread_join(parked.reaper, NULL);
+}
+
+static int parking(void)
+{
+    pthread_mutex_lock(&park_lock);
+    int enabled = parked.enabled;
+    pthread_mutex_unlock(&park_lock);
+    return enabled;
+}
+
+/* A stopped stream goes to the parking place instead of closing: 1 if it did. */
+static int park(PaStream *stream, PaDeviceIndex device, long rate, int channels, double latency)
+{
+    pthread_mutex_lock(&park_lock);
+    int taken = parked.enabled;
+    if (taken) {
+        close_parked();
+        parked.stream = stream;
+        parked.device = device;
+        parked.rate = rate;
+        parked.channels = channels;
+        parked.latency = latency;
+        parked.since_ms = csp__now_ms();
+    }
+    pthread_mutex_unlock(&park_lock);
+    return taken;
+}
+
 static csp_code no_device(csp_report *report, const char *why)
 {
     return csp__fail(report, CSP_EAUDIO,
@@ -75,10 +161,25 @@ static PaError open_stream(pa_sink *s, long rate, int channels)
     /* the high default (tens of ms) rides out a busy machine without dropouts;
        a gap in speech is worse than starting 25 ms later */
     out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultHighOutputLatency;
+    pthread_mutex_lock(&park_lock);
+    if (parked.stream && parked.device == s->device && parked.rate == rate &&
+        parked.channels == channels) {
+        /* the last run's stream, still open: taken as it is */
+        s->stream = parked.stream;
+        parked.stream = NULL;
+        s->stream_rate = rate;
+        s->stream_channels = channels;
+        s->latency = parked.latency;
+        pthread_mutex_unlock(&park_lock);
+        csp__log(s->base.report, CSP_LOG_DEBUG, "playing on the stream kept open since the last run");
+        return paNoError;
+    }
+    close_parked(); /* another device or format: one open stream at a time */
     csp__stderr_hide();
     PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
     csp__stderr_restore();
+    pthread_mutex_unlock(&park_lock);
     if (err != paNoError) {
         s->stream = NULL;
         return err;
@@ -284,9 +385,17 @@ static csp_code pa_finish(csp_sink *sink, int commit)
         int drain = commit && rc == CSP_OK && s->started && !csp__canceled(sink->report);
         if (drain)
             rc = play_out(s);
-        /* Stop plays out the last of it; Abort drops it at once. Either may wait on a
-           frozen sound server: on a helper thread, for a bounded time */
-        csp__out_bounded_close(CSP_OUT_PORTAUDIO, s->stream, drain && rc == CSP_OK);
+        /* A resident program keeps a stream played out for its next run (csp_audio_keep);
+           never one cut short, since the sound server may still hold its audio. The stop
+           here finds an empty queue on a server that just played it. */
+        if (drain && rc == CSP_OK && parking() && Pa_StopStream(s->stream) == paNoError &&
+            park(s->stream, s->device, s->stream_rate, s->stream_channels, s->latency)) {
+            s->stream = NULL;
+        } else {
+            /* Stop plays out the last of it; Abort drops it at once. Either may wait on a
+               frozen sound server: on a helper thread, for a bounded time */
+            csp__out_bounded_close(CSP_OUT_PORTAUDIO, s->stream, drain && rc == CSP_OK);
+        }
         s->stream = NULL;
     }
     csp__free(s->prefill);
