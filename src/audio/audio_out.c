@@ -399,7 +399,8 @@ void csp_audio_warm_up_for(const char *device, int plays, int records)
 {
     if (plays && !device)
         csp__out_warm_up();
-    if (device || records)
+    /* the microphone is the sound server's when one answers (capture.c) */
+    if (device || (records && !csp__pulse_expected()))
         csp__audio_warm_up();
 }
 

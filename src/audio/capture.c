@@ -2,15 +2,19 @@
 /*
  * capture.c: recording utterances. The only file that includes libspeexdsp:
  * its preprocessor does the noise suppression, AGC and voice activity
- * detection, its echo canceller the barge-in's echo removal; nothing here
- * re-implements that DSP. The device is read with PortAudio's blocking API
- * on a thread of our own, so a slow consumer (a request in flight) never
- * loses audio and barge-in is noticed while a reply plays.
+ * detection, its echo canceller the barge-in's echo removal where there is no
+ * sound server; nothing here re-implements that DSP. With a PulseAudio or PipeWire
+ * server the default microphone is read through libpulse, and --echo-cancel uses
+ * the server's own WebRTC canceller (pulse_mic.c); otherwise PortAudio's blocking
+ * API. Either is read on a thread of our own, so a slow consumer (a request in
+ * flight) never loses audio and barge-in is noticed while a reply plays.
  */
 #include "capture.h"
 
 #include "alloc.h"
+#include "audio_out.h"
 #include "audio_system.h"
+#include "pulse.h"
 #include "report.h"
 #include "resample.h"
 
@@ -32,8 +36,19 @@
 #define SPEECH_FLOOR_DB -55. /* the VAD's "speech" below this level is AGC-boosted noise */
 #define ECHO_TAIL 3200       /* 200 ms of echo path at 16 kHz */
 #define ECHO_WINDOW 10 /* frames: the 200 ms echo tail */
+/* Played audio reaches the server's canceller through the server's own queue, so the
+   echo trails what we wrote by up to that queue's length and more: 500 ms. */
+#define ECHO_WINDOW_SERVER 25
 #define ECHO_LEAD 640 /* 40 ms: see next_reference */
 #define REF_CAP (CSP_CAPTURE_RATE * 2) /* 2 s of reference audio at most */
+/* The server's WebRTC canceller lets echo through while it learns the room (measured in
+   the PulseAudio loop: up to 8 dB under the reply in its first second): no barge-in then,
+   and what it leaves is learnt as the echo path's gain. */
+#define CONVERGE_FRAMES 50
+/* What the server's canceller leaves is taken as never below -15 dB of the reply: a voice
+   must be 9 dB under the reply or louder to barge in (the residue's peaks, measured in the
+   loop, reach -13 dB when the reply ends or a sentence starts) */
+#define SERVER_RESIDUE 0.03
 
 static long long now_ns(void)
 {
@@ -59,9 +74,11 @@ struct csp_vad {
     int stats_frames, stats_ready;
     double erle; /* echo power in / left out, learnt while only the echo is heard (>= 1) */
     double echo_gain; /* the peak of heard / played power while only the echo is heard */
-    double ref_energy[ECHO_WINDOW];
+    double ref_energy[ECHO_WINDOW_SERVER];
+    size_t window; /* frames of ref_energy in use */
     size_t ref_energy_pos;
     int speech_before;
+    int converging; /* frames of playback the server's canceller has heard so far */
     /* the echo reference: played audio waiting to be matched with what is heard */
     pthread_mutex_t ref_lock;
     int16_t ref[REF_CAP];
@@ -82,7 +99,10 @@ csp_vad *csp__vad_new(const csp_vad_config *config)
         return NULL;
     v->config = *config;
     v->erle = 1;
-    v->echo_gain = 1; /* until learnt: an echo as loud as the playback */
+    /* until learnt: an echo as loud as the playback, or for the server's canceller, what
+       it leaves of it (its WebRTC canceller takes 20-40 dB off from the start) */
+    v->echo_gain = config->echo_cancelled ? SERVER_RESIDUE : 1;
+    v->window = config->echo_cancelled ? ECHO_WINDOW_SERVER : ECHO_WINDOW;
     if (v->config.silence_ms <= 0)
         v->config.silence_ms = 1200;
     if (v->config.max_ms <= 0)
@@ -94,9 +114,10 @@ csp_vad *csp__vad_new(const csp_vad_config *config)
     v->cap = ((size_t)v->config.max_ms * CSP_CAPTURE_RATE / 1000) + v->preroll_frames;
     v->preroll = csp__malloc(v->preroll_frames * sizeof(int16_t));
     v->pre = speex_preprocess_state_init(CSP_CAPTURE_FRAME, CSP_CAPTURE_RATE);
-    if (config->echo)
+    int speex_cancels = config->echo && !config->echo_cancelled;
+    if (speex_cancels)
         v->echo = speex_echo_state_init(CSP_CAPTURE_FRAME, ECHO_TAIL);
-    if (!v->preroll || !v->pre || (config->echo && !v->echo)) {
+    if (!v->preroll || !v->pre || (speex_cancels && !v->echo)) {
         csp__vad_free(v);
         return NULL;
     }
@@ -203,10 +224,17 @@ csp_vad_event csp__vad_frame(csp_vad *v, int16_t *frame, double *level_db, int *
     double heard = energy; /* what the decision looks at: the frame after echo removal */
     int echo_only = 0;     /* playback is on and what is heard is no louder than its echo */
     int during_playback = 0;
-    if (v->echo) {
+    if (v->config.echo) {
         int16_t ref[CSP_CAPTURE_FRAME], clean[CSP_CAPTURE_FRAME];
         int playing = next_reference(v, ref);
-        speex_echo_cancellation(v->echo, frame, ref, clean);
+        /* the server's queue still plays what we wrote last: its echo is heard after the
+           reference has ended, and the window of the played audio still covers it */
+        if (!v->echo && !playing && v->ref_playing)
+            playing = 1;
+        if (v->echo)
+            speex_echo_cancellation(v->echo, frame, ref, clean);
+        else /* the server cancelled it: the double-talk test below still applies */
+            memcpy(clean, frame, sizeof clean);
         double out = 0;
         for (size_t i = 0; i < CSP_CAPTURE_FRAME; i++)
             out += (double)clean[i] * clean[i];
@@ -216,8 +244,8 @@ csp_vad_event csp__vad_frame(csp_vad *v, int16_t *frame, double *level_db, int *
             during_playback = 1;
             for (size_t i = 0; i < CSP_CAPTURE_FRAME; i++)
                 ref_energy += (double)ref[i] * ref[i];
-            v->ref_energy[v->ref_energy_pos++ % ECHO_WINDOW] = ref_energy;
-            for (size_t i = 0; i < ECHO_WINDOW; i++)
+            v->ref_energy[v->ref_energy_pos++ % v->window] = ref_energy;
+            for (size_t i = 0; i < v->window; i++)
                 ref_max = v->ref_energy[i] > ref_max ? v->ref_energy[i] : ref_max;
             /*
              * Double talk: what the microphone hears against the loudest played frame of
@@ -228,14 +256,22 @@ csp_vad_event csp__vad_frame(csp_vad *v, int16_t *frame, double *level_db, int *
              * its own residual drifts during double talk. See the README.)
              */
             echo_only = energy <= 4 * v->echo_gain * ref_max;
+            if (!v->echo && v->converging < CONVERGE_FRAMES) {
+                v->converging++;
+                echo_only = 1;
+            }
             if (ref_max > 0 && energy / (v->echo_gain * ref_max) > v->stats_over)
                 v->stats_over = energy / (v->echo_gain * ref_max);
             if (!v->speech_before && ref_max > 0) { /* learn from the echo alone */
                 /* the path's peak gain: up at once, down slowly (-0.2 dB a second); a frame
                    that passes the test above may be the user starting to speak: not learnt */
                 double ratio = energy / ref_max;
+                /* after the server's canceller (no filter of ours to hold a path) the gain
+                   follows what it leaves faster: -4 dB a second */
                 if (echo_only)
-                    v->echo_gain = ratio > v->echo_gain ? ratio : v->echo_gain * 0.999;
+                    v->echo_gain = ratio > v->echo_gain ? ratio : v->echo_gain * (v->echo ? 0.999 : 0.98);
+                if (!v->echo && v->echo_gain < SERVER_RESIDUE)
+                    v->echo_gain = SERVER_RESIDUE;
                 if (out > 0)
                     v->erle = 0.95 * v->erle + 0.05 * (energy / out < 1 ? 1 : energy / out);
             }
@@ -324,6 +360,9 @@ struct csp_capture {
     long rate;    /* the device's */
     int channels; /* the device's: 1, or 2 mixed down */
     csp_resampler *resampler; /* device rate -> 16 kHz, when they differ */
+    csp_pulse_mic *mic;       /* the sound server's microphone, instead of PortAudio's */
+    int server_cancels;       /* the server's echo canceller is on: no speexdsp one */
+    char server[160];         /* which server, for --verbose */
     int16_t pending[CSP_CAPTURE_FRAME];
     size_t pending_len;
     atomic_int stop;
@@ -386,9 +425,31 @@ void csp__capture_playback(const int16_t *samples, size_t frames, long rate, int
     pthread_mutex_unlock(&tap_lock);
 }
 
-static void *start_portaudio(void *arg)
+/* How long a server that accepted the socket may take to say hello. */
+#define PULSE_CONNECT_MS 1500
+
+/* The default microphone through the sound server: 1 if it is open. */
+static int start_pulse(csp_capture *c)
+{
+    if (c->device_spec || !csp__pulse_expected())
+        return 0;
+    csp_pulse *server = csp__pulse_connect(PULSE_CONNECT_MS);
+    if (!server)
+        return 0;
+    csp__pulse_describe(server, c->server, sizeof c->server);
+    const char *why;
+    c->mic = csp__pulse_mic_open(server, CSP_CAPTURE_RATE, c->config.vad.echo, &why);
+    /* no canceller on the server (or it refused these devices): speexdsp's, through
+       PortAudio, whose input and output timing its reference is matched to */
+    c->server_cancels = c->mic && c->config.vad.echo;
+    return c->mic != NULL;
+}
+
+static void *start_input(void *arg)
 {
     csp_capture *c = arg;
+    if (start_pulse(c))
+        return NULL;
     c->start_error = csp__audio_start();
     if (c->start_error != paNoError)
         return NULL;
@@ -409,15 +470,14 @@ csp_code csp__capture_new(csp_report *report, const csp_capture_config *config, 
     c->device = paNoDevice;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->ready, NULL);
-    if ((config->device && !(c->device_spec = csp__strdup(config->device))) ||
-        !(c->vad = csp__vad_new(&config->vad))) {
+    if (config->device && !(c->device_spec = csp__strdup(config->device))) {
         csp__capture_free(c);
         return csp__fail(report, CSP_ENOMEM, "out of memory");
     }
-    if (pthread_create(&c->starter, NULL, start_portaudio, c) == 0)
+    if (pthread_create(&c->starter, NULL, start_input, c) == 0)
         c->starting = 1;
     else
-        start_portaudio(c);
+        start_input(c);
     *out = c;
     return CSP_OK;
 }
@@ -484,10 +544,14 @@ static void process(csp_capture *c, const int16_t *samples, size_t n)
             c->mode = CSP_CAPTURE_LISTEN;
             c->barged_in = 1;
             pthread_mutex_unlock(&c->lock);
-            csp__log(c->report, CSP_LOG_DEBUG, "barge-in: speech at %.0f dBFS%s%.1f dB, echo path %.1f dB)",
-                     level, c->vad->echo ? " (the echo canceller had learnt " : " (no echo canceller: ",
-                     c->vad->echo ? 10 * log10(c->vad->erle) : 0.0,
-                     c->vad->echo ? 10 * log10(c->vad->echo_gain + 1e-12) : 0.0);
+            if (c->server_cancels)
+                csp__log(c->report, CSP_LOG_DEBUG, "barge-in: speech at %.0f dBFS (the sound "
+                         "server cancelled the echo)", level);
+            else
+                csp__log(c->report, CSP_LOG_DEBUG, "barge-in: speech at %.0f dBFS%s%.1f dB, echo path %.1f dB)",
+                         level, c->vad->echo ? " (the echo canceller had learnt " : " (no echo canceller: ",
+                         c->vad->echo ? 10 * log10(c->vad->erle) : 0.0,
+                         c->vad->echo ? 10 * log10(c->vad->echo_gain + 1e-12) : 0.0);
             if (fn)
                 fn(ud);
         } else if (e == CSP_VAD_UTTERANCE) {
@@ -517,7 +581,17 @@ static void *read_loop(void *arg)
         failed = CSP_ENOMEM;
         why = "out of memory";
     }
-    while (failed == CSP_OK && !atomic_load(&c->stop)) {
+    while (failed == CSP_OK && !atomic_load(&c->stop) && c->mic) {
+        /* 16 kHz mono from the server; a short wait, so a stop is seen soon */
+        long n = csp__pulse_mic_read(c->mic, mono, block, 50);
+        if (n < 0) {
+            failed = CSP_EAUDIO;
+            why = "the sound server went away";
+            break;
+        }
+        process(c, mono, (size_t)n);
+    }
+    while (failed == CSP_OK && !atomic_load(&c->stop) && !c->mic) {
         PaError err = Pa_ReadStream(c->stream, raw, (unsigned long)block);
         if (err != paNoError && err != paInputOverflowed) {
             failed = CSP_EAUDIO;
@@ -575,11 +649,42 @@ static PaError open_stream(csp_capture *c)
     return err;
 }
 
+/* The recording thread, and the played audio as the reference for speexdsp's canceller. */
+static csp_code start_reading(csp_capture *c)
+{
+    if (pthread_create(&c->reader, NULL, read_loop, c) != 0)
+        return csp__fail(c->report, CSP_ENOMEM, "cannot start the recording thread");
+    c->reading = 1;
+    if (c->config.vad.echo) {
+        pthread_mutex_lock(&tap_lock);
+        tap_capture = c;
+        pthread_mutex_unlock(&tap_lock);
+    }
+    return CSP_OK;
+}
+
 csp_code csp__capture_start(csp_capture *c)
 {
     if (c->starting) {
         pthread_join(c->starter, NULL);
         c->starting = 0;
+    }
+    csp_vad_config vad = c->config.vad;
+    vad.echo_cancelled = c->server_cancels;
+    if (!(c->vad = csp__vad_new(&vad)))
+        return csp__fail(c->report, CSP_ENOMEM, "out of memory");
+    /* speexdsp's reference must match PortAudio's timing: playback goes there */
+    if (vad.echo && !vad.echo_cancelled)
+        csp__out_need_reference();
+    if (c->mic) {
+        c->rate = CSP_CAPTURE_RATE;
+        c->channels = 1;
+        csp_code rc = start_reading(c);
+        if (rc == CSP_OK)
+            csp__log(c->report, CSP_LOG_INFO, "recording through %s from %s%s", c->server,
+                     csp__pulse_mic_source(c->mic),
+                     c->server_cancels ? " (the server's WebRTC echo canceller)" : "");
+        return rc;
     }
     if (c->start_error != paNoError)
         return no_input(c->report, Pa_GetErrorText(c->start_error));
@@ -601,14 +706,9 @@ csp_code csp__capture_start(csp_capture *c)
     }
     if ((err = Pa_StartStream(c->stream)) != paNoError)
         return no_input(c->report, Pa_GetErrorText(err));
-    if (pthread_create(&c->reader, NULL, read_loop, c) != 0)
-        return csp__fail(c->report, CSP_ENOMEM, "cannot start the recording thread");
-    c->reading = 1;
-    if (c->config.vad.echo) {
-        pthread_mutex_lock(&tap_lock);
-        tap_capture = c;
-        pthread_mutex_unlock(&tap_lock);
-    }
+    csp_code rc = start_reading(c);
+    if (rc != CSP_OK)
+        return rc;
     csp__log(c->report, CSP_LOG_INFO, "recording from '%s' at %ld Hz%s",
              Pa_GetDeviceInfo(c->device)->name, c->rate,
              c->rate != CSP_CAPTURE_RATE ? " (resampled to 16000)" : "");
@@ -699,6 +799,7 @@ void csp__capture_free(csp_capture *c)
         Pa_AbortStream(c->stream);
         Pa_CloseStream(c->stream);
     }
+    csp__pulse_mic_free(c->mic);
     if (c->initialized)
         csp__audio_stop();
     csp__resampler_free(c->resampler);

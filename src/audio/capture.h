@@ -31,6 +31,8 @@ typedef struct csp_vad_config {
     int max_ms;     /* cap an utterance at this length (0: 30000) */
     int preroll_ms; /* audio kept from before the speech was detected (0: 300) */
     int echo;       /* cancel echo with the played audio as reference (csp__vad_playback) */
+    int echo_cancelled; /* with echo: the sound server cancelled it already; the played
+                           audio still tells the reply's residue from a voice over it */
 } csp_vad_config;
 
 typedef enum {

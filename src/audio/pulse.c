@@ -9,6 +9,7 @@
 #include "sink.h"
 #include "speaking_lock.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,16 @@ csp_pulse *csp__pulse_connect(int timeout_ms)
         csp__free(c);
         return NULL;
     }
+    /* one at a time: two new contexts at once (the playback's warm-up and the microphone)
+       race to create the cookie file, and libpulse complains on stderr */
+    static pthread_mutex_t creating = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&creating);
     c->context = csp__pa.context_new(csp__pa.mainloop_get_api(c->loop), "clawspeak");
     /* no autospawn: a server that is not running is not started behind the user's back */
-    if (!c->context || csp__pa.context_connect(c->context, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0) {
+    int connecting = c->context &&
+                     csp__pa.context_connect(c->context, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) == 0;
+    pthread_mutex_unlock(&creating);
+    if (!connecting) {
         csp__pulse_free(c);
         return NULL;
     }
@@ -174,9 +182,11 @@ static csp_code open_stream(pulse_sink *s, long rate, int channels)
         return server_failed(s, "the sound server went away");
     if (!(s->stream = csp__pa.stream_new(s->c->context, "speech", &spec, NULL)))
         return server_failed(s, "cannot play through the sound server");
-    /* NULL: the server's default sink, or $PULSE_SINK */
-    if (csp__pa.stream_connect_playback(s->stream, NULL, &attr, PA_STREAM_ADJUST_LATENCY, NULL,
-                                        NULL) < 0)
+    /* "": the server's default sink, or $PULSE_SINK; else the echo canceller's */
+    char to[64];
+    csp__pulse_playback_sink(to, sizeof to);
+    if (csp__pa.stream_connect_playback(s->stream, to[0] ? to : NULL, &attr,
+                                        PA_STREAM_ADJUST_LATENCY, NULL, NULL) < 0)
         return server_failed(s, "cannot play through the sound server");
     long long deadline = csp__pulse_now_ms() + STALL_MS;
     pa_stream_state_t state;

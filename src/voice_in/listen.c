@@ -7,7 +7,6 @@
  */
 #include "listen.h"
 
-#include "audio_out.h"
 #include "transcribe.h"
 
 #include "alloc.h"
@@ -34,8 +33,6 @@ csp_code csp_listener_new(csp_client *client, const csp_listen_options *options,
         csp__free(l);
         return ready;
     }
-    if (options->echo_cancel)
-        csp__out_need_reference(); /* the reply's audio is the canceller's reference */
     csp_capture_config config = {
         .device = options->device,
         .vad = {.silence_ms = options->silence_ms, .max_ms = options->max_ms,
