@@ -427,16 +427,19 @@ def bench_real_network_far(mock, e):
     bench_real_network(mock, e, one_way_ms=150, bars=False)
 
 
-def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0, floats=False):
+def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0, floats=False,
+                     stderr=subprocess.DEVNULL):
     """Milliseconds from spawn until a sample above the noise floor reaches capture, the raw
-    file (s16, or float with floats) that ALSA's file plugin writes as the device plays."""
+    file (s16, or float with floats) that ALSA's file plugin writes as the device plays (the
+    time the block holding it was read). stderr: where the command's standard error goes."""
     open(capture, "wb").close()
     start = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, shell=shell)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, env=env, shell=shell)
     seen, found = 0, None
     with open(capture, "rb") as f:
         while found is None and time.monotonic() - start < timeout_s:
             block = f.read()
+            read_at = time.monotonic()
             if not block:
                 if p.poll() is not None and not f.read(1):
                     break
@@ -447,7 +450,7 @@ def first_audible_ms(cmd, env, capture, shell=False, timeout_s=10.0, floats=Fals
                 v = struct.unpack_from("<f", block, i)[0] * 32768 if floats else \
                     int.from_bytes(block[i:i + 2], "little", signed=True)
                 if abs(v) > 64:
-                    found = (time.monotonic() - start) * 1000
+                    found = (read_at - start) * 1000
                     break
             seen += len(block)
     p.wait()
@@ -553,22 +556,28 @@ def bench_device_overhead(mock, e):
 
 class PulseMonitor:
     """A PulseAudio server of our own with a null sink; a thread reads its monitor through
-    parec and notes when each sound begins, so first audio is timed as a listener hears it."""
+    parec and notes when each sound begins, so first audio is timed as a listener hears it.
+    With server (and env to reach it), another pulse server already running is listened to
+    instead (devices.py: PipeWire's), whose default sink is a null sink named bench."""
 
-    def __init__(self, home):
+    def __init__(self, home, server=None, env=None):
         import threading
         self.dir = tempfile.mkdtemp(prefix="csp-bench-pulse-", dir=home)
-        socket_path = os.path.join(self.dir, "native")
-        self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
-        self.daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
-             "--load=module-null-sink sink_name=bench rate=48000 channels=2"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while not os.path.exists(socket_path):
-            time.sleep(0.05)
-        self.server = "unix:" + socket_path
+        self.daemon = None
+        if server:
+            self.server, self.env = server, env
+        else:
+            socket_path = os.path.join(self.dir, "native")
+            self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
+            self.daemon = subprocess.Popen(
+                ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+                 "--log-target=stderr", "--log-level=error",
+                 "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
+                 "--load=module-null-sink sink_name=bench rate=48000 channels=2"],
+                env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            while not os.path.exists(socket_path):
+                time.sleep(0.05)
+            self.server = "unix:" + socket_path
         self.rec = subprocess.Popen(["parec", "--server", self.server, "-d", "bench.monitor", "--raw",
                                      "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=2"],
                                     env=self.env, stdout=subprocess.PIPE)
@@ -592,10 +601,10 @@ class PulseMonitor:
             if peak > 64:
                 self.quiet_since = now
 
-    def first_audio_ms(self, cmd, env, shell=False):
+    def first_audio_ms(self, cmd, env, shell=False, stderr=subprocess.DEVNULL):
         time.sleep(0.4)  # the last sound has ended
         start = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, shell=shell)
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, env=env, shell=shell)
         p.wait()
         time.sleep(0.2)
         later = [t for t in self.sounds if t > start]
@@ -603,8 +612,10 @@ class PulseMonitor:
 
     def stop(self):
         self.rec.terminate()
-        self.daemon.terminate()
-        self.daemon.wait()
+        self.rec.wait()
+        if self.daemon:
+            self.daemon.terminate()
+            self.daemon.wait()
 
 
 def bench_pulse_first_audio(mock, e):
