@@ -245,6 +245,13 @@ char *csp__expand_template(const char *arg, const char *const *names, const char
     csp__buf_init(&out, cap);
     const char *p = arg, *open, *n, *e, *after;
     int ok = 1;
+    /* A value never turns an argument into an option: text such as "-w/etc/x" that opens
+       an argument is given a leading space, which speech ignores and getopt does not
+       read as an option. (An argument the user wrote with a dash stays as written.) */
+    if (next_placeholder(p, &open, &n, &e) && open == arg)
+        for (size_t i = 0; i < count; i++)
+            if (same_name(names[i], n, e) && values[i][0] == '-')
+                ok = csp__buf_append(&out, " ", 1) == 0;
     while (ok && (after = next_placeholder(p, &open, &n, &e)) != NULL) {
         const char *value = "";
         for (size_t i = 0; i < count; i++)

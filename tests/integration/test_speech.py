@@ -303,6 +303,17 @@ class StreamingLocalEngine(CliTestCase):
         self.assertEqual(code, 0, err)
         self.assertIn("shell script", err)
 
+    def test_text_that_looks_like_an_option_stays_text(self):
+        """Hostile run 3: args ['--stdout', '{{Text}}'] and a text (or a model's reply) of
+        '-w/path' made espeak-ng write a file of the attacker's choosing."""
+        self.use("espeak-ng", "['--stdout', '{{Text}}']")
+        planted = os.path.join(self.home, "planted.wav")
+        out = os.path.join(self.home, "o.wav")
+        code, _, err = run(["say", "-q", "-o", out, "--", "-w" + planted], self.env())
+        self.assertEqual(code, 0, err)
+        self.assertFalse(os.path.exists(planted), "the text became an espeak-ng option")
+        self.assertGreater(audioinfo(out)[0], 0)
+
     def test_output_dir_and_base_placeholders(self):
         self.use("espeak-ng", "['-w', '{{OutputDir}}/{{OutputBase}}.wav', '--stdin']")
         out = os.path.join(self.home, "p.wav")
