@@ -120,7 +120,9 @@ int main(int argc, char **argv)
     cli_args args;
     csp_code rc = cli_parse(argc, argv, &args);
     if (rc != CSP_OK) {
-        fprintf(stderr, "clawspeak: %s\n", args.error);
+        char shown[sizeof args.error * 4]; /* the words typed are quoted in it: scrubbed */
+        csp_printable(args.error, shown, sizeof shown);
+        fprintf(stderr, "clawspeak: %s\n", shown);
         return CLI_EXIT_USAGE;
     }
     if (args.version || args.help) {

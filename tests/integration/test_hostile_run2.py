@@ -393,6 +393,16 @@ class NamesOnTheTerminal(MockTestCase):
                 self.assertEqual(len(err.strip().splitlines()), 1, err)
                 self.assertIn("No such file", err)
 
+    def test_unknown_commands_and_options(self):
+        """Hostile run 3: the words typed were quoted raw in usage errors."""
+        for args in ([ESC_NAME + "\nFORGED"], ["say", "--" + ESC_NAME], ["say", "-\x1b"],
+                     ["help", ESC_NAME]):
+            with self.subTest(args=args):
+                code, _, err = run(args, self.env())
+                self.assertEqual(code, 2, err)
+                self.assertClean(err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+
 
 class OptionsAreUtf8(MockTestCase):
     """Item 6: a value that is not UTF-8 for a JSON body stops the run before any request:
