@@ -13,7 +13,7 @@
 
 #define CSP_REDACTED_MAX 32
 #define CSP_SECRET_MIN_RUN 8 /* shorter runs are ordinary text ("sk-or-v" is public) */
-#define CSP_MAX_SECRETS 4
+#define CSP_MAX_SECRETS 8 /* three API keys, three base URLs' passwords */
 
 /* The keys a client knows; NULL entries are skipped. Borrowed pointers. */
 typedef struct csp_secrets {

@@ -1548,6 +1548,36 @@ void csp__settings_secrets(const csp_settings *s, csp_secrets *out)
     out->keys[0] = s->api_key;
     out->keys[1] = s->chat_api_key;
     out->keys[2] = s->openai_api_key;
+    for (size_t i = 0; i < 3; i++)
+        out->keys[3 + i] = s->url_secrets[i];
+}
+
+/* "https://user:password@host/..." -> "password" (the whole userinfo when it has no ':'):
+   a front's credentials are a secret like a key, in every URL we print. NULL: none. */
+static char *userinfo_secret(const char *url)
+{
+    const char *start = url ? strstr(url, "://") : NULL;
+    if (!start)
+        return NULL;
+    start += 3;
+    size_t authority = strcspn(start, "/?#");
+    const char *at = NULL; /* the last '@': a password may hold one */
+    for (size_t i = 0; i < authority; i++)
+        if (start[i] == '@')
+            at = start + i;
+    if (!at)
+        return NULL;
+    const char *colon = memchr(start, ':', (size_t)(at - start));
+    const char *secret = colon ? colon + 1 : start;
+    return at > secret ? csp__strndup(secret, (size_t)(at - secret)) : NULL;
+}
+
+static void note_url_secrets(csp_settings *s)
+{
+    const char *urls[3] = {s->base_url, s->chat_base_url, s->openai_base_url};
+    for (size_t i = 0; i < 3; i++)
+        if (!s->url_secrets[i])
+            s->url_secrets[i] = userinfo_secret(urls[i]);
 }
 
 /* Every displayed value, masked against every key: a key can hide in a base URL or an arg. */
@@ -1608,6 +1638,7 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
          need(&r, csp__printf("%s%s", cfg->path_source, cfg->exists ? "" : " (file missing: defaults)")));
     for (size_t i = 0; i < SPEC_COUNT && r.rc == CSP_OK; i++) {
         specs[i].resolve(&r, &specs[i]);
+        note_url_secrets(out);
         /* each key is masked in every message from the moment it is known */
         csp__settings_secrets(out, &report->secrets);
     }
@@ -1633,6 +1664,8 @@ void csp__settings_free(csp_settings *s)
     csp__free(s->response_format);
     csp__free(s->auto_mode);
     csp__free(s->base_url);
+    for (size_t i = 0; i < 3; i++)
+        csp__free_secret(s->url_secrets[i]);
     csp__free_secret(s->api_key);
     csp__free(s->api_key_source);
     csp__free(s->routing_json);

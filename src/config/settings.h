@@ -65,6 +65,7 @@ typedef struct csp_settings {
                                nested): the built-in espeak-ng stands in, never a child of ours */
     char *persona;          /* the active persona's id in tts.personas, or NULL */
     char *openai_base_url, *openai_model, *openai_voice, *openai_instructions;
+    char *url_secrets[3]; /* the password in each base URL's userinfo: masked like a key */
     double openai_speed;
     int has_openai_speed;
     char chain_note[512];   /* why providers were left out of the chain, for notices */

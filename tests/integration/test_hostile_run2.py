@@ -217,6 +217,21 @@ class MaskedOnce(MockTestCase):
         self.assertNotIn("...TSRQ...TSRQ", text)
         self.assertNotIn(key[8:16], text)
 
+    def test_password_in_a_base_url(self):
+        """Hostile run 3: a front's password in the base URL was printed by --verbose, by
+        errors and by `config`."""
+        password = "fr0nt-pa55word"
+        url = self.mock.url.replace("://", "://me:%s@" % password)
+        self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                          % (KEY, url))
+        self.mock.script({"path": "speech", "status": 500, "times": 10})
+        for args in (["config"], ["say", "--verbose", "--verbose", "-o", os.path.join(self.home, "x.wav"), "Hi."],
+                     ["ask", "--verbose", "hi"]):
+            with self.subTest(args=args[0]):
+                code, out, err = run(args, self.env())
+                self.assertIn("127.0.0.1", out.decode() + err, err)
+                self.assertNotIn(password[3:11], out.decode() + err)
+
 
 class SubRipMarkup(MockTestCase):
     """Item 14: <b> and {\\an8} in the text are not formatting in an .srt cue."""
