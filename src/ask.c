@@ -24,6 +24,7 @@
 #include <string.h>
 
 #define MIN_SPOKEN_CHARS 10 /* OpenClaw does not speak shorter replies */
+#define CHAT_TOTAL_TIMEOUTS 20 /* a whole reply: 20 stall windows (10 minutes by default) */
 
 typedef struct ask_state {
     csp_client *client;
@@ -288,6 +289,8 @@ static void stream_chat(ask_state *a)
                             .body = body, .body_len = strlen(body),
                             .attribution = s->chat_base_is_openrouter,
                             .accept = "text/event-stream", .timeout_ms = s->timeout_ms,
+                            /* keep-alive comments are not silence: the reply has a deadline */
+                            .total_ms = CHAT_TOTAL_TIMEOUTS * s->timeout_ms,
                             .on_response = on_response, .userdata = a, .stop = &a->stop,
                             .pool = a->client->pool};
     csp_code rc = csp__http_stream(&a->client->report, &req, on_data, &r);

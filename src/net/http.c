@@ -31,10 +31,10 @@ typedef struct transfer {
     char *body;
     csp_http_request req;
     int responded;
-    int timed_out;
+    int timed_out; /* 1: a stall; 2: past the whole transfer's deadline */
     int aborted;
     int warm_up; /* a csp__http_warm transfer */
-    long long last_activity_ms;
+    long long started_ms, last_activity_ms;
     curl_off_t bytes_moved;
     struct transfer *next;
 } transfer;
@@ -307,6 +307,11 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         t->timed_out = 1;
         return 1;
     }
+    /* a server that trickles a byte a second is never silent: the job has a deadline */
+    if (t->req.total_ms > 0 && now - t->started_ms > t->req.total_ms) {
+        t->timed_out = 2;
+        return 1;
+    }
     return 0;
 }
 
@@ -326,7 +331,7 @@ int csp__http_start(csp_http *http, const csp_http_request *request)
         return -1;
     t->http = http;
     t->req = *request;
-    t->last_activity_ms = csp__now_ms();
+    t->started_ms = t->last_activity_ms = csp__now_ms();
     /* a borrowed body (megabytes of base64 audio) is sent from where it lies, not copied */
     const char *body = request->body;
     if (body && !request->body_borrowed && !(t->body = csp__strndup(body, request->body_len)))
@@ -472,6 +477,12 @@ static void finish(transfer *t, CURLcode code)
     if (code == CURLE_OK) {
         report_response(t);
         r.outcome = t->aborted ? CSP_HTTP_ABORTED : CSP_HTTP_DONE;
+    } else if (t->timed_out == 2) {
+        r.outcome = CSP_HTTP_TIMEOUT;
+        snprintf(r.detail, sizeof r.detail,
+                 "timed out: %s was still sending after %ld s, too slow for the job (a stalled "
+                 "server; raise timeoutMs or --timeout-ms if it is only slow)",
+                 r.url, t->req.total_ms / 1000);
     } else if (t->timed_out || code == CURLE_OPERATION_TIMEDOUT) {
         r.outcome = CSP_HTTP_TIMEOUT;
         snprintf(r.detail, sizeof r.detail,

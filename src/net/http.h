@@ -51,6 +51,7 @@ typedef struct csp_http_request {
     int attribution;    /* add OpenRouter's attribution headers */
     const char *accept;
     long timeout_ms;    /* connect, first byte, and any stall longer than this */
+    long total_ms;      /* the whole transfer, sized to the job by the caller; 0: none */
     /* Called on the thread that runs csp__http_poll. Return nonzero to abort. */
     int (*on_response)(void *userdata, long status, const char *content_type);
     int (*on_data)(void *userdata, const char *data, size_t len);

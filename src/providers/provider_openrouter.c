@@ -17,6 +17,9 @@
 #include <string.h>
 
 #define ERROR_BODY_CAP (64u << 10)
+/* Speech comes at ~15 characters a second; an answer slower than 150 ms per byte of text
+   (about 2x slower than it plays, UTF-8 counted in bytes) is a server that stalls. */
+#define SPEECH_MS_PER_BYTE 150
 
 /* One attempt in flight: the transfer's userdata. */
 typedef struct attempt {
@@ -172,6 +175,8 @@ static int openrouter_start(csp_provider *base, const csp_chunk_request *request
         .method = "POST", .url = o->url, .bearer = s->api_key, .body = body,
         .body_len = strlen(body), .attribution = s->attribution,
         .accept = "audio/*, application/json", .timeout_ms = s->timeout_ms,
+        /* the whole answer: far slower than speech is spoken is a stalled server */
+        .total_ms = 2 * s->timeout_ms + SPEECH_MS_PER_BYTE * (long)request->len,
         .on_response = on_response, .on_data = on_data, .on_done = on_done, .userdata = a};
     csp__log(o->report, CSP_LOG_INFO, "chunk %zu: POST %s (%zu bytes of text, attempt %d)",
              request->index + 1, o->url, request->len, request->attempt);

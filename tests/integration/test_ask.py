@@ -131,6 +131,13 @@ class Ask(MockTestCase):
         self.assertIn("timed out", err)
         self.assertIn("--timeout-ms", err)
 
+    def test_keepalives_forever_end_at_the_deadline(self):
+        """Hostile run 3: a stream of keep-alive comments, never a word, is never silent:
+        it ran forever. The reply has a deadline (20 stall windows)."""
+        self.mock.script({"path": "chat", "keepalive_forever_ms": 300})
+        out, err = self.ask("--no-speak", "--timeout-ms", "500", "hi", rc=6)
+        self.assertIn("still sending after 10 s", err)
+
     def test_chat_errors(self):
         self.mock.script({"path": "chat", "status": 401, "error_message": "User not found."})
         out, err = self.ask("hi", rc=4)

@@ -71,6 +71,11 @@ class Faults(MockTestCase):
         self.fault({"first_byte_delay_ms": delay_s * 1000}, 6, "timed out", 1, extra=["--timeout-ms", "800"])
         self.assertLess(time.time() - start, delay_s)
         self.fault({"never_close": True, "truncate_after": 100}, 6, "timed out", 1, extra=["--timeout-ms", "800"])
+        # a byte now and then is never a stall (hostile run 3: 1 byte/s ran for hours); the
+        # whole answer has a deadline sized to the text, far below the trickle's own time
+        start = time.time()
+        self.fault({"bytes_per_s": 40}, 6, "too slow for the job", 1, extra=["--timeout-ms", "800"])
+        self.assertLess(time.time() - start, self.mock.requests()[-1]["bytes"] / 40 / 4)
         code, out, err = run(["say", "--no-fallback", "-o", self.out, "--base-url", "http://127.0.0.1:9/v1", TEXT], self.env())
         self.assertEqual(code, 6, err)
         self.assertIn("cannot connect", err)

@@ -22,7 +22,8 @@ ends), header_delay_ms (headers trickle in, one line at a time),
 error_message (any text: keys, escapes), huge (a /models list over any
 sane cap), voices (the voice names /models lists), reply with "{AUTH}"
 (the chat reply echoes the Authorization header) and token_chars (the
-reply in pieces of that many characters, so a key straddles pieces).
+reply in pieces of that many characters, so a key straddles pieces);
+keepalive_forever_ms (a chat stream of keep-alive comments only, one that often).
 Benchmarks: canned (one short clip for any text, no synthesis).
 Crafted streams (issue 20): body_b64 (these bytes instead of the synthesised audio,
 with the Content-Type of the requested format, or content_type).
@@ -356,7 +357,7 @@ class Handler(BaseHTTPRequestHandler):
         if cut is not None:
             limit = min(limit, cut)
         rate = rule.get("bytes_per_s")
-        step = 2048
+        step = max(1, min(2048, rate // 10)) if rate else 2048  # a slow rate: a trickle, not bursts
         sent = 0
         start = time.time()
         while sent < limit:
@@ -402,6 +403,7 @@ class Handler(BaseHTTPRequestHandler):
         data = mp3 if fmt == "mp3" else pcm
         if rule.get("body_b64"):  # crafted audio bytes (issue 20: odd mp3 streams)
             data = base64.b64decode(rule["body_b64"])
+        entry["bytes"] = len(data)  # what the answer holds (before any cut)
         if rule.get("record_body"):
             entry["response_b64"] = base64.b64encode(data).decode()
         if fmt == "mp3":
@@ -473,6 +475,10 @@ class Handler(BaseHTTPRequestHandler):
                 send(raw)
 
         send(b": OPENROUTER PROCESSING\n\n")
+        if rule.get("keepalive_forever_ms"):  # a server that keeps the stream alive, says nothing
+            while True:
+                time.sleep(rule["keepalive_forever_ms"] / 1000.0)
+                send(b": OPENROUTER PROCESSING\n\n")
         words = reply.split(" ")
         if rule.get("token_chars"):  # fixed-size pieces: words and keys straddle them
             n = rule["token_chars"]
