@@ -180,6 +180,9 @@ static void convert(alsa_sink *s, const int16_t *in, size_t n, int channels)
 static csp_code alsa_write(csp_sink *sink, const int16_t *samples, size_t frames)
 {
     alsa_sink *s = (alsa_sink *)sink;
+    csp_code turn = take_turn(s); /* again after a rest (an idle --lines) */
+    if (turn != CSP_OK)
+        return turn;
     long long stalled_since = csp__out_now_ms();
     while (frames > 0) {
         size_t n = frames < s->period_size ? frames : s->period_size;
@@ -273,6 +276,24 @@ static csp_code alsa_finish(csp_sink *sink, int commit)
     return rc;
 }
 
+/* Nothing to play for a while (an idle --lines): play out what is queued, stop the device
+   cleanly (no underrun while idle) and let the speaking lock go; the next write takes it. */
+static csp_code alsa_rest(csp_sink *sink)
+{
+    alsa_sink *s = (alsa_sink *)sink;
+    csp_code rc = CSP_OK;
+    if (s->pcm && s->configured && s->wrote && !csp__canceled(sink->report))
+        rc = play_out(s);
+    if (s->pcm && s->configured) {
+        snd_pcm_drop(s->pcm);
+        snd_pcm_prepare(s->pcm);
+    }
+    s->wrote = 0;
+    csp__speaking_unlock(s->lock_fd);
+    s->lock_fd = -1;
+    return rc;
+}
+
 static void alsa_free(csp_sink *sink)
 {
     if (!sink)
@@ -282,7 +303,8 @@ static void alsa_free(csp_sink *sink)
 }
 
 static const csp_sink_ops alsa_ops = {.open = alsa_open, .write = alsa_write, .finish = alsa_finish,
-                                      .free = alsa_free, .rate_for = alsa_rate_for};
+                                      .free = alsa_free, .rate_for = alsa_rate_for,
+                                      .rest = alsa_rest};
 
 csp_code csp__sink_alsa_new(csp_report *report, snd_pcm_t *pcm, int wait_turn, csp_sink **out)
 {

@@ -89,7 +89,14 @@ class SpeakingLock(MockTestCase):
         """Item 2: between lines of `say --lines` another run may speak; no ALSA underrun
         lines for the idle gap (the stream is stopped, not left to run dry)."""
         pulse = PulseServer(self)
-        env = self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=pulse.server)
+        self.idle_lines(self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=pulse.server))
+
+    def test_idle_lines_let_the_lock_go_on_alsa(self):
+        """Hostile run 3: the same with no sound server, straight into ALSA's default."""
+        self.alsa_file()
+        self.idle_lines(self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=""))
+
+    def idle_lines(self, env):
         p = subprocess.Popen(WRAPPER + [BIN, "say", "--lines"], env=env, stdin=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         try:
