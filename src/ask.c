@@ -24,6 +24,10 @@
 #include <string.h>
 
 #define MIN_SPOKEN_CHARS 10 /* OpenClaw does not speak shorter replies */
+/* A reply longer than any model's output limit (128k tokens is ~512 KiB) is a server
+   gone wrong; 4 MiB leaves room for every model we know. */
+#define REPLY_CAP ((size_t)4 << 20)
+#define REPLY_CAP_TEXT "4 MiB"
 #define CHAT_TOTAL_TIMEOUTS 20 /* a whole reply: 20 stall windows (10 minutes by default) */
 
 typedef struct ask_state {
@@ -60,9 +64,12 @@ static void set_error(ask_state *a, csp_code code, const char *message)
 static void on_show(void *userdata, const char *text, size_t len)
 {
     ask_state *a = userdata;
-    if (csp__buf_append(&a->reply, text, len) < 0)
+    if (a->reply.len + len > REPLY_CAP)
+        set_error(a, CSP_EAPI, "the reply went past " REPLY_CAP_TEXT " (no model writes that "
+                               "much): stopped; the server may be looping");
+    else if (csp__buf_append(&a->reply, text, len) < 0)
         set_error(a, CSP_ENOMEM, "out of memory holding the reply");
-    if (a->options->on_text)
+    if (a->options->on_text && a->rc == CSP_OK)
         a->options->on_text(a->options->text_userdata, text, len);
 }
 
@@ -351,8 +358,8 @@ csp_code csp_ask(csp_client *client, const csp_chat_message *messages, size_t co
     a.options = options;
     a.messages = messages;
     a.count = count;
-    csp__buf_init(&a.reply, 64u << 20);
-    csp__buf_init(&a.speech, 64u << 20);
+    csp__buf_init(&a.reply, REPLY_CAP);
+    csp__buf_init(&a.speech, REPLY_CAP);
     csp__buf_init(&a.error_body, 64u << 10);
     csp_normalizer_ops ops = {on_show, on_speak, on_directive};
     csp__normalizer_init(&a.norm, &ops, &a);

@@ -674,6 +674,18 @@ static const char *env_key(resolver *r, const char *var, char **source)
     return v;
 }
 
+/* Keys are short printable ASCII (OpenRouter's: 73 characters); anything else is a file
+   or a paste gone wrong, and would go into a header line. Said without the key. */
+#define KEY_MAX 4096
+static int plausible_key(const char *key)
+{
+    size_t i = 0;
+    for (; key[i] && i <= KEY_MAX; i++)
+        if ((unsigned char)key[i] <= ' ' || (unsigned char)key[i] >= 0x7f)
+            return 0;
+    return i <= KEY_MAX;
+}
+
 /* A key from the config paths, then the environment; shown masked unless hidden. */
 static void resolve_key_from(resolver *r, const char *name, const char *const *paths,
                              size_t count, const char *env, char **slot, char **slot_source,
@@ -683,6 +695,11 @@ static void resolve_key_from(resolver *r, const char *name, const char *const *p
     const char *key = first_string(r, paths, count, &source);
     if (!key && r->rc == CSP_OK && env)
         key = env_key(r, env, &source);
+    if (key && r->rc == CSP_OK && !plausible_key(key))
+        r->rc = csp__fail(r->report, CSP_EKEY, "%s (%s) is not an API key: %zu bytes%s; put "
+                          "the key itself there", name, source ? source : "?", strlen(key),
+                          strlen(key) > KEY_MAX ? ", over 4 KiB" : ", with spaces, control "
+                          "characters or non-ASCII bytes in it");
     if (r->rc != CSP_OK || set_copy(r, slot, key) != 0) {
         csp__free(source);
         return;

@@ -240,6 +240,33 @@ class MaskedOnce(MockTestCase):
                 self.assertNotIn(password[3:11], out.decode() + err)
 
 
+
+class Oversized(MockTestCase):
+    """Hostile run 3: sizes no real key or reply has were 'out of memory' (exit 1)."""
+
+    def test_a_key_that_is_no_key(self):
+        for key in ("k" * 5000000, "sk-or-v1 with spaces"):
+            with self.subTest(length=len(key)):
+                self.write_config("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
+                                  % (key, self.mock.url))
+                code, _, err = run(["say", "-o", os.path.join(self.home, "x.wav"), "Hi."], self.env())
+                self.assertEqual(code, 4, err)
+                self.assertIn("is not an API key", err)
+                self.assertIn("models.providers.openrouter.apiKey", err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err[:500])
+                self.assertNotIn(key[:12], err)
+                self.assertEqual(self.mock.requests(), [])
+
+    def test_a_reply_past_any_models_output(self):
+        self.write_mock_config()
+        self.mock.script({"path": "chat", "reply": "word " * 1100000, "token_chars": 65536,
+                          "token_ms": 0})
+        code, out, err = run(["ask", "--no-speak", "hi"], self.env(), timeout=120)
+        self.assertEqual(code, 5, err)
+        self.assertIn("went past 4 MiB", err)
+        self.assertLessEqual(len(out), 4 << 20)
+
+
 class SubRipMarkup(MockTestCase):
     """Item 14: <b> and {\\an8} in the text are not formatting in an .srt cue."""
 
