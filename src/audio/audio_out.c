@@ -79,9 +79,20 @@ static void *warm_main(void *arg)
     return NULL;
 }
 
+/* At exit (a run that ended before it played: a usage error found late, a failed
+   request): a choice still being made is waited for, boundedly, so exit does not free
+   what the device's libraries are still reading (valgrind saw libasound's config files
+   closed under __libc_freeres). */
+#define EXIT_WAIT_MS 2000
 static void end_unadopted(void)
 {
     pthread_mutex_lock(&warm_lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += EXIT_WAIT_MS / 1000;
+    while (warm_state == WARM_RUNNING &&
+           pthread_cond_timedwait(&warm_done, &warm_lock, &until) == 0)
+        ;
     if (warm_state == WARM_READY) {
         release(&warm_choice);
         warm_state = WARM_TAKEN;

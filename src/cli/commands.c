@@ -814,7 +814,7 @@ static csp_speak_mode ask_speaks(const csp_client *client, const cli_args *args)
     if (args->speak || args->output || args->subtitles || args->barge_in || args->echo_cancel)
         return CSP_SPEAK_ALWAYS;
     const char *source = setting_source(client, "auto");
-    if (!strcmp(source, "default"))
+    if (!strncmp(source, "default", 7))
         return CSP_SPEAK_ALWAYS; /* no tts.auto anywhere: a spoken answer is what ask is for */
     const char *mode = csp_setting_get(client, "auto");
     if (mode && !strcmp(mode, "off") && !args->quiet && isatty(fileno(stderr)))

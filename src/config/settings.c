@@ -1659,6 +1659,12 @@ csp_code csp__settings_resolve(csp_report *report, const csp_overrides *override
         /* each key is masked in every message from the moment it is known */
         csp__settings_secrets(out, &report->secrets);
     }
+    /* OpenClaw's default is silence; clawspeak's ask speaks until tts.auto is set
+       (commands.c): say so where `config` shows it, or "off" reads as a silent ask */
+    const csp_setting *auto_mode = csp__settings_find(out, "auto");
+    if (r.rc == CSP_OK && auto_mode && !strcmp(auto_mode->source, "default"))
+        reshow(&r, "auto", auto_mode->value, "default: OpenClaw's; `clawspeak ask` speaks "
+                                             "until tts.auto is set");
     if (r.rc == CSP_OK)
         warn_misplaced(&r);
     if (r.rc == CSP_OK)
