@@ -663,11 +663,11 @@ static char *piped_context(const cli_args *args, size_t *len, csp_code *rc)
         return NULL;
     }
     if (text && args->verbose) {
-        size_t lines = 0;
+        size_t lines = text[*len - 1] != '\n';
         for (size_t i = 0; i < *len; i++)
             lines += text[i] == '\n';
-        fprintf(stderr, "clawspeak: the prompt carries %zu bytes (%zu lines) from standard input\n",
-                *len, lines + (text[*len - 1] != '\n'));
+        fprintf(stderr, "clawspeak: the prompt carries %zu byte%s (%zu line%s) from standard input\n",
+                *len, *len == 1 ? "" : "s", lines, lines == 1 ? "" : "s");
     }
     return text;
 }
