@@ -60,6 +60,7 @@ def windows_heard(got, want, span=2400):
     matched = windows = 0
     at = 0  # where the next window may start in got
     shift = None  # how much later than its place in want got has it (None: not found yet)
+    lead = run = 0  # run: pieces found in a row since the first
     for start in range(0, len(want) - span + 1, span):
         window = want[start:start + span]
         windows += 1
@@ -68,15 +69,20 @@ def windows_heard(got, want, span=2400):
             continue
         # the first piece anywhere; each next one soon after the last
         region = got[at:] if shift is None else got[at:start + shift + span * 3]
-        if len(region) < span:
-            continue
-        offset, _ = audioop.findfit(region.tobytes(), window.tobytes())
-        if correlation(region[offset:offset + span], window) > 0.9:
-            if shift is None:
-                lead = at + offset - start
-            matched += 1
-            at += offset + span
-            shift = at - (start + span)
+        if len(region) >= span:
+            offset, _ = audioop.findfit(region.tobytes(), window.tobytes())
+            if correlation(region[offset:offset + span], window) > 0.9:
+                if shift is None:
+                    lead = at + offset - start
+                matched += 1
+                run += 1
+                at += offset + span
+                shift = at - (start + span)
+                continue
+        if run == 1:
+            # a first piece that the next does not follow fitted somewhere else (a word
+            # said twice, the opening of another message): search anew
+            matched, at, shift, run = matched - 1, 0, None, 0
     return matched, windows, max(shift - lead, 0) if shift is not None else 0
 
 
@@ -242,7 +248,7 @@ class SpeechDispatcherModule(MockTestCase):
 
     def heard(self, got, want, what=""):
         if os.environ.get("SD_TEST_DEBUG"):
-            with open("/tmp/sd_got.raw", "wb") as f:
+            with open("/tmp/sd_got_%s.raw" % self.id().split(".")[-1], "wb") as f:
                 f.write(got.tobytes())
             with open("/tmp/sd_want.raw", "wb") as f:
                 f.write(want.tobytes())
@@ -313,8 +319,10 @@ class SpeechDispatcherModule(MockTestCase):
         self.assertEqual(inputs[-1], short)
         a, b = active(got)
         self.assertLess(b - a, full * 0.7, "the text message was cut short")
-        # the important message is what was heard last, whole
-        tail = got[max(a, b - 3 * len(want_short)):b]
+        # the important message is what was heard last, whole: its length and half again
+        # (room for underruns on a busy machine; a longer tail reaches into the text message,
+        # whose opening can pass for the important one's first 100 ms)
+        tail = got[max(a, b - len(want_short) * 3 // 2):b]
         matched, windows, _ = windows_heard(tail, want_short)
         self.assertGreaterEqual(matched, windows * 0.9, "the important message at the end")
 
