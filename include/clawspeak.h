@@ -323,6 +323,15 @@ CSP_API void csp_audio_warm_up_for(const char *device, int plays, int records);
  */
 CSP_API void csp_audio_keep(int keep);
 
+/*
+ * Load the HTTP library (libcurl and its ~40 libraries, ~12 ms) on a thread now, so the
+ * first request does not wait for it. For a program that knows early that it will make
+ * requests: call it before reading the config and before csp_audio_warm_up (the dynamic
+ * loader does one load at a time; the request matters more). Only the first call does
+ * anything; exit waits for a load in progress.
+ */
+CSP_API void csp_network_warm_up(void);
+
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
 CSP_API csp_code csp_list_voices(csp_client *client, char **out);
 /* The chat models OpenRouter offers, one ref a line as `models set` takes them

@@ -103,6 +103,15 @@ static int uses_audio_device(const cli_args *args)
     return args->command == CLI_ASK && !args->no_speak; /* ask speaks unless tts.auto says no */
 }
 
+/* Runs that will make a request (unless the local engine is asked for by name). */
+static int makes_requests(const cli_args *args)
+{
+    for (size_t i = 0; i < args->override_count; i++)
+        if (!strcmp(args->overrides[i].name, "provider") && !strcmp(args->overrides[i].value, "local"))
+            return 0;
+    return (args->command & (CLI_SAY | CLI_ASK | CLI_TRANSCRIBE | CLI_LISTEN)) && !args->list_voices;
+}
+
 static int records_audio(const cli_args *args)
 {
     return args->command == CLI_LISTEN || (args->command == CLI_ASK && args->listen);
@@ -140,6 +149,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "clawspeak: standard output is closed; give -o FILE\n");
         return CLI_EXIT_OUTPUT;
     }
+    if (makes_requests(&args)) /* first: the loader does one library at a time */
+        csp_network_warm_up();
     if (uses_audio_device(&args)) /* the device's ms pass while the config is read */
         csp_audio_warm_up_for(args.device, plays_audio(&args), records_audio(&args));
     signal(SIGPIPE, SIG_IGN);

@@ -2,8 +2,12 @@
 /* curl_loader.c: libcurl's functions looked up once, when the first request needs them. */
 #include "curl_loader.h"
 
+#include "clawspeak.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,4 +77,27 @@ int csp__curl_load(char *why, size_t size)
         return 0;
     snprintf(why, size, "%s", load_error);
     return -1;
+}
+
+/* The warm-up thread: the load, on its own. Exit joins it, so the process does not unmap
+   libraries while the loader is in them, and the thread's own state (OpenSSL keeps an
+   error queue per thread) is freed by its exit, not leaked by ours. */
+static pthread_t warm_thread;
+
+static void *warm_main(void *arg)
+{
+    (void)arg;
+    pthread_once(&once, load);
+    return NULL;
+}
+
+static void join_warm_up(void) { pthread_join(warm_thread, NULL); }
+
+void csp_network_warm_up(void)
+{
+    static atomic_flag started = ATOMIC_FLAG_INIT;
+    if (atomic_flag_test_and_set(&started))
+        return;
+    if (pthread_create(&warm_thread, NULL, warm_main, NULL) == 0)
+        atexit(join_warm_up);
 }
