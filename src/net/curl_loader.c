@@ -3,6 +3,7 @@
 #include "curl_loader.h"
 
 #include "clawspeak.h"
+#include "load_order.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -14,10 +15,12 @@
 
 csp_curl_api csp__curl;
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_once_t mapped_once = PTHREAD_ONCE_INIT, started_once = PTHREAD_ONCE_INIT;
 static char load_error[256];
+static csp_curl_api found; /* the table, before curl_global_init */
 
-static void load(void)
+/* Map the library and look its functions up: the part a warm-up thread can do. */
+static void map_library(void)
 {
     /* the ABI libcurl has kept since 7.16: the soname Debian's libcurl4 ships */
     void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
@@ -63,31 +66,42 @@ static void load(void)
         }
         memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
     }
-    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    found = api;
+}
+
+/* curl_global_init, on the thread of the first request: OpenSSL gives the thread that
+   starts it an error queue, which a warm-up thread gone before OpenSSL's exit handler
+   would leak. */
+static void start_library(void)
+{
+    pthread_once(&mapped_once, map_library);
+    if (load_error[0])
+        return;
+    if (found.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(load_error, sizeof load_error, "cannot start libcurl");
         return;
     }
-    csp__curl = api; /* published once: pthread_once orders it before every reader */
+    csp__curl = found; /* published once: pthread_once orders it before every reader */
 }
 
 int csp__curl_load(char *why, size_t size)
 {
-    pthread_once(&once, load);
+    pthread_once(&started_once, start_library);
     if (!load_error[0])
         return 0;
     snprintf(why, size, "%s", load_error);
     return -1;
 }
 
-/* The warm-up thread: the load, on its own. Exit joins it, so the process does not unmap
-   libraries while the loader is in them, and the thread's own state (OpenSSL keeps an
-   error queue per thread) is freed by its exit, not leaked by ours. */
+/* The warm-up thread maps the library, on its own. Exit joins it, so the process does not
+   unmap libraries while the loader is in them. */
 static pthread_t warm_thread;
 
 static void *warm_main(void *arg)
 {
     (void)arg;
-    pthread_once(&once, load);
+    pthread_once(&mapped_once, map_library);
+    csp__load_first_end();
     return NULL;
 }
 
@@ -98,6 +112,9 @@ void csp_network_warm_up(void)
     static atomic_flag started = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&started))
         return;
+    csp__load_first_begin(); /* the request needs it first: the device's libraries wait */
     if (pthread_create(&warm_thread, NULL, warm_main, NULL) == 0)
         atexit(join_warm_up);
+    else
+        csp__load_first_end();
 }
