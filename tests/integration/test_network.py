@@ -78,8 +78,10 @@ class Network(MockTestCase):
         self.assertNotIn("authorization", head["headers"], "the warm-up carries no key")
         speech = [r for r in log if "/audio/speech" in r["path"]]
         self.assertGreaterEqual(len(speech), 2)
-        self.assertEqual({r["client_port"] for r in speech}, {head["client_port"]},
-                         "every speech request on the warmed connection")
+        # the first on the warmed connection (a later one may overlap it on a busy machine,
+        # and a second connection is then right)
+        self.assertEqual(speech[0]["client_port"], head["client_port"],
+                         "the first speech request on the warmed connection")
         first = timings(err, "/audio/speech")[0]
         self.assertEqual((first.group(5), first.group(6), first.group(7)), ("reused", "0", "0"), first.group(0))
 

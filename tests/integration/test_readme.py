@@ -145,7 +145,9 @@ class Readme(MockTestCase):
 
         def stopped(check):
             def run_check(code, out, err):
-                self.assertIn(code, (0, 130), err)  # ended by our Ctrl-C, as its user would end it
+                # ended by our Ctrl-C, as its user would end it; -SIGINT: bash itself, by the
+                # next Ctrl-C, when a busy machine made the first one's exit take over 2 s
+                self.assertIn(code, (0, 130, -signal.SIGINT), err)
                 check(out, err)
             return run_check
 

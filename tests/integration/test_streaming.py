@@ -204,12 +204,18 @@ class Streaming(MockTestCase):
         self.assertNotIn("bad", joined)
 
     def test_max_behind_skips_old_lines_with_a_notice(self):
-        self.mock.script({"path": "speech", "first_byte_delay_ms": 700, "canned": True})
-        p = Producer(self, ["say", "--lines", "--max-behind", "0.5", "-o", os.path.join(self.home, "m.wav")])
-        for i in range(40):
+        self.mock.script({"path": "speech", "first_byte_delay_ms": 1500, "canned": True})
+        p = Producer(self, ["say", "--lines", "--max-behind", "0.5", "-j", "1",
+                            "-o", os.path.join(self.home, "m.wav")])
+        # the first line's request is on its way (the run reads: a busy machine cannot read all
+        # the lines at once, late); the next lines are read during its 1.5 s, so they are over
+        # 0.5 s old when the next request can start
+        p.write("log line 0\n")
+        self.wait_requests(1)
+        for i in range(1, 40):
             p.write("log line %d\n" % i)
-            time.sleep(0.02)
-        time.sleep(1.5)
+            time.sleep(0.005)
+        time.sleep(2.5)
         p.write("the very last line\n")
         code, _, err = p.close()
         self.assertEqual(code, 0, err)
