@@ -6,7 +6,7 @@
 # shared library alone (named after its SONAME, as Debian policy 8.1 asks, so two ABI
 # versions can be installed side by side), "dev" what building against it needs.
 # Dependencies on other libraries come from dpkg-shlibdeps, except the two the library
-# loads with dlopen (libcurl, libsoxr, PortAudio; libpulse is optional), which no ELF header names: those are looked up
+# loads with dlopen (libcurl, libsoxr), which no ELF header names: those are looked up
 # here, by the package that owns the library file on the build machine.
 
 set(CSP_DEB_LIB_PACKAGE libclawspeak${CSP_SOVERSION})
@@ -29,7 +29,6 @@ function(csp_deb_owner out file fallback)
 endfunction()
 csp_deb_owner(CSP_DEB_CURL libcurl.so.4 libcurl4)
 csp_deb_owner(CSP_DEB_SOXR libsoxr.so.0 libsoxr0)
-csp_deb_owner(CSP_DEB_PORTAUDIO libportaudio.so.2 libportaudio2)
 
 set(CPACK_PACKAGE_NAME clawspeak)
 set(CPACK_PACKAGE_VENDOR "the clawspeak authors")
@@ -52,7 +51,7 @@ set(CPACK_DEBIAN_CLI_PACKAGE_NAME clawspeak)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION sound)
 # The tool links libclawspeak statically (it runs from the build tree as is), so it
 # needs what the library loads at run time itself; espeak-ng speaks with no key.
-set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}, ${CSP_DEB_PORTAUDIO}")
+set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}")
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "espeak-ng")
 set(CPACK_COMPONENT_CLI_DESCRIPTION "text to speech from the command line, over OpenRouter
 clawspeak reads an OpenClaw config, resolves the speech provider and API key as
@@ -63,7 +62,7 @@ the microphone, and 'clawspeak ask' speaks a chat model's replies.")
 
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME ${CSP_DEB_LIB_PACKAGE})
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}, ${CSP_DEB_PORTAUDIO}")
+set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}")
 # DEBIAN/shlibs (only the package with a shared library gets one), so that programs
 # built against it get a versioned dependency; the ldconfig trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)

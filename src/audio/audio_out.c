@@ -10,7 +10,7 @@
 #include "sink.h"
 
 #include <alsa/asoundlib.h>
-#include "portaudio_lib.h"
+#include <portaudio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

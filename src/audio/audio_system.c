@@ -7,7 +7,7 @@
 #include "sink.h"
 
 #include <fcntl.h>
-#include "portaudio_lib.h"
+#include <portaudio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -21,7 +21,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
-#include "portaudio_lib.h"
+#include <portaudio.h>
 #include <pthread.h>
 #include <speex/speex_echo.h>
 #include <speex/speex_preprocess.h>

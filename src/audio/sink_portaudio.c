@@ -17,7 +17,7 @@
 #include "speaking_lock.h"
 
 #include <fcntl.h>
-#include "portaudio_lib.h"
+#include <portaudio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
