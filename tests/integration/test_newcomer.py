@@ -445,7 +445,7 @@ class MaxBehind(MockTestCase):
         import threading
         self.mock.script({"path": "speech", "first_byte_delay_ms": 4000})
         out = os.path.join(self.home, "live.wav")
-        p = subprocess.Popen([BIN, "say", "--lines", "--max-behind", "2", "-j", "1", "--max-text-length", "300",
+        p = subprocess.Popen([BIN, "say", "--verbose", "--lines", "--max-behind", "2", "-j", "1", "--max-text-length", "300",
                               "-o", out], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, env=self.env())
         written = {}
@@ -467,7 +467,13 @@ class MaxBehind(MockTestCase):
         spoken = []
         previous = None
         slack = allowance(0.5, startup_seconds(self.env()))
-        for r in self.mock.requests():
+        requests = self.mock.requests()
+        t0 = written[0]
+        # shown when the check fails: each request's lines, arrival and end, from line 0
+        story = "; ".join("%s at %.1f-%.1f s" % (re.findall(r"number (\d+)", r["body"]["input"]),
+                                                 r["time"] - t0, r.get("finished", 0) - t0)
+                          for r in requests)
+        for r in requests:
             numbers = [int(n) for n in re.findall(r"number (\d+)", r["body"]["input"])]
             spoken += numbers
             # with -j 1 a request starts once the one before it has finished: the lines it
@@ -480,7 +486,9 @@ class MaxBehind(MockTestCase):
                 oldest = min(written[n] for n in numbers)
                 self.assertGreater(oldest, previous["finished"] - 2.0 - slack,
                                    "request %r: its oldest line was %.1f s old when the request "
-                                   "before it finished" % (numbers, previous["finished"] - oldest))
+                                   "before it finished (slack %.1f s). Requests: %s. Log: %s"
+                                   % (numbers, previous["finished"] - oldest, slack, story,
+                                      err.decode("utf-8", "replace")[-1500:]))
             previous = r
         self.assertEqual(spoken, sorted(spoken))
         self.assertGreater(len(spoken), 3)
