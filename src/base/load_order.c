@@ -2,8 +2,9 @@
 /* load_order.c: a load that goes first, and the loads that wait for it. */
 #include "load_order.h"
 
+#include "clock.h"
+
 #include <pthread.h>
-#include <time.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ended = PTHREAD_COND_INITIALIZER;
@@ -26,16 +27,9 @@ void csp__load_first_end(void)
 
 void csp__load_wait_first(int max_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += max_ms / 1000;
-    until.tv_nsec += (long)(max_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    long long until = csp__now_ms() + max_ms;
     pthread_mutex_lock(&lock);
-    while (under_way && pthread_cond_timedwait(&ended, &lock, &until) == 0)
-        ;
+    for (long long left; under_way && (left = until - csp__now_ms()) > 0;)
+        csp__cond_wait_ms(&ended, &lock, (long)left);
     pthread_mutex_unlock(&lock);
 }
