@@ -103,12 +103,16 @@ static int uses_audio_device(const cli_args *args)
     return args->command == CLI_ASK && !args->no_speak; /* ask speaks unless tts.auto says no */
 }
 
-/* Runs that will make a request (unless the local engine is asked for by name). */
+/* Runs that will make a request (unless the local engine is asked for by name: the last
+   --provider, as options go). */
 static int makes_requests(const cli_args *args)
 {
+    const char *provider = NULL;
     for (size_t i = 0; i < args->override_count; i++)
-        if (!strcmp(args->overrides[i].name, "provider") && !strcmp(args->overrides[i].value, "local"))
-            return 0;
+        if (!strcmp(args->overrides[i].name, "provider"))
+            provider = args->overrides[i].value;
+    if (provider && (!strcmp(provider, "local") || !strcmp(provider, "tts-local-cli")))
+        return 0;
     return (args->command & (CLI_SAY | CLI_ASK | CLI_TRANSCRIBE | CLI_LISTEN)) && !args->list_voices;
 }
 
