@@ -326,9 +326,9 @@ CSP_API void csp_audio_keep(int keep);
 /*
  * Load the HTTP library (libcurl and its ~40 libraries, ~12 ms) on a thread now, so the
  * first request does not wait for it. For a program that knows early that it will make
- * requests: call it before reading the config and before csp_audio_warm_up (the dynamic
- * loader does one load at a time; the request matters more). Only the first call does
- * anything; exit waits for a load in progress.
+ * requests: call it before reading the config, after csp_audio_warm_up (the dynamic loader
+ * maps one library at a time: the device, whose timing the echo canceller depends on,
+ * keeps its place). Only the first call does anything; exit waits for a load in progress.
  */
 CSP_API void csp_network_warm_up(void);
 

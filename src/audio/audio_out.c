@@ -4,7 +4,6 @@
 
 #include "alloc.h"
 #include "audio_system.h"
-#include "load_order.h"
 #include "pulse.h"
 #include "report.h"
 #include "sink.h"
@@ -67,15 +66,10 @@ static enum { WARM_NONE, WARM_RUNNING, WARM_READY, WARM_TAKEN } warm_state;
 static choice warm_choice;
 static char described[160]; /* what the last choice plays through, for --verbose/devices */
 
-/* libcurl takes ~12 ms to load; a request on its way is worth more than a device ready
-   before the first audio can come */
-#define LOAD_WAIT_MS 60
-
 static void *warm_main(void *arg)
 {
     (void)arg;
     choice c;
-    csp__load_wait_first(LOAD_WAIT_MS);
     choose(&c);
     pthread_mutex_lock(&warm_lock);
     warm_choice = c;

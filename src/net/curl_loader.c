@@ -3,7 +3,6 @@
 #include "curl_loader.h"
 
 #include "clawspeak.h"
-#include "load_order.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -101,7 +100,6 @@ static void *warm_main(void *arg)
 {
     (void)arg;
     pthread_once(&mapped_once, map_library);
-    csp__load_first_end();
     return NULL;
 }
 
@@ -112,9 +110,6 @@ void csp_network_warm_up(void)
     static atomic_flag started = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&started))
         return;
-    csp__load_first_begin(); /* the request needs it first: the device's libraries wait */
     if (pthread_create(&warm_thread, NULL, warm_main, NULL) == 0)
         atexit(join_warm_up);
-    else
-        csp__load_first_end();
 }
