@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Shared pieces of clawspeak's integration tests: run the CLI, start the
 mock OpenRouter on a free loopback port, read audio back with libsndfile."""
+import faulthandler
 import json
 import os
 import shutil
@@ -130,7 +131,13 @@ class Mock:
 class CliTestCase(unittest.TestCase):
     """Each test gets a fresh HOME with no config."""
 
+    # A test that hangs prints where each thread waits and ends its file's run, long before
+    # ctest's 600 s timeout (which shows nothing); a test takes ~60 s at most on a busy machine.
+    watchdog_s = 240
+
     def setUp(self):
+        faulthandler.dump_traceback_later(self.watchdog_s, exit=True)
+        self.addCleanup(faulthandler.cancel_dump_traceback_later)
         self.home = tempfile.mkdtemp(prefix="csp-home-")
         self.addCleanup(shutil.rmtree, self.home, True)
 

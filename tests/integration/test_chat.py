@@ -36,6 +36,7 @@ class Pty:
         self.proc = subprocess.Popen(WRAPPER + [BIN] + args, env=env, stdin=slave, stdout=slave,
                                      stderr=slave, preexec_fn=child)
         os.close(slave)
+        os.set_blocking(self.master, False)
         self.modes = None
         self.out = b""
 
@@ -68,10 +69,23 @@ class Pty:
         time.sleep(0.1)  # libedit sets its modes just before the prompt; typing waits for that
         self.modes = termios.tcgetattr(self.master)
 
-    def send(self, data):
+    def send(self, data, timeout=60):
+        """Type data, reading what the terminal shows meanwhile: a blocking write
+        into a full input queue while the program waits to echo into a full
+        output queue would be a deadlock (a 100 kB line on a busy machine)."""
+        deadline = time.time() + timeout
         while data:
-            data = data[os.write(self.master, data[:4096]):]
-            self.pump(0)
+            if time.time() > deadline:
+                raise AssertionError("the program stopped reading what is typed; the terminal shows:\n"
+                                     + self.text())
+            readable, writable, _ = select.select([self.master], [self.master], [], 0.1)
+            if readable:
+                self.pump(0)
+            if writable:
+                try:
+                    data = data[os.write(self.master, data[:4096]):]
+                except BlockingIOError:
+                    pass
 
     def wait(self, timeout=20):
         deadline = time.time() + timeout
