@@ -4,10 +4,12 @@
  * The countdown lets tests fail every allocation in turn; it is process-wide
  * and atomic because transfers run on a worker thread.
  */
+#define _GNU_SOURCE /* dladdr, in the countdown build */
 #include "alloc.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,58 @@ void csp__alloc_fail_at(unsigned long n)
 unsigned long csp__alloc_count(void) { return atomic_load(&alloc_count); }
 
 #ifdef CSP_ALLOC_COUNTDOWN
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
 void __sanitizer_print_stack_trace(void); /* the countdown build is a sanitizer build */
+
+static int sites_fd = -1;
+static pthread_once_t sites_once = PTHREAD_ONCE_INIT;
+
+static void open_sites_file(void)
+{
+    const char *path = getenv("CLAWSPEAK_ALLOC_SITES");
+    if (path)
+        sites_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/*
+ * CLAWSPEAK_ALLOC_SITES=FILE writes "N PATH" for each allocation, PATH a hash
+ * of the call stack that asked for it, each frame as its object's name and
+ * offset there (the same in every run despite address randomisation). The
+ * countdown test then fails each call path once rather than each repeat of
+ * it: the same loop growing the same buffer fails the same way every time.
+ */
+static void note_site(unsigned long n)
+{
+    pthread_once(&sites_once, open_sites_file);
+    if (sites_fd < 0)
+        return;
+    void *frames[32];
+    int depth = backtrace(frames, 32);
+    unsigned long long hash = 1469598103934665603ull; /* FNV-1a */
+    for (int i = 0; i < depth; i++) {
+        Dl_info info;
+        unsigned long long offset = (unsigned long long)(uintptr_t)frames[i];
+        const char *object = "?";
+        if (dladdr(frames[i], &info) && info.dli_fname) {
+            offset -= (unsigned long long)(uintptr_t)info.dli_fbase;
+            object = info.dli_fname;
+        }
+        for (const char *c = object; *c; c++)
+            hash = (hash ^ (unsigned char)*c) * 1099511628211ull;
+        for (int byte = 0; byte < 8; byte++)
+            hash = (hash ^ ((offset >> (8 * byte)) & 0xff)) * 1099511628211ull;
+    }
+    char line[64];
+    int len = snprintf(line, sizeof line, "%lu %016llx\n", n, hash);
+    if (write(sites_fd, line, (size_t)len) < 0) {
+        /* a test's bookkeeping: a lost line only means that path is tried again */
+    }
+}
 #endif
 
 static int should_fail(void)
@@ -32,6 +85,7 @@ static int should_fail(void)
     unsigned long n = atomic_fetch_add(&alloc_count, 1) + 1;
     unsigned long at = atomic_load(&alloc_fail_at);
 #ifdef CSP_ALLOC_COUNTDOWN
+    note_site(n);
     if (at != 0 && n == at && getenv("CLAWSPEAK_ALLOC_TRACE")) {
         __sanitizer_print_stack_trace();
     }
