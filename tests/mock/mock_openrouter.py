@@ -359,9 +359,10 @@ class Handler(BaseHTTPRequestHandler):
         rate = rule.get("bytes_per_s")
         step = max(1, min(2048, rate // 10)) if rate else 2048  # a slow rate: a trickle, not bursts
         sent = 0
-        start = time.time()
+        start = last_write = time.time()
         while sent < limit:
             piece = data[sent:min(limit, sent + step)]
+            last_write = time.time()
             self.wfile.write(piece)
             self.wfile.flush()
             sent += len(piece)
@@ -378,6 +379,7 @@ class Handler(BaseHTTPRequestHandler):
         elif "truncate_after" in rule:
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+        return last_write  # the client cannot have the whole answer before this
 
     def speech(self, body):
         text = body.get("input", "") if isinstance(body, dict) else ""
@@ -407,9 +409,9 @@ class Handler(BaseHTTPRequestHandler):
         if rule.get("record_body"):
             entry["response_b64"] = base64.b64encode(data).decode()
         if fmt == "mp3":
-            self.stream("audio/mpeg", data, rule)
+            entry["last_write"] = self.stream("audio/mpeg", data, rule)
         else:
-            self.stream("audio/pcm;rate=%d;channels=1" % RATE, data, rule)
+            entry["last_write"] = self.stream("audio/pcm;rate=%d;channels=1" % RATE, data, rule)
         entry["finished"] = time.time()
 
     def transcription(self, body):
