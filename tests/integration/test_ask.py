@@ -56,20 +56,22 @@ class Ask(MockTestCase):
 
     def test_auto_modes(self):
         # None: no tts.auto at all, so ask speaks (issue 24); -o speaks whatever tts.auto says
-        rows = [("off", [], 0), ("inbound", [], 0), ("always", [], 3), ("off", ["--speak"], 3),
-                ("always", ["--no-speak"], 0), (None, [], 3), ("off", ["-o", self.out], 3),
-                ("tagged", ["-o", self.out], 3)]
-        for mode, flags, speech in rows:
+        rows = [("off", [], False), ("inbound", [], False), ("always", [], True), ("off", ["--speak"], True),
+                ("always", ["--no-speak"], False), (None, [], True), ("off", ["-o", self.out], True),
+                ("tagged", ["-o", self.out], True)]
+        for mode, flags, speaks in rows:
             with self.subTest(mode=mode, flags=flags):
                 self.config("tts: {auto: '%s'}" % mode if mode else "")
                 self.mock.script()
-                self.silent = speech == 0  # nothing is spoken: no -o, which would speak
+                self.silent = not speaks  # nothing is spoken: no -o, which would speak
                 out, _ = self.ask(*(flags + ["hi"]))
                 self.silent = False
                 self.assertIn("mock model", out)
-                self.assertEqual(len(self.mock.requests()), speech)
-                self.assertEqual(os.path.exists(self.out), speech > 0)
-                if speech:
+                # how many requests carry the reply depends on how its tokens arrive (a busy
+                # machine reads several at once and merges sentences): spoken or not is the point
+                self.assertEqual(len(self.mock.requests()) > 0, speaks, self.mock.requests())
+                self.assertEqual(os.path.exists(self.out), speaks)
+                if speaks:
                     os.unlink(self.out)
 
     def test_tagged_speaks_only_tagged_replies(self):
