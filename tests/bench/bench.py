@@ -16,7 +16,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import BIN, KEY, Mock, clean_env  # noqa: E402
+from harness import BIN, KEY, Mock, PulseAudio, clean_env  # noqa: E402
 
 RESULTS = []
 
@@ -562,22 +562,13 @@ class PulseMonitor:
 
     def __init__(self, home, server=None, env=None):
         import threading
-        self.dir = tempfile.mkdtemp(prefix="csp-bench-pulse-", dir=home)
         self.daemon = None
         if server:
             self.server, self.env = server, env
         else:
-            socket_path = os.path.join(self.dir, "native")
-            self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
-            self.daemon = subprocess.Popen(
-                ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-                 "--log-target=stderr", "--log-level=error",
-                 "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
-                 "--load=module-null-sink sink_name=bench rate=48000 channels=2"],
-                env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            while not os.path.exists(socket_path):
-                time.sleep(0.05)
-            self.server = "unix:" + socket_path
+            self.daemon = PulseAudio(["module-null-sink sink_name=bench rate=48000 channels=2"],
+                                     prefix="csp-bench-pulse-")
+            self.server, self.env = self.daemon.server, self.daemon.env
         self.rec = subprocess.Popen(["parec", "--server", self.server, "-d", "bench.monitor", "--raw",
                                      "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=2"],
                                     env=self.env, stdout=subprocess.PIPE)
@@ -614,8 +605,7 @@ class PulseMonitor:
         self.rec.terminate()
         self.rec.wait()
         if self.daemon:
-            self.daemon.terminate()
-            self.daemon.wait()
+            self.daemon.stop()
 
 
 def bench_pulse_first_audio(mock, e):

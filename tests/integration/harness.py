@@ -5,6 +5,7 @@ import faulthandler
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,54 @@ def running(marker):
         except OSError:
             pass
     return found
+
+
+class PulseAudio:
+    """A PulseAudio server of a test's own: its own runtime directory, a native socket with
+    anonymous access, and the modules given (null sinks, a pipe source, a loopback). It
+    runs at the priority a desktop gives its sound server through rtkit (real-time I/O
+    threads, nice -11; we are root here), so a busy machine delays the clients, as on a
+    desktop, rather than the server that every client's check depends on. "{dir}" in a
+    module's arguments is the server's directory; wait_for names files it makes there."""
+
+    def __init__(self, modules, prefix="csp-pulse-", wait_for=()):
+        if not shutil.which("pulseaudio") or not shutil.which("parec"):
+            raise RuntimeError("pulseaudio and parec are required (run .ci/deps test)")
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.socket = os.path.join(self.dir, "native")
+        self.server = "unix:" + self.socket
+        self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
+        self.daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+             "--high-priority=yes", "--realtime=yes", "--log-target=stderr", "--log-level=error",
+             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket]
+            + ["--load=" + m.format(dir=self.dir) for m in modules],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        while not all(os.path.exists(os.path.join(self.dir, name)) for name in ("native",) + tuple(wait_for)):
+            if self.daemon.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("pulseaudio did not start")
+            time.sleep(0.05)
+
+    def pactl(self, *args):
+        return subprocess.run(["pactl", "--server", self.server] + list(args), env=self.env,
+                              capture_output=True, text=True, timeout=30)
+
+    def stop(self):
+        """Ends the server even when a test froze it (SIGSTOP)."""
+        if self.daemon.poll() is None:
+            try:
+                os.kill(self.daemon.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            self.daemon.terminate()
+            try:
+                self.daemon.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Mock:

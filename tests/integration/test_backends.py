@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, WRAPPER, MockTestCase, run
+from harness import BIN, WRAPPER, MockTestCase, PulseAudio, run
 
 LONG = " ".join("Sentence number %d keeps the speaker busy for a good while longer." % i
                 for i in range(1, 25))
@@ -25,35 +25,22 @@ BACKENDS = ("pulse", "alsa", "portaudio")
 HANG = 15
 
 
-class Server:
-    """pulseaudio with a null sink and its own runtime directory, and parec on its monitor."""
+class Server(PulseAudio):
+    """Our own PulseAudio with a null sink, and parec on its monitor."""
 
     def __init__(self, test):
-        if not shutil.which("pulseaudio") or not shutil.which("parec"):
-            test.fail("pulseaudio and parec are required (run .ci/deps test)")
-        self.dir = tempfile.mkdtemp(prefix="csp-backend-")
-        test.addCleanup(shutil.rmtree, self.dir, True)
-        self.socket = os.path.join(self.dir, "native")
-        self.server = "unix:" + self.socket
-        penv = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
-        self.daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket,
-             "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
-            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            super().__init__(["module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
+                             prefix="csp-backend-")
+        except RuntimeError as e:
+            test.fail(str(e))
         test.addCleanup(self.stop)
-        deadline = time.time() + 10
-        while not os.path.exists(self.socket):
-            test.assertIsNone(self.daemon.poll(), "pulseaudio did not start")
-            test.assertLess(time.time(), deadline, "pulseaudio did not start")
-            time.sleep(0.05)
         self.captured = os.path.join(self.dir, "monitor.raw")
         self.out = open(self.captured, "wb")
         test.addCleanup(self.out.close)
         self.rec = subprocess.Popen(["parec", "--server", self.server, "-d", "csp_null.monitor",
                                      "--raw", "--format=s16le", "--rate=24000", "--channels=1",
-                                     "--latency-msec=20"], env=penv,
+                                     "--latency-msec=20"], env=self.env,
                                     stdout=self.out, stderr=subprocess.DEVNULL)
         self.loud, self.read_to = 0, 0
 
@@ -70,14 +57,10 @@ class Server:
         return self.loud
 
     def stop(self):
-        for p in (self.rec, self.daemon):
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGCONT)
-                except OSError:
-                    pass
-                p.kill()
-                p.wait()
+        if self.rec.poll() is None:
+            self.rec.kill()
+            self.rec.wait()
+        super().stop()
 
 
 class Backends(MockTestCase):

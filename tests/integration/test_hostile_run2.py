@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, KEY, WRAPPER, CliTestCase, MockTestCase, audioinfo, run
+from harness import BIN, KEY, WRAPPER, MockTestCase, PulseAudio, audioinfo, run
 
 TEXT = "A sentence for the second hostile run."
 
@@ -44,30 +44,17 @@ def lock_is_free(path):
         os.close(fd)
 
 
-class PulseServer:
-    """A PulseAudio server of the test's own with a null sink (the issue's set-up)."""
-
-    def __init__(self, case):
-        if not shutil.which("pulseaudio"):
-            case.fail("pulseaudio is required (run .ci/deps)")
-        self.dir = tempfile.mkdtemp(prefix="csp-pulse-")
-        case.addCleanup(shutil.rmtree, self.dir, True)
-        sock = os.path.join(self.dir, "native")
-        penv = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
-        self.proc = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % sock,
-             "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
-            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        case.addCleanup(self.proc.wait)
-        case.addCleanup(self.proc.terminate)
-        case.assertTrue(wait_until(lambda: os.path.exists(sock) or self.proc.poll() is not None, 15),
-                        "pulseaudio did not start")
-        case.assertIsNone(self.proc.poll(), "pulseaudio did not start")
-        self.server = "unix:" + sock
-        with open(os.path.join(case.home, ".asoundrc"), "w") as f:
-            f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+def pulse_server(case):
+    """A PulseAudio server of the test's own with a null sink (the issue's set-up), and
+    ALSA's default going to it."""
+    try:
+        pulse = PulseAudio(["module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"])
+    except RuntimeError as e:
+        case.fail(str(e))
+    case.addCleanup(pulse.stop)
+    with open(os.path.join(case.home, ".asoundrc"), "w") as f:
+        f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+    return pulse
 
 
 class SpeakingLock(MockTestCase):
@@ -88,7 +75,7 @@ class SpeakingLock(MockTestCase):
     def test_idle_lines_let_the_lock_go(self):
         """Item 2: between lines of `say --lines` another run may speak; no ALSA underrun
         lines for the idle gap (the stream is stopped, not left to run dry)."""
-        pulse = PulseServer(self)
+        pulse = pulse_server(self)
         self.idle_lines(self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=pulse.server))
 
     def test_idle_lines_let_the_lock_go_on_alsa(self):
@@ -132,7 +119,7 @@ class SpeakingLock(MockTestCase):
     def test_underrun_lines_are_hidden(self):
         """Item 2: a moment's underrun (here the sound server stopped for a second) is
         recovered from without an ALSA line on standard error."""
-        pulse = PulseServer(self)
+        pulse = pulse_server(self)
         env = self.env(XDG_RUNTIME_DIR=self.runtime, PULSE_SERVER=pulse.server)
         p = subprocess.Popen(WRAPPER + [BIN, "say", "--no-wait", TEXT + " " + TEXT + " " + TEXT],
                              env=env, stderr=subprocess.PIPE)
@@ -140,13 +127,13 @@ class SpeakingLock(MockTestCase):
             # once its audio is on the way, stop the server mid-playback
             self.assertTrue(wait_until(lambda: len(self.mock.requests()) > 0, 30))
             time.sleep(1.5)
-            os.kill(pulse.proc.pid, signal.SIGSTOP)
+            os.kill(pulse.daemon.pid, signal.SIGSTOP)
             time.sleep(1)
-            os.kill(pulse.proc.pid, signal.SIGCONT)
+            os.kill(pulse.daemon.pid, signal.SIGCONT)
             err = p.stderr.read().decode("utf-8", "replace")
             self.assertEqual(p.wait(timeout=60), 0, err)
         finally:
-            os.kill(pulse.proc.pid, signal.SIGCONT)
+            os.kill(pulse.daemon.pid, signal.SIGCONT)
             if p.poll() is None:
                 p.kill()
                 p.wait()

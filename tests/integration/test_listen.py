@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, WRAPPER, MockTestCase, allowance, audioinfo, run, startup_seconds
+from harness import BIN, WRAPPER, MockTestCase, PulseAudio, allowance, audioinfo, run, startup_seconds
 
 RATE = 16000
 SANITIZED = bool(os.environ.get("CLAWSPEAK_SANITIZED"))
@@ -40,29 +40,17 @@ class Microphone:
     """A PulseAudio server whose default source the test feeds in real time."""
 
     def __init__(self, test, home):
-        if not shutil.which("pulseaudio") or not shutil.which("parec"):
-            test.fail("pulseaudio and parec are required (run .ci/deps test)")
-        self.dir = tempfile.mkdtemp(prefix="csp-mic-")
-        test.addCleanup(shutil.rmtree, self.dir, True)
-        socket_path = os.path.join(self.dir, "native")
-        self.fifo = os.path.join(self.dir, "mic.fifo")
-        self.penv = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir,
-                         XDG_RUNTIME_DIR=self.dir)
-        self.daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
-             "--load=module-pipe-source source_name=mic file=%s format=s16le rate=%d channels=1"
-             % (self.fifo, RATE),
-             "--load=module-null-sink sink_name=speaker rate=24000 channels=1 format=s16le"],
-            env=self.penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.pulse = PulseAudio(
+                ["module-pipe-source source_name=mic file={dir}/mic.fifo format=s16le rate=%d channels=1" % RATE,
+                 "module-null-sink sink_name=speaker rate=24000 channels=1 format=s16le"],
+                prefix="csp-mic-", wait_for=("mic.fifo",))
+        except RuntimeError as e:
+            test.fail(str(e))
         test.addCleanup(self.stop)
-        deadline = time.time() + 10
-        while not (os.path.exists(socket_path) and os.path.exists(self.fifo)):
-            test.assertIsNone(self.daemon.poll(), "pulseaudio did not start")
-            test.assertLess(time.time(), deadline, "pulseaudio did not start")
-            time.sleep(0.05)
-        self.server = "unix:" + socket_path
+        self.fifo = os.path.join(self.pulse.dir, "mic.fifo")
+        self.penv = self.pulse.env
+        self.server = self.pulse.server
         with open(os.path.join(home, ".asoundrc"), "w") as f:
             f.write("pcm.!default { type asym playback.pcm \"out\" capture.pcm \"in\" }\n"
                     "pcm.out { type pulse device speaker }\n"
@@ -138,8 +126,7 @@ class Microphone:
             os.close(self.pipe)
         except OSError:
             pass
-        self.daemon.terminate()
-        self.daemon.wait()
+        self.pulse.stop()
 
 
 class ListenCase(MockTestCase):
@@ -323,25 +310,16 @@ class EchoRoom(MockTestCase):
     def setUp(self):
         super().setUp()
         self.write_mock_config()
-        pulse = tempfile.mkdtemp(prefix="csp-room-")
-        self.addCleanup(shutil.rmtree, pulse, True)
-        socket_path = os.path.join(pulse, "native")
-        self.penv = dict(os.environ, HOME=pulse, PULSE_RUNTIME_PATH=pulse, XDG_RUNTIME_DIR=pulse)
-        daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
-             "--load=module-null-sink sink_name=room rate=16000 channels=1 format=s16le",
-             "--load=module-null-sink sink_name=speakers rate=16000 channels=1 format=s16le",
-             "--load=module-loopback source=speakers.monitor sink=room latency_msec=20"],
-            env=self.penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(daemon.wait)
-        self.addCleanup(daemon.terminate)
-        deadline = time.time() + 10
-        while not os.path.exists(socket_path):
-            self.assertLess(time.time(), deadline, "pulseaudio did not start")
-            time.sleep(0.05)
-        self.server = "unix:" + socket_path
+        try:
+            self.pulse = PulseAudio(
+                ["module-null-sink sink_name=room rate=16000 channels=1 format=s16le",
+                 "module-null-sink sink_name=speakers rate=16000 channels=1 format=s16le",
+                 "module-loopback source=speakers.monitor sink=room latency_msec=20"], prefix="csp-room-")
+        except RuntimeError as e:
+            self.fail(str(e))
+        self.addCleanup(self.pulse.stop)
+        self.server = self.pulse.server
+        self.penv = self.pulse.env
         self.pactl("set-default-sink", "speakers")
         self.pactl("set-default-source", "room.monitor")
         # without a server in the environment, ALSA's pulse plugin still plays into the room

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import MockTestCase, run
+from harness import MockTestCase, PulseAudio, run
 
 TEXT = "Playback test. The captured audio must match what the mock server synthesised."
 
@@ -96,27 +96,12 @@ class Playback(MockTestCase):
         self.expected = samples(open(expected, "rb").read())
 
     def test_pulseaudio_null_sink(self):
-        if not shutil.which("pulseaudio") or not shutil.which("parec"):
-            self.fail("pulseaudio and parec are required (run .ci/deps)")
-        pulse = tempfile.mkdtemp(prefix="csp-pulse-")
-        self.addCleanup(shutil.rmtree, pulse, True)
-        socket_path = os.path.join(pulse, "native")
-        penv = dict(os.environ, HOME=pulse, PULSE_RUNTIME_PATH=pulse, XDG_RUNTIME_DIR=pulse)
-        daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--high-priority=yes", "--realtime=yes",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % socket_path,
-             "--load=module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"],
-            env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(daemon.wait)
-        self.addCleanup(daemon.terminate)
-        deadline = time.time() + 10
-        while not os.path.exists(socket_path):
-            self.assertIsNone(daemon.poll(), "pulseaudio did not start")
-            self.assertLess(time.time(), deadline, "pulseaudio did not start")
-            time.sleep(0.05)
-        server = "unix:" + socket_path
+        try:
+            pulse = PulseAudio(["module-null-sink sink_name=csp_null rate=24000 channels=1 format=s16le"])
+        except RuntimeError as e:
+            self.fail(str(e))
+        self.addCleanup(pulse.stop)
+        server, penv = pulse.server, pulse.env
         with open(os.path.join(self.home, ".asoundrc"), "w") as f:
             f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
         captured = os.path.join(self.home, "captured.raw")

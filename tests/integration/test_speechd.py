@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import KEY, MockTestCase, run
+from harness import KEY, MockTestCase, PulseAudio, run
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -86,27 +86,13 @@ def windows_heard(got, want, span=2400):
     return matched, windows, max(shift - lead, 0) if shift is not None else 0
 
 
-class Pulse:
-    """A PulseAudio of the test's own with a null sink, its monitor recorded by parec."""
+class Pulse(PulseAudio):
+    """Our own PulseAudio with a null sink, its monitor recorded by parec."""
 
     def __init__(self, home, rate=RATE):
         self.rate = rate
-        self.dir = tempfile.mkdtemp(prefix="csp-sdpulse-")
-        self.socket = os.path.join(self.dir, "native")
-        self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir,
-                        XDG_RUNTIME_DIR=self.dir)
-        self.daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket,
-             "--load=module-null-sink sink_name=csp_null rate=%d channels=1 format=s16le" % rate],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while not os.path.exists(self.socket):
-            if self.daemon.poll() is not None or time.time() > deadline:
-                raise RuntimeError("pulseaudio did not start")
-            time.sleep(0.05)
-        self.server = "unix:" + self.socket
+        super().__init__(["module-null-sink sink_name=csp_null rate=%d channels=1 format=s16le" % rate],
+                         prefix="csp-sdpulse-")
         self.rec = None
 
     def record(self, path):
@@ -131,11 +117,7 @@ class Pulse:
             self.rec.terminate()
             self.rec.wait()
             self.rec = None
-        if self.daemon.poll() is not None:
-            return
-        self.daemon.terminate()
-        self.daemon.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.stop()
 
 
 class Dispatcher:
