@@ -490,6 +490,8 @@ static csp_code speak_recent_lines(line_reader *r)
         if (want < budget)
             budget = want;
         batch.len = 0;
+        size_t first = 0, last = 0;
+        long long oldest_ms = 0;
         for (; r->count; r->count--, r->head = (r->head + 1) % LINE_RING) {
             line *l = &r->ring[r->head];
             size_t chars = csp__utf8_count(l->text, l->len) + (batch.len > 0);
@@ -501,6 +503,11 @@ static csp_code speak_recent_lines(line_reader *r)
                        csp__buf_append(&batch, l->text, l->len) < 0) {
                 rc = csp__fail(&r->client->report, CSP_ENOMEM, "out of memory");
             } else {
+                if (!batch_chars) {
+                    first = l->number;
+                    oldest_ms = now - l->read_ms;
+                }
+                last = l->number;
                 batch_chars += chars;
             }
             csp__free(l->text);
@@ -514,6 +521,9 @@ static csp_code speak_recent_lines(line_reader *r)
         if (skipped)
             csp__log(&r->client->report, CSP_LOG_WARN, "skipped %zu line%s to keep up (--max-behind)",
                      skipped, skipped == 1 ? "" : "s");
+        if (batch.len)
+            csp__log(&r->client->report, CSP_LOG_INFO, "lines %zu-%zu, the first read %lld ms ago",
+                     first, last, oldest_ms);
         if (rc == CSP_OK && batch.len)
             rc = speak_line(r, batch.data, batch.len);
         if (rc != CSP_OK)
