@@ -363,8 +363,14 @@ static int line_ok(line_reader *r, const char *text, size_t len, size_t number)
 
 static csp_code speak_line(line_reader *r, const char *text, size_t len)
 {
+    /* one hold from the write to the flush: a chunk cut between them (a busy machine) made
+       a batch of lines two requests, the last line queued behind the rest (--max-behind) */
+    csp__speaker_hold(r->speaker, 1);
     csp_code rc = csp_speaker_write(r->speaker, text, len);
-    return rc == CSP_OK ? csp_speaker_flush(r->speaker) : rc;
+    if (rc == CSP_OK)
+        rc = csp_speaker_flush(r->speaker);
+    csp__speaker_hold(r->speaker, 0);
+    return rc;
 }
 
 /* Split what was read into lines; hand each complete one to on_line. */

@@ -493,6 +493,8 @@ class MaxBehind(MockTestCase):
             previous = r
         self.assertEqual(spoken, sorted(spoken))
         self.assertGreater(len(spoken), 3)
+        # each batch of lines is one request (a batch once became two, the last line late)
+        self.assertEqual(len(re.findall(rb"clawspeak: lines \d+-\d+", err)), len(requests), story)
 
 
 class Docs(MockTestCase):
