@@ -99,18 +99,30 @@ class PulseAudio:
         self.socket = os.path.join(self.dir, "native")
         self.server = "unix:" + self.socket
         self.env = dict(os.environ, HOME=self.dir, PULSE_RUNTIME_PATH=self.dir, XDG_RUNTIME_DIR=self.dir)
-        self.daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-             "--high-priority=yes", "--realtime=yes", "--log-target=stderr", "--log-level=error",
-             "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket]
-            + ["--load=" + m.format(dir=self.dir) for m in modules],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "log"), "wb") as log:  # errors only: see status()
+            self.daemon = subprocess.Popen(
+                ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
+                 "--high-priority=yes", "--realtime=yes", "--log-target=stderr", "--log-level=error",
+                 "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket]
+                + ["--load=" + m.format(dir=self.dir) for m in modules],
+                env=self.env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.time() + 15
         while not all(os.path.exists(os.path.join(self.dir, name)) for name in ("native",) + tuple(wait_for)):
             if self.daemon.poll() is not None or time.time() > deadline:
                 self.stop()
                 raise RuntimeError("pulseaudio did not start")
             time.sleep(0.05)
+
+    def status(self):
+        """For a failure message: whether the server still runs, and what it logged."""
+        code = self.daemon.poll()
+        try:
+            with open(os.path.join(self.dir, "log"), "rb") as f:
+                log = f.read()[-2000:].decode("utf-8", "replace").strip()
+        except OSError:
+            log = ""
+        return "pulseaudio %s; its log: %s" % ("running" if code is None else "exited with %d" % code,
+                                                log or "nothing")
 
     def pactl(self, *args):
         return subprocess.run(["pactl", "--server", self.server] + list(args), env=self.env,

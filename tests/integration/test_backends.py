@@ -152,7 +152,7 @@ class Backends(MockTestCase):
                 self.assertIn("-o FILE", err)
                 self.assertQuiet(err)
 
-    def through_portaudio(self, args, env):
+    def through_portaudio(self, args, env, server=None):
         """A run that goes through PortAudio's device list. PortAudio 19.6 opens every ALSA
         PCM to list it; on a loaded machine the pulse plugin's probe of a busy server can
         time out and the device is missing from that one list (seen once in three CI runs):
@@ -164,7 +164,8 @@ class Backends(MockTestCase):
         # what ALSA itself says about its default device then, for the failure message
         p = subprocess.run(["aplay", "-q", "-D", "default", "-d", "1", "-t", "raw", "/dev/zero"],
                            env=env, capture_output=True, text=True, timeout=30)
-        return code, out, err + "\n(aplay -D default: exit %d, %s)" % (p.returncode, p.stderr.strip())
+        return code, out, err + "\n(aplay -D default: exit %d, %s)%s" % (
+            p.returncode, p.stderr.strip(), "\n(" + server.status() + ")" if server else "")
 
     def test_backend_shown(self):
         """--verbose names the backend that plays; devices names the default output's."""
@@ -173,13 +174,13 @@ class Backends(MockTestCase):
                             ("portaudio", None)):
             with self.subTest(backend=kind):
                 args, env = self.backend(kind, server)
-                code, _, err = self.through_portaudio(["say", "--no-wait", "--verbose"] + args + ["Hi."], env)
+                code, _, err = self.through_portaudio(["say", "--no-wait", "--verbose"] + args + ["Hi."], env, server)
                 self.assertEqual(code, 0, err)
                 if shown:
                     self.assertIn("playing through " + shown, err)
                 else:
                     self.assertNotIn("playing through", err)
-                code, out, err = self.through_portaudio(["devices"], env)
+                code, out, err = self.through_portaudio(["devices"], env, server)
                 self.assertEqual(code, 0, err)
                 if shown:
                     self.assertIn("default output: " + shown, err)
