@@ -28,8 +28,8 @@ def trim(a, level=64):
     return a[start:end]
 
 
-def close_gaps(a, run=240):
-    """Without its runs of digital silence of 10 ms (at 24 kHz) or more. On a busy machine
+def close_gaps(a, run=48):
+    """Without its runs of digital silence of 2 ms (at 24 kHz) or more. On a busy machine
     the player can be late and PulseAudio fills the gap with zeros (an underrun): the
     capture is then longer than the audio by exactly those runs. Applied to both sides."""
     out = array.array("h")
@@ -106,7 +106,7 @@ class Playback(MockTestCase):
             f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
         captured = os.path.join(self.home, "captured.raw")
         rec = subprocess.Popen(["parec", "--server", server, "-d", "csp_null.monitor", "--raw",
-                                "--format=s16le", "--rate=24000", "--channels=1", "--latency-msec=100",
+                                "--format=s16le", "--rate=24000", "--channels=1", "--latency-msec=500",
                                 captured], env=penv)
         time.sleep(0.5)
         code, out, err = run(["say", TEXT], self.env(PULSE_SERVER=server))
