@@ -560,7 +560,7 @@ class PulseMonitor:
     With server (and env to reach it), another pulse server already running is listened to
     instead (devices.py: PipeWire's), whose default sink is a null sink named bench."""
 
-    def __init__(self, home, server=None, env=None):
+    def __init__(self, server=None, env=None):
         import threading
         self.daemon = None
         if server:
@@ -613,7 +613,7 @@ def bench_pulse_first_audio(mock, e):
     it, side by side: clawspeak (PortAudio -> ALSA's pulse plugin) vs curl | mpg123 -o pulse
     on the same mock, and the local engine vs espeak-ng (pulse through pcaudiolib)."""
     print("first audio through PulseAudio (null sink monitor; median of 5):")
-    pulse = PulseMonitor(e.home)
+    pulse = PulseMonitor()
     try:
         with open(os.path.join(e.home, ".asoundrc"), "w") as f:
             f.write("pcm.!default { type pulse }\nctl.!default { type pulse }\n")

@@ -34,7 +34,7 @@ def bench_warm(mock):
     `clawspeak say` (a new TCP + TLS connection each run), 40 ms each way, 200 ms server."""
     print("warm connection: TLS front 40 ms each way, 200 ms server time, %d runs:" % RUNS)
     front = TlsFront(mock, 40)
-    pulse = PulseMonitor(tempfile.mkdtemp(prefix="csp-bench-sdp-"))
+    pulse = PulseMonitor()
     sd = None
     try:
         home = setup_home("{models: {providers: {openrouter: {apiKey: '%s'}}}}" % KEY)
@@ -66,7 +66,7 @@ def bench_warm(mock):
 def bench_stop(mock):
     """STOP to silence: spd-say -S while a long message plays, to the last sound heard."""
     print("stop: spd-say -S to silence on the monitor, %d runs:" % RUNS)
-    pulse = PulseMonitor(tempfile.mkdtemp(prefix="csp-bench-sdp-"))
+    pulse = PulseMonitor()
     sd = None
     try:
         home = setup_home("{models: {providers: {openrouter: {apiKey: '%s', baseUrl: '%s'}}}}"
@@ -108,7 +108,7 @@ def bench_local(mock):
     vs with speech-dispatcher's own espeak-ng module."""
     print("local engine: spd-say first audio, clawspeak vs speech-dispatcher's espeak-ng "
           "module, %d runs:" % RUNS)
-    pulse = PulseMonitor(tempfile.mkdtemp(prefix="csp-bench-sdp-"))
+    pulse = PulseMonitor()
     sd = None
     try:
         home = setup_home("{tts: {}}")

@@ -227,7 +227,7 @@ class PipeWire:
 
 
 def scenario_pulse(mock, base, rounds, rng, notes):
-    pulse = PulseMonitor(base)
+    pulse = PulseMonitor()
     relay = FirstBytes(mock.port)
     try:
         runtime = tempfile.mkdtemp(prefix="runtime-", dir=base)  # no pulse/native in it
@@ -258,7 +258,7 @@ def scenario_pipewire(mock, base, rounds, rng, notes):
     pw = PipeWire(base)
     pulse = None
     try:
-        pulse = PulseMonitor(base, server=pw.server, env=pw.env)
+        pulse = PulseMonitor(server=pw.server, env=pw.env)
         _, env = private_env(mock.url, XDG_RUNTIME_DIR=pw.dir)
         notes.append("PipeWire (%s): clawspeak says: %s" % (pw.name, backend_line(env)))
         heard = lambda cmd, env, shell, err: pulse.first_audio_ms(cmd, env, shell, stderr=err)  # noqa: E731

@@ -135,13 +135,18 @@ class PulseAudio:
                 os.kill(self.daemon.pid, signal.SIGCONT)
             except OSError:
                 pass
-            self.daemon.terminate()
-            try:
-                self.daemon.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
-                self.daemon.wait()
+            end_process(self.daemon, 5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def end_process(proc, grace_s):
+    """SIGTERM, then SIGKILL if it is still there after grace_s; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class Mock:
@@ -181,11 +186,7 @@ class Mock:
         return [r for r in self._call("/_mock/requests") if path_part in r["path"]]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        end_process(self.proc, 5)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import KEY, MockTestCase, PulseAudio, run
+from harness import KEY, MockTestCase, PulseAudio, end_process, run
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -182,12 +182,7 @@ class Dispatcher:
             return f.read().decode("utf-8", "replace")
 
     def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_process(self.proc, 10)
         self.out.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
