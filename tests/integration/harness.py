@@ -89,7 +89,11 @@ class PulseAudio:
     anonymous access, and the modules given (null sinks, a pipe source, a loopback). It
     runs at the priority a desktop gives its sound server through rtkit (real-time I/O
     threads, nice -11; we are root here), so a busy machine delays the clients, as on a
-    desktop, rather than the server that every client's check depends on. "{dir}" in a
+    desktop, rather than the server that every client's check depends on. Its clients share
+    memory with it through POSIX shm, not memfd: PulseAudio 16's memfd import aborts the
+    server now and then when a client goes while its blocks are still referenced (its log:
+    "non-registered memfd ID", pulseaudio issue 824; seen in test_backends under stress-ng),
+    which would fail whichever test came next. "{dir}" in a
     module's arguments is the server's directory; wait_for names files it makes there."""
 
     def __init__(self, modules, prefix="csp-pulse-", wait_for=()):
@@ -102,7 +106,7 @@ class PulseAudio:
         with open(os.path.join(self.dir, "log"), "wb") as log:  # errors only: see status()
             self.daemon = subprocess.Popen(
                 ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--disallow-exit",
-                 "--high-priority=yes", "--realtime=yes", "--log-target=stderr", "--log-level=error",
+                 "--high-priority=yes", "--realtime=yes", "--enable-memfd=no", "--log-target=stderr", "--log-level=error",
                  "--load=module-native-protocol-unix socket=%s auth-anonymous=1" % self.socket]
                 + ["--load=" + m.format(dir=self.dir) for m in modules],
                 env=self.env, stdout=subprocess.DEVNULL, stderr=log)
@@ -164,7 +168,8 @@ class Mock:
             if time.time() > deadline or self.proc.poll() is not None:
                 raise RuntimeError("mock server did not start")
             time.sleep(0.02)
-        self.port = int(open(port_file).read())
+        with open(port_file) as f:
+            self.port = int(f.read())
         self.url = "http://127.0.0.1:%d/api/v1" % self.port
         self.control = "http://127.0.0.1:%d" % self.port
         self.tls = bool(tls_cert)
