@@ -9,7 +9,7 @@
 #include "sink.h"
 
 #include <alsa/asoundlib.h>
-#include <portaudio.h>
+#include "portaudio_lib.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -187,10 +187,10 @@ static void *close_main(void *arg)
     } else {
         csp__stderr_hide(); /* PortAudio's ALSA layer prints its own complaints */
         if (c->drain)
-            Pa_StopStream(c->handle);
+            csp__portaudio.StopStream(c->handle);
         else
-            Pa_AbortStream(c->handle);
-        Pa_CloseStream(c->handle);
+            csp__portaudio.AbortStream(c->handle);
+        csp__portaudio.CloseStream(c->handle);
         csp__stderr_restore();
     }
     pthread_mutex_lock(&c->lock);

@@ -7,7 +7,7 @@
 #include "sink.h"
 
 #include <fcntl.h>
-#include <portaudio.h>
+#include "portaudio_lib.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +45,11 @@ void csp__stderr_restore(void)
 
 static PaError quiet_initialize(void)
 {
+    if (csp__portaudio_load() != 0)
+        return paNotInitialized; /* its text (csp__portaudio_error_text) says what to install */
     csp__alsa_quiet(); /* its lines while playing too (an underrun, a device that fails) */
     csp__stderr_hide();
-    PaError err = Pa_Initialize();
+    PaError err = csp__portaudio.Initialize();
     csp__stderr_restore();
     return err;
 }
@@ -82,7 +84,7 @@ static void end_unadopted_warm_up(void)
     pthread_mutex_lock(&start_lock);
     PaError err;
     if (adopt_warm_up(&err) && err == paNoError)
-        Pa_Terminate();
+        csp__portaudio.Terminate();
     pthread_mutex_unlock(&start_lock);
 }
 
@@ -124,17 +126,17 @@ void csp_audio_keep(int keep)
 void csp__audio_stop(void)
 {
     pthread_mutex_lock(&start_lock);
-    Pa_Terminate();
+    csp__portaudio.Terminate();
     pthread_mutex_unlock(&start_lock);
 }
 
 int csp__audio_find_device(const char *spec, int input)
 {
-    PaDeviceIndex count = Pa_GetDeviceCount();
+    PaDeviceIndex count = csp__portaudio.GetDeviceCount();
     char *end;
     long index = strtol(spec, &end, 10);
     for (PaDeviceIndex i = 0; i < count; i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        const PaDeviceInfo *info = csp__portaudio.GetDeviceInfo(i);
         int channels = !info ? 0 : input ? info->maxInputChannels : info->maxOutputChannels;
         int named = *spec && !*end ? i == index : strncmp(info ? info->name : "", spec, strlen(spec)) == 0;
         if (channels > 0 && named)

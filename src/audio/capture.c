@@ -21,7 +21,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
-#include <portaudio.h>
+#include "portaudio_lib.h"
 #include <pthread.h>
 #include <speex/speex_echo.h>
 #include <speex/speex_preprocess.h>
@@ -455,7 +455,7 @@ static void *start_input(void *arg)
         return NULL;
     c->initialized = 1;
     c->device = c->device_spec ? (PaDeviceIndex)csp__audio_find_device(c->device_spec, 1)
-                               : Pa_GetDefaultInputDevice();
+                               : csp__portaudio.GetDefaultInputDevice();
     return NULL;
 }
 
@@ -592,10 +592,10 @@ static void *read_loop(void *arg)
         process(c, mono, (size_t)n);
     }
     while (failed == CSP_OK && !atomic_load(&c->stop) && !c->mic) {
-        PaError err = Pa_ReadStream(c->stream, raw, (unsigned long)block);
+        PaError err = csp__portaudio.ReadStream(c->stream, raw, (unsigned long)block);
         if (err != paNoError && err != paInputOverflowed) {
             failed = CSP_EAUDIO;
-            why = Pa_GetErrorText(err);
+            why = csp__portaudio_error_text(err);
             break;
         }
         for (size_t i = 0; i < block; i++) {
@@ -624,7 +624,7 @@ static void *read_loop(void *arg)
 /* Open at 16 kHz mono if the device takes it; else at its own rate (resampled), or stereo. */
 static PaError open_stream(csp_capture *c)
 {
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(c->device);
+    const PaDeviceInfo *info = csp__portaudio.GetDeviceInfo(c->device);
     PaStreamParameters in;
     memset(&in, 0, sizeof in);
     in.device = c->device;
@@ -638,7 +638,7 @@ static PaError open_stream(csp_capture *c)
                 continue;
             in.channelCount = channels;
             csp__stderr_hide(); /* PortAudio prints its own refusals */
-            err = Pa_OpenStream(&c->stream, &in, NULL, (double)rates[r], paFramesPerBufferUnspecified,
+            err = csp__portaudio.OpenStream(&c->stream, &in, NULL, (double)rates[r], paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
             csp__stderr_restore();
             if (err == paNoError) {
@@ -687,7 +687,7 @@ csp_code csp__capture_start(csp_capture *c)
         return rc;
     }
     if (c->start_error != paNoError)
-        return no_input(c->report, Pa_GetErrorText(c->start_error));
+        return no_input(c->report, csp__portaudio_error_text(c->start_error));
     if (c->device == paNoDevice && c->device_spec)
         return csp__fail(c->report, CSP_EAUDIO,
                          "no input device matches '%s'; give an index or a name prefix of a "
@@ -697,20 +697,20 @@ csp_code csp__capture_start(csp_capture *c)
     PaError err = open_stream(c);
     if (err != paNoError) {
         c->stream = NULL;
-        return no_input(c->report, Pa_GetErrorText(err));
+        return no_input(c->report, csp__portaudio_error_text(err));
     }
     if (c->rate != CSP_CAPTURE_RATE) {
         const char *why = "";
         if (!(c->resampler = csp__resampler_new(c->rate, CSP_CAPTURE_RATE, 1, &why)))
             return csp__fail(c->report, CSP_EAUDIO, "cannot record at %ld Hz: %s", c->rate, why);
     }
-    if ((err = Pa_StartStream(c->stream)) != paNoError)
-        return no_input(c->report, Pa_GetErrorText(err));
+    if ((err = csp__portaudio.StartStream(c->stream)) != paNoError)
+        return no_input(c->report, csp__portaudio_error_text(err));
     csp_code rc = start_reading(c);
     if (rc != CSP_OK)
         return rc;
     csp__log(c->report, CSP_LOG_INFO, "recording from '%s' at %ld Hz%s",
-             Pa_GetDeviceInfo(c->device)->name, c->rate,
+             csp__portaudio.GetDeviceInfo(c->device)->name, c->rate,
              c->rate != CSP_CAPTURE_RATE ? " (resampled to 16000)" : "");
     return CSP_OK;
 }
@@ -796,8 +796,8 @@ void csp__capture_free(csp_capture *c)
     if (c->reading)
         pthread_join(c->reader, NULL);
     if (c->stream) {
-        Pa_AbortStream(c->stream);
-        Pa_CloseStream(c->stream);
+        csp__portaudio.AbortStream(c->stream);
+        csp__portaudio.CloseStream(c->stream);
     }
     csp__pulse_mic_free(c->mic);
     if (c->initialized)

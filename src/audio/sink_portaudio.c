@@ -17,7 +17,7 @@
 #include "speaking_lock.h"
 
 #include <fcntl.h>
-#include <portaudio.h>
+#include "portaudio_lib.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -73,7 +73,7 @@ static struct {
 static void close_parked(void)
 {
     if (parked.stream)
-        Pa_CloseStream(parked.stream);
+        csp__portaudio.CloseStream(parked.stream);
     parked.stream = NULL;
 }
 
@@ -160,7 +160,7 @@ static PaError open_stream(pa_sink *s, long rate, int channels)
     out.sampleFormat = paInt16;
     /* the high default (tens of ms) rides out a busy machine without dropouts;
        a gap in speech is worse than starting 25 ms later */
-    out.suggestedLatency = Pa_GetDeviceInfo(s->device)->defaultHighOutputLatency;
+    out.suggestedLatency = csp__portaudio.GetDeviceInfo(s->device)->defaultHighOutputLatency;
     pthread_mutex_lock(&park_lock);
     if (parked.stream && parked.device == s->device && parked.rate == rate &&
         parked.channels == channels) {
@@ -176,7 +176,7 @@ static PaError open_stream(pa_sink *s, long rate, int channels)
     }
     close_parked(); /* another device or format: one open stream at a time */
     csp__stderr_hide();
-    PaError err = Pa_OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
+    PaError err = csp__portaudio.OpenStream(&s->stream, NULL, &out, (double)rate, paFramesPerBufferUnspecified,
                                 paClipOff, NULL, NULL);
     csp__stderr_restore();
     pthread_mutex_unlock(&park_lock);
@@ -202,11 +202,11 @@ static long pa_rate_for(csp_sink *sink, long rate, int channels)
     if (take_device(s) != CSP_OK)
         return rate; /* open reports why */
     PaError err = open_stream(s, rate, channels);
-    long device_rate = (long)Pa_GetDeviceInfo(s->device)->defaultSampleRate;
+    long device_rate = (long)csp__portaudio.GetDeviceInfo(s->device)->defaultSampleRate;
     if (err == paInvalidSampleRate && device_rate > 0 && device_rate != rate &&
         open_stream(s, device_rate, channels) == paNoError) {
         csp__log(sink->report, CSP_LOG_INFO, "'%s' does not take %ld Hz: playing at %ld Hz, resampled",
-                 Pa_GetDeviceInfo(s->device)->name, rate, device_rate);
+                 csp__portaudio.GetDeviceInfo(s->device)->name, rate, device_rate);
         return device_rate;
     }
     return rate;
@@ -219,17 +219,17 @@ static csp_code pa_open(csp_sink *sink, long rate, int channels)
     if (rc != CSP_OK)
         return rc;
     if (s->stream && (s->stream_rate != rate || s->stream_channels != channels)) {
-        Pa_CloseStream(s->stream);
+        csp__portaudio.CloseStream(s->stream);
         s->stream = NULL;
     }
     PaError err = s->stream ? paNoError : open_stream(s, rate, channels);
     if (err != paNoError)
         return csp__fail(sink->report, CSP_EAUDIO,
                          "cannot play %ld Hz audio on '%s': %s; save to a file instead with -o FILE",
-                         rate, Pa_GetDeviceInfo(s->device)->name, Pa_GetErrorText(err));
+                         rate, csp__portaudio.GetDeviceInfo(s->device)->name, csp__portaudio_error_text(err));
     s->prefill_cap = (size_t)((double)rate * s->latency) + 1;
     if (!(s->prefill = csp__malloc(s->prefill_cap * (size_t)channels * sizeof(int16_t)))) {
-        Pa_CloseStream(s->stream);
+        csp__portaudio.CloseStream(s->stream);
         s->stream = NULL;
         return csp__fail(sink->report, CSP_ENOMEM, "out of memory");
     }
@@ -242,10 +242,10 @@ static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames);
 static csp_code start(pa_sink *s)
 {
     s->started = 1;
-    PaError err = Pa_StartStream(s->stream);
+    PaError err = csp__portaudio.StartStream(s->stream);
     if (err != paNoError)
         return csp__fail(s->base.report, CSP_EAUDIO, "cannot start playback: %s; save to a file "
-                         "instead with -o FILE", Pa_GetErrorText(err));
+                         "instead with -o FILE", csp__portaudio_error_text(err));
     csp_code rc = play(&s->base, s->prefill, s->prefill_frames);
     s->prefill_frames = 0;
     return rc;
@@ -284,7 +284,7 @@ static csp_code pa_write(csp_sink *sink, const int16_t *samples, size_t frames)
 static csp_code playback_failed(pa_sink *s, PaError err)
 {
     return csp__fail(s->base.report, CSP_EAUDIO, "audio playback failed: %s; save to a file "
-                     "instead with -o FILE", Pa_GetErrorText(err));
+                     "instead with -o FILE", csp__portaudio_error_text(err));
 }
 
 /* Pa_GetStreamWriteAvailable, which recovers from an underrun and, on a device that failed,
@@ -292,7 +292,7 @@ static csp_code playback_failed(pa_sink *s, PaError err)
 static signed long write_available(pa_sink *s)
 {
     csp__stderr_hide();
-    signed long n = Pa_GetStreamWriteAvailable(s->stream);
+    signed long n = csp__portaudio.GetStreamWriteAvailable(s->stream);
     csp__stderr_restore();
     return n;
 }
@@ -316,7 +316,7 @@ static long room(pa_sink *s, long long *stalled_since)
                   "audio; save to a file instead with -o FILE");
         return -1;
     }
-    Pa_Sleep(5);
+    csp__portaudio.Sleep(5);
     return 0;
 }
 
@@ -340,7 +340,7 @@ static csp_code play(csp_sink *sink, const int16_t *samples, size_t frames)
         csp__capture_playback(samples, n, sink->rate, sink->channels);
         /* a device that fails makes PortAudio's ALSA layer print its assertions: hushed */
         csp__stderr_hide();
-        PaError err = Pa_WriteStream(s->stream, samples, (unsigned long)n);
+        PaError err = csp__portaudio.WriteStream(s->stream, samples, (unsigned long)n);
         csp__stderr_restore();
         if (err != paNoError && err != paOutputUnderflowed)
             return playback_failed(s, err);
@@ -362,7 +362,7 @@ static csp_code play_out(pa_sink *s)
         signed long n = write_available(s);
         if (n < 0)
             return playback_failed(s, (PaError)n);
-        if ((long)n >= s->room_max || Pa_IsStreamActive(s->stream) != 1)
+        if ((long)n >= s->room_max || csp__portaudio.IsStreamActive(s->stream) != 1)
             return CSP_OK;
         if ((long)n != last) {
             last = (long)n;
@@ -371,7 +371,7 @@ static csp_code play_out(pa_sink *s)
             return csp__fail(s->base.report, CSP_EAUDIO, "audio playback failed: the device "
                              "stopped playing; save to a file instead with -o FILE");
         }
-        Pa_Sleep(5);
+        csp__portaudio.Sleep(5);
     }
 }
 
@@ -388,7 +388,7 @@ static csp_code pa_finish(csp_sink *sink, int commit)
         /* A resident program keeps a stream played out for its next run (csp_audio_keep);
            never one cut short, since the sound server may still hold its audio. The stop
            here finds an empty queue on a server that just played it. */
-        if (drain && rc == CSP_OK && parking() && Pa_StopStream(s->stream) == paNoError &&
+        if (drain && rc == CSP_OK && parking() && csp__portaudio.StopStream(s->stream) == paNoError &&
             park(s->stream, s->device, s->stream_rate, s->stream_channels, s->latency)) {
             s->stream = NULL;
         } else {
@@ -419,13 +419,13 @@ static csp_code pa_rest(csp_sink *sink)
     if (!s->started && s->prefill_frames && !csp__canceled(sink->report))
         rc = start(s); /* shorter than one latency: play it now */
     if (s->started) {
-        PaError err = csp__canceled(sink->report) ? Pa_AbortStream(s->stream)
-                                                  : Pa_StopStream(s->stream);
+        PaError err = csp__canceled(sink->report) ? csp__portaudio.AbortStream(s->stream)
+                                                  : csp__portaudio.StopStream(s->stream);
         s->started = 0;
         s->prefill_frames = 0;
         if (err != paNoError && rc == CSP_OK)
             rc = csp__fail(sink->report, CSP_EAUDIO, "audio playback failed: %s",
-                           Pa_GetErrorText(err));
+                           csp__portaudio_error_text(err));
     }
     csp__speaking_unlock(s->lock_fd);
     s->lock_fd = -1;
@@ -500,7 +500,7 @@ static void *start_portaudio(void *arg)
         csp__alsa_quiet(); /* no "underrun occurred" lines between ours */
         s->initialized = 1;
         s->device = s->device_spec ? (PaDeviceIndex)csp__audio_find_device(s->device_spec, 0)
-                                   : Pa_GetDefaultOutputDevice();
+                                   : csp__portaudio.GetDefaultOutputDevice();
     }
     atomic_store(&s->start_finished, 1);
     return NULL;
@@ -514,7 +514,7 @@ static csp_code wait_started(pa_sink *s)
         s->starting = 0;
     }
     if (s->start_error != paNoError)
-        return no_device(s->base.report, Pa_GetErrorText(s->start_error));
+        return no_device(s->base.report, csp__portaudio_error_text(s->start_error));
     if (s->device == paNoDevice && s->device_spec)
         return csp__fail(s->base.report, CSP_EAUDIO,
                          "no output device matches '%s' (see 'clawspeak devices'), or save to a "
@@ -538,11 +538,11 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
              "for --device N|NAME", how);
     PaError err = csp__audio_start();
     if (err != paNoError)
-        return csp__fail(report, CSP_EAUDIO, "no audio devices (%s)", Pa_GetErrorText(err));
-    PaDeviceIndex out_default = Pa_GetDefaultOutputDevice(), in_default = Pa_GetDefaultInputDevice();
+        return csp__fail(report, CSP_EAUDIO, "no audio devices (%s)", csp__portaudio_error_text(err));
+    PaDeviceIndex out_default = csp__portaudio.GetDefaultOutputDevice(), in_default = csp__portaudio.GetDefaultInputDevice();
     csp_code rc = CSP_OK;
-    for (PaDeviceIndex i = 0; i < Pa_GetDeviceCount(); i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+    for (PaDeviceIndex i = 0; i < csp__portaudio.GetDeviceCount(); i++) {
+        const PaDeviceInfo *info = csp__portaudio.GetDeviceInfo(i);
         int plays = info && info->maxOutputChannels > 0, records = info && info->maxInputChannels > 0;
         if (!plays && !records)
             continue;
