@@ -4,12 +4,13 @@
 
 #include "alloc.h"
 #include "audio_system.h"
+#include "load_order.h"
+#include "portaudio_lib.h"
 #include "pulse.h"
 #include "report.h"
 #include "sink.h"
 
 #include <alsa/asoundlib.h>
-#include "portaudio_lib.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -69,6 +70,7 @@ static char described[160]; /* what the last choice plays through, for --verbose
 static void *warm_main(void *arg)
 {
     (void)arg;
+    csp__load_wait_first(); /* libcurl, when a request comes first (load_order.h) */
     choice c;
     choose(&c);
     pthread_mutex_lock(&warm_lock);

@@ -4,10 +4,10 @@
 
 #include "audio_out.h"
 #include "clawspeak.h"
+#include "portaudio_lib.h"
 #include "sink.h"
 
 #include <fcntl.h>
-#include "portaudio_lib.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

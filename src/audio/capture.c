@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "audio_out.h"
 #include "audio_system.h"
+#include "portaudio_lib.h"
 #include "pulse.h"
 #include "report.h"
 #include "resample.h"
@@ -21,7 +22,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
-#include "portaudio_lib.h"
 #include <pthread.h>
 #include <speex/speex_echo.h>
 #include <speex/speex_preprocess.h>

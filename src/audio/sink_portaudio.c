@@ -10,14 +10,14 @@
 #include "alloc.h"
 #include "audio_out.h"
 #include "audio_system.h"
-#include "clock.h"
 #include "capture.h"
+#include "clock.h"
+#include "portaudio_lib.h"
 #include "report.h"
 #include "sink.h"
 #include "speaking_lock.h"
 
 #include <fcntl.h>
-#include "portaudio_lib.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>

@@ -3,6 +3,7 @@
 #include "curl_loader.h"
 
 #include "clawspeak.h"
+#include "load_order.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -100,6 +101,7 @@ static void *warm_main(void *arg)
 {
     (void)arg;
     pthread_once(&mapped_once, map_library);
+    csp__load_first_end();
     return NULL;
 }
 
@@ -110,6 +112,9 @@ void csp_network_warm_up(void)
     static atomic_flag started = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&started))
         return;
+    csp__load_first_begin(); /* the request needs libcurl before the device needs libpulse */
     if (pthread_create(&warm_thread, NULL, warm_main, NULL) == 0)
         atexit(join_warm_up);
+    else
+        csp__load_first_end();
 }
