@@ -6,7 +6,8 @@
 # shared library alone (named after its SONAME, as Debian policy 8.1 asks, so two ABI
 # versions can be installed side by side), "dev" what building against it needs.
 # Dependencies on other libraries come from dpkg-shlibdeps, except those the library
-# loads with dlopen (libcurl, libsoxr, PortAudio), which no ELF header names: those are looked up
+# loads with dlopen (libcurl, libsoxr, PortAudio,
+# libsndfile, libedit), which no ELF header names: those are looked up
 # here, by the package that owns the library file on the build machine.
 
 set(CSP_DEB_LIB_PACKAGE libclawspeak${CSP_SOVERSION})
@@ -30,6 +31,8 @@ endfunction()
 csp_deb_owner(CSP_DEB_CURL libcurl.so.4 libcurl4)
 csp_deb_owner(CSP_DEB_SOXR libsoxr.so.0 libsoxr0)
 csp_deb_owner(CSP_DEB_PORTAUDIO libportaudio.so.2 libportaudio2)
+csp_deb_owner(CSP_DEB_SNDFILE libsndfile.so.1 libsndfile1)
+csp_deb_owner(CSP_DEB_EDIT libedit.so.2 libedit2) # the tool's --chat prompt
 
 set(CPACK_PACKAGE_NAME clawspeak)
 set(CPACK_PACKAGE_VENDOR "the clawspeak authors")
@@ -52,7 +55,7 @@ set(CPACK_DEBIAN_CLI_PACKAGE_NAME clawspeak)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION sound)
 # The tool links libclawspeak statically (it runs from the build tree as is), so it
 # needs what the library loads at run time itself; espeak-ng speaks with no key.
-set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}, ${CSP_DEB_PORTAUDIO}")
+set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}, ${CSP_DEB_PORTAUDIO}, ${CSP_DEB_SNDFILE}, ${CSP_DEB_EDIT}")
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "espeak-ng")
 set(CPACK_COMPONENT_CLI_DESCRIPTION "text to speech from the command line, over OpenRouter
 clawspeak reads an OpenClaw config, resolves the speech provider and API key as
@@ -63,7 +66,7 @@ the microphone, and 'clawspeak ask' speaks a chat model's replies.")
 
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME ${CSP_DEB_LIB_PACKAGE})
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}, ${CSP_DEB_PORTAUDIO}")
+set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "${CSP_DEB_CURL}, ${CSP_DEB_SOXR}, ${CSP_DEB_PORTAUDIO}, ${CSP_DEB_SNDFILE}")
 # DEBIAN/shlibs (only the package with a shared library gets one), so that programs
 # built against it get a versioned dependency; the ldconfig trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
@@ -77,9 +80,8 @@ transcribes audio. This package holds the shared library.")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libclawspeak-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # clawspeak.pc's Requires.private and the CMake package's dependencies need the
-# -dev packages of what the static library links. libmp3lame-dev: sndfile.pc names
-# -lmp3lame for static links but libsndfile1-dev (Debian 12) does not depend on it.
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${CSP_DEB_LIB_PACKAGE} (= ${PROJECT_VERSION}), libcjson-dev, libsndfile1-dev, libmp3lame-dev, libmpg123-dev, libebur128-dev, libspeexdsp-dev, libicu-dev, pkg-config")
+# -dev packages of what the static library links.
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${CSP_DEB_LIB_PACKAGE} (= ${PROJECT_VERSION}), libcjson-dev, libasound2-dev, libmpg123-dev, libebur128-dev, libspeexdsp-dev, libicu-dev, pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "text to speech over OpenRouter - development files
 libclawspeak resolves OpenClaw's speech settings and key, speaks text through
 OpenRouter's audio/speech endpoint or a local engine, plays it or saves it, and

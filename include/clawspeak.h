@@ -328,9 +328,26 @@ CSP_API void csp_audio_keep(int keep);
  * first request does not wait for it. For a program that knows early that it will make
  * requests: call it before reading the config, after csp_audio_warm_up (the dynamic loader
  * maps one library at a time: the device, whose timing the echo canceller depends on,
- * keeps its place). Only the first call does anything; exit waits for a load in progress.
+ * keeps its place), or use csp_warm_up. Only the first call does anything; exit waits for
+ * a load in progress.
  */
 CSP_API void csp_network_warm_up(void);
+
+/* What csp_warm_up starts. */
+enum {
+    CSP_WARM_PLAYBACK = 1,   /* the output device (device NULL: the default) */
+    CSP_WARM_MICROPHONE = 2, /* the input device */
+    CSP_WARM_NETWORK = 4     /* libcurl: the run makes requests */
+};
+/*
+ * Start what a run will need, on threads, in the order that is heard first: the device's
+ * thread and libcurl's both start now, and a playback-only device loads its library once
+ * the first request is under way (the dynamic loader maps one library at a time, and a
+ * thread cannot even start while it does: libpulse's load held up libcurl's and the
+ * request's threads). A device that records keeps its place before the network, as with
+ * csp_audio_warm_up_for then csp_network_warm_up. Only the first call of each does anything.
+ */
+CSP_API void csp_warm_up(unsigned what, const char *device);
 
 /* List voices per speech model from GET {baseUrl}/models?output_modalities=speech. */
 CSP_API csp_code csp_list_voices(csp_client *client, char **out);

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "http.h"
+#include "load_order.h"
 #include "sink.h"
 #include "utf8.h"
 
@@ -192,4 +193,17 @@ const char *csp_setting_get(const csp_client *client, const char *name)
 {
     const csp_setting *s = csp__settings_find(&client->settings, name);
     return s ? s->value : NULL;
+}
+
+void csp_warm_up(unsigned what, const char *device)
+{
+    int plays = !!(what & CSP_WARM_PLAYBACK), records = !!(what & CSP_WARM_MICROPHONE);
+    /* before any thread: the device's thread waits for the request's start (load_order.h);
+       a microphone's does not (the echo canceller's timing depends on the device) */
+    if ((what & CSP_WARM_NETWORK) && !records)
+        csp__load_first_begin();
+    if (plays || records)
+        csp_audio_warm_up_for(device, plays, records);
+    if (what & CSP_WARM_NETWORK)
+        csp_network_warm_up(); /* last: no thread starts while its dlopen runs */
 }

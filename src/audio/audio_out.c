@@ -70,7 +70,7 @@ static char described[160]; /* what the last choice plays through, for --verbose
 static void *warm_main(void *arg)
 {
     (void)arg;
-    csp__load_wait_first(); /* libcurl, when a request comes first (load_order.h) */
+    csp__load_wait_first(50); /* libcurl, when a request comes first (load_order.h) */
     choice c;
     choose(&c);
     pthread_mutex_lock(&warm_lock);

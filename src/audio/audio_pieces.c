@@ -8,10 +8,10 @@
 #include "audio_pieces.h"
 
 #include "resample.h"
+#include "sndfile_lib.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +124,7 @@ static int read_block(csp_pieces *p, char *why, size_t size)
         return 1;
     size_t frames;
     if (p->in) {
-        sf_count_t n = sf_readf_short(p->in, p->block, READ_FRAMES);
+        sf_count_t n = csp__sndfile.readf_short(p->in, p->block, READ_FRAMES);
         frames = n > 0 ? (size_t)n : 0;
         for (size_t i = 0; i < frames; i++) {
             long sum = 0;
@@ -170,15 +170,15 @@ int csp__audio_probe(int fd, double *seconds, char *why, size_t size)
         snprintf(why, size, "cannot read it from the start: %s", strerror(errno));
         return -1;
     }
-    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 0);
+    SNDFILE *sf = csp__sndfile_open_fd(fd, SFM_READ, &info, 0);
     if (!sf) {
-        snprintf(why, size, "%s", sf_strerror(NULL));
+        snprintf(why, size, "%s", csp__sndfile_error(NULL));
         return -1;
     }
     if (info.samplerate > 0 && info.frames > 0 && info.frames < SF_COUNT_MAX)
         *seconds = (double)info.frames / info.samplerate;
     int ok = info.channels >= 1 && info.channels <= 64 && info.samplerate >= 1000;
-    sf_close(sf);
+    csp__sndfile.close(sf);
     lseek(fd, 0, SEEK_SET);
     if (!ok)
         snprintf(why, size, "%d channels at %d Hz is not audio clawspeak can hear", info.channels,
@@ -206,12 +206,12 @@ csp_pieces *csp__pieces_new(const csp_audio_source *source, size_t max_frames, s
         SF_INFO info;
         memset(&info, 0, sizeof info);
         if (lseek(source->fd, 0, SEEK_SET) < 0 ||
-            !(p->in = sf_open_fd(source->fd, SFM_READ, &info, 0))) {
-            snprintf(why, size, "%s", sf_strerror(NULL));
+            !(p->in = csp__sndfile_open_fd(source->fd, SFM_READ, &info, 0))) {
+            snprintf(why, size, "%s", csp__sndfile_error(NULL));
             goto fail;
         }
         /* float samples (Audacity's default WAV) read as 16-bit: scaled, not truncated to 0 */
-        sf_command(p->in, SFC_SET_SCALE_FLOAT_INT_READ, NULL, SF_TRUE);
+        csp__sndfile.command(p->in, SFC_SET_SCALE_FLOAT_INT_READ, NULL, SF_TRUE);
         p->channels = info.channels;
         p->rate = info.samplerate;
     } else {
@@ -277,8 +277,8 @@ static int encode(csp_pieces *p, size_t frames, char *why, size_t size)
         info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
         p->flac->len = 0;
         p->mem = (memfile){p->flac, 0, 0};
-        if (!(p->out = sf_open_virtual(&mem_io, SFM_WRITE, &info, &p->mem))) {
-            snprintf(why, size, "cannot encode FLAC: %s", sf_strerror(NULL));
+        if (!(p->out = csp__sndfile_open_virtual(&mem_io, SFM_WRITE, &info, &p->mem))) {
+            snprintf(why, size, "cannot encode FLAC: %s", csp__sndfile_error(NULL));
             return -1;
         }
     }
@@ -288,7 +288,7 @@ static int encode(csp_pieces *p, size_t frames, char *why, size_t size)
         if (a > p->piece_peak)
             p->piece_peak = a;
     }
-    if (sf_writef_short(p->out, s, (sf_count_t)frames) != (sf_count_t)frames || p->mem.over) {
+    if (csp__sndfile.writef_short(p->out, s, (sf_count_t)frames) != (sf_count_t)frames || p->mem.over) {
         snprintf(why, size, "%s", p->mem.over ? "a piece of audio is over tools.media.audio.maxBytes "
                                                 "even as FLAC"
                                               : "cannot encode FLAC");
@@ -332,10 +332,10 @@ static int finish_piece(csp_pieces *p, double *start_s, double *seconds, int *si
                         size_t size)
 {
     if (p->out) {
-        int err = sf_close(p->out);
+        int err = csp__sndfile.close(p->out);
         p->out = NULL;
         if (err || p->mem.over) {
-            snprintf(why, size, "cannot encode FLAC: %s", sf_error_number(err));
+            snprintf(why, size, "cannot encode FLAC: %s", csp__sndfile.error_number(err));
             return -1;
         }
     }
@@ -397,9 +397,9 @@ void csp__pieces_free(csp_pieces *p)
     if (!p)
         return;
     if (p->out)
-        sf_close(p->out);
+        csp__sndfile.close(p->out);
     if (p->in)
-        sf_close(p->in);
+        csp__sndfile.close(p->in);
     csp__resampler_free(p->resampler);
     csp__free(p->block);
     csp__free(p->mixed);
@@ -419,10 +419,10 @@ int csp__pieces_write_wav(const csp_audio_source *source, const char *path, doub
     info.samplerate = CSP_STT_RATE;
     info.channels = 1;
     info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-    SNDFILE *out = sf_open(path, SFM_WRITE, &info);
+    SNDFILE *out = csp__sndfile_open(path, SFM_WRITE, &info);
     int rc = out ? 0 : -1;
     if (!out)
-        snprintf(why, size, "cannot write %s: %s", path, sf_strerror(NULL));
+        snprintf(why, size, "cannot write %s: %s", path, csp__sndfile_error(NULL));
     size_t frames = 0;
     while (rc == 0) {
         int got = read_block(p, why, size);
@@ -431,8 +431,8 @@ int csp__pieces_write_wav(const csp_audio_source *source, const char *path, doub
             break;
         }
         size_t n = p->ready.len / sizeof(int16_t);
-        if (n && sf_writef_short(out, (const short *)(void *)p->ready.data, (sf_count_t)n) != (sf_count_t)n) {
-            snprintf(why, size, "cannot write %s: %s", path, sf_strerror(out));
+        if (n && csp__sndfile.writef_short(out, (const short *)(void *)p->ready.data, (sf_count_t)n) != (sf_count_t)n) {
+            snprintf(why, size, "cannot write %s: %s", path, csp__sndfile_error(out));
             rc = -1;
         }
         frames += n;
@@ -440,7 +440,7 @@ int csp__pieces_write_wav(const csp_audio_source *source, const char *path, doub
         if (got > 0)
             break;
     }
-    if (out && sf_close(out) != 0 && rc == 0) {
+    if (out && csp__sndfile.close(out) != 0 && rc == 0) {
         snprintf(why, size, "cannot write %s", path);
         rc = -1;
     }

@@ -10,10 +10,10 @@
 
 #include "alloc.h"
 #include "resample.h"
+#include "sndfile_lib.h"
 
 #include <mpg123.h>
 #include <pthread.h>
-#include <sndfile.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -288,15 +288,15 @@ static long read_wav_header(csp_decoder *d, int at_end)
     SF_VIRTUAL_IO io = {wav_length, wav_seek, wav_read, NULL, wav_tell};
     SF_INFO info;
     memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &bytes);
+    SNDFILE *sf = csp__sndfile_open_virtual(&io, SFM_READ, &info, &bytes);
     if (!sf) {
         if (!at_end && d->wav_header.len < WAV_HEADER_MAX)
             return 0; /* the header is not all here yet */
         snprintf(d->error, sizeof d->error, "not a WAV file clawspeak can read: %s",
-                 sf_strerror(NULL));
+                 csp__sndfile_error(NULL));
         return -1;
     }
-    sf_close(sf); /* the position where it stopped is the first sample */
+    csp__sndfile.close(sf); /* the position where it stopped is the first sample */
     if (info.frames == 0 && !at_end && d->wav_header.len < WAV_HEADER_MAX)
         return 0; /* cut inside the data chunk's size: libsndfile reads it as 0 samples */
     if ((info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV ||

@@ -25,10 +25,10 @@
 #include "mp3_frames.h"
 #include "report.h"
 #include "sink.h"
+#include "sndfile_lib.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sndfile.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +258,7 @@ static csp_code output_error(file_sink *s, const char *what, int err)
     if (err == EPIPE && !s->is_atomic)
         return csp__fail(s->base.report, CSP_EPIPE, "%s: the reader went away", s->name);
     return csp__fail(s->base.report, CSP_EOUTPUT, "%s: %s: %s", s->name, what,
-                     err ? strerror(err) : sf_strerror(s->sf));
+                     err ? strerror(err) : csp__sndfile_error(s->sf));
 }
 
 static csp_code file_open(csp_sink *sink, long rate, int channels)
@@ -269,7 +269,10 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
     info.samplerate = (int)rate;
     info.channels = channels;
     info.format = s->major_format | s->sub_format;
-    if (!sf_format_check(&info))
+    char why[96];
+    if (csp__sndfile_load(why, sizeof why) != 0)
+        return csp__fail(sink->report, CSP_EOUTPUT, "%s: %s", s->name, why);
+    if (!csp__sndfile.format_check(&info))
         return csp__fail(sink->report, CSP_EOUTPUT,
                          "%s: this format cannot hold %ld Hz, %d channel audio", s->name, rate,
                          channels);
@@ -280,12 +283,12 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
         csp__log(sink->report, CSP_LOG_WARN, "%s: raw audio, signed 16-bit little-endian, %d "
                  "channel%s at %ld Hz (e.g. aplay -f S16_LE -c %d -r %ld)", s->name, channels,
                  channels == 1 ? "" : "s", rate, channels, rate);
-    s->sf = sf_open_virtual(&fd_io, SFM_WRITE, &info, s);
+    s->sf = csp__sndfile_open_virtual(&fd_io, SFM_WRITE, &info, s);
     if (!s->sf)
         return s->write_error ? output_error(s, "write failed", s->write_error)
                               : csp__fail(sink->report, CSP_EOUTPUT,
                                           "%s: cannot start the audio file: %s", s->name,
-                                          sf_strerror(NULL));
+                                          csp__sndfile_error(NULL));
     return CSP_OK;
 }
 
@@ -298,12 +301,12 @@ static csp_code start_encoder(file_sink *s)
     info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
     s->mem.len = s->mem.pos = 0;
     s->mem.error = 0;
-    s->encoder = sf_open_virtual(&mem_io, SFM_WRITE, &info, &s->mem);
+    s->encoder = csp__sndfile_open_virtual(&mem_io, SFM_WRITE, &info, &s->mem);
     if (!s->encoder)
         return s->mem.error == ENOMEM
                    ? csp__fail(s->base.report, CSP_ENOMEM, "out of memory")
                    : csp__fail(s->base.report, CSP_EOUTPUT, "%s: cannot start the mp3 encoder: %s",
-                               s->name, sf_strerror(NULL));
+                               s->name, csp__sndfile_error(NULL));
     return CSP_OK;
 }
 
@@ -364,7 +367,7 @@ static csp_code flush_encoder(file_sink *s)
 {
     if (!s->encoder)
         return CSP_OK;
-    int closed = sf_close(s->encoder);
+    int closed = csp__sndfile.close(s->encoder);
     s->encoder = NULL;
     if (closed != 0 || s->mem.error)
         return s->mem.error == ENOMEM ? csp__fail(s->base.report, CSP_ENOMEM, "out of memory")
@@ -447,14 +450,14 @@ static csp_code file_write(csp_sink *sink, const int16_t *samples, size_t frames
         csp_code rc = s->encoder ? CSP_OK : start_encoder(s);
         if (rc != CSP_OK)
             return rc;
-        sf_count_t n = sf_writef_short(s->encoder, samples, (sf_count_t)frames);
+        sf_count_t n = csp__sndfile.writef_short(s->encoder, samples, (sf_count_t)frames);
         if (n != (sf_count_t)frames || s->mem.error)
             return s->mem.error == ENOMEM ? csp__fail(sink->report, CSP_ENOMEM, "out of memory")
                                           : csp__fail(sink->report, CSP_EOUTPUT,
                                                       "%s: the mp3 encoder failed", s->name);
         return CSP_OK;
     }
-    sf_count_t n = sf_writef_short(s->sf, samples, (sf_count_t)frames);
+    sf_count_t n = csp__sndfile.writef_short(s->sf, samples, (sf_count_t)frames);
     if (s->write_error || n != (sf_count_t)frames)
         return output_error(s, "write failed", s->write_error ? s->write_error : EIO);
     return CSP_OK;
@@ -463,14 +466,14 @@ static csp_code file_write(csp_sink *sink, const int16_t *samples, size_t frames
 static void discard(file_sink *s)
 {
     if (s->encoder) {
-        sf_close(s->encoder);
+        csp__sndfile.close(s->encoder);
         s->encoder = NULL;
     }
     csp__free(s->mem.data);
     memset(&s->mem, 0, sizeof s->mem);
     s->started = 0;
     if (s->sf) {
-        sf_close(s->sf);
+        csp__sndfile.close(s->sf);
         s->sf = NULL;
     }
     if (s->is_atomic)
@@ -494,7 +497,7 @@ static csp_code file_finish(csp_sink *sink, int commit)
         discard(s);
         return commit ? csp__fail(sink->report, CSP_EOUTPUT, "no audio was produced") : CSP_OK;
     }
-    int rc = s->sf ? sf_close(s->sf) : 0;
+    int rc = s->sf ? csp__sndfile.close(s->sf) : 0;
     s->sf = NULL;
     if (rc != 0 || s->write_error) {
         /* every write was checked: a full disk anywhere, header or trailer, lands here */

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <histedit.h>
 #include <langinfo.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,58 @@ static void warn_once(cli_lineedit *le, const char *what, const char *path)
     if (le->verbose && !le->warned)
         fprintf(stderr, "clawspeak: history not kept: %s %s: %s\n", what, shown, strerror(errno));
     le->warned = 1;
+}
+
+/* libedit, loaded with dlopen when a prompt first needs it: every other run starts without
+   mapping it, libtinfo, libbsd and libmd. */
+typedef struct libedit_api {
+    History *(*history_init)(void);
+    void (*history_end)(History *);
+    int (*history)(History *, HistEvent *, int, ...);
+    EditLine *(*el_init)(const char *, FILE *, FILE *, FILE *);
+    void (*el_end)(EditLine *);
+    int (*el_set)(EditLine *, int, ...);
+    int (*el_get)(EditLine *, int, ...);
+    int (*el_source)(EditLine *, const char *);
+    const char *(*el_gets)(EditLine *, int *);
+    const LineInfoW *(*el_wline)(EditLine *);
+} libedit_api;
+
+static libedit_api edit;
+
+static pthread_once_t edit_once = PTHREAD_ONCE_INIT;
+static int edit_loaded;
+
+static void map_libedit(void)
+{
+    /* the soname Debian's libedit2 ships */
+    void *lib = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return;
+    static const struct {
+        const char *name;
+        size_t offset;
+    } symbols[] = {
+#define SYM(field) {#field, offsetof(libedit_api, field)}
+        SYM(history_init), SYM(history_end), SYM(history), SYM(el_init), SYM(el_end),
+        SYM(el_set), SYM(el_get), SYM(el_source), SYM(el_gets), SYM(el_wline),
+#undef SYM
+    };
+    libedit_api api;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        void *fn = dlsym(lib, symbols[i].name);
+        if (!fn)
+            return;
+        memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
+    }
+    edit = api;
+    edit_loaded = 1;
+}
+
+static int load_libedit(void)
+{
+    pthread_once(&edit_once, map_libedit);
+    return edit_loaded ? 0 : -1;
 }
 
 /* A history that is there but cannot be used: said once, verbose or not (the user made it,
@@ -144,7 +198,7 @@ static void history_load(cli_lineedit *le)
     /* libedit loads by name only: the descriptor checked above, by its /proc name */
     char by_fd[64];
     snprintf(by_fd, sizeof by_fd, "/proc/self/fd/%d", fd);
-    if (st.st_size > 0 && history(le->history, &ev, H_LOAD, by_fd) < 0)
+    if (st.st_size > 0 && edit.history(le->history, &ev, H_LOAD, by_fd) < 0)
         refuse(le, "cannot be read as a libedit history");
     close(fd);
 }
@@ -167,7 +221,7 @@ static void history_save(cli_lineedit *le)
         close(fd);
         goto out;
     }
-    ok = history(le->history, &ev, H_SAVE_FP, out) >= 0;
+    ok = edit.history(le->history, &ev, H_SAVE_FP, out) >= 0;
     /* a linked history is the user's own file: its mode stays (libedit makes it 0600) */
     if (le->linked && le->mode)
         fchmod(fileno(out), le->mode);
@@ -219,11 +273,11 @@ static int read_char(EditLine *el, wchar_t *wc)
     cli_lineedit *le = NULL;
     char bytes[MB_LEN_MAX];
     size_t n = 0;
-    el_get(el, EL_CLIENTDATA, &le);
+    edit.el_get(el, EL_CLIENTDATA, &le);
     for (;;) {
         if (wait_for_key() < 0) {
             if (cli_interrupted()) {
-                const LineInfoW *line = el_wline(el);
+                const LineInfoW *line = edit.el_wline(el);
                 le->interrupted = 1;
                 le->had_text = line->lastchar > line->buffer;
                 errno = EINTR;
@@ -259,6 +313,8 @@ cli_lineedit *cli_lineedit_new(int verbose)
     HistEvent ev;
     if (!isatty(STDIN_FILENO) || !isatty(fileno(stderr)))
         return NULL;
+    if (load_libedit() != 0)
+        return NULL; /* the plain prompt reads the lines */
     cli_lineedit *le = calloc(1, sizeof *le);
     if (!le)
         return NULL;
@@ -266,21 +322,21 @@ cli_lineedit *cli_lineedit_new(int verbose)
     /* libedit decodes keys with the C library: UTF-8 needs a UTF-8 LC_CTYPE */
     if (!setlocale(LC_CTYPE, "") || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
         setlocale(LC_CTYPE, "C.UTF-8");
-    le->history = history_init();
-    le->el = le->history ? el_init("clawspeak", stdin, stderr, stderr) : NULL;
+    le->history = edit.history_init();
+    le->el = le->history ? edit.el_init("clawspeak", stdin, stderr, stderr) : NULL;
     if (!le->el) {
         cli_lineedit_free(le);
         return NULL;
     }
-    history(le->history, &ev, H_SETSIZE, HISTORY_ENTRIES);
-    history(le->history, &ev, H_SETUNIQUE, 1);
-    el_set(le->el, EL_SIGNAL, 0);
-    el_set(le->el, EL_EDITOR, "emacs");
-    el_set(le->el, EL_PROMPT, prompt);
-    el_set(le->el, EL_HIST, history, le->history);
-    el_set(le->el, EL_CLIENTDATA, le);
-    el_set(le->el, EL_GETCFN, read_char);
-    el_source(le->el, NULL); /* ~/.editrc, as every libedit program */
+    edit.history(le->history, &ev, H_SETSIZE, HISTORY_ENTRIES);
+    edit.history(le->history, &ev, H_SETUNIQUE, 1);
+    edit.el_set(le->el, EL_SIGNAL, 0);
+    edit.el_set(le->el, EL_EDITOR, "emacs");
+    edit.el_set(le->el, EL_PROMPT, prompt);
+    edit.el_set(le->el, EL_HIST, edit.history, le->history);
+    edit.el_set(le->el, EL_CLIENTDATA, le);
+    edit.el_set(le->el, EL_GETCFN, read_char);
+    edit.el_source(le->el, NULL); /* ~/.editrc, as every libedit program */
     if ((le->path = history_path(le)))
         history_load(le);
     return le;
@@ -290,7 +346,7 @@ char *cli_lineedit_read(cli_lineedit *le, cli_line_status *status)
 {
     int count = 0;
     le->interrupted = le->had_text = 0;
-    const char *line = el_gets(le->el, &count);
+    const char *line = edit.el_gets(le->el, &count);
     if (!line || count <= 0) {
         *status = le->interrupted ? le->had_text ? CLI_LINE_CLEARED : CLI_LINE_INTERRUPTED
                                   : CLI_LINE_END;
@@ -309,7 +365,7 @@ void cli_lineedit_remember(cli_lineedit *le, const char *line)
 {
     HistEvent ev;
     if (le && *line)
-        history(le->history, &ev, H_ENTER, line);
+        edit.history(le->history, &ev, H_ENTER, line);
 }
 
 void cli_lineedit_free(cli_lineedit *le)
@@ -319,9 +375,9 @@ void cli_lineedit_free(cli_lineedit *le)
     if (le->path)
         history_save(le);
     if (le->el)
-        el_end(le->el);
+        edit.el_end(le->el);
     if (le->history)
-        history_end(le->history);
+        edit.history_end(le->history);
     free(le->path);
     free(le);
 }

@@ -153,10 +153,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "clawspeak: standard output is closed; give -o FILE\n");
         return CLI_EXIT_OUTPUT;
     }
-    if (makes_requests(&args)) /* and libcurl's */
-        csp_network_warm_up();
-    if (uses_audio_device(&args)) /* the device's ms pass while the config is read */
-        csp_audio_warm_up_for(args.device, plays_audio(&args), records_audio(&args));
+    /* the device's and libcurl's ms pass while the config is read */
+    unsigned warm = makes_requests(&args) ? CSP_WARM_NETWORK : 0;
+    if (uses_audio_device(&args))
+        warm |= (plays_audio(&args) ? CSP_WARM_PLAYBACK : 0) |
+                (records_audio(&args) ? CSP_WARM_MICROPHONE : 0);
+    csp_warm_up(warm, args.device);
     signal(SIGPIPE, SIG_IGN);
 #ifdef CSP_ALLOC_COUNTDOWN
     csp_test_alloc_countdown_from_env();

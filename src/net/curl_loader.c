@@ -75,13 +75,12 @@ static void map_library(void)
 static void start_library(void)
 {
     pthread_once(&mapped_once, map_library);
-    if (load_error[0])
-        return;
-    if (found.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (!load_error[0] && found.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         snprintf(load_error, sizeof load_error, "cannot start libcurl");
-        return;
-    }
-    csp__curl = found; /* published once: pthread_once orders it before every reader */
+    if (!load_error[0])
+        csp__curl = found; /* published once: pthread_once orders it before every reader */
+    else
+        csp__load_first_end(); /* no request: the device need not wait (load_order.h) */
 }
 
 int csp__curl_load(char *why, size_t size)
@@ -101,7 +100,6 @@ static void *warm_main(void *arg)
 {
     (void)arg;
     pthread_once(&mapped_once, map_library);
-    csp__load_first_end();
     return NULL;
 }
 
@@ -112,9 +110,8 @@ void csp_network_warm_up(void)
     static atomic_flag started = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&started))
         return;
-    csp__load_first_begin(); /* the request needs libcurl before the device needs libpulse */
     if (pthread_create(&warm_thread, NULL, warm_main, NULL) == 0)
         atexit(join_warm_up);
     else
-        csp__load_first_end();
+        csp__load_first_end(); /* no head start to wait for (load_order.h, csp_warm_up) */
 }

@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "load_order.h"
 #include "report.h"
 
 #include "curl_loader.h"
@@ -518,6 +519,7 @@ int csp__http_poll(csp_http *http, int wait_ms)
 {
     int running = 0, queued;
     curl_multi_perform(http->multi, &running);
+    csp__load_first_end(); /* the request is under way: the device may load (load_order.h) */
     CURLMsg *msg;
     int finished = 0;
     while ((msg = curl_multi_info_read(http->multi, &queued))) {

@@ -17,10 +17,12 @@
 
 #include "cleanup.h"
 #include "command.h"
+#include "load_order.h"
 #include "provider.h"
 #include "report.h"
 #include "sentences.h"
 #include "settings.h"
+#include "sndfile_lib.h"
 #include "utf8.h"
 
 #include "clock.h"
@@ -30,7 +32,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sndfile.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,18 +67,18 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    SNDFILE *sf = csp__sndfile_open(path, SFM_READ, &info);
     if (!sf)
         return local_fail(error, size, CSP_ELOCAL, "the local speech command wrote no readable audio: %s",
-                         sf_strerror(NULL));
+                         csp__sndfile_error(NULL));
     *rate = info.samplerate;
     *channels = info.channels;
-    sf_command(sf, SFC_SET_SCALE_FLOAT_INT_READ, NULL, SF_TRUE); /* a float WAV is not silence */
+    csp__sndfile.command(sf, SFC_SET_SCALE_FLOAT_INT_READ, NULL, SF_TRUE); /* a float WAV is not silence */
     short block[8192];
     sf_count_t frames_per_block = (sf_count_t)(8192 / info.channels);
     csp_code rc = CSP_OK;
     for (;;) {
-        sf_count_t n = sf_readf_short(sf, block, frames_per_block);
+        sf_count_t n = csp__sndfile.readf_short(sf, block, frames_per_block);
         if (n <= 0)
             break;
         if (csp__buf_append(pcm, block, (size_t)n * (size_t)info.channels * sizeof(short)) < 0) {
@@ -85,7 +86,7 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
             break;
         }
     }
-    sf_close(sf);
+    csp__sndfile.close(sf);
     return rc;
 }
 
@@ -355,6 +356,7 @@ static int local_start(csp_provider *base, const csp_chunk_request *request,
                              .text_on_stdin = 1};
     char why[400];
     int err = csp__command_start(&spec, &r->cmd, why, sizeof why);
+    csp__load_first_end(); /* the local engine speaks: no request goes first (load_order.h) */
     free_argv(argv);
     if (err == ENOMEM) {
         unlink_run(l, r), run_free(r);

@@ -87,13 +87,15 @@ class Deb(CliTestCase):
         self.assertEqual(lib[0], "libclawspeak" + soname[len("libclawspeak.so."):])
         self.assertNotIn("include/", files)
         self.assertNotIn("libclawspeak.a", files)
-        # dependencies from dpkg-shlibdeps (e.g. libsndfile1), and the dlopen'ed libcurl and
-        # PortAudio, which no ELF header names
+        # dependencies from dpkg-shlibdeps (e.g. libmpg123-0), and the dlopen'ed libcurl,
+        # PortAudio and libsndfile, which no ELF header names
         for name in (lib[0], "clawspeak"):
             depends = self.field(names[name], "Depends")
-            self.assertRegex(depends, r"libsndfile1 \(>= ", name)
+            self.assertRegex(depends, r"libmpg123-0 \(>= ", name)
             self.assertRegex(depends, r"libcurl", name)
             self.assertRegex(depends, r"libportaudio2", name)
+            self.assertRegex(depends, r"libsndfile1", name)
+        self.assertRegex(self.field(names["clawspeak"], "Depends"), r"libedit2")  # --chat's prompt
         self.assertIn("%s (= %s)" % (lib[0], version), self.field(names["libclawspeak-dev"], "Depends"))
         for f in (self.field(d, "Version") for d in debs):
             self.assertEqual(f, version)
