@@ -13,6 +13,7 @@
 #include "sink.h"
 #include "utf8.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 static const char *const code_texts[] = {
@@ -200,7 +201,8 @@ void csp_warm_up(unsigned what, const char *device)
     int plays = !!(what & CSP_WARM_PLAYBACK), records = !!(what & CSP_WARM_MICROPHONE);
     /* before any thread: the device's thread waits for the request's start (load_order.h);
        a microphone's does not (the echo canceller's timing depends on the device) */
-    if ((what & CSP_WARM_NETWORK) && !records)
+    static atomic_flag begun = ATOMIC_FLAG_INIT;
+    if ((what & CSP_WARM_NETWORK) && !records && !atomic_flag_test_and_set(&begun))
         csp__load_first_begin();
     if (plays || records)
         csp_audio_warm_up_for(device, plays, records);

@@ -303,6 +303,8 @@ static int fall_back(device_sink *s, csp_code rc)
 {
     if (rc != CSP_EAUDIO || s->kind == CSP_OUT_PORTAUDIO || s->device)
         return 0;
+    if (csp__portaudio_load() != 0)
+        return 0; /* no PortAudio to try: the backend's own error stands */
     csp__log(s->base.report, CSP_LOG_INFO, "%s; playing through PortAudio instead",
              s->base.report->error);
     s->base.report->error[0] = '\0';

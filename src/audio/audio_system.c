@@ -4,6 +4,7 @@
 
 #include "audio_out.h"
 #include "clawspeak.h"
+#include "load_order.h"
 #include "portaudio_lib.h"
 #include "sink.h"
 
@@ -64,6 +65,7 @@ static PaError warm_error;
 static void *warm_main(void *arg)
 {
     (void)arg;
+    csp__load_wait_first(50); /* libcurl, when a request comes first (load_order.h) */
     warm_error = quiet_initialize();
     return NULL;
 }

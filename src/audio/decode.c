@@ -288,6 +288,8 @@ static long read_wav_header(csp_decoder *d, int at_end)
     SF_VIRTUAL_IO io = {wav_length, wav_seek, wav_read, NULL, wav_tell};
     SF_INFO info;
     memset(&info, 0, sizeof info);
+    if (csp__sndfile_load(d->error, sizeof d->error) != 0)
+        return -1; /* WAV is libsndfile's to read: what to install */
     SNDFILE *sf = csp__sndfile_open_virtual(&io, SFM_READ, &info, &bytes);
     if (!sf) {
         if (!at_end && d->wav_header.len < WAV_HEADER_MAX)

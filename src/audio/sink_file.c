@@ -269,10 +269,7 @@ static csp_code file_open(csp_sink *sink, long rate, int channels)
     info.samplerate = (int)rate;
     info.channels = channels;
     info.format = s->major_format | s->sub_format;
-    char why[96];
-    if (csp__sndfile_load(why, sizeof why) != 0)
-        return csp__fail(sink->report, CSP_EOUTPUT, "%s: %s", s->name, why);
-    if (!csp__sndfile.format_check(&info))
+    if (!csp__sndfile.format_check(&info)) /* loaded: csp__sink_file_new checked */
         return csp__fail(sink->report, CSP_EOUTPUT,
                          "%s: this format cannot hold %ld Hz, %d channel audio", s->name, rate,
                          channels);
@@ -652,6 +649,9 @@ csp_code csp__sink_file_new(csp_report *report, const char *path, const char *fo
     if (to_stdout && isatty(fd_out))
         return csp__fail(report, CSP_EUSAGE,
                          "refusing to write audio to a terminal; redirect standard output or use -o FILE");
+    char why[300];
+    if (csp__sndfile_load(why, sizeof why) != 0) /* said before a request is paid for */
+        return csp__fail(report, CSP_EOUTPUT, "%s: %s", path, why);
     file_sink *s = csp__calloc(1, sizeof *s);
     if (!s || !(s->name = csp__strdup(!strcmp(path, "-") ? "standard output" : path))) {
         csp__free(s);

@@ -538,7 +538,7 @@ csp_code csp__sink_list_devices(csp_report *report, char **out)
              "for --device N|NAME", how);
     PaError err = csp__audio_start();
     if (err != paNoError)
-        return csp__fail(report, CSP_EAUDIO, "no audio devices (%s)", csp__portaudio_error_text(err));
+        return csp__fail(report, CSP_EAUDIO, "no audio devices: %s", csp__portaudio_error_text(err));
     PaDeviceIndex out_default = csp__portaudio.GetDefaultOutputDevice(), in_default = csp__portaudio.GetDefaultInputDevice();
     csp_code rc = CSP_OK;
     for (PaDeviceIndex i = 0; i < csp__portaudio.GetDeviceCount(); i++) {

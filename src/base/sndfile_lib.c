@@ -11,13 +11,18 @@ csp_sndfile_api csp__sndfile;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
+static char missing[300] = "cannot load libsndfile.so.1 (install libsndfile1)";
 
 static void load(void)
 {
     /* the soname libsndfile has kept since 1.0: Debian's libsndfile1 */
     void *lib = dlopen("libsndfile.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
+    if (!lib) {
+        /* dlerror names what failed: the library, or one of its codecs' libraries */
+        snprintf(missing, sizeof missing, "cannot load libsndfile.so.1 (install libsndfile1): %s",
+                 dlerror());
         return;
+    }
     static const struct {
         const char *name;
         size_t offset;
@@ -31,15 +36,16 @@ static void load(void)
     csp_sndfile_api api;
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
         void *fn = dlsym(lib, symbols[i].name);
-        if (!fn)
+        if (!fn) {
+            snprintf(missing, sizeof missing, "libsndfile.so.1 lacks %s (install libsndfile1 1.0.28 or later)",
+                     symbols[i].name);
             return;
+        }
         memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
     }
     csp__sndfile = api; /* published once: pthread_once orders it before every reader */
     loaded = 1;
 }
-
-static const char missing[] = "cannot load libsndfile.so.1 (install libsndfile1)";
 
 int csp__sndfile_load(char *why, size_t size)
 {

@@ -313,8 +313,12 @@ cli_lineedit *cli_lineedit_new(int verbose)
     HistEvent ev;
     if (!isatty(STDIN_FILENO) || !isatty(fileno(stderr)))
         return NULL;
-    if (load_libedit() != 0)
-        return NULL; /* the plain prompt reads the lines */
+    if (load_libedit() != 0) {
+        if (verbose) /* the plain prompt reads the lines: no editing, no history */
+            fprintf(stderr, "clawspeak: no line editing or history: cannot load libedit.so.2 "
+                            "(install libedit2)\n");
+        return NULL;
+    }
     cli_lineedit *le = calloc(1, sizeof *le);
     if (!le)
         return NULL;

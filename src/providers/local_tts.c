@@ -67,6 +67,9 @@ static csp_code read_wav(char *error, size_t size, const char *path, csp_buf *pc
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
+    char why[300];
+    if (csp__sndfile_load(why, sizeof why) != 0)
+        return local_fail(error, size, CSP_ELOCAL, "cannot read the local engine's audio: %s", why);
     SNDFILE *sf = csp__sndfile_open(path, SFM_READ, &info);
     if (!sf)
         return local_fail(error, size, CSP_ELOCAL, "the local speech command wrote no readable audio: %s",

@@ -8,6 +8,7 @@ ALSA backend), and through PortAudio (--device default). The server is frozen wi
 with 130; a failure is exit 7 with the -o FILE hint and no library noise on stderr."""
 import array
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -184,6 +185,43 @@ class Backends(MockTestCase):
                 self.assertEqual(code, 0, err)
                 if shown:
                     self.assertIn("default output: " + shown, err)
+
+    def loaded(self, args, env):
+        """The libraries the run mapped, by file name, in the order the loader mapped them
+        (LD_DEBUG=files: ld.so's own account, the main thread's and every warm-up's)."""
+        out = os.path.join(self.home, "ld")
+        env = dict(env, LD_DEBUG="files", LD_DEBUG_OUTPUT=out)
+        code, _, err = run(args, env)
+        self.assertEqual(code, 0, err)
+        names = []
+        for name in sorted(os.listdir(self.home)):
+            if name.startswith("ld."):
+                with open(os.path.join(self.home, name), errors="replace") as f:
+                    for line in f:
+                        m = re.search(r"file=(\S+) \[0\];  (?:dynamically loaded|needed)", line)
+                        if m and os.path.basename(m.group(1)) not in names:
+                            names.append(os.path.basename(m.group(1)))
+                os.unlink(os.path.join(self.home, name))
+        return names
+
+    @unittest.skipIf(WRAPPER, "the wrapper (valgrind) maps libraries of its own")
+    def test_libraries_loaded_when_needed_in_order(self):
+        """Issue 21: nothing slow before the request. --version maps none of the libraries
+        loaded on demand; a run playing the API's mp3 through PulseAudio maps no PortAudio
+        and no libedit, and maps libcurl before libpulse (glibc maps one library at a time:
+        the request goes first, the device's library loads while it is under way)."""
+        on_demand = ("libcurl.so.4", "libpulse.so.0", "libportaudio.so.2", "libsndfile.so.1",
+                     "libedit.so.2", "libsoxr.so.0")
+        names = self.loaded(["--version"], self.env())
+        self.assertFalse([n for n in names if n in on_demand], names)
+        server = Server(self)
+        args, env = self.backend("pulse", server)
+        names = self.loaded(["say", "--no-wait", "--verbose"] + args + ["Hi."], env)
+        self.assertNotIn("libportaudio.so.2", names)
+        self.assertNotIn("libedit.so.2", names)
+        self.assertIn("libcurl.so.4", names)
+        self.assertIn("libpulse.so.0", names)
+        self.assertLess(names.index("libcurl.so.4"), names.index("libpulse.so.0"), names)
 
     def test_refused_connection_falls_through_silently(self):
         """A PULSE_SERVER nobody listens on: ALSA plays (here into a file), not a word."""
