@@ -2,10 +2,9 @@
 /* pulse_lib.c: libpulse's functions looked up once, when a server is first expected. */
 #include "pulse_lib.h"
 
-#include <dlfcn.h>
+#include "dynlib.h"
+
 #include <pthread.h>
-#include <stddef.h>
-#include <string.h>
 
 csp_pa_api csp__pa;
 
@@ -14,15 +13,8 @@ static int loaded;
 
 static void load(void)
 {
-    /* the soname libpulse has kept since 0.9: Debian's libpulse0 */
-    void *lib = dlopen("libpulse.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return; /* no libpulse: the next backend plays */
-    static const struct {
-        const char *name;
-        size_t offset;
-    } symbols[] = {
-#define SYM(field) {"pa_" #field, offsetof(csp_pa_api, field)}
+    static const csp_dynlib_symbol symbols[] = {
+#define SYM(field) CSP_DYNLIB_SYMBOL(csp_pa_api, field, "pa_" #field)
         SYM(mainloop_new), SYM(mainloop_get_api), SYM(mainloop_prepare), SYM(mainloop_poll),
         SYM(mainloop_dispatch), SYM(mainloop_iterate), SYM(mainloop_free), SYM(context_new),
         SYM(context_connect), SYM(context_get_state), SYM(context_errno),
@@ -34,15 +26,11 @@ static void load(void)
         SYM(operation_get_state), SYM(operation_unref), SYM(strerror),
 #undef SYM
     };
-    csp_pa_api api;
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *fn = dlsym(lib, symbols[i].name);
-        if (!fn)
-            return;
-        memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
-    }
-    csp__pa = api; /* published once: pthread_once orders it before every reader */
-    loaded = 1;
+    char why[300]; /* no libpulse: the next backend plays, without a word */
+    /* the soname libpulse has kept since 0.9: Debian's libpulse0 */
+    loaded = csp__dynlib_load("libpulse.so.0", "libpulse0", symbols,
+                              sizeof symbols / sizeof symbols[0], &csp__pa, sizeof csp__pa, why,
+                              sizeof why) == 0; /* published by pthread_once to every reader */
 }
 
 int csp__pulse_load(void)

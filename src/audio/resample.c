@@ -3,8 +3,8 @@
 #include "resample.h"
 
 #include "alloc.h"
+#include "dynlib.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <soxr.h>
 
@@ -13,28 +13,29 @@
  * do, and the library with the OpenMP runtime it brings would add to every
  * run's memory (the 200,000-character benchmark's budget is 20 MiB).
  */
-static struct {
+typedef struct soxr_api {
     soxr_t (*create)(double, double, unsigned, soxr_error_t *, soxr_io_spec_t const *,
                      soxr_quality_spec_t const *, soxr_runtime_spec_t const *);
     soxr_error_t (*process)(soxr_t, soxr_in_t, size_t, size_t *, soxr_out_t, size_t, size_t *);
     void (*delete)(soxr_t);
     soxr_io_spec_t (*io_spec)(soxr_datatype_t, soxr_datatype_t);
     soxr_quality_spec_t (*quality_spec)(unsigned long, unsigned long);
-} soxr;
+} soxr_api;
+static soxr_api soxr;
 static pthread_once_t soxr_once = PTHREAD_ONCE_INIT;
 static int soxr_ready;
+static char soxr_missing[300];
 
 static void load_soxr(void)
 {
-    void *lib = dlopen("libsoxr.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return;
-    *(void **)&soxr.create = dlsym(lib, "soxr_create");
-    *(void **)&soxr.process = dlsym(lib, "soxr_process");
-    *(void **)&soxr.delete = dlsym(lib, "soxr_delete");
-    *(void **)&soxr.io_spec = dlsym(lib, "soxr_io_spec");
-    *(void **)&soxr.quality_spec = dlsym(lib, "soxr_quality_spec");
-    soxr_ready = soxr.create && soxr.process && soxr.delete && soxr.io_spec && soxr.quality_spec;
+    static const csp_dynlib_symbol symbols[] = {
+#define SYM(field) CSP_DYNLIB_SYMBOL(soxr_api, field, "soxr_" #field)
+        SYM(create), SYM(process), SYM(delete), SYM(io_spec), SYM(quality_spec),
+#undef SYM
+    };
+    soxr_ready = csp__dynlib_load("libsoxr.so.0", "libsoxr0", symbols,
+                                  sizeof symbols / sizeof symbols[0], &soxr, sizeof soxr,
+                                  soxr_missing, sizeof soxr_missing) == 0;
 }
 
 #define OUT_FRAMES 4096
@@ -54,7 +55,7 @@ csp_resampler *csp__resampler_new(long in_rate, long out_rate, int channels, con
     }
     pthread_once(&soxr_once, load_soxr);
     if (!soxr_ready) {
-        *why = "cannot load libsoxr (libsoxr0) to resample";
+        *why = soxr_missing; /* the package to install, and dlerror's reason */
         return NULL;
     }
     csp_resampler *r = csp__calloc(1, sizeof *r);

@@ -2,49 +2,30 @@
 /* sndfile_lib.c: libsndfile's functions looked up once, when a run first needs them. */
 #include "sndfile_lib.h"
 
-#include <dlfcn.h>
+#include "dynlib.h"
+
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
 
 csp_sndfile_api csp__sndfile;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
-static char missing[300] = "cannot load libsndfile.so.1 (install libsndfile1)";
+static char missing[300];
 
 static void load(void)
 {
-    /* the soname libsndfile has kept since 1.0: Debian's libsndfile1 */
-    void *lib = dlopen("libsndfile.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        /* dlerror names what failed: the library, or one of its codecs' libraries */
-        snprintf(missing, sizeof missing, "cannot load libsndfile.so.1 (install libsndfile1): %s",
-                 dlerror());
-        return;
-    }
-    static const struct {
-        const char *name;
-        size_t offset;
-    } symbols[] = {
-#define SYM(field) {"sf_" #field, offsetof(csp_sndfile_api, field)}
+    static const csp_dynlib_symbol symbols[] = {
+#define SYM(field) CSP_DYNLIB_SYMBOL(csp_sndfile_api, field, "sf_" #field)
         SYM(open), SYM(open_fd), SYM(open_virtual), SYM(close), SYM(command),
         SYM(format_check), SYM(readf_short), SYM(writef_short), SYM(strerror),
         SYM(error_number),
 #undef SYM
     };
-    csp_sndfile_api api;
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *fn = dlsym(lib, symbols[i].name);
-        if (!fn) {
-            snprintf(missing, sizeof missing, "libsndfile.so.1 lacks %s (install libsndfile1 1.0.28 or later)",
-                     symbols[i].name);
-            return;
-        }
-        memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
-    }
-    csp__sndfile = api; /* published once: pthread_once orders it before every reader */
-    loaded = 1;
+    /* the soname libsndfile has kept since 1.0: Debian's libsndfile1 */
+    loaded = csp__dynlib_load("libsndfile.so.1", "libsndfile1", symbols,
+                              sizeof symbols / sizeof symbols[0], &csp__sndfile,
+                              sizeof csp__sndfile, missing, sizeof missing) == 0;
 }
 
 int csp__sndfile_load(char *why, size_t size)

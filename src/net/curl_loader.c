@@ -3,9 +3,9 @@
 #include "curl_loader.h"
 
 #include "clawspeak.h"
+#include "dynlib.h"
 #include "load_order.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -22,51 +22,19 @@ static csp_curl_api found; /* the table, before curl_global_init */
 /* Map the library and look its functions up: the part a warm-up thread can do. */
 static void map_library(void)
 {
-    /* the ABI libcurl has kept since 7.16: the soname Debian's libcurl4 ships */
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(load_error, sizeof load_error, "cannot load libcurl: %s (install libcurl4)",
-                 dlerror());
-        return;
-    }
-    static const struct {
-        const char *name;
-        size_t offset;
-    } symbols[] = {
-#define SYM(field, name) {name, offsetof(csp_curl_api, field)}
-        SYM(global_init, "curl_global_init"),
-        SYM(easy_init, "curl_easy_init"),
-        SYM(easy_setopt, "curl_easy_setopt"),
-        SYM(easy_getinfo, "curl_easy_getinfo"),
-        SYM(easy_strerror, "curl_easy_strerror"),
-        SYM(easy_cleanup, "curl_easy_cleanup"),
-        SYM(multi_init, "curl_multi_init"),
-        SYM(multi_add_handle, "curl_multi_add_handle"),
-        SYM(multi_remove_handle, "curl_multi_remove_handle"),
-        SYM(multi_perform, "curl_multi_perform"),
-        SYM(multi_poll, "curl_multi_poll"),
-        SYM(multi_wakeup, "curl_multi_wakeup"),
-        SYM(multi_info_read, "curl_multi_info_read"),
-        SYM(multi_cleanup, "curl_multi_cleanup"),
-        SYM(share_init, "curl_share_init"),
-        SYM(share_setopt, "curl_share_setopt"),
-        SYM(share_cleanup, "curl_share_cleanup"),
-        SYM(slist_append, "curl_slist_append"),
-        SYM(slist_free_all, "curl_slist_free_all"),
+    static const csp_dynlib_symbol symbols[] = {
+#define SYM(field) CSP_DYNLIB_SYMBOL(csp_curl_api, field, "curl_" #field)
+        SYM(global_init), SYM(easy_init), SYM(easy_setopt), SYM(easy_getinfo),
+        SYM(easy_strerror), SYM(easy_cleanup), SYM(multi_init), SYM(multi_add_handle),
+        SYM(multi_remove_handle), SYM(multi_perform), SYM(multi_poll), SYM(multi_wakeup),
+        SYM(multi_info_read), SYM(multi_cleanup), SYM(share_init), SYM(share_setopt),
+        SYM(share_cleanup), SYM(slist_append), SYM(slist_free_all),
 #undef SYM
     };
-    csp_curl_api api;
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *fn = dlsym(lib, symbols[i].name);
-        if (!fn) {
-            snprintf(load_error, sizeof load_error,
-                     "libcurl is too old: it lacks %s (clawspeak needs 7.68 or later)",
-                     symbols[i].name);
-            return;
-        }
-        memcpy((char *)&api + symbols[i].offset, &fn, sizeof fn);
-    }
-    found = api;
+    /* the ABI libcurl has kept since 7.16: the soname Debian's libcurl4 ships (7.68 or
+       later: curl_multi_poll, curl_multi_wakeup) */
+    csp__dynlib_load("libcurl.so.4", "libcurl4", symbols, sizeof symbols / sizeof symbols[0],
+                     &found, sizeof found, load_error, sizeof load_error);
 }
 
 /* curl_global_init, on the thread of the first request: OpenSSL gives the thread that
