@@ -11,10 +11,16 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+# run by hand from anywhere: the tree's own build, not a path relative to the working
+# directory (which found no module, and speech-dispatcher's espeak-ng spoke instead)
+os.environ.setdefault("CLAWSPEAK_SOURCE_DIR", ROOT)
+os.environ.setdefault("CLAWSPEAK_BUILD_DIR", os.path.join(ROOT, "build"))
+os.environ.setdefault("CLAWSPEAK_BIN", os.path.join(ROOT, "build", "clawspeak"))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from bench import RESULTS, BIN, KEY, Mock, PulseMonitor, TlsFront, clean_env, percentile, report  # noqa: E402
-from test_speechd import LONG, Dispatcher  # noqa: E402
+from test_speechd import LONG, MODULE, Dispatcher  # noqa: E402
 
 RUNS = 10
 
@@ -137,6 +143,8 @@ BENCHES = {"warm": bench_warm, "stop": bench_stop, "local": bench_local}
 
 def main():
     names = sys.argv[1:] or list(BENCHES)
+    if not os.path.exists(MODULE):
+        sys.exit("no %s: build the tree first (bash .ci/build), or set CLAWSPEAK_BUILD_DIR" % MODULE)
     mock = Mock()
     try:
         for name in names:
