@@ -8,33 +8,21 @@
 
 csp_pa_api csp__pa;
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int loaded;
-
-static void load(void)
-{
-    static const csp_dynlib_symbol symbols[] = {
+static const csp_dynlib_symbol symbols[] = {
 #define SYM(field) CSP_DYNLIB_SYMBOL(csp_pa_api, field, "pa_" #field)
-        SYM(mainloop_new), SYM(mainloop_get_api), SYM(mainloop_prepare), SYM(mainloop_poll),
-        SYM(mainloop_dispatch), SYM(mainloop_iterate), SYM(mainloop_free), SYM(context_new),
-        SYM(context_connect), SYM(context_get_state), SYM(context_errno),
-        SYM(context_get_server), SYM(context_get_server_info), SYM(context_load_module),
-        SYM(context_unload_module), SYM(context_disconnect), SYM(context_unref),
-        SYM(stream_new), SYM(stream_connect_playback), SYM(stream_connect_record),
-        SYM(stream_get_state), SYM(stream_writable_size), SYM(stream_write), SYM(stream_peek),
-        SYM(stream_drop), SYM(stream_drain), SYM(stream_disconnect), SYM(stream_unref),
-        SYM(operation_get_state), SYM(operation_unref), SYM(strerror),
+    SYM(mainloop_new), SYM(mainloop_get_api), SYM(mainloop_prepare), SYM(mainloop_poll),
+    SYM(mainloop_dispatch), SYM(mainloop_iterate), SYM(mainloop_free), SYM(context_new),
+    SYM(context_connect), SYM(context_get_state), SYM(context_errno), SYM(context_get_server),
+    SYM(context_get_server_info), SYM(context_load_module), SYM(context_unload_module),
+    SYM(context_disconnect), SYM(context_unref), SYM(stream_new), SYM(stream_connect_playback),
+    SYM(stream_connect_record), SYM(stream_get_state), SYM(stream_writable_size),
+    SYM(stream_write), SYM(stream_peek), SYM(stream_drop), SYM(stream_drain),
+    SYM(stream_disconnect), SYM(stream_unref), SYM(operation_get_state), SYM(operation_unref),
+    SYM(strerror),
 #undef SYM
-    };
-    char why[300]; /* no libpulse: the next backend plays, without a word */
-    /* the soname libpulse has kept since 0.9: Debian's libpulse0 */
-    loaded = csp__dynlib_load("libpulse.so.0", "libpulse0", symbols,
-                              sizeof symbols / sizeof symbols[0], &csp__pa, sizeof csp__pa, why,
-                              sizeof why) == 0; /* published by pthread_once to every reader */
-}
+};
+/* the soname libpulse has kept since 0.9: Debian's libpulse0 */
+static csp_dynlib lib = CSP_DYNLIB("libpulse.so.0", "libpulse0", symbols, csp__pa);
 
-int csp__pulse_load(void)
-{
-    pthread_once(&once, load);
-    return loaded ? 0 : -1;
-}
+/* no libpulse: the next backend plays, without a word (lib.why is not shown) */
+int csp__pulse_load(void) { return csp__dynlib_open(&lib); }

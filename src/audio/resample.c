@@ -5,7 +5,6 @@
 #include "alloc.h"
 #include "dynlib.h"
 
-#include <pthread.h>
 #include <soxr.h>
 
 /*
@@ -22,21 +21,12 @@ typedef struct soxr_api {
     soxr_quality_spec_t (*quality_spec)(unsigned long, unsigned long);
 } soxr_api;
 static soxr_api soxr;
-static pthread_once_t soxr_once = PTHREAD_ONCE_INIT;
-static int soxr_ready;
-static char soxr_missing[300];
-
-static void load_soxr(void)
-{
-    static const csp_dynlib_symbol symbols[] = {
+static const csp_dynlib_symbol symbols[] = {
 #define SYM(field) CSP_DYNLIB_SYMBOL(soxr_api, field, "soxr_" #field)
-        SYM(create), SYM(process), SYM(delete), SYM(io_spec), SYM(quality_spec),
+    SYM(create), SYM(process), SYM(delete), SYM(io_spec), SYM(quality_spec),
 #undef SYM
-    };
-    soxr_ready = csp__dynlib_load("libsoxr.so.0", "libsoxr0", symbols,
-                                  sizeof symbols / sizeof symbols[0], &soxr, sizeof soxr,
-                                  soxr_missing, sizeof soxr_missing) == 0;
-}
+};
+static csp_dynlib soxr_lib = CSP_DYNLIB("libsoxr.so.0", "libsoxr0", symbols, soxr);
 
 #define OUT_FRAMES 4096
 
@@ -53,9 +43,8 @@ csp_resampler *csp__resampler_new(long in_rate, long out_rate, int channels, con
         *why = "cannot resample this audio (rate or channels out of range)";
         return NULL;
     }
-    pthread_once(&soxr_once, load_soxr);
-    if (!soxr_ready) {
-        *why = soxr_missing; /* the package to install, and dlerror's reason */
+    if (csp__dynlib_open(&soxr_lib) != 0) {
+        *why = soxr_lib.why; /* the package to install, and dlerror's reason */
         return NULL;
     }
     csp_resampler *r = csp__calloc(1, sizeof *r);

@@ -6,25 +6,34 @@
 #include <stdio.h>
 #include <string.h>
 
-int csp__dynlib_load(const char *soname, const char *package, const csp_dynlib_symbol *symbols,
-                     size_t count, void *table, size_t table_size, char *why, size_t why_size)
+static int load(csp_dynlib *lib)
 {
-    memset(table, 0, table_size);
-    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
+    void *handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
         /* dlerror names what failed: the library, or one of the libraries it needs */
-        snprintf(why, why_size, "cannot load %s (install %s): %s", soname, package, dlerror());
+        snprintf(lib->why, sizeof lib->why, "cannot load %s (install %s): %s", lib->soname,
+                 lib->package, dlerror());
         return -1;
     }
-    for (size_t i = 0; i < count; i++) {
-        void *fn = dlsym(lib, symbols[i].name);
+    for (size_t i = 0; i < lib->count; i++) {
+        void *fn = dlsym(handle, lib->symbols[i].name);
         if (!fn) {
-            snprintf(why, why_size, "%s lacks %s (install a newer %s)", soname, symbols[i].name,
-                     package);
-            memset(table, 0, table_size);
+            snprintf(lib->why, sizeof lib->why, "%s lacks %s (install a newer %s)", lib->soname,
+                     lib->symbols[i].name, lib->package);
+            memset(lib->table, 0, lib->table_size);
             return -1;
         }
-        memcpy((char *)table + symbols[i].offset, &fn, sizeof fn);
+        memcpy((char *)lib->table + lib->symbols[i].offset, &fn, sizeof fn);
     }
-    return 0;
+    return 1;
+}
+
+int csp__dynlib_open(csp_dynlib *lib)
+{
+    pthread_mutex_lock(&lib->lock); /* also what publishes the table to the caller */
+    if (lib->state == 0)
+        lib->state = load(lib);
+    int state = lib->state;
+    pthread_mutex_unlock(&lib->lock);
+    return state == 1 ? 0 : -1;
 }

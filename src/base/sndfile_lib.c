@@ -4,37 +4,25 @@
 
 #include "dynlib.h"
 
-#include <pthread.h>
 #include <stdio.h>
 
 csp_sndfile_api csp__sndfile;
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int loaded;
-static char missing[300];
-
-static void load(void)
-{
-    static const csp_dynlib_symbol symbols[] = {
+static const csp_dynlib_symbol symbols[] = {
 #define SYM(field) CSP_DYNLIB_SYMBOL(csp_sndfile_api, field, "sf_" #field)
-        SYM(open), SYM(open_fd), SYM(open_virtual), SYM(close), SYM(command),
-        SYM(format_check), SYM(readf_short), SYM(writef_short), SYM(strerror),
-        SYM(error_number),
+    SYM(open), SYM(open_fd), SYM(open_virtual), SYM(close), SYM(command), SYM(format_check),
+    SYM(readf_short), SYM(writef_short), SYM(strerror), SYM(error_number),
 #undef SYM
-    };
-    /* the soname libsndfile has kept since 1.0: Debian's libsndfile1 */
-    loaded = csp__dynlib_load("libsndfile.so.1", "libsndfile1", symbols,
-                              sizeof symbols / sizeof symbols[0], &csp__sndfile,
-                              sizeof csp__sndfile, missing, sizeof missing) == 0;
-}
+};
+/* the soname libsndfile has kept since 1.0: Debian's libsndfile1 */
+static csp_dynlib lib = CSP_DYNLIB("libsndfile.so.1", "libsndfile1", symbols, csp__sndfile);
 
 int csp__sndfile_load(char *why, size_t size)
 {
-    pthread_once(&once, load);
-    if (loaded)
+    if (csp__dynlib_open(&lib) == 0)
         return 0;
     if (why && size)
-        snprintf(why, size, "%s", missing);
+        snprintf(why, size, "%s", lib.why);
     return -1;
 }
 
@@ -55,5 +43,5 @@ SNDFILE *csp__sndfile_open_virtual(SF_VIRTUAL_IO *io, int mode, SF_INFO *info, v
 
 const char *csp__sndfile_error(SNDFILE *sf)
 {
-    return csp__sndfile_load(NULL, 0) == 0 ? csp__sndfile.strerror(sf) : missing;
+    return csp__sndfile_load(NULL, 0) == 0 ? csp__sndfile.strerror(sf) : lib.why;
 }

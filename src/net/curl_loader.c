@@ -15,35 +15,31 @@
 
 csp_curl_api csp__curl;
 
-static pthread_once_t mapped_once = PTHREAD_ONCE_INIT, started_once = PTHREAD_ONCE_INIT;
-static char load_error[256];
+static pthread_once_t started_once = PTHREAD_ONCE_INIT;
+static char load_error[300];
 static csp_curl_api found; /* the table, before curl_global_init */
 
-/* Map the library and look its functions up: the part a warm-up thread can do. */
-static void map_library(void)
-{
-    static const csp_dynlib_symbol symbols[] = {
+static const csp_dynlib_symbol symbols[] = {
 #define SYM(field) CSP_DYNLIB_SYMBOL(csp_curl_api, field, "curl_" #field)
-        SYM(global_init), SYM(easy_init), SYM(easy_setopt), SYM(easy_getinfo),
-        SYM(easy_strerror), SYM(easy_cleanup), SYM(multi_init), SYM(multi_add_handle),
-        SYM(multi_remove_handle), SYM(multi_perform), SYM(multi_poll), SYM(multi_wakeup),
-        SYM(multi_info_read), SYM(multi_cleanup), SYM(share_init), SYM(share_setopt),
-        SYM(share_cleanup), SYM(slist_append), SYM(slist_free_all),
+    SYM(global_init), SYM(easy_init), SYM(easy_setopt), SYM(easy_getinfo), SYM(easy_strerror),
+    SYM(easy_cleanup), SYM(multi_init), SYM(multi_add_handle), SYM(multi_remove_handle),
+    SYM(multi_perform), SYM(multi_poll), SYM(multi_wakeup), SYM(multi_info_read),
+    SYM(multi_cleanup), SYM(share_init), SYM(share_setopt), SYM(share_cleanup),
+    SYM(slist_append), SYM(slist_free_all),
 #undef SYM
-    };
-    /* the ABI libcurl has kept since 7.16: the soname Debian's libcurl4 ships (7.68 or
-       later: curl_multi_poll, curl_multi_wakeup) */
-    csp__dynlib_load("libcurl.so.4", "libcurl4", symbols, sizeof symbols / sizeof symbols[0],
-                     &found, sizeof found, load_error, sizeof load_error);
-}
+};
+/* the ABI libcurl has kept since 7.16: the soname Debian's libcurl4 ships (7.68 or later:
+   curl_multi_poll, curl_multi_wakeup). Mapped by the warm-up thread or the first request. */
+static csp_dynlib lib = CSP_DYNLIB("libcurl.so.4", "libcurl4", symbols, found);
 
 /* curl_global_init, on the thread of the first request: OpenSSL gives the thread that
    starts it an error queue, which a warm-up thread gone before OpenSSL's exit handler
    would leak. */
 static void start_library(void)
 {
-    pthread_once(&mapped_once, map_library);
-    if (!load_error[0] && found.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (csp__dynlib_open(&lib) != 0)
+        snprintf(load_error, sizeof load_error, "%s", lib.why);
+    else if (found.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         snprintf(load_error, sizeof load_error, "cannot start libcurl");
     if (!load_error[0])
         csp__curl = found; /* published once: pthread_once orders it before every reader */
@@ -67,7 +63,7 @@ static pthread_t warm_thread;
 static void *warm_main(void *arg)
 {
     (void)arg;
-    pthread_once(&mapped_once, map_library);
+    csp__dynlib_open(&lib);
     return NULL;
 }
 
