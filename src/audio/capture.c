@@ -686,11 +686,12 @@ csp_code csp__capture_start(csp_capture *c)
                      c->server_cancels ? " (the server's WebRTC echo canceller)" : "");
         return rc;
     }
-    if (c->start_error != paNoError && csp__portaudio_load() != 0) /* not a microphone's fault */
-        return csp__fail(c->report, CSP_EAUDIO, "no audio input: %s",
-                         csp__portaudio_error_text(c->start_error));
-    if (c->start_error != paNoError)
-        return no_input(c->report, csp__portaudio_error_text(c->start_error));
+    if (c->start_error != paNoError) {
+        const char *why = csp__portaudio_error_text(c->start_error);
+        return csp__portaudio_load() != 0 /* no PortAudio: not a microphone's fault */
+                   ? csp__fail(c->report, CSP_EAUDIO, "no audio input: %s", why)
+                   : no_input(c->report, why);
+    }
     if (c->device == paNoDevice && c->device_spec)
         return csp__fail(c->report, CSP_EAUDIO,
                          "no input device matches '%s'; give an index or a name prefix of a "
